@@ -1,0 +1,12 @@
+export { CodestackError, type CodestackErrorOptions } from './codestack-error.js';
+export { InvalidArgumentError } from './invalid-argument-error.js';
+export { FileFormatError, type FileFormatErrorReason } from './file-format-error.js';
+export { AbortedError, throwIfAborted } from './aborted-error.js';
+export { writeFileAtomic, syncDirectory, sha256Hex, sha256File } from './atomic-file.js';
+export {
+  createProgressReporter,
+  type ProgressReporter,
+  type ProgressReporterOptions,
+  type ProgressUpdate,
+} from './progress-reporter.js';
+export type { Tokenizer } from './spec/tokenizer.js';

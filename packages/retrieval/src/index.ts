@@ -1,0 +1,2 @@
+/** Package version, replaced as the package's API lands. */
+export const packageName = '@codestack/retrieval';
