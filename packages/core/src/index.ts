@@ -10,3 +10,5 @@ export {
   type ProgressUpdate,
 } from './progress-reporter.js';
 export type { Tokenizer } from './spec/tokenizer.js';
+export type { Embedder, EmbedOptions } from './spec/embedder.js';
+export type { VectorIndex, VectorSearchHit, VectorSearchOptions } from './spec/vector-index.js';
