@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AbortedError, InvalidArgumentError } from '@codestack/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInSandbox } from './sandbox.js';
+
+const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
+
+describe('runInSandbox', () => {
+  it('runs ordinary code and requires a declared dependency (lodash) from the project', async () => {
+    const result = await runInSandbox({
+      code: "const _ = require('lodash'); if (!_.isEqual({ a: [1] }, { a: [1] })) throw new Error('x'); console.log(_.chunk([1, 2, 3], 2).length);",
+      projectDirectory: packageDirectory,
+    });
+    expect(result.status).toBe('passed');
+    expect(result.completed).toBe(true);
+    expect(result.stdout.trim()).toBe('2');
+  });
+
+  it('reports a thrown test failure as failed', async () => {
+    const result = await runInSandbox({ code: "throw 'Error at 1th assert statement';" });
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('Error at 1th assert statement');
+  });
+
+  it('kills an infinite loop at the wall-time limit', async () => {
+    const result = await runInSandbox({ code: 'for (;;) {}', timeoutMilliseconds: 700 });
+    expect(result.status).toBe('timed-out');
+    expect(result.signal).toBe('SIGKILL');
+    expect(result.durationMilliseconds).toBeLessThan(5000);
+  });
+
+  it('stops a heap memory bomb at the heap limit', async () => {
+    const result = await runInSandbox({
+      code: 'const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random()));',
+      memoryLimitMegabytes: 64,
+      timeoutMilliseconds: 20000,
+    });
+    expect(result.status).toBe('memory-exceeded');
+  });
+
+  it('kills an off-heap (Buffer) memory bomb by polling the resident set', async () => {
+    const result = await runInSandbox({
+      code: 'const keep = []; setInterval(() => { for (let i = 0; i < 8; i++) keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); }, 5);',
+      memoryLimitMegabytes: 64,
+      timeoutMilliseconds: 20000,
+    });
+    expect(result.status).toBe('memory-exceeded');
+    expect(result.signal).toBe('SIGKILL');
+  });
+
+  it('does not count an early process.exit(0) as a pass', async () => {
+    const result = await runInSandbox({ code: "process.exit(0); throw 'never reached';" });
+    expect(result.status).not.toBe('passed');
+    expect(result.completed).toBe(false);
+    expect(result.stderr).toContain('process.exit is not allowed');
+  });
+
+  it('does not let code catch the process.exit denial and still avoid its failing tests', async () => {
+    const result = await runInSandbox({ code: "try { process.exit(0) } catch {} throw 'test failed';" });
+    expect(result.status).toBe('failed');
+  });
+
+  it('denies child processes at both layers', async () => {
+    const result = await runInSandbox({ code: "require('child_process').execSync('echo escaped');" });
+    expect(result.status).toBe('denied');
+    expect(result.stdout).not.toContain('escaped');
+    const probe = await runInSandbox({
+      code: "try { require('child_process').spawnSync('echo') } catch (e) { console.log(e.code) }",
+    });
+    expect(probe.stdout.trim()).toBe('ERR_SANDBOX_DENIED');
+  });
+
+  it('denies a file write outside its temporary directory but allows one inside', async () => {
+    const outside = join(tmpdir(), `codestack-escape-${process.pid}-${Date.now()}.txt`);
+    const result = await runInSandbox({
+      code: `require('fs').writeFileSync(${JSON.stringify(outside)}, 'escaped');`,
+    });
+    expect(result.status).toBe('denied');
+    expect(result.stderr).toContain('ERR_ACCESS_DENIED');
+    expect(existsSync(outside)).toBe(false);
+    const inside = await runInSandbox({
+      code: "require('fs').writeFileSync(__dirname + '/scratch.txt', 'ok'); console.log(require('fs').readFileSync(__dirname + '/scratch.txt', 'utf8'));",
+    });
+    expect(inside.status).toBe('passed');
+    expect(inside.stdout.trim()).toBe('ok');
+  });
+
+  it('denies reading files outside the allowed paths', async () => {
+    const result = await runInSandbox({ code: "require('fs').readFileSync('/etc/hostname');" });
+    expect(result.status).toBe('denied');
+  });
+
+  describe('network', () => {
+    let server: Server;
+    let port = 0;
+    let connections = 0;
+    beforeAll(async () => {
+      server = createServer((socket) => {
+        connections += 1;
+        socket.end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      port = typeof address === 'object' && address ? address.port : 0;
+    });
+    afterAll(async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('blocks outbound sockets, http, fetch and raw bindings; the listening server never sees a connection', async () => {
+      const attempts = [
+        `require('net').connect(${port}, '127.0.0.1')`,
+        `new (require('net').Socket)().connect(${port}, '127.0.0.1')`,
+        `require('http').get('http://127.0.0.1:${port}/')`,
+        `fetch('http://127.0.0.1:${port}/')`,
+        `process.binding('tcp_wrap')`,
+        `require('dgram').createSocket('udp4')`,
+        `require('dns').lookup('localhost', () => {})`,
+        `new (require('worker_threads').Worker)('1', { eval: true })`,
+      ];
+      for (const attempt of attempts) {
+        const result = await runInSandbox({ code: `${attempt};\nsetTimeout(() => {}, 200);` });
+        expect(result.status, attempt).toBe('denied');
+        expect(result.stderr, attempt).toMatch(/ERR_SANDBOX_DENIED|ERR_ACCESS_DENIED/);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(connections).toBe(0);
+    });
+  });
+
+  it('passes no environment variables of the parent to the child', async () => {
+    process.env.CODESTACK_TEST_SECRET = 'secret-value';
+    try {
+      const result = await runInSandbox({ code: 'console.log(JSON.stringify(Object.keys(process.env)))' });
+      expect(result.stdout).not.toContain('CODESTACK_TEST_SECRET');
+      expect(JSON.parse(result.stdout)).toEqual(['NODE_PATH']);
+    } finally {
+      delete process.env.CODESTACK_TEST_SECRET;
+    }
+  });
+
+  it('runs ES modules when asked', async () => {
+    const result = await runInSandbox({ code: "import { strictEqual } from 'node:assert'; strictEqual(1 + 1, 2); console.log('esm');", moduleType: 'module' });
+    expect(result.status).toBe('passed');
+    expect(result.stdout.trim()).toBe('esm');
+  });
+
+  it('is cancelled by its AbortSignal', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    await expect(runInSandbox({ code: 'for (;;) {}', signal: controller.signal, timeoutMilliseconds: 10000 })).rejects.toSatisfy(
+      (error) => AbortedError.isInstance(error),
+    );
+  });
+
+  it('refuses bad options with a typed error', async () => {
+    await expect(runInSandbox({ code: '1', timeoutMilliseconds: -1 })).rejects.toSatisfy((error) =>
+      InvalidArgumentError.isInstance(error),
+    );
+    await expect(runInSandbox({ code: 42 as unknown as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
