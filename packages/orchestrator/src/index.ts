@@ -1,5 +1,19 @@
 export { runInSandbox, type SandboxOptions, type SandboxResult, type SandboxStatus } from './sandbox.js';
 export { sandboxGuardSource } from './sandbox-guard.js';
+export { extractCode, type ExtractCodeOptions, type ExtractedCode, type ExtractedCodeSource } from './extract-code.js';
+export { typeCheck, formatDiagnostics, type CodeDiagnostic, type TypeCheckOptions, type TypeCheckResult } from './type-check.js';
+export { transpileTypeScript, type TranspileResult } from './transpile.js';
+export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval-task.js';
+export { passAtK } from './pass-at-k.js';
+export {
+  evaluatePassAtK,
+  buildTaskProgram,
+  type EvaluatePassAtKOptions,
+  type PassAtKReport,
+  type SampleOutcome,
+  type TaskCompleter,
+  type TaskOutcome,
+} from './evaluate-pass-at-k.js';
 export { SandboxError } from './sandbox-error.js';
 export { ModelCallError } from './model-call-error.js';
 export { NotAvailableError } from './not-available-error.js';
