@@ -1,0 +1,345 @@
+import type * as tfCore from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '@codestack/core';
+import type { Runtime, TensorFlow } from './runtime.js';
+import { headSize, validateModelConfig, weightShapes, type ModelConfig } from './model-config.js';
+import { batchedMatMul, embeddingLookup, matMul2d } from './fast-ops.js';
+import { SeededRandom } from './seeded-random.js';
+import { KeyValueCache } from './key-value-cache.js';
+
+type Tensor = tfCore.Tensor;
+type Tensor2D = tfCore.Tensor2D;
+type Variable = tfCore.Variable;
+
+/** The seven linear projections of a decoder layer, by their Hugging Face module names. */
+export type ProjectionName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+
+/** The projections in Hugging Face order. */
+export const projectionNames: readonly ProjectionName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+/** What a {@link LinearHook} sees for one projection call. */
+export interface LinearHookContext {
+  /** The decoder layer index. */
+  layer: number;
+  /** Which projection. */
+  projection: ProjectionName;
+  /** The Hugging Face weight name, e.g. `model.layers.3.self_attn.q_proj.weight`. */
+  weightName: string;
+  /** The input rows, shape [tokens, in]. */
+  input: Tensor2D;
+  /** The base weight in memory layout, shape [in, out] (the transpose of the Hugging Face [out, in]). */
+  weight: Variable;
+  /** The base output `input @ weight`, shape [tokens, out]. */
+  output: Tensor2D;
+}
+
+/**
+ * Replaces or wraps a projection's result (LoRA adds `input @ A @ B`, IA3 scales the output).
+ * Called inside the forward pass (and inside gradient computation), for every layer and projection.
+ * Return `context.output` to leave a projection unchanged. Tensors it creates are managed by the
+ * surrounding `tf.tidy`/gradient scope.
+ */
+export type LinearHook = (context: LinearHookContext) => Tensor2D;
+
+/** Options of {@link LlamaModel.create}. */
+export interface CreateModelOptions {
+  /** Seed of the weight initialisation (normal, standard deviation 0.02). Default 0. */
+  seed?: number;
+  /** Standard deviation of the initial linear and embedding weights. Default 0.02. */
+  initializerRange?: number;
+}
+
+/** A weight in Hugging Face layout: shape and float32 values. */
+export interface WeightData {
+  /** Hugging Face shape ([out, in] for linear layers). */
+  shape: number[];
+  /** Row-major float32 values. */
+  data: Float32Array;
+}
+
+function isLinearWeight(name: string): boolean {
+  return name.endsWith('_proj.weight') || name === 'lm_head.weight';
+}
+
+/**
+ * A Llama-style decoder (RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU)
+ * on a {@link Runtime}. Weights are tfjs variables keyed by their Hugging Face names. Linear
+ * weights are kept in memory as [in, out] (the transpose of Hugging Face's [out, in]) so that
+ * every matMul, forward and backward, runs without tfjs's slow transposed kernels.
+ */
+export class LlamaModel {
+  /** The validated configuration. */
+  readonly config: Readonly<ModelConfig>;
+  /** The runtime the weights live on. */
+  readonly runtime: Runtime;
+  /** Every weight by Hugging Face name, in memory layout (see {@link LlamaModel.memoryLayout}). */
+  readonly weights: ReadonlyMap<string, Variable>;
+  /** Optional hook around every projection (see {@link LinearHook}); `undefined` for none. */
+  linearHook: LinearHook | undefined;
+
+  private readonly tf: TensorFlow;
+  private readonly cosTable: Tensor2D;
+  private readonly sinTable: Tensor2D;
+  private disposed = false;
+
+  private constructor(runtime: Runtime, config: Readonly<ModelConfig>, weights: Map<string, Variable>) {
+    this.runtime = runtime;
+    this.tf = runtime.tf;
+    this.config = config;
+    this.weights = weights;
+    const [cos, sin] = ropeTables(config);
+    this.cosTable = this.tf.tensor2d(cos, [config.maximumContext, headSize(config)]);
+    this.sinTable = this.tf.tensor2d(sin, [config.maximumContext, headSize(config)]);
+  }
+
+  /** Creates a model with freshly initialised weights (deterministic for a given seed). */
+  static create(runtime: Runtime, config: ModelConfig, options: CreateModelOptions = {}): LlamaModel {
+    const valid = validateModelConfig(config);
+    runtime.assertActive();
+    const random = new SeededRandom(options.seed ?? 0);
+    const range = options.initializerRange ?? 0.02;
+    const weights = new Map<string, WeightData>();
+    for (const [name, shape] of weightShapes(valid)) {
+      const size = shape.reduce((product, value) => product * value, 1);
+      const data = new Float32Array(size);
+      if (name.endsWith('norm.weight')) data.fill(1);
+      else for (let index = 0; index < size; index++) data[index] = random.nextNormal() * range;
+      weights.set(name, { shape, data });
+    }
+    return LlamaModel.fromWeights(runtime, valid, weights);
+  }
+
+  /**
+   * Creates a model from weights in Hugging Face layout. Checks that every expected weight is
+   * present with the expected shape; throws {@link InvalidArgumentError} otherwise.
+   */
+  static fromWeights(runtime: Runtime, config: ModelConfig, weights: ReadonlyMap<string, WeightData>): LlamaModel {
+    const valid = validateModelConfig(config);
+    runtime.assertActive();
+    const tf = runtime.tf;
+    const variables = new Map<string, Variable>();
+    for (const [name, shape] of weightShapes(valid)) {
+      const weight = weights.get(name);
+      if (weight === undefined) throw new InvalidArgumentError({ argument: 'weights', message: `missing weight ${name}` });
+      if (weight.shape.length !== shape.length || weight.shape.some((size, index) => size !== shape[index])) {
+        throw new InvalidArgumentError({
+          argument: 'weights',
+          message: `${name} has shape [${weight.shape.join(', ')}], expected [${shape.join(', ')}]`,
+        });
+      }
+      const value = tf.tidy(() => {
+        const tensor = tf.tensor(weight.data, shape, 'float32');
+        return isLinearWeight(name) ? tf.transpose(tensor) : tensor;
+      });
+      variables.set(name, tf.variable(value, true));
+      value.dispose();
+    }
+    return new LlamaModel(runtime, valid, variables);
+  }
+
+  /** `transposed` for linear weights (memory [in, out], Hugging Face [out, in]), `same` otherwise. */
+  static memoryLayout(name: string): 'transposed' | 'same' {
+    return isLinearWeight(name) ? 'transposed' : 'same';
+  }
+
+  /** A weight by Hugging Face name, in memory layout. Throws {@link InvalidArgumentError} for an unknown name. */
+  getWeight(name: string): Variable {
+    const weight = this.weights.get(name);
+    if (weight === undefined) throw new InvalidArgumentError({ argument: 'name', message: `no weight named ${name}` });
+    return weight;
+  }
+
+  /** The weight name of one projection. */
+  static projectionWeightName(layer: number, projection: ProjectionName): string {
+    const group = projection === 'gate_proj' || projection === 'up_proj' || projection === 'down_proj' ? 'mlp' : 'self_attn';
+    return `model.layers.${layer}.${group}.${projection}.weight`;
+  }
+
+  /** Every weight in Hugging Face layout (linear weights transposed back to [out, in]). */
+  exportWeights(): Map<string, WeightData> {
+    this.assertUsable();
+    const tf = this.tf;
+    const result = new Map<string, WeightData>();
+    for (const [name, variable] of this.weights) {
+      const tensor = isLinearWeight(name) ? tf.transpose(variable) : variable;
+      const data = new Float32Array(tensor.dataSync() as Float32Array);
+      if (tensor !== variable) tensor.dispose();
+      result.set(name, { shape: weightShapes(this.config).get(name) ?? [], data });
+    }
+    return result;
+  }
+
+  /** The trainable variables, in a stable order (Hugging Face names). */
+  trainableVariables(): Map<string, Variable> {
+    return new Map(this.weights);
+  }
+
+  /** Creates an empty key/value cache for `batchSize` sequences. */
+  createCache(batchSize = 1): KeyValueCache {
+    return new KeyValueCache(this.config.layers, batchSize);
+  }
+
+  /**
+   * Logits for token ids `inputIds` ([batch, tokens] int32 or nested arrays): shape
+   * [batch, tokens, vocabulary]. Without a cache this is the full causal forward (training).
+   * With a cache, the tokens continue the cached sequence (positions start at `cache.length`)
+   * and their keys and values are appended to it.
+   *
+   * The caller owns the returned tensor (dispose it, or call inside `tf.tidy`).
+   */
+  logits(inputIds: tfCore.Tensor2D | number[][], cache?: KeyValueCache): tfCore.Tensor3D {
+    this.assertUsable();
+    const tf = this.tf;
+    const [batch, tokens] = Array.isArray(inputIds) ? [inputIds.length, inputIds[0]?.length ?? 0] : inputIds.shape;
+    if (batch < 1 || tokens < 1) throw new InvalidArgumentError({ argument: 'inputIds', message: 'expected at least one sequence of at least one token' });
+    if (Array.isArray(inputIds) && inputIds.some((row) => row.length !== tokens)) {
+      throw new InvalidArgumentError({ argument: 'inputIds', message: 'every sequence of a batch must have the same length' });
+    }
+    const offset = cache?.length ?? 0;
+    if (offset + tokens > this.config.maximumContext) {
+      throw new InvalidArgumentError({
+        argument: 'inputIds',
+        message: `${offset + tokens} positions exceed maximumContext ${this.config.maximumContext}`,
+      });
+    }
+    if (cache !== undefined && cache.batchSize !== batch) {
+      throw new InvalidArgumentError({ argument: 'cache', message: `cache holds ${cache.batchSize} sequences, input has ${batch}` });
+    }
+    if (Array.isArray(inputIds)) {
+      for (const row of inputIds) {
+        for (const id of row) {
+          if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabularySize) {
+            throw new InvalidArgumentError({ argument: 'inputIds', message: `token id ${id} is outside [0, ${this.config.vocabularySize})` });
+          }
+        }
+      }
+    }
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
+      const flat = this.logitsFlat(ids, cache);
+      return tf.reshape(flat, [batch, tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
+    });
+  }
+
+  /**
+   * The forward pass on an int32 [batch, tokens] tensor, returning [batch * tokens, vocabulary]
+   * logits. Meant for loss functions inside `tf.tidy`/gradient scopes; ids are not range-checked.
+   */
+  logitsFlat(inputIds: tfCore.Tensor2D, cache?: KeyValueCache): Tensor2D {
+    this.assertUsable();
+    const tf = this.tf;
+    const config = this.config;
+    const [batch, tokens] = inputIds.shape;
+    const offset = cache?.length ?? 0;
+    const head = headSize(config);
+    const groups = config.attentionHeads / config.keyValueHeads;
+    const keyValueHeads = config.keyValueHeads;
+    const cos = tf.slice(this.cosTable, [offset, 0], [tokens, head]);
+    const sin = tf.slice(this.sinTable, [offset, 0], [tokens, head]);
+    const totalKeys = offset + tokens;
+    const mask = tokens > 1 ? causalMask(tf, groups, tokens, offset, totalKeys) : undefined;
+    const scale = 1 / Math.sqrt(head);
+
+    let hidden = embeddingLookup(tf, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D, tf.reshape(inputIds, [-1]) as tfCore.Tensor1D);
+    for (let layer = 0; layer < config.layers; layer++) {
+      const prefix = `model.layers.${layer}`;
+      const normed = this.rmsNorm(hidden, `${prefix}.input_layernorm.weight`);
+      const query = this.project(normed, layer, 'q_proj');
+      const key = this.project(normed, layer, 'k_proj');
+      const value = this.project(normed, layer, 'v_proj');
+      // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
+      const query5 = tf.transpose(tf.reshape(query, [batch, tokens, keyValueHeads, groups, head]), [0, 2, 3, 1, 4]);
+      const rotatedQuery = applyRope(tf, query5, cos, sin);
+      let key4 = applyRope(tf, tf.transpose(tf.reshape(key, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]), cos, sin);
+      let value4 = tf.transpose(tf.reshape(value, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]);
+      if (cache !== undefined) [key4, value4] = cache.append(tf, layer, key4 as tfCore.Tensor4D, value4 as tfCore.Tensor4D);
+      const slices = batch * keyValueHeads;
+      const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
+      const keysTransposed = tf.transpose(tf.reshape(key4, [slices, totalKeys, head]), [0, 2, 1]) as tfCore.Tensor3D;
+      let scores = tf.mul(batchedMatMul(tf, queries, keysTransposed), scale);
+      if (mask !== undefined) scores = tf.add(scores, mask);
+      const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
+      const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D);
+      const merged = tf.reshape(
+        tf.transpose(tf.reshape(context, [batch, keyValueHeads, groups, tokens, head]), [0, 3, 1, 2, 4]),
+        [batch * tokens, config.hiddenSize],
+      ) as Tensor2D;
+      hidden = tf.add(hidden, this.project(merged, layer, 'o_proj'));
+      const normedAgain = this.rmsNorm(hidden, `${prefix}.post_attention_layernorm.weight`);
+      const gate = this.project(normedAgain, layer, 'gate_proj');
+      const up = this.project(normedAgain, layer, 'up_proj');
+      const activated = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as Tensor2D;
+      hidden = tf.add(hidden, this.project(activated, layer, 'down_proj'));
+    }
+    if (cache !== undefined) cache.advance(tokens);
+    const final = this.rmsNorm(hidden, 'model.norm.weight');
+    const head2d = config.tiedEmbeddings
+      ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
+      : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
+    return matMul2d(tf, final, head2d);
+  }
+
+  /** Releases every weight. The model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const variable of this.weights.values()) variable.dispose();
+    this.cosTable.dispose();
+    this.sinTable.dispose();
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new InvalidArgumentError({ argument: 'model', message: 'the model was disposed' });
+    this.runtime.assertActive();
+  }
+
+  private rmsNorm(input: Tensor2D, weightName: string): Tensor2D {
+    const tf = this.tf;
+    const meanSquare = tf.mean(tf.square(input), -1, true);
+    return tf.mul(tf.mul(input, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))), this.getWeight(weightName)) as Tensor2D;
+  }
+
+  private project(input: Tensor2D, layer: number, projection: ProjectionName): Tensor2D {
+    const weightName = LlamaModel.projectionWeightName(layer, projection);
+    const weight = this.getWeight(weightName);
+    const output = matMul2d(this.tf, input, weight as unknown as Tensor2D);
+    return this.linearHook === undefined ? output : this.linearHook({ layer, projection, weightName, input, weight, output });
+  }
+}
+
+function ropeTables(config: ModelConfig): [Float32Array, Float32Array] {
+  const head = headSize(config);
+  const half = head / 2;
+  const cos = new Float32Array(config.maximumContext * head);
+  const sin = new Float32Array(config.maximumContext * head);
+  for (let position = 0; position < config.maximumContext; position++) {
+    for (let index = 0; index < half; index++) {
+      const angle = position * Math.pow(config.ropeTheta, (-2 * index) / head);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[position * head + index] = c;
+      cos[position * head + index + half] = c;
+      sin[position * head + index] = s;
+      sin[position * head + index + half] = s;
+    }
+  }
+  return [cos, sin];
+}
+
+/** Hugging Face rotary embedding: x * cos + rotate_half(x) * sin, on the last axis. */
+function applyRope(tf: TensorFlow, input: Tensor, cos: Tensor2D, sin: Tensor2D): Tensor {
+  const [first, second] = tf.split(input, 2, -1) as [Tensor, Tensor];
+  const rotated = tf.concat([tf.neg(second), first], -1);
+  return tf.add(tf.mul(input, cos), tf.mul(rotated, sin));
+}
+
+/** Additive causal mask for grouped queries: rows are (group, token), columns are key positions. */
+function causalMask(tf: TensorFlow, groups: number, tokens: number, offset: number, totalKeys: number): Tensor2D {
+  const values = new Float32Array(groups * tokens * totalKeys);
+  for (let group = 0; group < groups; group++) {
+    for (let token = 0; token < tokens; token++) {
+      const row = (group * tokens + token) * totalKeys;
+      for (let key = offset + token + 1; key < totalKeys; key++) values[row + key] = -1e9;
+    }
+  }
+  return tf.tensor2d(values, [groups * tokens, totalKeys]);
+}

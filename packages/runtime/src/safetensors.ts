@@ -1,0 +1,177 @@
+import { readFile } from 'node:fs/promises';
+import { FileFormatError, InvalidArgumentError, writeFileAtomic } from '@codestack/core';
+import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.js';
+
+/** The element types this module reads and writes. `F16` and `BF16` are widened to float32 on read. */
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+
+/** One tensor of a safetensors file, as float32 values in memory. */
+export interface SafetensorsTensor {
+  /** The shape, row-major. */
+  shape: number[];
+  /** The values, widened to float32. */
+  data: Float32Array;
+  /** The dtype it had in (or should get in) the file. Defaults to the writer's `dtype`. */
+  dtype?: SafetensorsDtype;
+}
+
+/** The content of a safetensors file. */
+export interface SafetensorsContent {
+  /** Tensors by name, in file order. */
+  tensors: Map<string, SafetensorsTensor>;
+  /** The `__metadata__` string map (empty when absent). */
+  metadata: Record<string, string>;
+}
+
+/** Options of {@link encodeSafetensors} and {@link writeSafetensors}. */
+export interface SafetensorsWriteOptions {
+  /** The dtype of tensors that do not name their own: `F32` (default) or `F16`. */
+  dtype?: 'F32' | 'F16';
+  /** String metadata stored as `__metadata__`. */
+  metadata?: Record<string, string>;
+}
+
+const bytesPerElement: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+const maximumHeaderBytes = 100_000_000;
+
+function elementCount(shape: readonly number[]): number {
+  return shape.reduce((product, size) => product * size, 1);
+}
+
+/**
+ * Encodes tensors as a safetensors byte buffer: an 8-byte little-endian header length, a JSON
+ * header (`dtype`, `shape`, `data_offsets` per tensor, `__metadata__`) padded with spaces to a
+ * multiple of 8 bytes, then the row-major little-endian data.
+ */
+export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsTensor>, options: SafetensorsWriteOptions = {}): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (options.metadata !== undefined) {
+    for (const [key, value] of Object.entries(options.metadata)) {
+      if (typeof value !== 'string') throw new InvalidArgumentError({ argument: 'metadata', message: `value of ${key} is not a string` });
+    }
+    header.__metadata__ = options.metadata;
+  }
+  let offset = 0;
+  const layout: { tensor: SafetensorsTensor; dtype: SafetensorsDtype; begin: number }[] = [];
+  for (const [name, tensor] of tensors) {
+    if (name === '__metadata__') throw new InvalidArgumentError({ argument: 'tensors', message: 'a tensor cannot be named __metadata__' });
+    const dtype = tensor.dtype ?? options.dtype ?? 'F32';
+    if (dtype === 'BF16') throw new InvalidArgumentError({ argument: 'dtype', message: 'writing BF16 is not supported; use F32 or F16' });
+    if (elementCount(tensor.shape) !== tensor.data.length) {
+      throw new InvalidArgumentError({
+        argument: 'tensors',
+        message: `${name} has ${tensor.data.length} values but shape [${tensor.shape.join(', ')}]`,
+      });
+    }
+    const size = tensor.data.length * bytesPerElement[dtype];
+    header[name] = { dtype, shape: tensor.shape, data_offsets: [offset, offset + size] };
+    layout.push({ tensor, dtype, begin: offset });
+    offset += size;
+  }
+  let headerText = JSON.stringify(header);
+  const headerBytesRaw = new TextEncoder().encode(headerText).length;
+  headerText += ' '.repeat((8 - ((8 + headerBytesRaw) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(headerText);
+  const output = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(output.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  output.set(headerBytes, 8);
+  const dataStart = 8 + headerBytes.length;
+  for (const { tensor, dtype, begin } of layout) {
+    const start = dataStart + begin;
+    if (dtype === 'F32') {
+      for (let index = 0; index < tensor.data.length; index++) view.setFloat32(start + index * 4, tensor.data[index] as number, true);
+    } else {
+      for (let index = 0; index < tensor.data.length; index++) view.setUint16(start + index * 2, float32ToFloat16Bits(tensor.data[index] as number), true);
+    }
+  }
+  return output;
+}
+
+/**
+ * Decodes a safetensors buffer. Refuses a truncated file, a bad header, unknown dtypes, a shape
+ * that does not match its byte range, or offsets out of range or overlapping, with
+ * {@link FileFormatError} (`CORRUPT_FILE`). `path` names the file in errors.
+ */
+export function decodeSafetensors(bytes: Uint8Array, path = '<buffer>'): SafetensorsContent {
+  const corrupt = (message: string, cause?: unknown): FileFormatError => new FileFormatError({ path, reason: 'corrupt', message, cause });
+  if (bytes.length < 8) throw corrupt(`only ${bytes.length} bytes; a safetensors file starts with an 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(Math.min(bytes.length - 8, maximumHeaderBytes))) {
+    throw corrupt(`header length ${headerLength} exceeds the ${bytes.length - 8} bytes after it (truncated file?)`);
+  }
+  const headerEnd = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+  } catch (error) {
+    throw corrupt('the header is not valid UTF-8 JSON', error);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw corrupt('the header is not a JSON object');
+  const dataLength = bytes.length - headerEnd;
+  const tensors = new Map<string, SafetensorsTensor>();
+  let metadata: Record<string, string> = {};
+  const ranges: [number, number, string][] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Object.values(entry).some((value) => typeof value !== 'string')) {
+        throw corrupt('__metadata__ must map strings to strings');
+      }
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw corrupt(`${name} has unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((size) => Number.isInteger(size) && size >= 0)) throw corrupt(`${name} has an invalid shape`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((value) => Number.isInteger(value) && value >= 0)) {
+      throw corrupt(`${name} has invalid data_offsets`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end < begin || end > dataLength) throw corrupt(`${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
+    const count = elementCount(shape as number[]);
+    if (end - begin !== count * bytesPerElement[dtype]) {
+      throw corrupt(`${name} spans ${end - begin} bytes but shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${count * bytesPerElement[dtype]}`);
+    }
+    ranges.push([begin, end, name]);
+    const data = new Float32Array(count);
+    const start = headerEnd + begin;
+    if (dtype === 'F32') {
+      for (let index = 0; index < count; index++) data[index] = view.getFloat32(start + index * 4, true);
+    } else if (dtype === 'F16') {
+      for (let index = 0; index < count; index++) data[index] = float16BitsToFloat32(view.getUint16(start + index * 2, true));
+    } else {
+      const widen = new Uint32Array(1);
+      const widened = new Float32Array(widen.buffer);
+      for (let index = 0; index < count; index++) {
+        widen[0] = view.getUint16(start + index * 2, true) << 16;
+        data[index] = widened[0] as number;
+      }
+    }
+    tensors.set(name, { shape: shape as number[], data, dtype });
+  }
+  ranges.sort((left, right) => left[0] - right[0]);
+  let expected = 0;
+  for (const [begin, end, name] of ranges) {
+    if (begin !== expected) throw corrupt(`${name} starts at byte ${begin}; tensors must be contiguous without overlap (expected ${expected})`);
+    expected = end;
+  }
+  if (expected !== dataLength) throw corrupt(`${dataLength - expected} trailing data bytes belong to no tensor`);
+  return { tensors, metadata };
+}
+
+/** Writes a safetensors file atomically (temporary file, fsync, rename). */
+export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, SafetensorsTensor>, options: SafetensorsWriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, options));
+}
+
+/** Reads a safetensors file; a missing file is refused with {@link FileFormatError} (`MISSING_FILE`). */
+export async function readSafetensors(path: string): Promise<SafetensorsContent> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the safetensors file', cause: error });
+  }
+  return decodeSafetensors(bytes, path);
+}
