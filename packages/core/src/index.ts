@@ -12,3 +12,15 @@ export {
 export type { Tokenizer } from './spec/tokenizer.js';
 export type { Embedder, EmbedOptions } from './spec/embedder.js';
 export type { VectorIndex, VectorSearchHit, VectorSearchOptions } from './spec/vector-index.js';
+export type {
+  LanguageModel,
+  LanguageModelCallOptions,
+  LanguageModelFinishReason,
+  LanguageModelGenerateResult,
+  LanguageModelMessage,
+  LanguageModelPrompt,
+  LanguageModelStreamPart,
+  LanguageModelStreamResult,
+  LanguageModelUsage,
+} from './spec/language-model.js';
+export type { Retriever, RetrievedDocument, RetrieveOptions } from './spec/retriever.js';
