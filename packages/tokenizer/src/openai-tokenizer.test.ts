@@ -61,6 +61,15 @@ describe('getTokenizer', () => {
     expect(Buffer.from(bytes).toString('utf8')).toBe(text);
   });
 
+  it('decodes each call on its own, even after a call that ended inside a character', () => {
+    // gpt-tokenizer's own decode shares one streaming TextDecoder, so this would yield '\uFFFDhello'.
+    const tokenizer = getTokenizer('cl100k_base');
+    const smile = tokenizer.encode('🙂');
+    expect(smile.length).toBeGreaterThan(1);
+    expect(tokenizer.decode(smile.slice(0, 1))).toBe('\uFFFD');
+    expect(tokenizer.decode(tokenizer.encode('hello'))).toBe('hello');
+  });
+
   it('refuses bad input with typed errors', () => {
     const tokenizer = getTokenizer('cl100k_base');
     expect(() => tokenizer.encode(42 as unknown as string)).toThrow(InvalidArgumentError);

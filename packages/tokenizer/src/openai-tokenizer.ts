@@ -44,7 +44,10 @@ export interface OpenAiTokenizer extends Tokenizer {
   readonly vocabularySize: number;
   /** Encodes text. Special-token strings are plain text unless allowed in `options`. */
   encode(text: string, options?: EncodeOptions): number[];
-  /** Decodes token ids; throws `INVALID_ARGUMENT` for an id outside the vocabulary. */
+  /**
+   * Decodes token ids; throws `INVALID_ARGUMENT` for an id outside the vocabulary. Bytes that do
+   * not form a whole character (a prefix cut inside one) become U+FFFD.
+   */
   decode(tokens: readonly number[]): string;
   /** The number of tokens `text` encodes to, without building the array. */
   countTokens(text: string, options?: EncodeOptions): number;
@@ -62,6 +65,7 @@ export interface OpenAiTokenizer extends Tokenizer {
 // Tells gpt-tokenizer not to scan for disallowed special tokens: they are encoded as plain text.
 const plainTextOptions = { disallowedSpecial: new Set<string>() };
 const encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
 
 // All special-token strings gpt-tokenizer knows across its encodings.
 const knownSpecialTokenStrings = [
@@ -134,15 +138,22 @@ class EncodingTokenizer implements OpenAiTokenizer {
 
   decode(tokens: readonly number[]): string {
     assertTokenArray(tokens, 'tokens');
-    try {
-      return this.#encoding.api.decode(tokens);
-    } catch (error) {
-      throw new InvalidArgumentError({
-        argument: 'tokens',
-        message: `contains an id that is not in ${this.encodingName}`,
-        cause: error,
-      });
+    // Not gpt-tokenizer's decode: it streams through one shared TextDecoder, so a call that ends
+    // inside a character leaks a U+FFFD into the next call. Here each call decodes on its own.
+    const parts: Uint8Array[] = new Array(tokens.length);
+    let length = 0;
+    for (let index = 0; index < tokens.length; index++) {
+      const bytes = this.tokenBytes(tokens[index] as number);
+      parts[index] = bytes;
+      length += bytes.length;
     }
+    const joined = new Uint8Array(length);
+    let offset = 0;
+    for (const bytes of parts) {
+      joined.set(bytes, offset);
+      offset += bytes.length;
+    }
+    return utf8Decoder.decode(joined);
   }
 
   tokenBytes(token: number): Uint8Array {
@@ -152,9 +163,17 @@ class EncodingTokenizer implements OpenAiTokenizer {
     let bytes: Uint8Array;
     if (typeof rank === 'string') bytes = encoder.encode(rank);
     else if (rank !== undefined) bytes = Uint8Array.from(rank);
-    else bytes = encoder.encode(this.decode([token]));
+    else bytes = encoder.encode(this.#specialTokenText(token));
     this.#tokenBytes[token] = bytes;
     return bytes;
+  }
+
+  #specialTokenText(token: number): string {
+    for (const [text, id] of this.specialTokens) if (id === token) return text;
+    throw new InvalidArgumentError({
+      argument: 'tokens',
+      message: `contains ${String(token)}, which is not a token id of ${this.encodingName}`,
+    });
   }
 
   countChatTokens(messages: readonly ChatMessageInput[], modelName = this.modelName): number {
