@@ -65,7 +65,8 @@ export interface OpenAiTokenizer extends Tokenizer {
 // Tells gpt-tokenizer not to scan for disallowed special tokens: they are encoded as plain text.
 const plainTextOptions = { disallowedSpecial: new Set<string>() };
 const encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM keeps a leading U+FEFF that is part of the text.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 // All special-token strings gpt-tokenizer knows across its encodings.
 const knownSpecialTokenStrings = [
