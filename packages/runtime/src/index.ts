@@ -10,6 +10,7 @@ export {
   type LinearHookContext,
   type CreateModelOptions,
   type WeightData,
+  type LogitsOptions,
 } from './llama-model.js';
 export { KeyValueCache } from './key-value-cache.js';
 export { matMul2d, batchedMatMul, embeddingLookup } from './fast-ops.js';
@@ -26,3 +27,32 @@ export {
   type SafetensorsWriteOptions,
 } from './safetensors.js';
 export { saveModel, loadModel, readModelConfig, checkpointFiles, type SaveModelOptions, type LoadModelOptions } from './checkpoint.js';
+export {
+  RepetitionPenaltyProcessor,
+  TemperatureProcessor,
+  TopKProcessor,
+  TopPProcessor,
+  softmax,
+  type LogitsProcessor,
+} from './logits-processors.js';
+export { GreedySampler, MultinomialSampler, type Sampler } from './samplers.js';
+export {
+  MaximumTokensCriterion,
+  EndOfSequenceCriterion,
+  StopSequenceCriterion,
+  type StoppingCriterion,
+  type GenerationState,
+  type FinishReason,
+} from './stopping-criteria.js';
+export {
+  generate,
+  generateTokens,
+  streamGenerate,
+  createLogitsProcessors,
+  createSampler,
+  createStoppingCriteria,
+  type GenerationOptions,
+  type GenerationChunk,
+  type GenerationResult,
+} from './generate.js';
+export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './fill-in-the-middle.js';

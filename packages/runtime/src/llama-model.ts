@@ -48,6 +48,12 @@ export interface CreateModelOptions {
   initializerRange?: number;
 }
 
+/** Options of {@link LlamaModel.logits}. */
+export interface LogitsOptions {
+  /** Compute logits for the last position of each sequence only (shape [batch, 1, vocabulary]). */
+  lastPositionOnly?: boolean;
+}
+
 /** A weight in Hugging Face layout: shape and float32 values. */
 export interface WeightData {
   /** Hugging Face shape ([out, in] for linear layers). */
@@ -184,9 +190,10 @@ export class LlamaModel {
    * With a cache, the tokens continue the cached sequence (positions start at `cache.length`)
    * and their keys and values are appended to it.
    *
+   * With `lastPositionOnly`, only the last position's logits are computed ([batch, 1, vocabulary]).
    * The caller owns the returned tensor (dispose it, or call inside `tf.tidy`).
    */
-  logits(inputIds: tfCore.Tensor2D | number[][], cache?: KeyValueCache): tfCore.Tensor3D {
+  logits(inputIds: tfCore.Tensor2D | number[][], cache?: KeyValueCache, options: LogitsOptions = {}): tfCore.Tensor3D {
     this.assertUsable();
     const tf = this.tf;
     const [batch, tokens] = Array.isArray(inputIds) ? [inputIds.length, inputIds[0]?.length ?? 0] : inputIds.shape;
@@ -215,8 +222,8 @@ export class LlamaModel {
     }
     return tf.tidy(() => {
       const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
-      const flat = this.logitsFlat(ids, cache);
-      return tf.reshape(flat, [batch, tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
+      const flat = this.logitsFlat(ids, cache, options);
+      return tf.reshape(flat, [batch, options.lastPositionOnly === true ? 1 : tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
     });
   }
 
@@ -224,7 +231,7 @@ export class LlamaModel {
    * The forward pass on an int32 [batch, tokens] tensor, returning [batch * tokens, vocabulary]
    * logits. Meant for loss functions inside `tf.tidy`/gradient scopes; ids are not range-checked.
    */
-  logitsFlat(inputIds: tfCore.Tensor2D, cache?: KeyValueCache): Tensor2D {
+  logitsFlat(inputIds: tfCore.Tensor2D, cache?: KeyValueCache, options: LogitsOptions = {}): Tensor2D {
     this.assertUsable();
     const tf = this.tf;
     const config = this.config;
@@ -271,6 +278,9 @@ export class LlamaModel {
       hidden = tf.add(hidden, this.project(activated, layer, 'down_proj'));
     }
     if (cache !== undefined) cache.advance(tokens);
+    if (options.lastPositionOnly === true && tokens > 1) {
+      hidden = tf.reshape(tf.slice(tf.reshape(hidden, [batch, tokens, config.hiddenSize]), [0, tokens - 1, 0], [batch, 1, config.hiddenSize]), [batch, config.hiddenSize]);
+    }
     const final = this.rmsNorm(hidden, 'model.norm.weight');
     const head2d = config.tiedEmbeddings
       ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
