@@ -17,3 +17,13 @@ export {
 export { SandboxError } from './sandbox-error.js';
 export { ModelCallError } from './model-call-error.js';
 export { NotAvailableError } from './not-available-error.js';
+export {
+  generateText,
+  streamText,
+  type GenerateTextOptions,
+  type GenerateTextResult,
+  type StreamTextResult,
+} from './generate-text.js';
+export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
+export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
+export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
