@@ -27,3 +27,4 @@ export {
 export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
 export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
 export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
+export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions } from './local-language-model.js';

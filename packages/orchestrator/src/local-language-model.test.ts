@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
+import { generateText, streamText } from './generate-text.js';
+import { renderChatPrompt } from './local-language-model.js';
+
+describe('createLocalLanguageModel', () => {
+  it('generates deterministically under a seed and streams the same text', async () => {
+    const model = await createTinyLocalModel();
+    const options = { model, prompt: 'function add(a, b) {', maximumOutputTokens: 6, temperature: 0.8, seed: 3 };
+    const first = await generateText(options);
+    const second = await generateText(options);
+    expect(first).toEqual(second);
+    expect(first.usage.outputTokens).toBe(6);
+    expect(first.finishReason).toBe('length');
+    expect(first.text.length).toBeGreaterThan(0);
+    const streamed = await streamText(options);
+    const deltas: string[] = [];
+    for await (const delta of streamed.textStream) deltas.push(delta);
+    expect(deltas.join('')).toBe(first.text);
+    expect(await streamed.usage).toEqual(first.usage);
+  });
+
+  it('renders chat prompts with the template', async () => {
+    expect(renderChatPrompt([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }])).toBe('### System\nBe brief.\n\n### User\nHi\n\n### Assistant\n');
+    const model = await createTinyLocalModel();
+    const result = await generateText({ model, prompt: [{ role: 'user', content: 'Hi' }], maximumOutputTokens: 3 });
+    expect(result.usage.inputTokens).toBeGreaterThan(3);
+  });
+
+  it('refuses an output budget beyond the context', async () => {
+    const model = await createTinyLocalModel();
+    await expect(generateText({ model, prompt: 'x', maximumOutputTokens: 10000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'maximumOutputTokens' });
+  });
+});

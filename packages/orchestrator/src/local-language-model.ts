@@ -1,0 +1,129 @@
+import {
+  InvalidArgumentError,
+  type LanguageModel,
+  type LanguageModelCallOptions,
+  type LanguageModelFinishReason,
+  type LanguageModelGenerateResult,
+  type LanguageModelMessage,
+  type LanguageModelStreamPart,
+  type LanguageModelStreamResult,
+  type Tokenizer,
+} from '@codestack/core';
+import { generate, streamGenerate, type FinishReason, type GenerationOptions, type LlamaModel } from '@codestack/runtime';
+
+/** Options of {@link createLocalLanguageModel}. */
+export interface LocalLanguageModelOptions {
+  /** The loaded model of `@codestack/runtime`. */
+  model: LlamaModel;
+  /** The tokenizer whose ids the model was trained on. */
+  tokenizer: Tokenizer;
+  /** The id reported as `modelId`. Default `codestack-local`. */
+  modelId?: string;
+  /** Token ids that end generation, such as the end-of-text token. */
+  endOfSequenceIds?: readonly number[];
+  /** Renders chat messages into the model's text prompt. Default {@link renderChatPrompt}. */
+  renderChat?: (messages: readonly LanguageModelMessage[]) => string;
+  /** Tokens generated when a call does not say. Default 64. */
+  defaultMaximumOutputTokens?: number;
+}
+
+const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
+  length: 'length',
+  'end-of-sequence': 'stop',
+  'stop-sequence': 'stop',
+  context: 'length',
+};
+
+/**
+ * A plain-text chat template for base models: `### System`, `### User`, `### Assistant`
+ * sections, ending with an open assistant section.
+ */
+export function renderChatPrompt(messages: readonly LanguageModelMessage[]): string {
+  const title = { system: 'System', user: 'User', assistant: 'Assistant' } as const;
+  return `${messages.map((message) => `### ${title[message.role]}\n${message.content.trim()}\n`).join('\n')}\n### Assistant\n`;
+}
+
+/**
+ * Adapts the local runtime (a `LlamaModel` and `generate` / `streamGenerate` of
+ * `@codestack/runtime`) to the {@link LanguageModel} contract. Prompts longer than the context
+ * keep their last tokens. `providerOptions.codestack.useCache` may switch the key/value cache off.
+ */
+export function createLocalLanguageModel(options: LocalLanguageModelOptions): LanguageModel {
+  const renderChat = options.renderChat ?? renderChatPrompt;
+  const defaultTokens = options.defaultMaximumOutputTokens ?? 64;
+  const context = options.model.config.maximumContext;
+
+  const prepare = (call: LanguageModelCallOptions): { ids: number[]; generation: GenerationOptions } => {
+    const text = typeof call.prompt === 'string' ? call.prompt : renderChat(call.prompt);
+    const maximumNewTokens = call.maximumOutputTokens ?? defaultTokens;
+    if (!Number.isInteger(maximumNewTokens) || maximumNewTokens < 1 || maximumNewTokens >= context) {
+      throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `must be an integer in [1, ${context - 1}]` });
+    }
+    let ids = options.tokenizer.encode(text);
+    if (ids.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'encodes to no tokens' });
+    if (ids.length + maximumNewTokens > context) ids = ids.slice(ids.length - (context - maximumNewTokens));
+    const generation: GenerationOptions = {
+      maximumNewTokens,
+      tokenizer: options.tokenizer,
+      signal: call.abortSignal,
+    };
+    if (call.temperature !== undefined) generation.temperature = call.temperature;
+    if (call.topK !== undefined) generation.topK = call.topK;
+    if (call.topP !== undefined) generation.topP = call.topP;
+    if (call.seed !== undefined) generation.seed = call.seed;
+    if (call.stopSequences?.length) generation.stopSequences = call.stopSequences;
+    if (options.endOfSequenceIds) generation.endOfSequenceIds = options.endOfSequenceIds;
+    if (call.providerOptions?.codestack?.useCache === false) generation.useCache = false;
+    return { ids, generation };
+  };
+
+  return {
+    specificationVersion: 'codestack-v1',
+    provider: 'codestack.local',
+    modelId: options.modelId ?? 'codestack-local',
+    async doGenerate(call): Promise<LanguageModelGenerateResult> {
+      const { ids, generation } = prepare(call);
+      const [result] = await generate(options.model, [ids], generation);
+      return {
+        text: result?.text ?? '',
+        finishReason: finishReasons[result?.finishReason ?? 'length'],
+        usage: { inputTokens: ids.length, outputTokens: result?.tokens.length ?? 0 },
+      };
+    },
+    async doStream(call): Promise<LanguageModelStreamResult> {
+      const { ids, generation } = prepare(call);
+      const iterator = streamGenerate(options.model, ids, generation);
+      let outputTokens = 0;
+      const stream = new ReadableStream<LanguageModelStreamPart>({
+        async pull(controller) {
+          try {
+            for (;;) {
+              const next = await iterator.next();
+              if (next.done) {
+                controller.enqueue({
+                  type: 'finish',
+                  finishReason: finishReasons[next.value.finishReason],
+                  usage: { inputTokens: ids.length, outputTokens },
+                });
+                controller.close();
+                return;
+              }
+              outputTokens += 1;
+              if (next.value.text) {
+                controller.enqueue({ type: 'text-delta', delta: next.value.text });
+                return;
+              }
+            }
+          } catch (error) {
+            controller.enqueue({ type: 'error', error });
+            controller.close();
+          }
+        },
+        async cancel() {
+          await iterator.return(undefined as never);
+        },
+      });
+      return { stream };
+    },
+  };
+}
