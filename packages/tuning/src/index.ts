@@ -1,2 +1,37 @@
-/** Package version, replaced as the package's API lands. */
-export const packageName = '@codestack/tuning';
+export {
+  resolveAdapterConfig,
+  resolveLayers,
+  resolveTargetModules,
+  middleLayers,
+  toPeftConfig,
+  fromPeftConfig,
+  type AdapterConfig,
+  type LoraConfig,
+  type Ia3Config,
+  type LayerSelection,
+  type TargetModules,
+  type LoraInitialization,
+  type ResolvedAdapterConfig,
+} from './adapter-config.js';
+export { Adapter, peftModulePrefix, type AdapterModule, type CreateAdapterOptions, type AdapterTensors } from './adapter.js';
+export { AdapterSet } from './adapter-set.js';
+export {
+  saveAdapter,
+  loadAdapter,
+  readAdapterConfig,
+  adapterFileSize,
+  adapterFiles,
+  type SaveAdapterOptions,
+  type LoadAdapterOptions,
+  type SavedAdapter,
+} from './adapter-files.js';
+export { fingerprintModel } from './base-model-fingerprint.js';
+export { combineLoraAdapters, type WeightedAdapter } from './combine-adapters.js';
+export { mergeAdapter, unmergeAdapter, mergedAdapters } from './merge-adapter.js';
+export { trainAdapter, type TrainAdapterOptions, type TrainAdapterResult } from './train-adapter.js';
+export { warmupCosineLearningRate, type TrainingOptions, type TrainingResult } from './training-loop.js';
+export { buildWindows, type TokenData, type TokenWindow, type PromptCompletionPair } from './training-data.js';
+export { evaluatePerplexity, type EvaluatePerplexityOptions, type PerplexityResult } from './evaluate-perplexity.js';
+export { AdapterStateError } from './adapter-state-error.js';
+export { IncompatibleAdaptersError } from './incompatible-adapters-error.js';
+export { TrainingFailedError } from './training-failed-error.js';

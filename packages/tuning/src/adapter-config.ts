@@ -1,0 +1,265 @@
+import { InvalidArgumentError } from '@codestack/core';
+import { projectionNames, type ProjectionName } from '@codestack/runtime';
+
+/**
+ * Which decoder layers an adapter touches: explicit indices, a half-open range
+ * `{ start, end }` (end excluded), `'middle'` (the middle third, the default) or `'all'`.
+ */
+export type LayerSelection = readonly number[] | { start: number; end: number } | 'middle' | 'all';
+
+/**
+ * Which projections an adapter wraps: a list of projection names, a pattern matched against the
+ * projection name (`/^(q|v)_proj$/`, or a string compiled as a full-match regular expression),
+ * or `'all-linear'` for all seven.
+ */
+export type TargetModules = readonly ProjectionName[] | RegExp | string;
+
+/** How LoRA's A matrix starts (B always starts at zero, so a fresh adapter changes nothing). */
+export type LoraInitialization = 'kaiming-uniform' | 'gaussian';
+
+/** Fields every adapter method shares. */
+interface AdapterConfigBase {
+  /** The projections to adapt. Default: `['q_proj', 'v_proj']` for LoRA, `['k_proj', 'v_proj', 'down_proj']` for IA3. */
+  targetModules?: TargetModules;
+  /** The layers to adapt. Default `'middle'`. */
+  layers?: LayerSelection;
+  /** Recorded as `base_model_name_or_path` in `adapter_config.json`. */
+  baseModelName?: string;
+}
+
+/** A LoRA adapter: `output += scale * dropout(input) @ A @ B` with A [in, r] and B [r, out]. */
+export interface LoraConfig extends AdapterConfigBase {
+  /** The method. */
+  method: 'lora';
+  /** The rank `r` (a positive integer). Default 8. */
+  r?: number;
+  /** The scaling numerator `alpha`. Default equal to `r` (scale 1). */
+  alpha?: number;
+  /** Dropout on the adapter's input during training, in [0, 1). Default 0. */
+  dropout?: number;
+  /** rsLoRA: scale by `alpha / sqrt(r)` instead of `alpha / r`. Default false. */
+  useRsLora?: boolean;
+  /** Initialisation of A. Default `'kaiming-uniform'` (as PEFT). */
+  initialization?: LoraInitialization;
+}
+
+/** An IA3 adapter: learned vectors (starting at one) that scale a projection's output, or its input for feed-forward modules. */
+export interface Ia3Config extends AdapterConfigBase {
+  /** The method. */
+  method: 'ia3';
+  /**
+   * Targeted projections whose INPUT is scaled instead of their output (PEFT's
+   * `feedforward_modules`). Default: `['down_proj']` when it is targeted.
+   */
+  feedforwardModules?: readonly ProjectionName[];
+}
+
+/** An adapter configuration, PEFT style. */
+export type AdapterConfig = LoraConfig | Ia3Config;
+
+/** A validated configuration resolved against a model's layer count. */
+export type ResolvedAdapterConfig =
+  | {
+      method: 'lora';
+      r: number;
+      alpha: number;
+      dropout: number;
+      useRsLora: boolean;
+      initialization: LoraInitialization;
+      /** The adapted projections, in Hugging Face order. */
+      targetModules: ProjectionName[];
+      /** The adapted layers, ascending. */
+      layers: number[];
+      baseModelName: string;
+      /** `alpha / r`, or `alpha / sqrt(r)` with rsLoRA. */
+      scale: number;
+    }
+  | {
+      method: 'ia3';
+      targetModules: ProjectionName[];
+      feedforwardModules: ProjectionName[];
+      layers: number[];
+      baseModelName: string;
+    };
+
+const invalid = (argument: string, message: string): InvalidArgumentError => new InvalidArgumentError({ argument, message });
+
+/** The decoder layers of `'middle'` for a model of `layerCount` layers: the middle third, at least one layer. */
+export function middleLayers(layerCount: number): number[] {
+  const start = Math.floor(layerCount / 3);
+  const end = Math.max(start + 1, Math.ceil((2 * layerCount) / 3));
+  return range(start, Math.min(end, layerCount));
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: Math.max(0, end - start) }, (_, index) => start + index);
+}
+
+/** Resolves a {@link LayerSelection} to ascending layer indices of a model with `layerCount` layers. */
+export function resolveLayers(selection: LayerSelection, layerCount: number): number[] {
+  if (selection === 'middle') return middleLayers(layerCount);
+  if (selection === 'all') return range(0, layerCount);
+  if (Array.isArray(selection)) {
+    const list = selection as readonly number[];
+    if (list.length === 0) throw invalid('config.layers', 'expected at least one layer');
+    for (const layer of list) {
+      if (!Number.isInteger(layer) || layer < 0 || layer >= layerCount) {
+        throw invalid('config.layers', `layer ${JSON.stringify(layer)} is outside [0, ${layerCount})`);
+      }
+    }
+    if (new Set(list).size !== list.length) throw invalid('config.layers', 'a layer is listed twice');
+    return [...list].sort((left, right) => left - right);
+  }
+  if (typeof selection === 'object' && selection !== null && 'start' in selection && 'end' in selection) {
+    const { start, end } = selection;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > layerCount || end <= start) {
+      throw invalid('config.layers', `range [${String(start)}, ${String(end)}) is not a non-empty range inside [0, ${layerCount})`);
+    }
+    return range(start, end);
+  }
+  throw invalid('config.layers', `expected a list, { start, end }, 'middle' or 'all', got ${JSON.stringify(selection)}`);
+}
+
+/** Resolves {@link TargetModules} to projection names in Hugging Face order. */
+export function resolveTargetModules(targets: TargetModules): ProjectionName[] {
+  let selected: ProjectionName[];
+  if (targets === 'all-linear') selected = [...projectionNames];
+  else if (typeof targets === 'string' || targets instanceof RegExp) {
+    let pattern: RegExp;
+    try {
+      pattern = typeof targets === 'string' ? new RegExp(`^(?:${targets})$`) : new RegExp(targets.source, targets.flags.replace('g', ''));
+    } catch (error) {
+      throw new InvalidArgumentError({ argument: 'config.targetModules', message: `${targets} is not a valid regular expression`, cause: error });
+    }
+    selected = projectionNames.filter((name) => pattern.test(name));
+  } else if (Array.isArray(targets)) {
+    for (const name of targets as readonly string[]) {
+      if (!projectionNames.includes(name as ProjectionName)) {
+        throw invalid('config.targetModules', `unknown module ${JSON.stringify(name)}; expected some of ${projectionNames.join(', ')}`);
+      }
+    }
+    selected = projectionNames.filter((name) => (targets as readonly string[]).includes(name));
+  } else {
+    throw invalid('config.targetModules', 'expected a list of projection names, a pattern or all-linear');
+  }
+  if (selected.length === 0) throw invalid('config.targetModules', `${String(targets)} matches no projection`);
+  return selected;
+}
+
+function checkKeys(config: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(config)) {
+    if (!allowed.includes(key)) throw invalid(`config.${key}`, `unknown option for method ${(config as { method: string }).method}`);
+  }
+}
+
+/**
+ * Validates an adapter configuration and resolves it against a model with `layerCount` layers.
+ * Throws {@link InvalidArgumentError} naming the first bad field (`config.<field>`).
+ */
+export function resolveAdapterConfig(config: AdapterConfig, layerCount: number): ResolvedAdapterConfig {
+  if (typeof config !== 'object' || config === null) throw invalid('config', 'expected an object');
+  const baseModelName = config.baseModelName ?? 'codestack-llama';
+  if (typeof baseModelName !== 'string') throw invalid('config.baseModelName', 'expected a string');
+  const layers = resolveLayers(config.layers ?? 'middle', layerCount);
+  if (config.method === 'lora') {
+    checkKeys(config, ['method', 'r', 'alpha', 'dropout', 'useRsLora', 'initialization', 'targetModules', 'layers', 'baseModelName']);
+    const r = config.r ?? 8;
+    if (!Number.isInteger(r) || r < 1) throw invalid('config.r', `expected a positive integer, got ${JSON.stringify(r)}`);
+    const alpha = config.alpha ?? r;
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0) throw invalid('config.alpha', `expected a positive number, got ${JSON.stringify(alpha)}`);
+    const dropout = config.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw invalid('config.dropout', `expected a number in [0, 1), got ${JSON.stringify(dropout)}`);
+    const useRsLora = config.useRsLora ?? false;
+    if (typeof useRsLora !== 'boolean') throw invalid('config.useRsLora', 'expected a boolean');
+    const initialization = config.initialization ?? 'kaiming-uniform';
+    if (initialization !== 'kaiming-uniform' && initialization !== 'gaussian') {
+      throw invalid('config.initialization', `expected 'kaiming-uniform' or 'gaussian', got ${JSON.stringify(initialization)}`);
+    }
+    const targetModules = resolveTargetModules(config.targetModules ?? ['q_proj', 'v_proj']);
+    const scale = useRsLora ? alpha / Math.sqrt(r) : alpha / r;
+    return { method: 'lora', r, alpha, dropout, useRsLora, initialization, targetModules, layers, baseModelName, scale };
+  }
+  if (config.method === 'ia3') {
+    checkKeys(config, ['method', 'targetModules', 'feedforwardModules', 'layers', 'baseModelName']);
+    const targetModules = resolveTargetModules(config.targetModules ?? ['k_proj', 'v_proj', 'down_proj']);
+    const feedforward = config.feedforwardModules ?? targetModules.filter((name) => name === 'down_proj');
+    if (!Array.isArray(feedforward)) throw invalid('config.feedforwardModules', 'expected a list of projection names');
+    for (const name of feedforward) {
+      if (!targetModules.includes(name)) {
+        throw invalid('config.feedforwardModules', `${JSON.stringify(name)} is not one of the target modules ${targetModules.join(', ')}`);
+      }
+    }
+    const feedforwardModules = targetModules.filter((name) => feedforward.includes(name));
+    return { method: 'ia3', targetModules, feedforwardModules, layers, baseModelName };
+  }
+  throw invalid('config.method', `expected 'lora' or 'ia3', got ${JSON.stringify((config as { method?: unknown }).method)}`);
+}
+
+/**
+ * The `adapter_config.json` object PEFT writes for this configuration (`peft_type`, `r`,
+ * `lora_alpha`, `target_modules`, `layers_to_transform`, `use_rslora`, ...).
+ */
+export function toPeftConfig(config: ResolvedAdapterConfig): Record<string, unknown> {
+  const common = {
+    base_model_name_or_path: config.baseModelName,
+    task_type: 'CAUSAL_LM',
+    inference_mode: true,
+    target_modules: config.targetModules,
+    layers_to_transform: config.layers,
+    layers_pattern: null,
+    fan_in_fan_out: false,
+    modules_to_save: null,
+    revision: null,
+  };
+  if (config.method === 'lora') {
+    return {
+      ...common,
+      peft_type: 'LORA',
+      r: config.r,
+      lora_alpha: config.alpha,
+      lora_dropout: config.dropout,
+      use_rslora: config.useRsLora,
+      bias: 'none',
+      init_lora_weights: config.initialization === 'gaussian' ? 'gaussian' : true,
+    };
+  }
+  return { ...common, peft_type: 'IA3', feedforward_modules: config.feedforwardModules, init_ia3_weights: true };
+}
+
+/**
+ * Reads a PEFT `adapter_config.json` object back into an {@link AdapterConfig}. Throws
+ * {@link InvalidArgumentError} for fields it cannot use (unknown `peft_type`, `bias` other than
+ * `none`, `fan_in_fan_out`, a non-list `target_modules`).
+ */
+export function fromPeftConfig(json: Record<string, unknown>): AdapterConfig {
+  const targets = json.target_modules;
+  const targetModules = typeof targets === 'string' ? targets : (targets as ProjectionName[]);
+  if (typeof targets !== 'string' && !Array.isArray(targets)) throw invalid('target_modules', 'expected a list or a pattern');
+  const layersField = json.layers_to_transform;
+  const layers: LayerSelection =
+    layersField === null || layersField === undefined ? 'all' : typeof layersField === 'number' ? [layersField] : (layersField as number[]);
+  if (json.fan_in_fan_out === true) throw invalid('fan_in_fan_out', 'fan_in_fan_out adapters are not supported');
+  const baseModelName = typeof json.base_model_name_or_path === 'string' ? json.base_model_name_or_path : undefined;
+  const base = { targetModules, layers, ...(baseModelName === undefined ? {} : { baseModelName }) };
+  if (json.peft_type === 'LORA') {
+    if (json.bias !== undefined && json.bias !== 'none') throw invalid('bias', `only bias 'none' is supported, got ${JSON.stringify(json.bias)}`);
+    return {
+      method: 'lora',
+      ...base,
+      r: json.r as number,
+      alpha: json.lora_alpha as number,
+      dropout: (json.lora_dropout ?? 0) as number,
+      useRsLora: (json.use_rslora ?? false) as boolean,
+      initialization: json.init_lora_weights === 'gaussian' ? 'gaussian' : 'kaiming-uniform',
+    };
+  }
+  if (json.peft_type === 'IA3') {
+    const feedforward = json.feedforward_modules;
+    return {
+      method: 'ia3',
+      ...base,
+      ...(Array.isArray(feedforward) ? { feedforwardModules: feedforward as ProjectionName[] } : {}),
+    };
+  }
+  throw invalid('peft_type', `expected LORA or IA3, got ${JSON.stringify(json.peft_type)}`);
+}

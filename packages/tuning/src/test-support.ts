@@ -1,0 +1,81 @@
+import { LlamaModel, SeededRandom, createRuntime, type ModelConfig, type Runtime } from '@codestack/runtime';
+import * as tfCore from '@tensorflow/tfjs-core';
+import type { Adapter } from './adapter.js';
+
+/** A tiny model shape for tests: 3 layers so that `'middle'` differs from `'all'`. */
+export const tinyModelConfig: ModelConfig = {
+  vocabularySize: 40,
+  hiddenSize: 16,
+  layers: 3,
+  attentionHeads: 4,
+  keyValueHeads: 2,
+  feedForwardSize: 32,
+  maximumContext: 32,
+  ropeTheta: 10000,
+  normEpsilon: 1e-5,
+  tiedEmbeddings: false,
+};
+
+let runtimePromise: Promise<Runtime> | undefined;
+
+/** The wasm runtime shared by the tests of one file. */
+export function testRuntime(): Promise<Runtime> {
+  runtimePromise ??= createRuntime({ backend: 'wasm' });
+  return runtimePromise;
+}
+
+/** A tiny model with visible weights (standard deviation 0.2). */
+export async function tinyModel(seed = 1, config: ModelConfig = tinyModelConfig): Promise<LlamaModel> {
+  return LlamaModel.create(await testRuntime(), config, { seed, initializerRange: 0.2 });
+}
+
+/** Fills every adapter variable with seeded noise (around one for IA3), so that the adapter changes the output. */
+export function randomizeAdapter(adapter: Adapter, seed: number, size = 0.3): void {
+  const random = new SeededRandom(seed);
+  for (const [name, variable] of adapter.trainableVariables()) {
+    const values = new Float32Array(variable.size);
+    for (let index = 0; index < values.length; index++) values[index] = (name.endsWith('ia3_l') ? 1 : 0) + random.nextNormal() * size;
+    tfCore.tidy(() => variable.assign(tfCore.tensor(values, variable.shape)));
+  }
+}
+
+/** The logits of `model` for one fixed batch, as a flat array. */
+export function logitsOf(model: LlamaModel, ids: number[][] = fixedBatch): Float32Array {
+  const tensor = model.logits(ids);
+  const values = new Float32Array(tensor.dataSync() as Float32Array);
+  tensor.dispose();
+  return values;
+}
+
+/** A fixed batch of two sequences of 10 token ids within the tiny vocabulary. */
+export const fixedBatch: number[][] = [
+  [1, 5, 9, 2, 7, 30, 12, 3, 8, 39],
+  [4, 4, 17, 22, 0, 11, 6, 25, 19, 2],
+];
+
+/** The largest absolute element difference. */
+export function maximumDifference(left: ArrayLike<number>, right: ArrayLike<number>): number {
+  let worst = 0;
+  for (let index = 0; index < left.length; index++) worst = Math.max(worst, Math.abs((left[index] as number) - (right[index] as number)));
+  return worst;
+}
+
+/** A snapshot of every weight's bytes, by name. */
+export function weightBytes(model: LlamaModel): Map<string, Uint8Array> {
+  const result = new Map<string, Uint8Array>();
+  for (const [name, variable] of model.weights) {
+    const data = variable.dataSync() as Float32Array;
+    result.set(name, new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)));
+  }
+  return result;
+}
+
+/** A small synthetic corpus with a learnable pattern (arithmetic progressions modulo the vocabulary). */
+export function patternSequences(count: number, length: number, vocabularySize = tinyModelConfig.vocabularySize, seed = 3): number[][] {
+  const random = new SeededRandom(seed);
+  return Array.from({ length: count }, () => {
+    const start = random.nextInt(vocabularySize);
+    const stride = 1 + random.nextInt(3);
+    return Array.from({ length }, (_, index) => (start + index * stride) % vocabularySize);
+  });
+}

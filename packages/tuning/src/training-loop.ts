@@ -1,0 +1,355 @@
+import { readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tfCore from '@tensorflow/tfjs-core';
+import {
+  CodestackError,
+  FileFormatError,
+  InvalidArgumentError,
+  createProgressReporter,
+  sha256Hex,
+  throwIfAborted,
+  writeFileAtomic,
+} from '@codestack/core';
+import { SeededRandom, decodeSafetensors, encodeSafetensors, type LlamaModel, type SafetensorsTensor, type SeededRandomState } from '@codestack/runtime';
+import { batchTensors, maskedNegativeLogLikelihood } from './masked-loss.js';
+import { buildWindows, type TokenData } from './training-data.js';
+import { TrainingFailedError } from './training-failed-error.js';
+
+type Variable = tfCore.Variable;
+
+/** Options of the training loop shared by adapter training and full fine-tuning. */
+export interface TrainingOptions {
+  /** The training data: token sequences (a code corpus) or prompt→completion pairs. */
+  data: TokenData;
+  /** Optimizer steps to run (in total, counting resumed ones). */
+  steps: number;
+  /** Windows per micro-batch. Default 4. */
+  batchSize?: number;
+  /** Positions per window. Default `min(64, maximumContext)`. */
+  sequenceLength?: number;
+  /** Micro-batches whose gradients are averaged per optimizer step. Default 1. */
+  accumulationSteps?: number;
+  /** Peak learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Linear warmup steps before the cosine decay. Default 0. */
+  warmupSteps?: number;
+  /** The floor of the cosine decay. Default `learningRate / 10`. */
+  minimumLearningRate?: number;
+  /** AdamW's decoupled weight decay. Default 0. */
+  weightDecay?: number;
+  /** AdamW beta1. Default 0.9. */
+  beta1?: number;
+  /** AdamW beta2. Default 0.999. */
+  beta2?: number;
+  /** AdamW epsilon. Default 1e-8. */
+  epsilon?: number;
+  /** Clip the global gradient norm to this value; 0 disables clipping. Default 1. */
+  clipNorm?: number;
+  /** Seed of the batch sampling. Default 0. */
+  seed?: number;
+  /** Write a resumable training state here every `checkpointEvery` steps and at the end. */
+  checkpointDirectory?: string;
+  /** Steps between training-state checkpoints. Default 50. */
+  checkpointEvery?: number;
+  /** Resume from the training state in `checkpointDirectory` when there is one. Default true. */
+  resume?: boolean;
+  /** Cancels training between micro-batches (core's `AbortedError`). */
+  signal?: AbortSignal;
+  /** Progress as JSON lines even on a TTY. */
+  json?: boolean;
+  /** Print no progress. */
+  silent?: boolean;
+  /** Where progress goes. Default `process.stderr`. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** What a training run did and measured. */
+export interface TrainingResult {
+  /** The optimizer step reached (equals `steps` unless aborted). */
+  steps: number;
+  /** The step training started from (non-zero after a resume). */
+  startStep: number;
+  /** Mean masked loss of each optimizer step run in this call, in nats per token. */
+  losses: number[];
+  /** The last step's loss. */
+  finalLoss: number;
+  /** Learned (masked-in) tokens processed in this call. */
+  tokens: number;
+  /** Wall-clock seconds of this call's steps. */
+  seconds: number;
+  /** Learned tokens per second. */
+  tokensPerSecond: number;
+  /** Peak tensor memory (`tf.memory().numBytes`) during the first step, which holds activations, gradients and optimizer state. */
+  peakTensorBytes: number;
+  /** Highest process resident set size seen after a step, in bytes. */
+  peakResidentBytes: number;
+  /** Number of trained parameters. */
+  trainableParameters: number;
+}
+
+/** The learning rate of `step` (0-based): linear warmup to `peak`, then cosine decay to `minimum` at `totalSteps`. */
+export function warmupCosineLearningRate(step: number, peak: number, warmupSteps: number, totalSteps: number, minimum: number): number {
+  if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
+  if (step >= totalSteps) return minimum;
+  const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
+  return minimum + 0.5 * (peak - minimum) * (1 + Math.cos(Math.PI * progress));
+}
+
+const stateFiles = { json: 'training-state.json', tensors: 'training-state.safetensors' } as const;
+
+function positiveInteger(value: number, argument: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError({ argument, message: `expected a positive integer, got ${JSON.stringify(value)}` });
+  return value;
+}
+
+function nonNegative(value: number, argument: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError({ argument, message: `expected a non-negative number, got ${JSON.stringify(value)}` });
+  return value;
+}
+
+/**
+ * Trains `variables` of `model` (all others stay untouched) with masked next-token loss, AdamW,
+ * warmup+cosine schedule, global-norm clipping and gradient accumulation; reports progress with
+ * core's progress reporter and checkpoints a resumable state. `label` names the progress.
+ */
+export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<string, Variable>, options: TrainingOptions, label: string): Promise<TrainingResult> {
+  const tf = model.runtime.tf;
+  model.runtime.assertActive();
+  const steps = positiveInteger(options.steps, 'steps');
+  const batchSize = positiveInteger(options.batchSize ?? 4, 'batchSize');
+  const sequenceLength = positiveInteger(options.sequenceLength ?? Math.min(64, model.config.maximumContext), 'sequenceLength');
+  if (sequenceLength > model.config.maximumContext) {
+    throw new InvalidArgumentError({ argument: 'sequenceLength', message: `${sequenceLength} exceeds maximumContext ${model.config.maximumContext}` });
+  }
+  const accumulationSteps = positiveInteger(options.accumulationSteps ?? 1, 'accumulationSteps');
+  const learningRate = nonNegative(options.learningRate ?? 1e-3, 'learningRate');
+  const warmupSteps = options.warmupSteps ?? 0;
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new InvalidArgumentError({ argument: 'warmupSteps', message: 'expected a non-negative integer' });
+  const minimumLearningRate = nonNegative(options.minimumLearningRate ?? learningRate / 10, 'minimumLearningRate');
+  const weightDecay = nonNegative(options.weightDecay ?? 0, 'weightDecay');
+  const beta1 = options.beta1 ?? 0.9;
+  const beta2 = options.beta2 ?? 0.999;
+  if (!(beta1 >= 0 && beta1 < 1)) throw new InvalidArgumentError({ argument: 'beta1', message: 'expected a number in [0, 1)' });
+  if (!(beta2 >= 0 && beta2 < 1)) throw new InvalidArgumentError({ argument: 'beta2', message: 'expected a number in [0, 1)' });
+  const epsilon = nonNegative(options.epsilon ?? 1e-8, 'epsilon');
+  const clipNorm = nonNegative(options.clipNorm ?? 1, 'clipNorm');
+  const checkpointEvery = positiveInteger(options.checkpointEvery ?? 50, 'checkpointEvery');
+  if (variables.size === 0) throw new InvalidArgumentError({ argument: 'variables', message: 'nothing to train' });
+  const windows = buildWindows(options.data, sequenceLength, model.config.vocabularySize);
+  throwIfAborted(options.signal, label);
+
+  const names = [...variables.keys()];
+  const list = names.map((name) => variables.get(name) as Variable);
+  const firstMoments = list.map((variable) => tf.zerosLike(variable) as tfCore.Tensor);
+  const secondMoments = list.map((variable) => tf.zerosLike(variable) as tfCore.Tensor);
+  let random = new SeededRandom(options.seed ?? 0);
+  let step = 0;
+  try {
+    if (options.checkpointDirectory !== undefined && options.resume !== false) {
+      const restored = await readTrainingState(options.checkpointDirectory, names, list, firstMoments, secondMoments, tf);
+      if (restored !== undefined) {
+        step = restored.step;
+        random = SeededRandom.fromState(restored.randomState);
+      }
+    }
+    const startStep = step;
+    const reporter = createProgressReporter({
+      label,
+      total: steps,
+      ...(options.json === undefined ? {} : { json: options.json }),
+      ...(options.silent === undefined ? {} : { silent: options.silent }),
+      ...(options.stream === undefined ? {} : { stream: options.stream }),
+    });
+    if (startStep > 0) reporter.event('resume', { step: startStep });
+    const losses: number[] = [];
+    let tokens = 0;
+    let peakTensorBytes = 0;
+    let peakResidentBytes = 0;
+    const started = performance.now();
+    const trainableParameters = list.reduce((total, variable) => total + variable.size, 0);
+    for (; step < steps; step++) {
+      const rate = warmupCosineLearningRate(step, learningRate, warmupSteps, steps, minimumLearningRate);
+      let stepLoss = 0;
+      let stepTokens = 0;
+      const measure = step === startStep;
+      const bytesBefore = tf.memory().numBytes;
+      let peakInStep = bytesBefore;
+      let accumulated: tfCore.Tensor[] | undefined;
+      for (let micro = 0; micro < accumulationSteps; micro++) {
+        throwIfAborted(options.signal, label);
+        const chosen = Array.from({ length: batchSize }, () => windows[random.nextInt(windows.length)] as (typeof windows)[number]);
+        const batch = batchTensors(model, chosen);
+        const learned = Math.max(1, batch.learnedTokens);
+        try {
+          const compute = (): { value: tfCore.Scalar; grads: tfCore.NamedTensorMap } =>
+            tf.variableGrads(() => tf.div(maskedNegativeLogLikelihood(model, batch), learned * accumulationSteps) as tfCore.Scalar, list);
+          let result: { value: tfCore.Scalar; grads: tfCore.NamedTensorMap };
+          if (measure) {
+            let captured: { value: tfCore.Scalar; grads: tfCore.NamedTensorMap } | undefined;
+            const profile = await tf.profile(() => {
+              captured = compute();
+              return [captured.value, ...Object.values(captured.grads)];
+            });
+            peakInStep = Math.max(peakInStep, bytesBefore + profile.peakBytes);
+            result = captured as { value: tfCore.Scalar; grads: tfCore.NamedTensorMap };
+          } else {
+            result = compute();
+          }
+          stepLoss += (result.value.dataSync()[0] as number) * accumulationSteps;
+          result.value.dispose();
+          const grads = list.map((variable) => result.grads[variable.name] as tfCore.Tensor);
+          if (accumulated === undefined) accumulated = grads;
+          else {
+            const previous = accumulated;
+            accumulated = previous.map((gradient, index) => tf.add(gradient, grads[index] as tfCore.Tensor));
+            tf.dispose([...previous, ...grads]);
+          }
+          stepTokens += batch.learnedTokens;
+        } finally {
+          tf.dispose([batch.inputs, batch.targets, batch.mask]);
+        }
+      }
+      const gradients = accumulated as tfCore.Tensor[];
+      tf.tidy(() => {
+        let scale: tfCore.Scalar | number = 1;
+        if (clipNorm > 0) {
+          const norm = tf.sqrt(tf.addN(gradients.map((gradient) => tf.sum(tf.square(gradient)))));
+          scale = tf.minimum(1, tf.div(clipNorm, tf.maximum(norm, 1e-12))) as tfCore.Scalar;
+        }
+        const correction1 = 1 - Math.pow(beta1, step + 1);
+        const correction2 = 1 - Math.pow(beta2, step + 1);
+        list.forEach((variable, index) => {
+          const gradient = tf.mul(gradients[index] as tfCore.Tensor, scale);
+          const m = tf.add(tf.mul(firstMoments[index] as tfCore.Tensor, beta1), tf.mul(gradient, 1 - beta1));
+          const v = tf.add(tf.mul(secondMoments[index] as tfCore.Tensor, beta2), tf.mul(tf.square(gradient), 1 - beta2));
+          const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+          const decayed = weightDecay > 0 ? tf.add(update, tf.mul(variable, weightDecay)) : update;
+          variable.assign(tf.sub(variable, tf.mul(decayed, rate)));
+          (firstMoments[index] as tfCore.Tensor).dispose();
+          (secondMoments[index] as tfCore.Tensor).dispose();
+          firstMoments[index] = tf.keep(m);
+          secondMoments[index] = tf.keep(v);
+        });
+      });
+      if (measure) peakInStep = Math.max(peakInStep, tf.memory().numBytes + gradients.reduce((total, gradient) => total + gradient.size * 4, 0));
+      tf.dispose(gradients);
+      peakTensorBytes = Math.max(peakTensorBytes, peakInStep);
+      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
+      losses.push(stepLoss);
+      tokens += stepTokens;
+      const seconds = (performance.now() - started) / 1000;
+      reporter.update({
+        completed: step + 1,
+        fields: { loss: Number(stepLoss.toFixed(4)), learningRate: Number(rate.toPrecision(4)), tokensPerSecond: Math.round(tokens / Math.max(seconds, 1e-9)) },
+      });
+      const done = step + 1;
+      // Yield to the event loop so that an abort (or other work) can run between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (options.checkpointDirectory !== undefined && (done % checkpointEvery === 0 || done === steps)) {
+        await writeTrainingState(options.checkpointDirectory, done, random.getState(), names, list, firstMoments, secondMoments);
+        reporter.event('checkpoint', { step: done, directory: options.checkpointDirectory });
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const result: TrainingResult = {
+      steps: step,
+      startStep,
+      losses,
+      finalLoss: losses[losses.length - 1] ?? Number.NaN,
+      tokens,
+      seconds,
+      tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+      peakTensorBytes,
+      peakResidentBytes,
+      trainableParameters,
+    };
+    reporter.finish({ loss: Number(result.finalLoss.toFixed(4)), tokensPerSecond: Math.round(result.tokensPerSecond) });
+    return result;
+  } catch (error) {
+    if (CodestackError.isInstance(error)) throw error;
+    throw new TrainingFailedError({ step, message: error instanceof Error ? error.message : String(error), cause: error });
+  } finally {
+    tf.dispose([...firstMoments, ...secondMoments]);
+  }
+}
+
+async function writeTrainingState(
+  directory: string,
+  step: number,
+  randomState: SeededRandomState,
+  names: readonly string[],
+  list: readonly Variable[],
+  firstMoments: readonly tfCore.Tensor[],
+  secondMoments: readonly tfCore.Tensor[],
+): Promise<void> {
+  const tensors = new Map<string, SafetensorsTensor>();
+  names.forEach((name, index) => {
+    const variable = list[index] as Variable;
+    tensors.set(`value/${name}`, { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) });
+    tensors.set(`adamw.m/${name}`, { shape: [...variable.shape], data: new Float32Array((firstMoments[index] as tfCore.Tensor).dataSync() as Float32Array) });
+    tensors.set(`adamw.v/${name}`, { shape: [...variable.shape], data: new Float32Array((secondMoments[index] as tfCore.Tensor).dataSync() as Float32Array) });
+  });
+  const bytes = encodeSafetensors(tensors, { metadata: { producer: '@codestack/tuning' } });
+  await mkdir(directory, { recursive: true });
+  await writeFileAtomic(join(directory, stateFiles.tensors), bytes);
+  const json = { version: 1, step, randomState, variables: names, sha256: sha256Hex(bytes) };
+  await writeFileAtomic(join(directory, stateFiles.json), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+async function readTrainingState(
+  directory: string,
+  names: readonly string[],
+  list: readonly Variable[],
+  firstMoments: tfCore.Tensor[],
+  secondMoments: tfCore.Tensor[],
+  tf: LlamaModel['runtime']['tf'],
+): Promise<{ step: number; randomState: SeededRandomState } | undefined> {
+  const jsonPath = join(directory, stateFiles.json);
+  let text: string;
+  try {
+    text = await readFile(jsonPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let json: { version?: unknown; step?: unknown; randomState?: unknown; variables?: unknown; sha256?: unknown };
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch (error) {
+    throw new FileFormatError({ path: jsonPath, reason: 'corrupt', message: 'the training state is not valid JSON', cause: error });
+  }
+  if (json.version !== 1 || !Number.isInteger(json.step) || !Array.isArray(json.randomState) || typeof json.sha256 !== 'string') {
+    throw new FileFormatError({ path: jsonPath, reason: 'corrupt', message: 'the training state lacks version, step, randomState or sha256' });
+  }
+  if (!Array.isArray(json.variables) || json.variables.join('\n') !== names.join('\n')) {
+    throw new FileFormatError({ path: jsonPath, reason: 'mismatch', message: 'the training state holds other variables than the ones being trained' });
+  }
+  const tensorsPath = join(directory, stateFiles.tensors);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(tensorsPath);
+  } catch (error) {
+    throw new FileFormatError({ path: tensorsPath, reason: 'missing', message: 'the training state tensors are missing', cause: error });
+  }
+  if (sha256Hex(bytes) !== json.sha256) throw new FileFormatError({ path: tensorsPath, reason: 'corrupt', message: 'SHA-256 differs from training-state.json' });
+  const { tensors } = decodeSafetensors(bytes, tensorsPath);
+  const get = (name: string, shape: readonly number[]): Float32Array => {
+    const tensor = tensors.get(name);
+    if (tensor === undefined || tensor.shape.join() !== shape.join()) {
+      throw new FileFormatError({ path: tensorsPath, reason: 'mismatch', message: `${name} is missing or has another shape` });
+    }
+    return tensor.data;
+  };
+  names.forEach((name, index) => {
+    const variable = list[index] as Variable;
+    const value = get(`value/${name}`, variable.shape);
+    const m = get(`adamw.m/${name}`, variable.shape);
+    const v = get(`adamw.v/${name}`, variable.shape);
+    tf.tidy(() => variable.assign(tf.tensor(value, variable.shape)));
+    (firstMoments[index] as tfCore.Tensor).dispose();
+    (secondMoments[index] as tfCore.Tensor).dispose();
+    firstMoments[index] = tf.tensor(m, variable.shape);
+    secondMoments[index] = tf.tensor(v, variable.shape);
+  });
+  return { step: json.step as number, randomState: json.randomState as SeededRandomState };
+}
