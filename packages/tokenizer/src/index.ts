@@ -8,6 +8,12 @@ export {
   type EncodeOptions,
   type ChatMessageInput,
 } from './openai-tokenizer.js';
+export {
+  createStreamingDecoder,
+  decodeTokenStream,
+  type StreamingDecoder,
+  type TokenByteSource,
+} from './streaming-decoder.js';
 export type { TextChunk } from './text-chunk.js';
 export { chunkCode, type ChunkCodeOptions } from './code-chunker.js';
 export { chunkMarkdown, type ChunkMarkdownOptions } from './markdown-chunker.js';
@@ -19,5 +25,30 @@ export {
   type DroppedSection,
   type BudgetFit,
 } from './token-budget.js';
+export {
+  createCorpusEncoder,
+  splitAtSafePoints,
+  type CorpusEncoder,
+  type CorpusEncoderOptions,
+  type CorpusJobOptions,
+  type CorpusInput,
+} from './corpus-encoder.js';
+export {
+  buildCompactVocabulary,
+  createCompactVocabulary,
+  compactSpecialTokens,
+  byteTokenOffset,
+  type CompactVocabulary,
+  type CompactSpecialTokens,
+  type BuildCompactVocabularyOptions,
+} from './compact-vocabulary.js';
+export {
+  saveCompactVocabulary,
+  loadCompactVocabulary,
+  compactVocabularyFormat,
+  compactVocabularyVersion,
+  type CompactVocabularyFile,
+} from './compact-vocabulary-file.js';
 export { UnknownEncodingError } from './unknown-encoding-error.js';
 export { UnknownModelError } from './unknown-model-error.js';
+export { CorpusEncoderError } from './corpus-encoder-error.js';

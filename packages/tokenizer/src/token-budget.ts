@@ -60,7 +60,7 @@ export interface DroppedSection {
 export interface BudgetFit {
   /** The sections kept, in their original order. */
   sections: FittedSection[];
-  /** The sections dropped, lowest priority first. */
+  /** The sections dropped: first those whose maximum cut left less than their minimum, then by budget, lowest priority first. */
   dropped: DroppedSection[];
   /** The ids of the sections that were cut. */
   truncated: string[];
@@ -125,9 +125,16 @@ export function fitBudget(options: FitBudgetOptions): BudgetFit {
   });
 
   const dropped: DroppedSection[] = [];
-  const byPriority = [...working].sort((a, b) => a.section.priority - b.section.priority || b.order - a.order);
   const kept = new Set(working);
-  let used = working.reduce((sum, entry) => sum + entry.tokens, 0);
+  // Cutting to maximumTokens at line boundaries can leave less than minimumTokens.
+  for (const entry of working) {
+    if (entry.truncated && (entry.tokens === 0 || entry.tokens < (entry.section.minimumTokens ?? 0))) {
+      kept.delete(entry);
+      dropped.push({ id: entry.section.id, originalTokens: entry.originalTokens, reason: 'minimum-not-met' });
+    }
+  }
+  const byPriority = [...kept].sort((a, b) => a.section.priority - b.section.priority || b.order - a.order);
+  let used = byPriority.reduce((sum, entry) => sum + entry.tokens, 0);
   for (const entry of byPriority) {
     if (used <= availableTokens) break;
     const target = entry.tokens - (used - availableTokens);
