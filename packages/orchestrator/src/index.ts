@@ -28,3 +28,9 @@ export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type Open
 export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
 export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
 export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions } from './local-language-model.js';
+export { wrapLanguageModel, type LanguageModelMiddleware } from './wrap-language-model.js';
+export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
+export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
+export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
+export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
+export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';
