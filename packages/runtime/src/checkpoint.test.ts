@@ -95,7 +95,7 @@ describe('checkpoint refusal', () => {
 
   it('refuses flipped bytes through the recorded SHA-256', async () => {
     const { runtime, weights, config } = await saved();
-    const damaged = weights.slice();
+    const damaged = new Uint8Array(weights);
     damaged[damaged.length - 3] = damaged[damaged.length - 3]! ^ 0xff;
     await rewrite(damaged, config, true);
     await expectRefused(loadModel(runtime, directory), 'CORRUPT_FILE', /SHA-256/);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileFormatError, InvalidArgumentError, sha256Hex, writeFileAtomic } from '@codestack/core';
 import { LlamaModel, type WeightData } from './llama-model.js';
@@ -29,6 +29,7 @@ export interface LoadModelOptions {
 export async function saveModel(model: LlamaModel, directory: string, options: SaveModelOptions = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';
   if (dtype !== 'F32' && dtype !== 'F16') throw new InvalidArgumentError({ argument: 'dtype', message: `expected F32 or F16, got ${String(dtype)}` });
+  await mkdir(directory, { recursive: true });
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, weight] of model.exportWeights()) tensors.set(name, { shape: weight.shape, data: weight.data });
   const bytes = encodeSafetensors(tensors, { dtype, metadata: { format: 'pt', producer: '@codestack/runtime' } });

@@ -55,6 +55,8 @@ export function batchedMatMul(tf: TensorFlow, a: Tensor3D, b: Tensor3D): Tensor3
  * `UnsortedSegmentSum` kernel that `tf.gather`'s gradient needs.
  */
 export function embeddingLookup(tf: TensorFlow, table: Tensor2D, ids: tfCore.Tensor1D): Tensor2D {
+  // Read the ids now: intermediate tensors of the forward pass are gone when the gradient runs.
+  const indices = Int32Array.from(ids.dataSync() as Int32Array);
   const operation = tf.customGrad(((weights: Tensor2D, save: (tensors: Tensor[]) => void) => {
     save([]);
     return {
@@ -63,7 +65,6 @@ export function embeddingLookup(tf: TensorFlow, table: Tensor2D, ids: tfCore.Ten
         const [rows, width] = table.shape;
         const gradient = new Float32Array(rows * width);
         const upstream = dy.dataSync() as Float32Array;
-        const indices = ids.dataSync() as Int32Array;
         for (let position = 0; position < indices.length; position++) {
           const target = (indices[position] as number) * width;
           const source = position * width;

@@ -56,3 +56,30 @@ export {
   type GenerationResult,
 } from './generate.js';
 export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './fill-in-the-middle.js';
+export { registerMissingGradients } from './register-gradients.js';
+export {
+  writeTokenShard,
+  readTokenShard,
+  readTokenShardHeader,
+  parseTokenShardHeader,
+  listTokenShards,
+  tokenShardExtension,
+  tokenShardHeaderBytes,
+  type TokenShardDtype,
+  type TokenShardHeader,
+} from './token-shards.js';
+export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch } from './packed-dataset.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
+export { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './learning-rate-schedule.js';
+export { clipByGlobalNorm, globalNorm } from './gradient-clipping.js';
+export { computeGradients, accumulateGradients, scaleGradients } from './compute-gradients.js';
+export { crossEntropyLoss } from './cross-entropy.js';
+export {
+  Trainer,
+  trainerCheckpointFiles,
+  type TrainerOptions,
+  type TrainOptions,
+  type TrainSummary,
+  type StepResult,
+  type LossFunction,
+} from './trainer.js';

@@ -2,6 +2,7 @@ import * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import { BackendUnavailableError } from './backend-unavailable-error.js';
 import { BackendNotActiveError } from './backend-not-active-error.js';
+import { registerMissingGradients } from './register-gradients.js';
 
 /** The TensorFlow.js namespace a runtime owns. */
 export type TensorFlow = typeof tfCore;
@@ -135,6 +136,7 @@ async function tryBackend(name: BackendName, loadModule: ModuleLoader): Promise<
   if (!ok || tf.getBackend() !== spec.tfjsName) {
     throw new BackendUnavailableError({ backend: name, installHint: spec.installHint, reason: 'TensorFlow.js refused to initialise it' });
   }
+  registerMissingGradients(tf);
   const device = await spec.device(tf);
   return makeRuntime(tf, name, device, []);
 }
