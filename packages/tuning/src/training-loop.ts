@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfCore from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradient functions; training needs them (idempotent registration).
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {
   CodestackError,
   FileFormatError,
