@@ -2,8 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfCore from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradient functions; training needs them (idempotent registration).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import {
   CodestackError,
   FileFormatError,
@@ -13,7 +11,21 @@ import {
   throwIfAborted,
   writeFileAtomic,
 } from '@codestack/core';
-import { SeededRandom, decodeSafetensors, encodeSafetensors, type LlamaModel, type SafetensorsTensor, type SeededRandomState } from '@codestack/runtime';
+import {
+  AdamW,
+  SeededRandom,
+  accumulateGradients,
+  clipByGlobalNorm,
+  computeGradients,
+  decodeSafetensors,
+  encodeSafetensors,
+  scaleGradients,
+  warmupCosineSchedule,
+  type AdamWState,
+  type LlamaModel,
+  type SafetensorsTensor,
+  type SeededRandomState,
+} from '@codestack/runtime';
 import { batchTensors, maskedNegativeLogLikelihood } from './masked-loss.js';
 import { buildWindows, type TokenData } from './training-data.js';
 import { TrainingFailedError } from './training-failed-error.js';
@@ -90,14 +102,6 @@ export interface TrainingResult {
   trainableParameters: number;
 }
 
-/** The learning rate of `step` (0-based): linear warmup to `peak`, then cosine decay to `minimum` at `totalSteps`. */
-export function warmupCosineLearningRate(step: number, peak: number, warmupSteps: number, totalSteps: number, minimum: number): number {
-  if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
-  if (step >= totalSteps) return minimum;
-  const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
-  return minimum + 0.5 * (peak - minimum) * (1 + Math.cos(Math.PI * progress));
-}
-
 const stateFiles = { json: 'training-state.json', tensors: 'training-state.safetensors' } as const;
 
 function positiveInteger(value: number, argument: string): number {
@@ -125,31 +129,31 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
     throw new InvalidArgumentError({ argument: 'sequenceLength', message: `${sequenceLength} exceeds maximumContext ${model.config.maximumContext}` });
   }
   const accumulationSteps = positiveInteger(options.accumulationSteps ?? 1, 'accumulationSteps');
-  const learningRate = nonNegative(options.learningRate ?? 1e-3, 'learningRate');
-  const warmupSteps = options.warmupSteps ?? 0;
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new InvalidArgumentError({ argument: 'warmupSteps', message: 'expected a non-negative integer' });
-  const minimumLearningRate = nonNegative(options.minimumLearningRate ?? learningRate / 10, 'minimumLearningRate');
-  const weightDecay = nonNegative(options.weightDecay ?? 0, 'weightDecay');
-  const beta1 = options.beta1 ?? 0.9;
-  const beta2 = options.beta2 ?? 0.999;
-  if (!(beta1 >= 0 && beta1 < 1)) throw new InvalidArgumentError({ argument: 'beta1', message: 'expected a number in [0, 1)' });
-  if (!(beta2 >= 0 && beta2 < 1)) throw new InvalidArgumentError({ argument: 'beta2', message: 'expected a number in [0, 1)' });
-  const epsilon = nonNegative(options.epsilon ?? 1e-8, 'epsilon');
+  const learningRate = options.learningRate ?? 1e-3;
+  const schedule = warmupCosineSchedule({
+    peakLearningRate: learningRate,
+    warmupSteps: options.warmupSteps ?? 0,
+    totalSteps: steps,
+    minimumLearningRate: options.minimumLearningRate ?? learningRate / 10,
+  });
   const clipNorm = nonNegative(options.clipNorm ?? 1, 'clipNorm');
   const checkpointEvery = positiveInteger(options.checkpointEvery ?? 50, 'checkpointEvery');
   if (variables.size === 0) throw new InvalidArgumentError({ argument: 'variables', message: 'nothing to train' });
   const windows = buildWindows(options.data, sequenceLength, model.config.vocabularySize);
   throwIfAborted(options.signal, label);
 
-  const names = [...variables.keys()];
-  const list = names.map((name) => variables.get(name) as Variable);
-  const firstMoments = list.map((variable) => tf.zerosLike(variable) as tfCore.Tensor);
-  const secondMoments = list.map((variable) => tf.zerosLike(variable) as tfCore.Tensor);
+  const list = [...variables.values()];
+  const optimizer = new AdamW(tf, {
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    epsilon: options.epsilon ?? 1e-8,
+    weightDecay: options.weightDecay ?? 0,
+  });
   let random = new SeededRandom(options.seed ?? 0);
   let step = 0;
   try {
     if (options.checkpointDirectory !== undefined && options.resume !== false) {
-      const restored = await readTrainingState(options.checkpointDirectory, names, list, firstMoments, secondMoments, tf);
+      const restored = await readTrainingState(options.checkpointDirectory, variables, optimizer, tf);
       if (restored !== undefined) {
         step = restored.step;
         random = SeededRandom.fromState(restored.randomState);
@@ -171,71 +175,50 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
     const started = performance.now();
     const trainableParameters = list.reduce((total, variable) => total + variable.size, 0);
     for (; step < steps; step++) {
-      const rate = warmupCosineLearningRate(step, learningRate, warmupSteps, steps, minimumLearningRate);
+      const rate = schedule(step);
       let stepLoss = 0;
       let stepTokens = 0;
       const measure = step === startStep;
       const bytesBefore = tf.memory().numBytes;
       let peakInStep = bytesBefore;
-      let accumulated: tfCore.Tensor[] | undefined;
-      for (let micro = 0; micro < accumulationSteps; micro++) {
-        throwIfAborted(options.signal, label);
-        const chosen = Array.from({ length: batchSize }, () => windows[random.nextInt(windows.length)] as (typeof windows)[number]);
-        const batch = batchTensors(model, chosen);
-        const learned = Math.max(1, batch.learnedTokens);
-        try {
-          const compute = (): { value: tfCore.Scalar; grads: tfCore.NamedTensorMap } =>
-            tf.variableGrads(() => tf.div(maskedNegativeLogLikelihood(model, batch), learned * accumulationSteps) as tfCore.Scalar, list);
-          let result: { value: tfCore.Scalar; grads: tfCore.NamedTensorMap };
-          if (measure) {
-            let captured: { value: tfCore.Scalar; grads: tfCore.NamedTensorMap } | undefined;
-            const profile = await tf.profile(() => {
-              captured = compute();
-              return [captured.value, ...Object.values(captured.grads)];
-            });
-            peakInStep = Math.max(peakInStep, bytesBefore + profile.peakBytes);
-            result = captured as { value: tfCore.Scalar; grads: tfCore.NamedTensorMap };
-          } else {
-            result = compute();
+      const total = new Map<string, tfCore.Tensor>();
+      try {
+        for (let micro = 0; micro < accumulationSteps; micro++) {
+          throwIfAborted(options.signal, label);
+          const chosen = Array.from({ length: batchSize }, () => windows[random.nextInt(windows.length)] as (typeof windows)[number]);
+          const batch = batchTensors(model, chosen);
+          const learned = Math.max(1, batch.learnedTokens);
+          try {
+            const lossFunction = (): tfCore.Scalar => tf.div(maskedNegativeLogLikelihood(model, batch), learned) as tfCore.Scalar;
+            let result: { loss: number; gradients: Map<string, tfCore.Tensor> };
+            if (measure) {
+              // Profile the first micro-batch once: its peak holds activations and gradients.
+              let captured: { loss: number; gradients: Map<string, tfCore.Tensor> } | undefined;
+              const profile = await tf.profile(() => {
+                captured = computeGradients(tf, variables, lossFunction);
+                return [...captured.gradients.values()];
+              });
+              peakInStep = Math.max(peakInStep, bytesBefore + profile.peakBytes);
+              result = captured as { loss: number; gradients: Map<string, tfCore.Tensor> };
+            } else {
+              result = computeGradients(tf, variables, lossFunction);
+            }
+            stepLoss += result.loss / accumulationSteps;
+            accumulateGradients(tf, total, result.gradients);
+            stepTokens += batch.learnedTokens;
+          } finally {
+            tf.dispose([batch.inputs, batch.targets, batch.mask]);
           }
-          stepLoss += (result.value.dataSync()[0] as number) * accumulationSteps;
-          result.value.dispose();
-          const grads = list.map((variable) => result.grads[variable.name] as tfCore.Tensor);
-          if (accumulated === undefined) accumulated = grads;
-          else {
-            const previous = accumulated;
-            accumulated = previous.map((gradient, index) => tf.add(gradient, grads[index] as tfCore.Tensor));
-            tf.dispose([...previous, ...grads]);
-          }
-          stepTokens += batch.learnedTokens;
-        } finally {
-          tf.dispose([batch.inputs, batch.targets, batch.mask]);
         }
+        scaleGradients(tf, total, 1 / accumulationSteps);
+        const gradients = clipNorm > 0 ? clipByGlobalNorm(tf, total, clipNorm).gradients : total;
+        optimizer.apply(variables, gradients, rate);
+        if (measure) peakInStep = Math.max(peakInStep, tf.memory().numBytes);
+        for (const gradient of gradients.values()) gradient.dispose();
+        total.clear();
+      } finally {
+        for (const gradient of total.values()) gradient.dispose();
       }
-      const gradients = accumulated as tfCore.Tensor[];
-      tf.tidy(() => {
-        let scale: tfCore.Scalar | number = 1;
-        if (clipNorm > 0) {
-          const norm = tf.sqrt(tf.addN(gradients.map((gradient) => tf.sum(tf.square(gradient)))));
-          scale = tf.minimum(1, tf.div(clipNorm, tf.maximum(norm, 1e-12))) as tfCore.Scalar;
-        }
-        const correction1 = 1 - Math.pow(beta1, step + 1);
-        const correction2 = 1 - Math.pow(beta2, step + 1);
-        list.forEach((variable, index) => {
-          const gradient = tf.mul(gradients[index] as tfCore.Tensor, scale);
-          const m = tf.add(tf.mul(firstMoments[index] as tfCore.Tensor, beta1), tf.mul(gradient, 1 - beta1));
-          const v = tf.add(tf.mul(secondMoments[index] as tfCore.Tensor, beta2), tf.mul(tf.square(gradient), 1 - beta2));
-          const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
-          const decayed = weightDecay > 0 ? tf.add(update, tf.mul(variable, weightDecay)) : update;
-          variable.assign(tf.sub(variable, tf.mul(decayed, rate)));
-          (firstMoments[index] as tfCore.Tensor).dispose();
-          (secondMoments[index] as tfCore.Tensor).dispose();
-          firstMoments[index] = tf.keep(m);
-          secondMoments[index] = tf.keep(v);
-        });
-      });
-      if (measure) peakInStep = Math.max(peakInStep, tf.memory().numBytes + gradients.reduce((total, gradient) => total + gradient.size * 4, 0));
-      tf.dispose(gradients);
       peakTensorBytes = Math.max(peakTensorBytes, peakInStep);
       peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
       losses.push(stepLoss);
@@ -249,7 +232,7 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
       // Yield to the event loop so that an abort (or other work) can run between steps.
       await new Promise((resolve) => setImmediate(resolve));
       if (options.checkpointDirectory !== undefined && (done % checkpointEvery === 0 || done === steps)) {
-        await writeTrainingState(options.checkpointDirectory, done, random.getState(), names, list, firstMoments, secondMoments);
+        await writeTrainingState(options.checkpointDirectory, done, random.getState(), variables, optimizer);
         reporter.event('checkpoint', { step: done, directory: options.checkpointDirectory });
       }
     }
@@ -272,7 +255,7 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
     if (CodestackError.isInstance(error)) throw error;
     throw new TrainingFailedError({ step, message: error instanceof Error ? error.message : String(error), cause: error });
   } finally {
-    tf.dispose([...firstMoments, ...secondMoments]);
+    optimizer.dispose();
   }
 }
 
@@ -280,31 +263,25 @@ async function writeTrainingState(
   directory: string,
   step: number,
   randomState: SeededRandomState,
-  names: readonly string[],
-  list: readonly Variable[],
-  firstMoments: readonly tfCore.Tensor[],
-  secondMoments: readonly tfCore.Tensor[],
+  variables: ReadonlyMap<string, Variable>,
+  optimizer: AdamW,
 ): Promise<void> {
   const tensors = new Map<string, SafetensorsTensor>();
-  names.forEach((name, index) => {
-    const variable = list[index] as Variable;
-    tensors.set(`value/${name}`, { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) });
-    tensors.set(`adamw.m/${name}`, { shape: [...variable.shape], data: new Float32Array((firstMoments[index] as tfCore.Tensor).dataSync() as Float32Array) });
-    tensors.set(`adamw.v/${name}`, { shape: [...variable.shape], data: new Float32Array((secondMoments[index] as tfCore.Tensor).dataSync() as Float32Array) });
-  });
+  for (const [name, variable] of variables) tensors.set(`value/${name}`, { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) });
+  const state = optimizer.getState();
+  for (const [name, moment] of state.firstMoments) tensors.set(`adamw.m/${name}`, moment);
+  for (const [name, moment] of state.secondMoments) tensors.set(`adamw.v/${name}`, moment);
   const bytes = encodeSafetensors(tensors, { metadata: { producer: '@codestack/tuning' } });
   await mkdir(directory, { recursive: true });
   await writeFileAtomic(join(directory, stateFiles.tensors), bytes);
-  const json = { version: 1, step, randomState, variables: names, sha256: sha256Hex(bytes) };
+  const json = { version: 1, step, optimizerStep: state.step, randomState, variables: [...variables.keys()], sha256: sha256Hex(bytes) };
   await writeFileAtomic(join(directory, stateFiles.json), `${JSON.stringify(json, null, 2)}\n`);
 }
 
 async function readTrainingState(
   directory: string,
-  names: readonly string[],
-  list: readonly Variable[],
-  firstMoments: tfCore.Tensor[],
-  secondMoments: tfCore.Tensor[],
+  variables: ReadonlyMap<string, Variable>,
+  optimizer: AdamW,
   tf: LlamaModel['runtime']['tf'],
 ): Promise<{ step: number; randomState: SeededRandomState } | undefined> {
   const jsonPath = join(directory, stateFiles.json);
@@ -314,15 +291,16 @@ async function readTrainingState(
   } catch {
     return undefined;
   }
-  let json: { version?: unknown; step?: unknown; randomState?: unknown; variables?: unknown; sha256?: unknown };
+  let json: { version?: unknown; step?: unknown; optimizerStep?: unknown; randomState?: unknown; variables?: unknown; sha256?: unknown };
   try {
     json = JSON.parse(text) as typeof json;
   } catch (error) {
     throw new FileFormatError({ path: jsonPath, reason: 'corrupt', message: 'the training state is not valid JSON', cause: error });
   }
-  if (json.version !== 1 || !Number.isInteger(json.step) || !Array.isArray(json.randomState) || typeof json.sha256 !== 'string') {
-    throw new FileFormatError({ path: jsonPath, reason: 'corrupt', message: 'the training state lacks version, step, randomState or sha256' });
+  if (json.version !== 1 || !Number.isInteger(json.step) || !Number.isInteger(json.optimizerStep) || !Array.isArray(json.randomState) || typeof json.sha256 !== 'string') {
+    throw new FileFormatError({ path: jsonPath, reason: 'corrupt', message: 'the training state lacks version, step, optimizerStep, randomState or sha256' });
   }
+  const names = [...variables.keys()];
   if (!Array.isArray(json.variables) || json.variables.join('\n') !== names.join('\n')) {
     throw new FileFormatError({ path: jsonPath, reason: 'mismatch', message: 'the training state holds other variables than the ones being trained' });
   }
@@ -335,23 +313,25 @@ async function readTrainingState(
   }
   if (sha256Hex(bytes) !== json.sha256) throw new FileFormatError({ path: tensorsPath, reason: 'corrupt', message: 'SHA-256 differs from training-state.json' });
   const { tensors } = decodeSafetensors(bytes, tensorsPath);
-  const get = (name: string, shape: readonly number[]): Float32Array => {
+  const get = (name: string, shape: readonly number[]): SafetensorsTensor => {
     const tensor = tensors.get(name);
     if (tensor === undefined || tensor.shape.join() !== shape.join()) {
       throw new FileFormatError({ path: tensorsPath, reason: 'mismatch', message: `${name} is missing or has another shape` });
     }
-    return tensor.data;
+    return tensor;
   };
-  names.forEach((name, index) => {
-    const variable = list[index] as Variable;
-    const value = get(`value/${name}`, variable.shape);
-    const m = get(`adamw.m/${name}`, variable.shape);
-    const v = get(`adamw.v/${name}`, variable.shape);
-    tf.tidy(() => variable.assign(tf.tensor(value, variable.shape)));
-    (firstMoments[index] as tfCore.Tensor).dispose();
-    (secondMoments[index] as tfCore.Tensor).dispose();
-    firstMoments[index] = tf.tensor(m, variable.shape);
-    secondMoments[index] = tf.tensor(v, variable.shape);
-  });
+  const state: AdamWState = { step: json.optimizerStep as number, firstMoments: new Map(), secondMoments: new Map() };
+  const values = new Map<string, SafetensorsTensor>();
+  for (const [name, variable] of variables) {
+    values.set(name, get(`value/${name}`, variable.shape));
+    // Moments exist only once a variable has had an update.
+    if (tensors.has(`adamw.m/${name}`)) state.firstMoments.set(name, get(`adamw.m/${name}`, variable.shape));
+    if (tensors.has(`adamw.v/${name}`)) state.secondMoments.set(name, get(`adamw.v/${name}`, variable.shape));
+  }
+  for (const [name, variable] of variables) {
+    const value = values.get(name) as SafetensorsTensor;
+    tf.tidy(() => variable.assign(tf.tensor(value.data, value.shape, 'float32')));
+  }
+  optimizer.setState(state);
   return { step: json.step as number, randomState: json.randomState as SeededRandomState };
 }
