@@ -1,0 +1,124 @@
+/**
+ * Benchmark: `npm run bench -w packages/tokenizer`. Prints one JSON object, then a one-line summary.
+ * Encode throughput on ≥ 4 MB of real code (TypeScript's compiler from node_modules) for this
+ * package, raw gpt-tokenizer, tiktoken (WASM) and js-tiktoken; the overhead over raw
+ * gpt-tokenizer; and the parallel corpus encoder's speed-up over one thread on ≥ 20 MB.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import rawEncoding from 'gpt-tokenizer/encoding/o200k_base';
+import { getEncoding } from 'js-tiktoken';
+import { get_encoding } from 'tiktoken';
+import { createCorpusEncoder } from './corpus-encoder.js';
+import { getTokenizer } from './openai-tokenizer.js';
+
+const encodingName = 'o200k_base';
+const repetitions = Number(process.env.BENCH_REPETITIONS ?? 7);
+const require = createRequire(import.meta.url);
+const compiler = readFileSync(require.resolve('typescript/lib/typescript.js'), 'utf8');
+
+// At least 4 MiB of real code, cut at a line break.
+const sampleEnd = compiler.indexOf('\n', 4 * 1024 * 1024) + 1;
+const sample = compiler.slice(0, sampleEnd);
+const sampleMegabytes = Buffer.byteLength(sample) / 1e6;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function time(run: () => unknown): number {
+  const start = performance.now();
+  run();
+  return (performance.now() - start) / 1000;
+}
+
+const ours = getTokenizer(encodingName);
+const tiktoken = get_encoding(encodingName);
+const jsTiktoken = getEncoding(encodingName);
+const contenders: Record<string, () => number> = {
+  codestack: () => ours.encode(sample).length,
+  gptTokenizer: () => rawEncoding.encode(sample).length,
+  tiktoken: () => tiktoken.encode(sample, [], []).length,
+  jsTiktoken: () => jsTiktoken.encode(sample, [], []).length,
+};
+
+// All produce the same tokens (checked once, outside timing).
+const tokenCounts = Object.fromEntries(Object.entries(contenders).map(([name, run]) => [name, run()]));
+const tokenCount = tokenCounts.codestack as number;
+for (const [name, count] of Object.entries(tokenCounts)) {
+  if (count !== tokenCount) throw new Error(`${name} produced ${count} tokens, codestack ${tokenCount}`);
+}
+
+// Warm up, then interleave the contenders round by round so that load changes hit all alike.
+const seconds: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+for (const run of Object.values(contenders)) run();
+for (let round = 0; round < repetitions; round++) {
+  for (const [name, run] of Object.entries(contenders)) seconds[name]?.push(time(run));
+}
+tiktoken.free();
+const throughput = Object.fromEntries(
+  Object.entries(seconds).map(([name, values]) => [name, Number((sampleMegabytes / median(values)).toFixed(2))]),
+);
+const oursMedian = median(seconds.codestack ?? []);
+const rawMedian = median(seconds.gptTokenizer ?? []);
+const overheadPercent = Number((((oursMedian - rawMedian) / rawMedian) * 100).toFixed(2));
+
+// Parallel corpus encoder: ≥ 20 MB (the whole compiler three times), one thread vs the worker pool.
+const corpus = compiler + compiler + compiler;
+const corpusMegabytes = Buffer.byteLength(corpus) / 1e6;
+const workers = Math.min(2, availableParallelism());
+const parallelRepetitions = Number(process.env.BENCH_PARALLEL_REPETITIONS ?? 3);
+const pool = createCorpusEncoder({ encoding: encodingName, workers });
+const coldStart = performance.now();
+await pool.encodeText(corpus);
+const coldSeconds = (performance.now() - coldStart) / 1000;
+const singleSeconds: number[] = [];
+const parallelSeconds: number[] = [];
+for (let round = 0; round < parallelRepetitions; round++) {
+  singleSeconds.push(time(() => ours.encode(corpus)));
+  const start = performance.now();
+  await pool.encodeText(corpus);
+  parallelSeconds.push((performance.now() - start) / 1000);
+}
+await pool.close();
+const singleMedian = median(singleSeconds);
+const parallelMedian = median(parallelSeconds);
+
+const result = {
+  benchmark: '@codestack/tokenizer encode',
+  encoding: encodingName,
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cores: availableParallelism(),
+  loadAverageAtEnd: loadavg().map((value) => Number(value.toFixed(2))),
+  encode: {
+    input: 'typescript/lib/typescript.js (first 4 MiB, whole lines)',
+    megabytes: Number(sampleMegabytes.toFixed(2)),
+    tokens: tokenCount,
+    repetitions,
+    medianMegabytesPerSecond: throughput,
+    codestackOverheadOverGptTokenizerPercent: overheadPercent,
+  },
+  parallel: {
+    input: 'typescript/lib/typescript.js × 3',
+    megabytes: Number(corpusMegabytes.toFixed(2)),
+    workers,
+    repetitions: parallelRepetitions,
+    oneThreadSeconds: Number(singleMedian.toFixed(3)),
+    workerPoolSeconds: Number(parallelMedian.toFixed(3)),
+    coldPoolSecondsIncludingWorkerStart: Number(coldSeconds.toFixed(3)),
+    speedUp: Number((singleMedian / parallelMedian).toFixed(2)),
+    oneThreadMegabytesPerSecond: Number((corpusMegabytes / singleMedian).toFixed(2)),
+    workerPoolMegabytesPerSecond: Number((corpusMegabytes / parallelMedian).toFixed(2)),
+  },
+};
+console.log(JSON.stringify(result, null, 2));
+console.log(
+  `encode ${result.encode.megabytes} MB: codestack ${throughput.codestack} MB/s, gpt-tokenizer ${throughput.gptTokenizer} MB/s ` +
+    `(overhead ${overheadPercent}%), tiktoken ${throughput.tiktoken} MB/s, js-tiktoken ${throughput.jsTiktoken} MB/s; ` +
+    `parallel ${result.parallel.megabytes} MB on ${workers} workers: ${result.parallel.speedUp}× one thread ` +
+    `(load ${result.loadAverageAtEnd.join(' ')})`,
+);
