@@ -34,3 +34,24 @@ export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
 export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
 export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
 export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';
+export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
+export {
+  buildChatPrompt,
+  buildCompletionPrompt,
+  buildFillInTheMiddlePrompt,
+  renderDocuments,
+  defaultSystemPrompt,
+  type PromptParts,
+  type FillInTheMiddleSentinels,
+} from './prompt-templates.js';
+export { allocatePromptBudget, type PromptBudget, type PromptBudgetOptions } from './prompt-budget.js';
+export {
+  generate,
+  repairFeedback,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerateEvent,
+  type GenerateAttempt,
+  type GenerateValidation,
+} from './generate.js';
+export { EventChannel } from './event-channel.js';

@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { getTokenizer } from '@codestack/tokenizer';
+import { AbortedError } from '@codestack/core';
+import { describe, expect, it } from 'vitest';
+import { createKeywordRetriever } from './__fixtures__/keyword-retriever.js';
+import { createScriptedModelTestDouble } from './__fixtures__/scripted-model-test-double.js';
+import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
+import { generate, type GenerateEvent } from './generate.js';
+
+const projectDirectory = fileURLToPath(new URL('..', import.meta.url));
+const tokenizer = getTokenizer('cl100k_base');
+const validation = { language: 'typescript' as const, projectDirectory, tests: "import { strictEqual } from 'node:assert';\nstrictEqual(clamp(5, 0, 3), 3);\nstrictEqual(clamp(-1, 0, 3), 0);\n" };
+
+describe('generate', () => {
+  it('retrieves, prompts, validates, repairs with the diagnostics, and records every attempt', async () => {
+    const model = createScriptedModelTestDouble([
+      'Sure:\n```ts\nexport function clamp(value: number, low: number, high: number): string {\n  return Math.min(high, Math.max(low, value));\n}\n```',
+      '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, value);\n}\n```',
+      '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```',
+    ]);
+    const retriever = createKeywordRetriever([{ id: 'math-clamp', text: 'clamp limits a number between low and high using Math.min and Math.max.' }]);
+    const run = generate({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, validation, maximumRepairRounds: 3 });
+    const events: GenerateEvent[] = [];
+    for await (const event of run.events) events.push(event);
+    const result = await run.result;
+    expect(result.ok).toBe(true);
+    expect(result.attempts).toHaveLength(3);
+    expect(result.attempts.map((attempt) => attempt.validation?.ok)).toEqual([false, false, true]);
+    expect(result.attempts[0]?.validation?.diagnostics[0]?.code).toBe(2322);
+    expect(result.attempts[1]?.validation?.run?.status).toBe('failed');
+    expect(result.code).toContain('Math.max(low, value)');
+    expect(events.map((event) => event.type).filter((type) => type !== 'text-delta')).toEqual([
+      'retrieval', 'prompt', 'validation', 'repair', 'prompt', 'validation', 'repair', 'prompt', 'validation', 'finish',
+    ]);
+    expect(events.filter((event) => event.type === 'text-delta' && event.attempt === 0).map((event) => (event as { delta: string }).delta).join('')).toBe(result.attempts[0]?.text);
+    const repair = events.find((event) => event.type === 'repair') as { feedback: string };
+    expect(repair.feedback).toContain('TS2322');
+    expect(model.calls[1]?.prompt).toHaveLength(4);
+    expect(JSON.stringify(model.calls[0]?.prompt)).toContain('[math-clamp]');
+  });
+
+  it('stops after the repair rounds with ok false, against the real tiny local model', async () => {
+    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, validation, maximumRepairRounds: 1, maximumOutputTokens: 6, contextTokens: 256 });
+    const result = await run.result;
+    expect(result.ok).toBe(false);
+    expect(result.attempts).toHaveLength(2);
+    expect(result.usage.outputTokens).toBe(12);
+  });
+
+  it('is cancelled by its signal', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const run = generate({ task: 'Write clamp.', model: createScriptedModelTestDouble(['x']), tokenizer, signal: controller.signal });
+    await expect(run.result).rejects.toSatisfy((error) => AbortedError.isInstance(error));
+    await expect((async () => { for await (const _ of run.events) { /* drain */ } })()).rejects.toSatisfy((error) => AbortedError.isInstance(error));
+  });
+
+  it('refuses an empty task', () => {
+    expect(() => generate({ task: ' ', model: createScriptedModelTestDouble([]), tokenizer })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'task' }));
+  });
+});

@@ -1,0 +1,198 @@
+import {
+  AbortedError,
+  InvalidArgumentError,
+  throwIfAborted,
+  type LanguageModel,
+  type LanguageModelMessage,
+  type LanguageModelUsage,
+  type RetrievedDocument,
+  type Retriever,
+  type Tokenizer,
+} from '@codestack/core';
+import { EventChannel } from './event-channel.js';
+import { extractCode } from './extract-code.js';
+import { streamText } from './generate-text.js';
+import { allocatePromptBudget } from './prompt-budget.js';
+import { buildChatPrompt } from './prompt-templates.js';
+import { formatDiagnostics } from './type-check.js';
+import { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
+
+/** How {@link generate} validates each answer. */
+export type GenerateValidation = Omit<ValidateCodeOptions, 'code' | 'signal'>;
+
+/** Options of {@link generate}. */
+export interface GenerateOptions {
+  /** What to write, in words. */
+  task: string;
+  /** The model. */
+  model: LanguageModel;
+  /** Counts tokens for the prompt budget. */
+  tokenizer: Tokenizer;
+  /** Finds reference documents for the task; optional. */
+  retriever?: Retriever;
+  /** Documents to retrieve. Default 4. */
+  retrievalCount?: number;
+  /** The user's context (such as the open file). */
+  context?: string;
+  /** The system prompt. Default `defaultSystemPrompt`. */
+  system?: string;
+  /** The model's context window in tokens. Default 8192. */
+  contextTokens?: number;
+  /** Tokens for each answer. Default 1024. */
+  maximumOutputTokens?: number;
+  /** Validation of every answer; without it the first answer is final. */
+  validation?: GenerateValidation;
+  /** Repair rounds after a failed validation. Default 2. */
+  maximumRepairRounds?: number;
+  /** Sampling temperature. Default 0. */
+  temperature?: number;
+  /** Sampling seed. */
+  seed?: number;
+  /** Provider options passed to the model (such as the adapter). */
+  providerOptions?: Record<string, Record<string, unknown>>;
+  /** Cancels the whole run. */
+  signal?: AbortSignal;
+}
+
+/** One answer and its validation. */
+export interface GenerateAttempt {
+  /** 0 for the first answer, then one per repair round. */
+  index: number;
+  /** The model's whole answer. */
+  text: string;
+  /** The code extracted from it. */
+  code: string;
+  /** Its validation, when validation was asked for. */
+  validation?: ValidationReport;
+  /** Token counts of the call. */
+  usage: LanguageModelUsage;
+}
+
+/** The events of a run, in order: retrieval?, prompt, then per attempt text-deltas and validation?, repair between attempts, finish. */
+export type GenerateEvent =
+  | { type: 'retrieval'; query: string; documents: { id: string; score: number; source?: string }[] }
+  | { type: 'prompt'; attempt: number; messages: LanguageModelMessage[]; usedTokens: number; dropped: string[]; truncated: string[] }
+  | { type: 'text-delta'; attempt: number; delta: string }
+  | { type: 'validation'; attempt: number; report: ValidationReport }
+  | { type: 'repair'; attempt: number; feedback: string }
+  | { type: 'finish'; ok: boolean; attempts: number; code: string };
+
+/** The outcome of {@link generate}. */
+export interface GenerateResult {
+  /** Whether the final code validated (true without validation). */
+  ok: boolean;
+  /** The final code. */
+  code: string;
+  /** Every attempt, in order. */
+  attempts: GenerateAttempt[];
+  /** Documents used in the prompt. */
+  documents: RetrievedDocument[];
+  /** What the prompt budget dropped. */
+  dropped: string[];
+  /** Token counts summed over the attempts. */
+  usage: LanguageModelUsage;
+}
+
+/**
+ * The code-generation pipeline: retrieve documents for the task, fit system prompt, documents,
+ * context and task into the context window, stream the model's answer, extract and validate the
+ * code, and on failure feed the diagnostics back for up to `maximumRepairRounds` repairs.
+ * Returns the typed event stream and the final result; `signal` cancels everything (the result
+ * rejects with `AbortedError`, and the events end).
+ */
+export function generate(options: GenerateOptions): { events: AsyncIterable<GenerateEvent>; result: Promise<GenerateResult> } {
+  if (typeof options.task !== 'string' || options.task.trim() === '') {
+    throw new InvalidArgumentError({ argument: 'task', message: 'must be a non-empty string' });
+  }
+  const rounds = options.maximumRepairRounds ?? 2;
+  if (!Number.isInteger(rounds) || rounds < 0) throw new InvalidArgumentError({ argument: 'maximumRepairRounds', message: 'must be an integer ≥ 0' });
+  const channel = new EventChannel<GenerateEvent>();
+  const result = run(options, rounds, channel).then(
+    (value) => {
+      channel.close();
+      return value;
+    },
+    (error: unknown) => {
+      channel.fail(error);
+      throw error;
+    },
+  );
+  // The events carry the failure too; keep an unread result from being an unhandled rejection.
+  result.catch(() => undefined);
+  return { events: channel, result };
+}
+
+async function run(options: GenerateOptions, rounds: number, channel: EventChannel<GenerateEvent>): Promise<GenerateResult> {
+  const { signal } = options;
+  throwIfAborted(signal, 'generate');
+  const maximumOutputTokens = options.maximumOutputTokens ?? 1024;
+  let documents: RetrievedDocument[] = [];
+  if (options.retriever) {
+    documents = await options.retriever.retrieve(options.task, { k: options.retrievalCount ?? 4, signal });
+    channel.push({ type: 'retrieval', query: options.task, documents: documents.map(({ id, score, source }) => ({ id, score, ...(source ? { source } : {}) })) });
+  }
+  const budget = allocatePromptBudget({
+    tokenizer: options.tokenizer,
+    contextTokens: options.contextTokens ?? 8192,
+    reservedOutputTokens: maximumOutputTokens,
+    system: options.system,
+    documents,
+    context: options.context,
+    instruction: options.task,
+  });
+  const messages: LanguageModelMessage[] = buildChatPrompt({
+    system: options.system === undefined ? undefined : budget.system,
+    documents: budget.documents,
+    context: budget.context || undefined,
+    instruction: budget.instruction,
+  });
+  const attempts: GenerateAttempt[] = [];
+  const usage: LanguageModelUsage = { inputTokens: 0, outputTokens: 0 };
+  for (let index = 0; ; index += 1) {
+    throwIfAborted(signal, 'generate');
+    channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, dropped: budget.dropped, truncated: budget.truncated });
+    const streamed = await streamText({
+      model: options.model,
+      prompt: [...messages],
+      maximumOutputTokens,
+      temperature: options.temperature ?? 0,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
+      signal,
+    });
+    for await (const part of streamed.fullStream) {
+      if (part.type === 'text-delta') channel.push({ type: 'text-delta', attempt: index, delta: part.delta });
+      else if (part.type === 'error') throw AbortedError.isInstance(part.error) || !signal?.aborted ? part.error : new AbortedError({ operation: 'generate', cause: part.error });
+    }
+    const text = await streamed.text;
+    const callUsage = await streamed.usage;
+    usage.inputTokens = (usage.inputTokens ?? 0) + (callUsage.inputTokens ?? 0);
+    usage.outputTokens = (usage.outputTokens ?? 0) + (callUsage.outputTokens ?? 0);
+    const language = options.validation?.language ?? 'typescript';
+    const code = extractCode(text, { preferredLanguages: language === 'typescript' ? ['typescript', 'ts', 'tsx'] : ['javascript', 'js'] }).code;
+    const attempt: GenerateAttempt = { index, text, code, usage: callUsage };
+    attempts.push(attempt);
+    if (!options.validation) break;
+    attempt.validation = await validateCode({ ...options.validation, code, signal });
+    channel.push({ type: 'validation', attempt: index, report: attempt.validation });
+    if (attempt.validation.ok || index >= rounds) break;
+    const feedback = repairFeedback(attempt.validation);
+    channel.push({ type: 'repair', attempt: index + 1, feedback });
+    messages.push({ role: 'assistant', content: text }, { role: 'user', content: feedback });
+  }
+  const last = attempts[attempts.length - 1]!;
+  const ok = last.validation?.ok ?? true;
+  channel.push({ type: 'finish', ok, attempts: attempts.length, code: last.code });
+  return { ok, code: last.code, attempts, documents: budget.documents, dropped: budget.dropped, usage };
+}
+
+/** The message that asks the model to repair a failed answer. */
+export function repairFeedback(report: ValidationReport): string {
+  const parts = ['Your code did not pass validation.'];
+  if (report.diagnostics.length > 0) parts.push(`The TypeScript compiler reported:\n${formatDiagnostics(report.diagnostics.slice(0, 20))}`);
+  if (report.run && report.run.status !== 'passed') {
+    parts.push(`Running the tests ended with status '${report.run.status}':\n${report.run.stderr.trim().split('\n').slice(0, 20).join('\n')}`);
+  }
+  parts.push('Fix the code and answer with the complete corrected code in one fenced block.');
+  return parts.join('\n\n');
+}

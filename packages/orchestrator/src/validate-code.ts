@@ -1,0 +1,66 @@
+import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
+import { runInSandbox, type SandboxResult } from './sandbox.js';
+import { transpileTypeScript } from './transpile.js';
+import { typeCheck, type CodeDiagnostic } from './type-check.js';
+
+/** Options of {@link validateCode}. */
+export interface ValidateCodeOptions {
+  /** The code under test. */
+  code: string;
+  /** `typescript` (default) or `javascript`. */
+  language?: 'typescript' | 'javascript';
+  /** Test code appended after `code` and run with it; without tests the code itself is run only if `run` is true. */
+  tests?: string;
+  /** Run the code (and tests) in the sandbox. Default: true when `tests` are given. */
+  run?: boolean;
+  /** Type-check before running. Default true. A failed check skips the run. */
+  typeCheck?: boolean;
+  /** The project whose `node_modules` resolves types and `require()`s. Default `process.cwd()`. */
+  projectDirectory?: string;
+  /** Sandbox wall-time limit. Default 5000 ms. */
+  timeoutMilliseconds?: number;
+  /** Sandbox memory limit. Default 256 MiB. */
+  memoryLimitMegabytes?: number;
+  /** Cancels the validation. */
+  signal?: AbortSignal;
+}
+
+/** What {@link validateCode} found. */
+export interface ValidationReport {
+  /** Whether the type check passed (or was skipped) and the run passed (or was skipped). */
+  ok: boolean;
+  /** Compiler diagnostics (empty when the check was skipped). */
+  diagnostics: CodeDiagnostic[];
+  /** The sandboxed run, when there was one. */
+  run?: Pick<SandboxResult, 'status' | 'exitCode' | 'stdout' | 'stderr' | 'durationMilliseconds'>;
+}
+
+/**
+ * Validates code the way the pipeline and `codestack check` do: a type check with the compiler
+ * API against the project's real types (code and tests together, so the tests' use of the code
+ * is checked too), then, if it passed, the code and tests in the sandbox (TypeScript is
+ * type-stripped first).
+ */
+export async function validateCode(options: ValidateCodeOptions): Promise<ValidationReport> {
+  if (typeof options.code !== 'string') throw new InvalidArgumentError({ argument: 'code', message: 'must be a string' });
+  const language = options.language ?? 'typescript';
+  const source = options.tests ? `${options.code}\n${options.tests}\n` : options.code;
+  throwIfAborted(options.signal, 'validation');
+  const diagnostics =
+    options.typeCheck === false
+      ? []
+      : typeCheck({ code: source, language, projectDirectory: options.projectDirectory, signal: options.signal }).diagnostics;
+  const typesOk = !diagnostics.some((diagnostic) => diagnostic.category === 'error');
+  const shouldRun = options.run ?? options.tests !== undefined;
+  if (!typesOk || !shouldRun) return { ok: typesOk, diagnostics };
+  const program = language === 'typescript' ? transpileTypeScript(source).code : source;
+  const result = await runInSandbox({
+    code: program,
+    projectDirectory: options.projectDirectory,
+    timeoutMilliseconds: options.timeoutMilliseconds ?? 5000,
+    memoryLimitMegabytes: options.memoryLimitMegabytes ?? 256,
+    signal: options.signal,
+  });
+  const { status, exitCode, stdout, stderr, durationMilliseconds } = result;
+  return { ok: status === 'passed', diagnostics, run: { status, exitCode, stdout, stderr, durationMilliseconds } };
+}
