@@ -39,6 +39,7 @@ export class Bm25Index {
   private readonly postings = new Map<string, { slots: number[]; frequencies: number[] }>();
   private readonly slotIds: (string | undefined)[] = [];
   private readonly slotLengths: number[] = [];
+  private readonly slotPriors: number[] = [];
   private readonly slotsById = new Map<string, number>();
   private totalLength = 0;
 
@@ -52,8 +53,8 @@ export class Bm25Index {
     return this.slotsById.size;
   }
 
-  /** Adds `id`, replacing any earlier document with that id. */
-  upsert(id: string, fields: Bm25Fields): void {
+  /** Adds `id`, replacing any earlier document with that id. `prior` (default 1) scales its scores. */
+  upsert(id: string, fields: Bm25Fields, prior = 1): void {
     this.delete(id);
     const counts = new Map<string, number>();
     const add = (text: string, weight: number): void => {
@@ -76,6 +77,7 @@ export class Bm25Index {
     }
     this.slotIds.push(id);
     this.slotLengths.push(length);
+    this.slotPriors.push(prior);
     this.slotsById.set(id, slot);
     this.totalLength += length;
   }
@@ -116,7 +118,7 @@ export class Bm25Index {
     for (const [slot, score] of scores) {
       const id = this.slotIds[slot];
       if (id === undefined || (filter !== undefined && !filter(id))) continue;
-      hits.push({ id, score });
+      hits.push({ id, score: score * (this.slotPriors[slot] ?? 1) });
     }
     hits.sort((left, right) => right.score - left.score || (left.id < right.id ? -1 : 1));
     return hits.slice(0, topK);

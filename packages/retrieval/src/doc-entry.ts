@@ -83,3 +83,35 @@ export function entryEmbeddingText(entry: DocEntry): string {
   const signature = entry.signatures[0] ?? '';
   return `${entry.name}\n${signature.slice(0, 240)}\n${entry.documentation.slice(0, 1500)}`;
 }
+
+const kindPriors: Record<DocEntryKind, number> = {
+  module: 0.9,
+  namespace: 0.8,
+  class: 1,
+  interface: 0.75,
+  enum: 0.8,
+  'enum-member': 0.6,
+  function: 1,
+  method: 1,
+  constructor: 0.8,
+  property: 0.8,
+  variable: 0.95,
+  type: 0.7,
+  markdown: 1,
+};
+
+/**
+ * A document prior in (0, 1] that ranking multiplies into scores: callable APIs and classes
+ * beat option-bag properties, undocumented entries and deeply nested names rank lower, and
+ * deprecated APIs give way to their replacements.
+ */
+export function entryPrior(entry: DocEntry): number {
+  let prior = kindPriors[entry.kind];
+  if (entry.documentation.trim() === '') prior *= 0.75;
+  const segments = entry.kind === 'markdown' ? [] : entry.name.split('.');
+  const owner = segments.length >= 2 ? (segments[segments.length - 2] ?? '') : '';
+  if (/(Options|Opts|Type|Parameters|Returns|Info|Headers|Settings|Details|Result)$/.test(owner)) prior *= 0.8;
+  if (segments.length > 3) prior *= 0.9 ** (segments.length - 3);
+  if (entry.deprecated !== undefined) prior *= 0.85;
+  return prior;
+}

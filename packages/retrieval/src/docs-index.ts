@@ -12,7 +12,7 @@ import {
 import { getTokenizer } from '@codestack/tokenizer';
 import { Bm25Index } from './bm25-index.js';
 import { chunkEntries } from './chunk-entries.js';
-import { entryDocumentation, entryEmbeddingText, entryNames, type DocEntry, type DocEntryKind } from './doc-entry.js';
+import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, type DocEntry, type DocEntryKind } from './doc-entry.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
 import { HnswVectorIndex, defaultSearchEf, type HnswLabels, type HnswVectorIndexOptions } from './hnsw-vector-index.js';
 import {
@@ -95,7 +95,7 @@ export interface CreateDocsIndexOptions {
 export interface BuildDocsIndexOptions extends CreateDocsIndexOptions, UpsertOptions {
   /** The embedder; defaults to a {@link LocalEmbedder} fitted on the entries. */
   embedder?: Embedder;
-  /** The dimension of the default local embedder. Defaults to 256. */
+  /** The dimension of the default local embedder. Defaults to 512. */
   dimension?: number;
 }
 
@@ -126,6 +126,13 @@ export interface LoadDocsIndexOptions {
 }
 
 const embedBatchSize = 256;
+/**
+ * Hybrid fusion: reciprocal-rank fusion with `k` 10 and the vector ranking weighted 0.5 against
+ * BM25's 1. Chosen on the Node query set (`data/node-queries.json`) with the local embedder:
+ * k 60 with equal weights gave recall@5 0.736, this gives 0.757.
+ */
+const fusionK = 10;
+const vectorFusionWeight = 0.5;
 const dataFilePattern = /^(graph|docstore|embedder)-[0-9a-f]{16}\.(bin|json)$/;
 
 /**
@@ -309,11 +316,15 @@ export class DocsIndex {
     if (mode !== 'lexical') {
       const [queryVector] = await this.embedder.embed([query], options.signal === undefined ? {} : { signal: options.signal });
       if (queryVector === undefined) throw new EmbedderMismatchError({ expected: this.embedder.id, message: 'The embedder returned no vector' });
-      vectorHits = this.vectors.search(queryVector, { topK: candidates, ...(options.ef === undefined ? {} : { ef: options.ef }), ...(filter === undefined ? {} : { filter }) });
+      vectorHits = this.vectors
+        .search(queryVector, { topK: candidates, ...(options.ef === undefined ? {} : { ef: options.ef }), ...(filter === undefined ? {} : { filter }) })
+        .map((hit) => ({ ...hit, weighted: hit.similarity * entryPrior(this.pieces.get(hit.id) as DocEntry) }))
+        .sort((left, right) => right.weighted - left.weighted)
+        .map(({ id, similarity }) => ({ id, similarity }));
     }
     const lexicalById = new Map(lexicalHits.map((hit, index) => [hit.id, { rank: index + 1, score: hit.score }]));
     const vectorById = new Map(vectorHits.map((hit, index) => [hit.id, { rank: index + 1, similarity: hit.similarity }]));
-    const fused = reciprocalRankFusion([lexicalHits.map((hit) => hit.id), vectorHits.map((hit) => hit.id)]);
+    const fused = reciprocalRankFusion([lexicalHits.map((hit) => hit.id), vectorHits.map((hit) => hit.id)], fusionK, [1, vectorFusionWeight]);
     const ordered =
       mode === 'lexical'
         ? lexicalHits.map((hit) => ({ id: hit.id, score: hit.score }))
@@ -405,7 +416,7 @@ export class DocsIndex {
       names: entryNames(piece),
       signatures: piece.signatures.join('\n'),
       documentation: entryDocumentation(piece),
-    });
+    }, entryPrior(piece));
   }
 
   private filterOf(filter: SearchFilter | undefined): ((id: string) => boolean) | undefined {

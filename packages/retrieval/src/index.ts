@@ -1,2 +1,52 @@
-/** Package version, replaced as the package's API lands. */
-export const packageName = '@codestack/retrieval';
+export type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
+export { entryNames, entryDocumentation, entryEmbeddingText, entryPrior } from './doc-entry.js';
+export {
+  resolvePackageTypes,
+  type ResolvedPackageTypes,
+  type ResolvePackageTypesOptions,
+} from './resolve-package-types.js';
+export { loadTypeScriptDocs, type LoadTypeScriptDocsOptions } from './typescript-loader.js';
+export { loadMarkdownDocs, type LoadMarkdownDocsOptions } from './markdown-loader.js';
+export { chunkEntries, type ChunkEntriesOptions } from './chunk-entries.js';
+export { identifierTokens, splitIdentifier, stem } from './identifier-tokens.js';
+export { LocalEmbedder, type LocalEmbedderState, type LocalEmbedderFitOptions } from './local-embedder.js';
+export { OpenAICompatibleEmbedder, type OpenAICompatibleEmbedderOptions } from './openai-compatible-embedder.js';
+export { Bm25Index, type Bm25Fields, type Bm25Hit, type Bm25Options } from './bm25-index.js';
+export {
+  HnswVectorIndex,
+  defaultSearchEf,
+  type HnswVectorIndexOptions,
+  type HnswLabels,
+} from './hnsw-vector-index.js';
+export { reciprocalRankFusion, defaultFusionK } from './reciprocal-rank-fusion.js';
+export { maximalMarginalRelevance, type RelevanceCandidate } from './maximal-marginal-relevance.js';
+export {
+  DocsIndex,
+  type SearchFilter,
+  type SearchMode,
+  type DocsSearchOptions,
+  type DocsSearchResult,
+  type ScoreBreakdown,
+  type CreateDocsIndexOptions,
+  type BuildDocsIndexOptions,
+  type UpsertOptions,
+  type LoadDocsIndexOptions,
+} from './docs-index.js';
+export {
+  indexFormat,
+  indexFormatVersion,
+  manifestFileName,
+  type IndexManifest,
+  type ManifestFile,
+} from './index-manifest.js';
+export {
+  evaluateRetrieval,
+  type RetrievalQuery,
+  type RetrievalMetrics,
+  type EvaluateRetrievalOptions,
+} from './evaluate-retrieval.js';
+export { runDocsCommand, type DocsCommandContext, type DocsCommandResult } from './docs-command.js';
+export { PackageNotFoundError } from './package-not-found-error.js';
+export { TypesNotFoundError } from './types-not-found-error.js';
+export { EmbedderMismatchError } from './embedder-mismatch-error.js';
+export { EmbeddingRequestError } from './embedding-request-error.js';

@@ -18,13 +18,14 @@ export interface LocalEmbedderState {
 
 /** Options of {@link LocalEmbedder.fit}. */
 export interface LocalEmbedderFitOptions {
-  /** The vector length. Defaults to 256. */
+  /** The vector length. Defaults to 512. */
   dimension?: number;
   /** Cancels the fit. */
   signal?: AbortSignal;
 }
 
-const characterFeatureWeight = 0.35;
+/** Trigram features' weight against word features (1); 0.6 gave the best vector recall on the Node query set. */
+const characterFeatureWeight = 0.6;
 const minimumDocumentFrequency = 2;
 
 /**
@@ -55,7 +56,7 @@ export class LocalEmbedder implements Embedder {
 
   /** Fits IDF weights on `texts` (the corpus to be indexed) and returns the embedder. */
   static async fit(texts: readonly string[], options: LocalEmbedderFitOptions = {}): Promise<LocalEmbedder> {
-    const dimension = options.dimension ?? 256;
+    const dimension = options.dimension ?? 512;
     checkDimension(dimension);
     const counts = new Map<string, number>();
     for (let index = 0; index < texts.length; index++) {
