@@ -55,3 +55,4 @@ export {
   type GenerateValidation,
 } from './generate.js';
 export { EventChannel } from './event-channel.js';
+export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
