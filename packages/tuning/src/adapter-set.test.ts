@@ -8,6 +8,8 @@ import { loadAdapter, saveAdapter } from './adapter-files.js';
 import { AdapterSet } from './adapter-set.js';
 import { AdapterStateError } from './adapter-state-error.js';
 import { IncompatibleAdaptersError } from './incompatible-adapters-error.js';
+import { mergeAdapter, unmergeAdapter } from './merge-adapter.js';
+import { trainAdapter } from './train-adapter.js';
 import { logitsOf, maximumDifference, randomizeAdapter, testRuntime, tinyModel } from './test-support.js';
 
 const directories: string[] = [];
@@ -69,6 +71,36 @@ describe('AdapterSet', () => {
     expect(model.linearHook).toBeUndefined();
     expect(runtime.tf.memory().numTensors).toBe(tensorsBefore);
     expect(() => set.use('style')).toThrow(AdapterStateError);
+    model.dispose();
+  });
+
+  it('leaks no tensors over attach, forward, train step, merge, unmerge and detach', async () => {
+    const runtime = await testRuntime();
+    const model = await tinyModel();
+    const adapter = Adapter.create(model, { method: 'lora', r: 2, dropout: 0.1, targetModules: 'all-linear' });
+    const tensors = runtime.tf.memory().numTensors;
+    const set = new AdapterSet(model);
+    set.add('a', adapter);
+    set.use('a');
+    logitsOf(model);
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
+    set.use(undefined);
+    await trainAdapter({ model, adapter, data: { sequences: [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]] }, steps: 1, batchSize: 2, sequenceLength: 8, silent: true });
+    expect(model.linearHook).toBeDefined();
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
+    set.use('a');
+    const adapted = logitsOf(model);
+    set.use(undefined);
+    mergeAdapter(model, adapter);
+    expect(maximumDifference(logitsOf(model), adapted)).toBeLessThan(1e-4);
+    unmergeAdapter(model, adapter);
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
+    set.detach();
+    expect(model.linearHook).toBeUndefined();
+    logitsOf(model);
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
+    set.remove('a');
+    expect(adapter.isDisposed).toBe(true);
     model.dispose();
   });
 

@@ -198,7 +198,8 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
                 captured = computeGradients(tf, variables, lossFunction);
                 return [...captured.gradients.values()];
               });
-              peakInStep = Math.max(peakInStep, bytesBefore + profile.peakBytes);
+              // `peakBytes` is the engine's absolute total at its highest point.
+              peakInStep = Math.max(peakInStep, profile.peakBytes);
               result = captured as { loss: number; gradients: Map<string, tfCore.Tensor> };
             } else {
               result = computeGradients(tf, variables, lossFunction);
