@@ -1,11 +1,18 @@
 import { InvalidArgumentError } from '@codestack/core';
-import type { LlamaModel } from '@codestack/runtime';
+import { PackedDataset, type LlamaModel } from '@codestack/runtime';
 import type { Adapter } from './adapter.js';
 import { AdapterStateError } from './adapter-state-error.js';
+import { runShardTraining } from './shard-training.js';
 import { runTrainingLoop, type TrainingOptions, type TrainingResult } from './training-loop.js';
 
 /** Options of {@link trainAdapter}. */
-export interface TrainAdapterOptions extends TrainingOptions {
+export interface TrainAdapterOptions extends Omit<TrainingOptions, 'data'> {
+  /**
+   * Token sequences (a code corpus) or prompt→completion pairs held in memory, or the runtime's
+   * `PackedDataset` of token shards (then the runtime's `Trainer` runs the steps and its
+   * checkpoints, including the data position, make the resume exact; `seed` does not apply).
+   */
+  data: TrainingOptions['data'] | PackedDataset;
   /** The frozen base model. */
   model: LlamaModel;
   /** The adapter to train (its variables are the only ones updated). */
@@ -40,7 +47,11 @@ export async function trainAdapter(options: TrainAdapterOptions): Promise<TrainA
   model.linearHook = adapter.hook;
   adapter.training = true;
   try {
-    const result = await runTrainingLoop(model, adapter.trainableVariables(), options, 'train-adapter');
+    const { data } = options;
+    const result =
+      data instanceof PackedDataset
+        ? await runShardTraining(model, adapter.trainableVariables(), { ...options, data }, 'train-adapter')
+        : await runTrainingLoop(model, adapter.trainableVariables(), { ...options, data }, 'train-adapter');
     let baseParameters = 0;
     for (const weight of model.weights.values()) baseParameters += weight.size;
     return { ...result, baseParameters, trainableShare: result.trainableParameters / (baseParameters + result.trainableParameters) };
