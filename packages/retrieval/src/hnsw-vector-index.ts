@@ -24,7 +24,7 @@ export interface HnswVectorIndexOptions {
  * The default search `ef` (hnswlib's own default is 10). Chosen from the recall of HNSW
  * against exact search over real `@types/node` embeddings measured by `src/bench.ts`.
  */
-export const defaultSearchEf = 128;
+export const defaultSearchEf = 64;
 
 /** The label table saved beside an hnswlib file. */
 export interface HnswLabels {

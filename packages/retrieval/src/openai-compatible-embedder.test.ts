@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AbortedError, InvalidArgumentError } from '@codestack/core';
+import { EmbedderMismatchError } from './embedder-mismatch-error.js';
+import { EmbeddingRequestError } from './embedding-request-error.js';
+import { OpenAICompatibleEmbedder } from './openai-compatible-embedder.js';
+
+interface Recorded {
+  authorization: string | undefined;
+  body: { model: string; input: string[] };
+  at: number;
+}
+
+let server: Server | undefined;
+
+/** Starts a real embeddings server on 127.0.0.1; `script` answers each request in turn. */
+async function startServer(
+  script: (request: Recorded, index: number, response: ServerResponse) => boolean,
+): Promise<{ baseUrl: string; requests: Recorded[] }> {
+  const requests: Recorded[] = [];
+  server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      const recorded = { authorization: request.headers.authorization, body: JSON.parse(text) as Recorded['body'], at: Date.now() };
+      requests.push(recorded);
+      if (request.url !== '/v1/embeddings') {
+        response.writeHead(404).end();
+        return;
+      }
+      if (script(recorded, requests.length - 1, response)) return;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          object: 'list',
+          // Answer in reverse order: the client must sort by index.
+          data: recorded.body.input.map((input, index) => ({ object: 'embedding', index, embedding: [input.length, index, 1] })).reverse(),
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+afterEach(async () => {
+  const running = server;
+  server = undefined;
+  if (running === undefined) return;
+  running.closeAllConnections();
+  await new Promise((resolve) => running.close(resolve));
+});
+
+describe('OpenAICompatibleEmbedder', () => {
+  it('batches texts, sends the key and returns vectors in input order', async () => {
+    const { baseUrl, requests } = await startServer(() => false);
+    const embedder = new OpenAICompatibleEmbedder({ baseUrl, apiKey: 'secret', model: 'm', dimension: 3, batchSize: 2 });
+    const vectors = await embedder.embed(['a', 'bb', 'ccc', 'dddd', 'eeeee']);
+    expect(requests.map((request) => request.body.input.length)).toEqual([2, 2, 1]);
+    expect(requests[0]?.authorization).toBe('Bearer secret');
+    expect(requests[0]?.body.model).toBe('m');
+    expect(vectors.map((vector) => vector[0])).toEqual([1, 2, 3, 4, 5]);
+    expect(embedder.id).toBe('openai-compatible:m:d3');
+  });
+
+  it('retries a 429 after its Retry-After and a 503 with backoff', async () => {
+    const { baseUrl, requests } = await startServer((_request, index, response) => {
+      if (index === 0) {
+        response.writeHead(429, { 'retry-after': '1' }).end('slow down');
+        return true;
+      }
+      if (index === 1) {
+        response.writeHead(503).end('busy');
+        return true;
+      }
+      return false;
+    });
+    const embedder = new OpenAICompatibleEmbedder({ baseUrl: `${baseUrl}/v1`, model: 'm', dimension: 3, initialBackoffMilliseconds: 20 });
+    const vectors = await embedder.embed(['hello']);
+    expect(vectors[0]?.[0]).toBe(5);
+    expect(requests).toHaveLength(3);
+    expect((requests[1]?.at ?? 0) - (requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+
+  it('fails with a typed error on a 400, after the retries run out, and on a wrong dimension', async () => {
+    const { baseUrl, requests } = await startServer((request, _index, response) => {
+      if (request.body.input[0] === 'bad') response.writeHead(400).end('{"error":"bad input"}');
+      else if (request.body.input[0] === 'down') response.writeHead(500).end('down');
+      else return false;
+      return true;
+    });
+    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 3, maximumRetries: 2, initialBackoffMilliseconds: 5 });
+    const bad = await embedder.embed(['bad']).catch((error: unknown) => error);
+    expect(EmbeddingRequestError.isInstance(bad)).toBe(true);
+    expect((bad as EmbeddingRequestError).status).toBe(400);
+    expect(requests).toHaveLength(1);
+    const down = await embedder.embed(['down']).catch((error: unknown) => error);
+    expect((down as EmbeddingRequestError).code).toBe('EMBEDDING_REQUEST_FAILED');
+    expect(requests).toHaveLength(4);
+    const wrong = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 4 });
+    await expect(wrong.embed(['ok'])).rejects.toSatisfy(EmbedderMismatchError.isInstance);
+  });
+
+  it('is cancelled by its signal while waiting to retry', async () => {
+    const { baseUrl } = await startServer((_request, _index, response) => {
+      response.writeHead(429, { 'retry-after': '30' }).end();
+      return true;
+    });
+    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 3 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(embedder.embed(['x'], { signal: controller.signal })).rejects.toSatisfy(AbortedError.isInstance);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('refuses bad options', () => {
+    expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'not a url', model: 'm', dimension: 3 })).toThrow(InvalidArgumentError);
+    expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'http://127.0.0.1', model: 'm', dimension: 0 })).toThrow(InvalidArgumentError);
+  });
+});

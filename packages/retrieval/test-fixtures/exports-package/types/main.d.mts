@@ -1,0 +1,2 @@
+/** Says hello. */
+export declare function greet(name: string): string;
