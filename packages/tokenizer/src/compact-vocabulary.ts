@@ -3,6 +3,7 @@ import { assertString, assertTokenArray, assertWholeNumber } from './argument-ch
 import { type CorpusInput, type CorpusJobOptions, createCorpusEncoder } from './corpus-encoder.js';
 import { type EncodingName, encodingNames, isEncodingName } from './encoding-registry.js';
 import { loadTokenizer, type OpenAiTokenizer } from './openai-tokenizer.js';
+import { decodeTokenBytes } from './token-bytes.js';
 import { UnknownEncodingError } from './unknown-encoding-error.js';
 
 /** The ids of a compact vocabulary's special tokens. */
@@ -147,7 +148,6 @@ function createCompactVocabularyFromBase(base: OpenAiTokenizer, baseTokenIds: re
   const encoder = new TextEncoder();
   const specialBytes = specialTokenTexts.map((text) => encoder.encode(text));
   const singleBytes = Array.from({ length: 256 }, (_, byte) => Uint8Array.of(byte));
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
   const encode = (text: string): number[] => {
     assertString(text, 'text');
@@ -184,14 +184,7 @@ function createCompactVocabularyFromBase(base: OpenAiTokenizer, baseTokenIds: re
     tokenBytes,
     decode(tokens) {
       assertTokenArray(tokens, 'tokens');
-      const parts = tokens.map(tokenBytes);
-      const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-      let offset = 0;
-      for (const part of parts) {
-        joined.set(part, offset);
-        offset += part.length;
-      }
-      return decoder.decode(joined);
+      return decodeTokenBytes(tokens, tokenBytes);
     },
   };
 }

@@ -32,7 +32,7 @@ export interface CorpusJobOptions {
   json?: boolean;
   /** Report progress here instead (overrides `progress`/`json`). */
   reporter?: ProgressReporter;
-  /** Target characters per piece when one big text is split (default 1 MiB). */
+  /** Target characters per piece when one big text is split (default 256 Ki characters). */
   pieceCharacters?: number;
 }
 
@@ -332,7 +332,7 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
   };
 }
 
-const defaultPieceCharacters = 1 << 20;
+const defaultPieceCharacters = 1 << 18;
 
 function assertArray(value: unknown, argument: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError({ argument, message: 'expected an array' });

@@ -10,6 +10,7 @@ import {
   loadEncodingSync,
 } from './encoding-registry.js';
 import { getModelInfo } from './model-registry.js';
+import { decodeTokenBytes } from './token-bytes.js';
 import { UnknownEncodingError } from './unknown-encoding-error.js';
 import { UnknownModelError } from './unknown-model-error.js';
 
@@ -65,8 +66,6 @@ export interface OpenAiTokenizer extends Tokenizer {
 // Tells gpt-tokenizer not to scan for disallowed special tokens: they are encoded as plain text.
 const plainTextOptions = { disallowedSpecial: new Set<string>() };
 const encoder = new TextEncoder();
-// ignoreBOM keeps a leading U+FEFF that is part of the text.
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 // All special-token strings gpt-tokenizer knows across its encodings.
 const knownSpecialTokenStrings = [
@@ -141,20 +140,7 @@ class EncodingTokenizer implements OpenAiTokenizer {
     assertTokenArray(tokens, 'tokens');
     // Not gpt-tokenizer's decode: it streams through one shared TextDecoder, so a call that ends
     // inside a character leaks a U+FFFD into the next call. Here each call decodes on its own.
-    const parts: Uint8Array[] = new Array(tokens.length);
-    let length = 0;
-    for (let index = 0; index < tokens.length; index++) {
-      const bytes = this.tokenBytes(tokens[index] as number);
-      parts[index] = bytes;
-      length += bytes.length;
-    }
-    const joined = new Uint8Array(length);
-    let offset = 0;
-    for (const bytes of parts) {
-      joined.set(bytes, offset);
-      offset += bytes.length;
-    }
-    return utf8Decoder.decode(joined);
+    return decodeTokenBytes(tokens, (token) => this.tokenBytes(token));
   }
 
   tokenBytes(token: number): Uint8Array {
