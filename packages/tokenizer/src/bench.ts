@@ -10,6 +10,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import rawEncoding from 'gpt-tokenizer/encoding/o200k_base';
 import { getEncoding } from 'js-tiktoken';
 import { get_encoding } from 'tiktoken';
+import { buildCompactVocabulary } from './compact-vocabulary.js';
 import { createCorpusEncoder } from './corpus-encoder.js';
 import { getTokenizer } from './openai-tokenizer.js';
 
@@ -85,6 +86,18 @@ for (let round = 0; round < parallelRepetitions; round++) {
 }
 await pool.close();
 const singleMedian = median(singleSeconds);
+
+// Building a compact vocabulary over the same corpus (worker start included).
+const buildStart = performance.now();
+const vocabulary = await buildCompactVocabulary({
+  corpus: { texts: [corpus] },
+  baseEncoding: encodingName,
+  baseTokenCount: 8192,
+  workers,
+});
+const buildSeconds = (performance.now() - buildStart) / 1000;
+const vocabularySample = compiler.slice(0, 200_000);
+const compactTokensPerCharacter = vocabulary.countTokens(vocabularySample) / vocabularySample.length;
 const parallelMedian = median(parallelSeconds);
 
 const result = {
@@ -114,11 +127,20 @@ const result = {
     oneThreadMegabytesPerSecond: Number((corpusMegabytes / singleMedian).toFixed(2)),
     workerPoolMegabytesPerSecond: Number((corpusMegabytes / parallelMedian).toFixed(2)),
   },
+  compactVocabulary: {
+    corpusMegabytes: Number(corpusMegabytes.toFixed(2)),
+    baseTokenCount: vocabulary.baseTokenIds.length,
+    vocabularySize: vocabulary.vocabularySize,
+    buildSeconds: Number(buildSeconds.toFixed(3)),
+    tokensPerCharacter: Number(compactTokensPerCharacter.toFixed(4)),
+    baseTokensPerCharacter: Number((ours.countTokens(vocabularySample) / vocabularySample.length).toFixed(4)),
+  },
 };
 console.log(JSON.stringify(result, null, 2));
 console.log(
   `encode ${result.encode.megabytes} MB: codestack ${throughput.codestack} MB/s, gpt-tokenizer ${throughput.gptTokenizer} MB/s ` +
     `(overhead ${overheadPercent}%), tiktoken ${throughput.tiktoken} MB/s, js-tiktoken ${throughput.jsTiktoken} MB/s; ` +
     `parallel ${result.parallel.megabytes} MB on ${workers} workers: ${result.parallel.speedUp}× one thread ` +
+    `; compact vocabulary (${vocabulary.vocabularySize} ids) built from ${result.parallel.megabytes} MB in ${result.compactVocabulary.buildSeconds} s ` +
     `(load ${result.loadAverageAtEnd.join(' ')})`,
 );
