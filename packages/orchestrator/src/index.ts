@@ -56,3 +56,5 @@ export {
 } from './generate.js';
 export { EventChannel } from './event-channel.js';
 export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
+export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';
+export { runCli, cliUsage, type CliContext } from './run-cli.js';

@@ -25,6 +25,12 @@ describe('validateCode', () => {
     expect(report.run?.stderr).toContain('AssertionError');
   });
 
+  it('fails empty code', async () => {
+    const report = await validateCode({ code: '\n  \n' });
+    expect(report.ok).toBe(false);
+    expect(report.diagnostics[0]?.message).toContain('no code');
+  });
+
   it('validates JavaScript with a syntax check and a run', async () => {
     const report = await validateCode({ code: 'function add(a, b) { return a + b }', language: 'javascript', tests: "require('assert').strictEqual(add(1, 1), 2)", projectDirectory });
     expect(report.ok).toBe(true);

@@ -46,6 +46,9 @@ export async function validateCode(options: ValidateCodeOptions): Promise<Valida
   const language = options.language ?? 'typescript';
   const source = options.tests ? `${options.code}\n${options.tests}\n` : options.code;
   throwIfAborted(options.signal, 'validation');
+  if (options.code.trim() === '') {
+    return { ok: false, diagnostics: [{ code: 0, category: 'error', message: 'There is no code to validate: the answer was empty.' }] };
+  }
   const diagnostics =
     options.typeCheck === false
       ? []

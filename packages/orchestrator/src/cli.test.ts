@@ -1,0 +1,141 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createRuntime, LlamaModel, saveModel } from '@codestack/runtime';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The CLI runs as a real child process of the built bin (turbo builds the package before `test`).
+const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
+const fixture = fileURLToPath(new URL('./__fixtures__/tiny-tasks.jsonl', import.meta.url));
+
+function runBin(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+let directory: string;
+
+beforeAll(async () => {
+  expect(existsSync(bin), 'build the package first (npm run build)').toBe(true);
+  directory = await mkdtemp(join(tmpdir(), 'codestack-cli-'));
+  await writeFile(join(directory, 'good.ts'), 'export function add(a: number, b: number): number {\n  return a + b;\n}\n');
+  await writeFile(join(directory, 'typo.ts'), 'export function add(a: number, b: number): string {\n  return a + b;\n}\n');
+  await writeFile(join(directory, 'wrong.ts'), 'export function add(a: number, b: number): number {\n  return a - b;\n}\n');
+  await writeFile(join(directory, 'add.test.ts'), "import { strictEqual } from 'node:assert';\nstrictEqual(add(2, 3), 5);\n");
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('codestack bin', { timeout: 30000 }, () => {
+  it('check: exit 0 only when the type check and the tests pass', async () => {
+    const good = await runBin(['check', join(directory, 'good.ts'), '--tests', join(directory, 'add.test.ts'), '--json']);
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, diagnostics: [], run: { status: 'passed' } });
+    const typo = await runBin(['check', join(directory, 'typo.ts'), '--tests', join(directory, 'add.test.ts'), '--json']);
+    expect(typo.code).toBe(1);
+    expect(JSON.parse(typo.stdout)).toMatchObject({ ok: false, diagnostics: [{ code: 2322, line: 2 }], run: null });
+    const wrong = await runBin(['check', join(directory, 'wrong.ts'), '--tests', join(directory, 'add.test.ts')]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain('run: failed');
+  });
+
+  it('tokens count: from stdin and from a file', async () => {
+    const piped = await runBin(['tokens', 'count', '--json'], 'hello world');
+    expect(JSON.parse(piped.stdout)).toEqual({ tokens: 2, characters: 11, encoding: 'cl100k_base' });
+    const file = await runBin(['tokens', 'count', join(directory, 'good.ts'), '--encoding', 'o200k_base']);
+    expect(Number(file.stdout.trim())).toBeGreaterThan(10);
+  });
+
+  it('eval pass-at-k --canonical scores the fixture and reports progress as JSON lines', async () => {
+    const result = await runBin(['eval', 'pass-at-k', '--data', fixture, '--canonical', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ 'pass@1': 0.75, scoredTasks: 4, skippedTasks: 1, failedTaskIds: ['Tiny/2'] });
+    const lines = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
+    expect(lines.at(-1)).toMatchObject({ event: 'finish', completed: 5 });
+  });
+
+  it('fails with typed errors and usage exit codes', async () => {
+    expect((await runBin(['bogus'])).code).toBe(2);
+    const noModel = await runBin(['generate', 'write clamp', '--json']);
+    expect(noModel.code).toBe(2);
+    expect(JSON.parse(noModel.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    const missing = await runBin(['eval', 'pass-at-k', '--data', join(directory, 'none.jsonl'), '--canonical', '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'MISSING_FILE' } });
+    const adapterRemote = await runBin(['complete', '--base-url', 'http://127.0.0.1:9/v1', '--adapter', 'x', '--json']);
+    expect(JSON.parse(adapterRemote.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+  });
+
+  describe('serve a local checkpoint, then generate and complete against it', () => {
+    let server: ChildProcessWithoutNullStreams;
+    let url = '';
+
+    beforeAll(async () => {
+      const runtime = await createRuntime();
+      const model = LlamaModel.create(
+        runtime,
+        { vocabularySize: 100256, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 512, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true },
+        { seed: 3 },
+      );
+      await saveModel(model, join(directory, 'model'));
+      model.dispose();
+      server = spawn(process.execPath, [bin, 'serve', '--model', join(directory, 'model'), '--port', '0', '--model-name', 'tiny', '--json'], { cwd: packageDirectory });
+      const lines = createInterface({ input: server.stdout });
+      for await (const line of lines) {
+        url = (JSON.parse(line) as { url: string }).url;
+        break;
+      }
+    }, 60000);
+
+    afterAll(async () => {
+      if (server.exitCode === null) {
+        server.kill('SIGTERM');
+        await new Promise((resolve) => server.once('close', resolve));
+      }
+    });
+
+    it('serves the official openai client', async () => {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: url, maxRetries: 0 });
+      expect((await client.models.list()).data.map((entry) => entry.id)).toEqual(['tiny']);
+      const completion = await client.completions.create({ model: 'tiny', prompt: 'const a = ', max_tokens: 3 });
+      expect(completion.usage?.completion_tokens).toBe(3);
+    });
+
+    it('generate streams typed events as JSON lines and records the attempts', async () => {
+      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--json']);
+      const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; event?: string; attempts?: number; ok?: boolean });
+      expect(events.filter((event) => event.type === 'prompt')).toHaveLength(2);
+      expect(events.filter((event) => event.type === 'validation')).toHaveLength(2);
+      expect(events.at(-1)).toMatchObject({ event: 'result', attempts: 2, ok: false });
+      expect(result.code).toBe(1);
+    });
+
+    it('complete continues a prefix from stdin', async () => {
+      const result = await runBin(['complete', '--base-url', url, '--model-name', 'tiny', '--maximum-tokens', '4', '--json'], 'function add(a, b) {');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 4 } });
+    });
+
+    it('stops on SIGTERM with exit code 0', async () => {
+      server.kill('SIGTERM');
+      const [code] = (await new Promise((resolve) => server.once('exit', (...args) => resolve(args)))) as [number | null];
+      expect(code).toBe(0);
+    });
+  });
+});

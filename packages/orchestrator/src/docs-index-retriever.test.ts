@@ -1,0 +1,39 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { runDocsCommand } from '@codestack/retrieval';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDocsIndexRetriever } from './docs-index-retriever.js';
+
+let directory: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'codestack-docs-'));
+  const code = await runDocsCommand(['index', '@codestack/core', '--out', directory, '--json'], {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+  });
+  expect(code).toBe(0);
+}, 60000);
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('loadDocsIndexRetriever', () => {
+  it('retrieves the declarations of a real package index as documents', async () => {
+    const retriever = await loadDocsIndexRetriever(directory);
+    const documents = await retriever.retrieve('write a file atomically', { k: 3 });
+    expect(documents).toHaveLength(3);
+    expect(documents[0]?.id).toContain('writeFileAtomic');
+    expect(documents[0]?.text).toContain('function writeFileAtomic(path: string');
+    expect(documents[0]!.score).toBeGreaterThanOrEqual(documents[1]!.score);
+  });
+
+  it('refuses a directory that is not an index', async () => {
+    await expect(loadDocsIndexRetriever(join(directory, 'missing'))).rejects.toMatchObject({ code: expect.stringMatching(/MISSING_FILE|CORRUPT_FILE/) });
+  });
+});
