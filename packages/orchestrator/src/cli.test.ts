@@ -134,7 +134,7 @@ describe('codestack bin', { timeout: 30000 }, () => {
 
     it('stops on SIGTERM with exit code 0', async () => {
       server.kill('SIGTERM');
-      const [code] = (await new Promise((resolve) => server.once('exit', (...args) => resolve(args)))) as [number | null];
+      const code = await new Promise<number | null>((resolve) => server.once('exit', (exitCode) => resolve(exitCode)));
       expect(code).toBe(0);
     });
   });
