@@ -5,7 +5,8 @@ type Tensor4D = tfCore.Tensor4D;
 
 /**
  * The per-layer keys and values of the tokens seen so far, for incremental decoding.
- * Keys are stored after the rotary embedding, shape [batch, keyValueHeads, length, headSize].
+ * Keys are stored after the rotary embedding and transposed, shape [batch, keyValueHeads, headSize,
+ * length]; values as [batch, keyValueHeads, length, headSize].
  * Owns its tensors: call {@link KeyValueCache.dispose} when done.
  */
 export class KeyValueCache {
@@ -28,13 +29,14 @@ export class KeyValueCache {
   }
 
   /**
-   * Appends new keys and values of one layer and returns the full ones. The stored tensors are
+   * Appends new keys ([batch, kvHeads, head, tokens]) and values ([batch, kvHeads, tokens, head])
+   * of one layer and returns the full ones. The stored tensors are
    * kept out of the surrounding `tf.tidy`; the previous ones are disposed.
    */
   append(tf: TensorFlow, layer: number, key: Tensor4D, value: Tensor4D): [Tensor4D, Tensor4D] {
     const previousKey = this.keys[layer];
     const previousValue = this.values[layer];
-    const nextKey = previousKey === undefined ? tf.clone(key) : (tf.concat([previousKey, key], 2) as Tensor4D);
+    const nextKey = previousKey === undefined ? tf.clone(key) : (tf.concat([previousKey, key], 3) as Tensor4D);
     const nextValue = previousValue === undefined ? tf.clone(value) : (tf.concat([previousValue, value], 2) as Tensor4D);
     this.keys[layer] = tf.keep(nextKey);
     this.values[layer] = tf.keep(nextValue);

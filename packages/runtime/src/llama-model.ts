@@ -2,7 +2,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import type { Runtime, TensorFlow } from './runtime.js';
 import { headSize, validateModelConfig, weightShapes, type ModelConfig } from './model-config.js';
-import { batchedMatMul, embeddingLookup, matMul2d } from './fast-ops.js';
+import { batchedMatMul, embeddingLookup, matMul2d, rotaryEmbedding } from './fast-ops.js';
 import { SeededRandom } from './seeded-random.js';
 import { KeyValueCache } from './key-value-cache.js';
 
@@ -52,6 +52,11 @@ export interface CreateModelOptions {
 export interface LogitsOptions {
   /** Compute logits for the last position of each sequence only (shape [batch, 1, vocabulary]). */
   lastPositionOnly?: boolean;
+  /**
+   * Record what gradients need (custom-gradient ops). Default: false for {@link LlamaModel.logits}
+   * (inference), true for {@link LlamaModel.logitsFlat} (training).
+   */
+  differentiable?: boolean;
 }
 
 /** A weight in Hugging Face layout: shape and float32 values. */
@@ -83,8 +88,7 @@ export class LlamaModel {
   linearHook: LinearHook | undefined;
 
   private readonly tf: TensorFlow;
-  private readonly cosTable: Tensor2D;
-  private readonly sinTable: Tensor2D;
+  private readonly rope: RopeTables;
   private disposed = false;
 
   private constructor(runtime: Runtime, config: Readonly<ModelConfig>, weights: Map<string, Variable>) {
@@ -92,9 +96,7 @@ export class LlamaModel {
     this.tf = runtime.tf;
     this.config = config;
     this.weights = weights;
-    const [cos, sin] = ropeTables(config);
-    this.cosTable = this.tf.tensor2d(cos, [config.maximumContext, headSize(config)]);
-    this.sinTable = this.tf.tensor2d(sin, [config.maximumContext, headSize(config)]);
+    this.rope = createRopeTables(config);
   }
 
   /** Creates a model with freshly initialised weights (deterministic for a given seed). */
@@ -222,7 +224,7 @@ export class LlamaModel {
     }
     return tf.tidy(() => {
       const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
-      const flat = this.logitsFlat(ids, cache, options);
+      const flat = this.logitsFlat(ids, cache, { differentiable: false, ...options });
       return tf.reshape(flat, [batch, options.lastPositionOnly === true ? 1 : tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
     });
   }
@@ -240,42 +242,47 @@ export class LlamaModel {
     const head = headSize(config);
     const groups = config.attentionHeads / config.keyValueHeads;
     const keyValueHeads = config.keyValueHeads;
-    const cos = tf.slice(this.cosTable, [offset, 0], [tokens, head]);
-    const sin = tf.slice(this.sinTable, [offset, 0], [tokens, head]);
+    const rope = this.rope;
+    const differentiable = options.differentiable ?? true;
+    const rotate = (input: Tensor2D): Tensor2D => rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rope.cos, sin: rope.sin }, differentiable);
     const totalKeys = offset + tokens;
     const mask = tokens > 1 ? causalMask(tf, groups, tokens, offset, totalKeys) : undefined;
     const scale = 1 / Math.sqrt(head);
 
-    let hidden = embeddingLookup(tf, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D, tf.reshape(inputIds, [-1]) as tfCore.Tensor1D);
+    let hidden = embeddingLookup(tf, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D, tf.reshape(inputIds, [-1]) as tfCore.Tensor1D, differentiable);
     for (let layer = 0; layer < config.layers; layer++) {
       const prefix = `model.layers.${layer}`;
       const normed = this.rmsNorm(hidden, `${prefix}.input_layernorm.weight`);
-      const query = this.project(normed, layer, 'q_proj');
-      const key = this.project(normed, layer, 'k_proj');
-      const value = this.project(normed, layer, 'v_proj');
+      const query = this.project(normed, layer, 'q_proj', differentiable);
+      const key = this.project(normed, layer, 'k_proj', differentiable);
+      const value = this.project(normed, layer, 'v_proj', differentiable);
+      // rotary embedding on the [tokens, heads * head] layout, then
       // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
-      const query5 = tf.transpose(tf.reshape(query, [batch, tokens, keyValueHeads, groups, head]), [0, 2, 3, 1, 4]);
-      const rotatedQuery = applyRope(tf, query5, cos, sin);
-      let key4 = applyRope(tf, tf.transpose(tf.reshape(key, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]), cos, sin);
-      let value4 = tf.transpose(tf.reshape(value, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]);
-      if (cache !== undefined) [key4, value4] = cache.append(tf, layer, key4 as tfCore.Tensor4D, value4 as tfCore.Tensor4D);
+      const rotatedQuery = tf.transpose(
+        tf.reshape(rotate(query), [batch, tokens, keyValueHeads, groups, head]),
+        [0, 2, 3, 1, 4],
+      );
+      // keys are kept transposed, [batch, kvHeads, head, tokens], so attention needs no transposed matMul
+      let keyTransposed4 = tf.transpose(tf.reshape(rotate(key), [batch, tokens, keyValueHeads, head]), [0, 2, 3, 1]) as tfCore.Tensor4D;
+      let value4 = tf.transpose(tf.reshape(value, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]) as tfCore.Tensor4D;
+      if (cache !== undefined) [keyTransposed4, value4] = cache.append(tf, layer, keyTransposed4, value4);
       const slices = batch * keyValueHeads;
-      const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
-      const keysTransposed = tf.transpose(tf.reshape(key4, [slices, totalKeys, head]), [0, 2, 1]) as tfCore.Tensor3D;
-      let scores = tf.mul(batchedMatMul(tf, queries, keysTransposed), scale);
+      const queries = tf.reshape(tf.mul(rotatedQuery, scale), [slices, groups * tokens, head]) as tfCore.Tensor3D;
+      const keysTransposed = tf.reshape(keyTransposed4, [slices, head, totalKeys]) as tfCore.Tensor3D;
+      let scores = batchedMatMul(tf, queries, keysTransposed, differentiable);
       if (mask !== undefined) scores = tf.add(scores, mask);
       const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
-      const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D);
+      const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
       const merged = tf.reshape(
         tf.transpose(tf.reshape(context, [batch, keyValueHeads, groups, tokens, head]), [0, 3, 1, 2, 4]),
         [batch * tokens, config.hiddenSize],
       ) as Tensor2D;
-      hidden = tf.add(hidden, this.project(merged, layer, 'o_proj'));
+      hidden = tf.add(hidden, this.project(merged, layer, 'o_proj', differentiable));
       const normedAgain = this.rmsNorm(hidden, `${prefix}.post_attention_layernorm.weight`);
-      const gate = this.project(normedAgain, layer, 'gate_proj');
-      const up = this.project(normedAgain, layer, 'up_proj');
+      const gate = this.project(normedAgain, layer, 'gate_proj', differentiable);
+      const up = this.project(normedAgain, layer, 'up_proj', differentiable);
       const activated = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as Tensor2D;
-      hidden = tf.add(hidden, this.project(activated, layer, 'down_proj'));
+      hidden = tf.add(hidden, this.project(activated, layer, 'down_proj', differentiable));
     }
     if (cache !== undefined) cache.advance(tokens);
     if (options.lastPositionOnly === true && tokens > 1) {
@@ -285,7 +292,7 @@ export class LlamaModel {
     const head2d = config.tiedEmbeddings
       ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
       : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
-    return matMul2d(tf, final, head2d);
+    return matMul2d(tf, final, head2d, differentiable);
   }
 
   /** Releases every weight. The model cannot be used afterwards. */
@@ -293,8 +300,6 @@ export class LlamaModel {
     if (this.disposed) return;
     this.disposed = true;
     for (const variable of this.weights.values()) variable.dispose();
-    this.cosTable.dispose();
-    this.sinTable.dispose();
   }
 
   private assertUsable(): void {
@@ -308,38 +313,33 @@ export class LlamaModel {
     return tf.mul(tf.mul(input, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))), this.getWeight(weightName)) as Tensor2D;
   }
 
-  private project(input: Tensor2D, layer: number, projection: ProjectionName): Tensor2D {
+  private project(input: Tensor2D, layer: number, projection: ProjectionName, differentiable: boolean): Tensor2D {
     const weightName = LlamaModel.projectionWeightName(layer, projection);
     const weight = this.getWeight(weightName);
-    const output = matMul2d(this.tf, input, weight as unknown as Tensor2D);
+    const output = matMul2d(this.tf, input, weight as unknown as Tensor2D, differentiable);
     return this.linearHook === undefined ? output : this.linearHook({ layer, projection, weightName, input, weight, output });
   }
 }
 
-function ropeTables(config: ModelConfig): [Float32Array, Float32Array] {
-  const head = headSize(config);
-  const half = head / 2;
-  const cos = new Float32Array(config.maximumContext * head);
-  const sin = new Float32Array(config.maximumContext * head);
-  for (let position = 0; position < config.maximumContext; position++) {
-    for (let index = 0; index < half; index++) {
-      const angle = position * Math.pow(config.ropeTheta, (-2 * index) / head);
-      const c = Math.cos(angle);
-      const s = Math.sin(angle);
-      cos[position * head + index] = c;
-      cos[position * head + index + half] = c;
-      sin[position * head + index] = s;
-      sin[position * head + index + half] = s;
-    }
-  }
-  return [cos, sin];
+interface RopeTables {
+  /** cos(position * theta^(-2i/head)), [maximumContext, head / 2]. */
+  cos: Float32Array;
+  /** sin of the same angles. */
+  sin: Float32Array;
 }
 
-/** Hugging Face rotary embedding: x * cos + rotate_half(x) * sin, on the last axis. */
-function applyRope(tf: TensorFlow, input: Tensor, cos: Tensor2D, sin: Tensor2D): Tensor {
-  const [first, second] = tf.split(input, 2, -1) as [Tensor, Tensor];
-  const rotated = tf.concat([tf.neg(second), first], -1);
-  return tf.add(tf.mul(input, cos), tf.mul(rotated, sin));
+function createRopeTables(config: ModelConfig): RopeTables {
+  const half = headSize(config) / 2;
+  const cos = new Float32Array(config.maximumContext * half);
+  const sin = new Float32Array(config.maximumContext * half);
+  for (let position = 0; position < config.maximumContext; position++) {
+    for (let index = 0; index < half; index++) {
+      const angle = position * Math.pow(config.ropeTheta, (-2 * index) / headSize(config));
+      cos[position * half + index] = Math.cos(angle);
+      sin[position * half + index] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
 }
 
 /** Additive causal mask for grouped queries: rows are (group, token), columns are key positions. */

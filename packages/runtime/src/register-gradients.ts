@@ -14,8 +14,15 @@ interface GradientDefinition {
 /** Sums `gradient` over the axes that broadcasting added to reach it from `shape`. */
 function unbroadcast(tf: TensorFlow, gradient: Tensor, shape: number[]): Tensor {
   const axes = tf.backend_util.getReductionAxes(shape, gradient.shape);
-  const reduced = axes.length > 0 ? tf.sum(gradient, axes) : gradient;
-  return tf.reshape(reduced, shape);
+  if (axes.length === 0) return tf.reshape(gradient, shape);
+  const leading = axes.every((axis, index) => axis === index) && axes.length < gradient.rank;
+  if (leading) {
+    // Summing leading axes is a transpose + reduction in tfjs; a ones-vector matMul is much faster.
+    const rows = gradient.shape.slice(0, axes.length).reduce((product, size) => product * size, 1);
+    const columns = gradient.size / rows;
+    return tf.reshape(tf.matMul(tf.ones([1, rows]), tf.reshape(gradient, [rows, columns])), shape);
+  }
+  return tf.reshape(tf.sum(gradient, axes), shape);
 }
 
 function keptShape(tf: TensorFlow, shape: number[], axis: unknown): number[] {
@@ -40,8 +47,8 @@ function definitions(tf: TensorFlow): GradientDefinition[] {
       kernelName: 'Multiply',
       inputsToSave: ['a', 'b'],
       gradFunc: (dy, [a, b]) => ({
-        a: () => unbroadcast(tf, tf.mul(single(dy), tf.cast(b!, 'float32')), a!.shape),
-        b: () => unbroadcast(tf, tf.mul(single(dy), tf.cast(a!, 'float32')), b!.shape),
+        a: () => unbroadcast(tf, tf.mul(single(dy), b!), a!.shape),
+        b: () => unbroadcast(tf, tf.mul(single(dy), a!), b!.shape),
       }),
     },
     {

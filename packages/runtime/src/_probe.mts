@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { batchedMatMul, matMul2d } from './fast-ops.js';
+await tf.setBackend('wasm'); await tf.ready();
+function cpu(label: string, f: () => tf.Tensor | tf.Tensor[], n = 10) {
+  const run = () => { const r = tf.tidy(f); (Array.isArray(r) ? r : [r]).forEach(t => { t.dataSync(); t.dispose(); }); };
+  run();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) run();
+  const c = process.cpuUsage(c0);
+  console.log(label, ((c.user + c.system) / 1000 / n).toFixed(3), 'ms cpu');
+}
+const x = tf.randomNormal([1024, 128]);
+const wq = tf.randomNormal([128, 128]), wff = tf.randomNormal([128, 448]), wd = tf.randomNormal([448, 128]), emb = tf.randomNormal([512, 128]);
+const h = tf.randomNormal([1024, 448]);
+cpu('q proj 1024x128x128', () => tf.matMul(x, wq));
+cpu('ff up 1024x128x448', () => tf.matMul(x, wff));
+cpu('ff down 1024x448x128', () => tf.matMul(h, wd));
+cpu('head 1024x128x512 (with transpose)', () => tf.matMul(x, tf.transpose(emb)));
+const q = tf.randomNormal([16, 256, 32]), kt = tf.randomNormal([16, 32, 128]), p = tf.randomNormal([16, 256, 128]), v = tf.randomNormal([16, 128, 32]);
+cpu('attn scores per-slice', () => batchedMatMul(tf as never, q as tf.Tensor3D, kt as tf.Tensor3D));
+cpu('attn scores native batched', () => tf.matMul(q, kt));
+cpu('attn ctx per-slice', () => batchedMatMul(tf as never, p as tf.Tensor3D, v as tf.Tensor3D));
+cpu('softmax 16x256x128', () => tf.softmax(p));
+cpu('slices 16', () => Array.from({length: 16}, (_, i) => tf.slice(q, [i, 0, 0], [1, 256, 32])));
+cpu('one 2d 256x32x128', () => tf.matMul(tf.reshape(tf.slice(q, [0,0,0],[1,256,32]), [256,32]), tf.reshape(tf.slice(kt,[0,0,0],[1,32,128]),[32,128])));
+cpu('stack 16', () => tf.stack(Array.from({length: 16}, (_, i) => tf.reshape(tf.slice(p, [i,0,0],[1,256,128]), [256,128]))));
+const y = tf.randomNormal([8, 128, 2, 2, 32]);
+cpu('transpose 5d', () => tf.transpose(y, [0, 2, 3, 1, 4]));
+cpu('mul bcast 3d', () => tf.mul(tf.reshape(x, [8, 128, 128]), tf.ones([128, 128])));
+cpu('rmsnorm', () => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-5))), tf.ones([128])));
+const big = tf.randomNormal([1024, 512]);
+cpu('logSoftmax 1024x512', () => tf.logSoftmax(big));
+cpu('sigmoid 1024x448', () => tf.sigmoid(h));
