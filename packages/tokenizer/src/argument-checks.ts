@@ -30,3 +30,17 @@ function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   return typeof value;
 }
+
+/** Throws {@link InvalidArgumentError} unless `value` looks like a core `Tokenizer`. */
+export function assertTokenizer(value: unknown, argument = 'tokenizer'): void {
+  const candidate = value as { encode?: unknown; decode?: unknown; countTokens?: unknown } | null | undefined;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.encode !== 'function' ||
+    typeof candidate.decode !== 'function' ||
+    typeof candidate.countTokens !== 'function'
+  ) {
+    throw new InvalidArgumentError({ argument, message: 'expected a Tokenizer (encode, decode, countTokens)' });
+  }
+}

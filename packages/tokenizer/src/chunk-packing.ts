@@ -1,5 +1,5 @@
 import type { Tokenizer } from '@codestack/core';
-import { assertString, assertWholeNumber } from './argument-checks.js';
+import { assertString, assertTokenizer, assertWholeNumber } from './argument-checks.js';
 import type { TextChunk } from './text-chunk.js';
 
 /** A run of whole lines (or part of one line) of a source text. */
@@ -38,6 +38,7 @@ export function isBlankLine(line: string): boolean {
 export function checkChunkOptions(source: unknown, options: { maximumTokens: unknown; tokenizer: unknown }): void {
   assertString(source, 'source');
   assertWholeNumber(options?.maximumTokens, 'maximumTokens', 1);
+  assertTokenizer(options.tokenizer);
 }
 
 /**

@@ -118,5 +118,6 @@ describe('chunkCode', () => {
     expect(() => chunkCode('let a;', { maximumTokens: 0, tokenizer })).toThrow(InvalidArgumentError);
     expect(() => chunkCode('let a;', { maximumTokens: -5, tokenizer })).toThrow(InvalidArgumentError);
     expect(() => chunkCode(null as unknown as string, { maximumTokens: 5, tokenizer })).toThrow(InvalidArgumentError);
+    expect(() => chunkCode('let a;', { maximumTokens: 5, tokenizer: undefined as never })).toThrow(InvalidArgumentError);
   });
 });

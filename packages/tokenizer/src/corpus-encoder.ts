@@ -95,7 +95,7 @@ function workerFile(): string {
  * `close()` when done. Runs from the built package: the workers load `dist/corpus-encoder-worker.js`.
  */
 export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncoder {
-  const tokenizer = getTokenizer(options.encoding);
+  const tokenizer = getTokenizer(options?.encoding);
   const workerCount = options.workers ?? Math.max(1, availableParallelism());
   assertWholeNumber(workerCount, 'workers', 1);
   const file = workerFile();

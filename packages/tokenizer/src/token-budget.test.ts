@@ -143,6 +143,7 @@ describe('fitBudget', () => {
     const attempt = (options: Partial<Parameters<typeof fitBudget>[0]>) => () =>
       fitBudget({ budget: 10, sections: [], tokenizer, ...options });
     expect(attempt({ budget: -1 })).toThrow(InvalidArgumentError);
+    expect(attempt({ tokenizer: {} as never })).toThrow(InvalidArgumentError);
     expect(attempt({ budget: 2.5 })).toThrow(InvalidArgumentError);
     expect(attempt({ reservedTokens: 11 })).toThrow(InvalidArgumentError);
     expect(attempt({ sections: [{ id: 'a', text: 5 as unknown as string, priority: 1 }] })).toThrow(InvalidArgumentError);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Tokenizer } from '@codestack/core';
-import { assertString, assertWholeNumber } from './argument-checks.js';
+import { assertString, assertTokenizer, assertWholeNumber } from './argument-checks.js';
 import { splitLinesKeepingEndings } from './chunk-packing.js';
 
 /** One section of a prompt competing for the token budget. */
@@ -93,8 +93,9 @@ interface WorkingSection {
  * a malformed section.
  */
 export function fitBudget(options: FitBudgetOptions): BudgetFit {
+  assertWholeNumber(options?.budget, 'budget');
   const { tokenizer } = options;
-  assertWholeNumber(options.budget, 'budget');
+  assertTokenizer(tokenizer);
   const reservedTokens = options.reservedTokens ?? 0;
   assertWholeNumber(reservedTokens, 'reservedTokens');
   if (reservedTokens > options.budget) {
