@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileFormatError, sha256Hex } from '@codestack/core';
@@ -7,18 +6,9 @@ import { decodeSafetensors, encodeSafetensors } from '@codestack/runtime';
 import { Adapter } from './adapter.js';
 import { adapterFileSize, adapterFiles, loadAdapter, saveAdapter } from './adapter-files.js';
 import { fingerprintModel } from './base-model-fingerprint.js';
-import { logitsOf, maximumDifference, randomizeAdapter, tinyModel } from './test-support.js';
+import { logitsOf, maximumDifference, randomizeAdapter, tinyModel, removeTemporaryDirectories, temporaryDirectory } from './test-support.js';
 
-const directories: string[] = [];
-afterAll(async () => {
-  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), 'tuning-files-'));
-  directories.push(directory);
-  return directory;
-}
+afterAll(removeTemporaryDirectories);
 
 async function expectRefused(promise: Promise<unknown>, reason: 'corrupt' | 'mismatch' | 'missing', pattern: RegExp): Promise<void> {
   const error = await promise.then(

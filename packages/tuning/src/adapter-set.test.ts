@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@codestack/core';
@@ -10,20 +8,16 @@ import { AdapterStateError } from './adapter-state-error.js';
 import { IncompatibleAdaptersError } from './incompatible-adapters-error.js';
 import { mergeAdapter, unmergeAdapter } from './merge-adapter.js';
 import { trainAdapter } from './train-adapter.js';
-import { logitsOf, maximumDifference, randomizeAdapter, testRuntime, tinyModel } from './test-support.js';
+import { logitsOf, maximumDifference, randomizeAdapter, testRuntime, tinyModel, removeTemporaryDirectories, temporaryDirectory } from './test-support.js';
 
-const directories: string[] = [];
-afterAll(async () => {
-  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
-});
+afterAll(removeTemporaryDirectories);
 
 describe('AdapterSet', () => {
   it('hot-swaps adapters per request with the same logits as a fresh load, without touching the base', async () => {
     const runtime = await testRuntime();
     const model = await tinyModel();
     const base = logitsOf(model);
-    const root = await mkdtemp(join(tmpdir(), 'tuning-set-'));
-    directories.push(root);
+    const root = await temporaryDirectory('tuning-set-');
     const configs = [
       { name: 'style', config: { method: 'lora', r: 4, targetModules: ['q_proj', 'v_proj'] } },
       { name: 'codebase', config: { method: 'lora', r: 2, targetModules: 'all-linear', layers: 'all' } },

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,16 +6,12 @@ import { PackedDataset, writeTokenShard } from '@codestack/runtime';
 import { Adapter } from './adapter.js';
 import { evaluatePerplexity } from './evaluate-perplexity.js';
 import { trainAdapter } from './train-adapter.js';
-import { patternSequences, tinyModel, weightBytes } from './test-support.js';
+import { patternSequences, tinyModel, weightBytes, removeTemporaryDirectories, temporaryDirectory } from './test-support.js';
 
-const directories: string[] = [];
-afterAll(async () => {
-  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
-});
+afterAll(removeTemporaryDirectories);
 
 async function shards(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), 'tuning-shards-'));
-  directories.push(directory);
+  const directory = await temporaryDirectory('tuning-shards-');
   const sequences = patternSequences(40, 40);
   await writeTokenShard(join(directory, 'a.tokens'), sequences.slice(0, 20).flat());
   await writeTokenShard(join(directory, 'b.tokens'), sequences.slice(20).flat());
@@ -40,8 +34,7 @@ describe('trainAdapter on token shards (runtime Trainer)', () => {
     expect(lossAfter).toBeLessThan(lossBefore - 0.2);
     for (const [name, bytes] of weightBytes(model)) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before.get(name) as Uint8Array)), name).toBe(0);
 
-    const checkpoint = await mkdtemp(join(tmpdir(), 'tuning-shard-checkpoint-'));
-    directories.push(checkpoint);
+    const checkpoint = await temporaryDirectory('tuning-shard-checkpoint-');
     const first = Adapter.create(model, { method: 'lora', r: 4, layers: 'all', targetModules: 'all-linear' }, { seed: 2 });
     // Interrupt a 12-step run after its step-5 checkpoint.
     const controller = new AbortController();

@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfCore from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, createProgressReporter, throwIfAborted } from '@codestack/core';
+import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import { Trainer, trainerCheckpointFiles, type LlamaModel, type PackedDataset, type StepResult } from '@codestack/runtime';
 import type { TrainingOptions, TrainingResult } from './training-loop.js';
+import { TrainingRecorder } from './training-recorder.js';
 
 /** {@link TrainingOptions} with token shards (the runtime's `PackedDataset`) as data. */
 export type ShardTrainingOptions = Omit<TrainingOptions, 'data' | 'seed'> & {
@@ -52,63 +53,29 @@ export async function runShardTraining(model: LlamaModel, variables: ReadonlyMap
       await trainer.loadCheckpoint(directory);
     }
     const checkpointEvery = options.checkpointEvery ?? 50;
-    const startStep = trainer.step;
-    const reporter = createProgressReporter({
-      label,
-      total: steps,
-      ...(options.json === undefined ? {} : { json: options.json }),
-      ...(options.silent === undefined ? {} : { silent: options.silent }),
-      ...(options.stream === undefined ? {} : { stream: options.stream }),
-    });
-    if (startStep > 0) reporter.event('resume', { step: startStep });
-    const losses: number[] = [];
-    let tokens = 0;
-    let peakTensorBytes = 0;
-    let peakResidentBytes = 0;
-    const started = performance.now();
+    const recorder = new TrainingRecorder(options, label, steps, trainer.step, [...variables.values()].reduce((total, variable) => total + variable.size, 0));
     while (trainer.step < steps) {
       throwIfAborted(options.signal, label);
       let result: StepResult;
-      if (trainer.step === startStep) {
+      if (trainer.step === recorder.startStep) {
         let captured: StepResult | undefined;
         const profile = await tf.profile(async () => {
           captured = await trainer.trainStep(options.signal);
           return [];
         });
-        peakTensorBytes = Math.max(profile.peakBytes, tf.memory().numBytes);
+        recorder.notePeakTensorBytes(Math.max(profile.peakBytes, tf.memory().numBytes));
         result = captured as StepResult;
       } else {
         result = await trainer.trainStep(options.signal);
       }
-      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
-      losses.push(result.loss);
-      tokens += result.tokens;
-      const seconds = (performance.now() - started) / 1000;
-      reporter.update({
-        completed: result.step,
-        fields: { loss: Number(result.loss.toFixed(4)), learningRate: Number(result.learningRate.toPrecision(4)), tokensPerSecond: Math.round(tokens / Math.max(seconds, 1e-9)) },
-      });
+      recorder.step(result.step, result.loss, result.learningRate, result.tokens);
       await new Promise((resolve) => setImmediate(resolve));
       if (directory !== undefined && (result.step % checkpointEvery === 0 || result.step === steps)) {
         await trainer.saveCheckpoint(directory);
-        reporter.event('checkpoint', { step: result.step, directory });
+        recorder.checkpoint(result.step, directory);
       }
     }
-    const seconds = (performance.now() - started) / 1000;
-    const finalLoss = losses[losses.length - 1] ?? Number.NaN;
-    reporter.finish({ loss: Number(finalLoss.toFixed(4)), tokensPerSecond: Math.round(tokens / Math.max(seconds, 1e-9)) });
-    return {
-      steps: trainer.step,
-      startStep,
-      losses,
-      finalLoss,
-      tokens,
-      seconds,
-      tokensPerSecond: tokens / Math.max(seconds, 1e-9),
-      peakTensorBytes,
-      peakResidentBytes,
-      trainableParameters: [...variables.values()].reduce((total, variable) => total + variable.size, 0),
-    };
+    return recorder.finish(trainer.step);
   } finally {
     trainer.dispose();
   }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LlamaModel, SeededRandom, createRuntime, type ModelConfig, type Runtime } from '@codestack/runtime';
 import * as tfCore from '@tensorflow/tfjs-core';
 import type { Adapter } from './adapter.js';
@@ -78,4 +81,18 @@ export function patternSequences(count: number, length: number, vocabularySize =
     const stride = 1 + random.nextInt(3);
     return Array.from({ length }, (_, index) => (start + index * stride) % vocabularySize);
   });
+}
+
+const temporaryDirectories: string[] = [];
+
+/** A fresh temporary directory, removed by {@link removeTemporaryDirectories}. */
+export async function temporaryDirectory(prefix = 'tuning-test-'): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), prefix));
+  temporaryDirectories.push(directory);
+  return directory;
+}
+
+/** Removes every directory made by {@link temporaryDirectory} (call it in `afterAll`). */
+export async function removeTemporaryDirectories(): Promise<void> {
+  await Promise.all(temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
 }

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,18 +5,9 @@ import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { Adapter } from './adapter.js';
 import { evaluatePerplexity } from './evaluate-perplexity.js';
 import { trainAdapter } from './train-adapter.js';
-import { patternSequences, testRuntime, tinyModel, weightBytes } from './test-support.js';
+import { patternSequences, testRuntime, tinyModel, weightBytes, removeTemporaryDirectories, temporaryDirectory } from './test-support.js';
 
-const directories: string[] = [];
-afterAll(async () => {
-  await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
-});
-
-async function temporaryDirectory(): Promise<string> {
-  const directory = await mkdtemp(join(tmpdir(), 'tuning-train-'));
-  directories.push(directory);
-  return directory;
-}
+afterAll(removeTemporaryDirectories);
 
 function collectLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   let text = '';

@@ -6,7 +6,6 @@ import {
   CodestackError,
   FileFormatError,
   InvalidArgumentError,
-  createProgressReporter,
   sha256Hex,
   throwIfAborted,
   writeFileAtomic,
@@ -29,6 +28,7 @@ import {
 import { batchTensors, maskedNegativeLogLikelihood } from './masked-loss.js';
 import { buildWindows, type TokenData } from './training-data.js';
 import { TrainingFailedError } from './training-failed-error.js';
+import { TrainingRecorder } from './training-recorder.js';
 
 type Variable = tfCore.Variable;
 
@@ -159,26 +159,12 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
         random = SeededRandom.fromState(restored.randomState);
       }
     }
-    const startStep = step;
-    const reporter = createProgressReporter({
-      label,
-      total: steps,
-      ...(options.json === undefined ? {} : { json: options.json }),
-      ...(options.silent === undefined ? {} : { silent: options.silent }),
-      ...(options.stream === undefined ? {} : { stream: options.stream }),
-    });
-    if (startStep > 0) reporter.event('resume', { step: startStep });
-    const losses: number[] = [];
-    let tokens = 0;
-    let peakTensorBytes = 0;
-    let peakResidentBytes = 0;
-    const started = performance.now();
-    const trainableParameters = list.reduce((total, variable) => total + variable.size, 0);
+    const recorder = new TrainingRecorder(options, label, steps, step, list.reduce((total, variable) => total + variable.size, 0));
     for (; step < steps; step++) {
       const rate = schedule(step);
       let stepLoss = 0;
       let stepTokens = 0;
-      const measure = step === startStep;
+      const measure = step === recorder.startStep;
       const bytesBefore = tf.memory().numBytes;
       let peakInStep = bytesBefore;
       const total = new Map<string, tfCore.Tensor>();
@@ -220,38 +206,17 @@ export async function runTrainingLoop(model: LlamaModel, variables: ReadonlyMap<
       } finally {
         for (const gradient of total.values()) gradient.dispose();
       }
-      peakTensorBytes = Math.max(peakTensorBytes, peakInStep);
-      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
-      losses.push(stepLoss);
-      tokens += stepTokens;
-      const seconds = (performance.now() - started) / 1000;
-      reporter.update({
-        completed: step + 1,
-        fields: { loss: Number(stepLoss.toFixed(4)), learningRate: Number(rate.toPrecision(4)), tokensPerSecond: Math.round(tokens / Math.max(seconds, 1e-9)) },
-      });
+      recorder.notePeakTensorBytes(peakInStep);
+      recorder.step(step + 1, stepLoss, rate, stepTokens);
       const done = step + 1;
       // Yield to the event loop so that an abort (or other work) can run between steps.
       await new Promise((resolve) => setImmediate(resolve));
       if (options.checkpointDirectory !== undefined && (done % checkpointEvery === 0 || done === steps)) {
         await writeTrainingState(options.checkpointDirectory, done, random.getState(), variables, optimizer);
-        reporter.event('checkpoint', { step: done, directory: options.checkpointDirectory });
+        recorder.checkpoint(done, options.checkpointDirectory);
       }
     }
-    const seconds = (performance.now() - started) / 1000;
-    const result: TrainingResult = {
-      steps: step,
-      startStep,
-      losses,
-      finalLoss: losses[losses.length - 1] ?? Number.NaN,
-      tokens,
-      seconds,
-      tokensPerSecond: tokens / Math.max(seconds, 1e-9),
-      peakTensorBytes,
-      peakResidentBytes,
-      trainableParameters,
-    };
-    reporter.finish({ loss: Number(result.finalLoss.toFixed(4)), tokensPerSecond: Math.round(result.tokensPerSecond) });
-    return result;
+    return recorder.finish(step);
   } catch (error) {
     if (CodestackError.isInstance(error)) throw error;
     throw new TrainingFailedError({ step, message: error instanceof Error ? error.message : String(error), cause: error });
