@@ -97,6 +97,10 @@ export class AdapterSet {
   /**
    * Runs `action` with `name` active (or the base with `undefined`) and restores the previous
    * choice afterwards, also when `action` throws or its promise rejects.
+   *
+   * The choice is one slot per set: run the model's forward passes synchronously inside
+   * `action` (they are synchronous in the runtime), because two asynchronous actions that await
+   * in between would see each other's choice.
    */
   run<T>(name: string | undefined, action: () => T): T {
     const previous = this.activeName;

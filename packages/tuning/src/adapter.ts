@@ -92,7 +92,7 @@ export class Adapter {
 
   private readonly tf: TensorFlow;
   private disposed = false;
-  /** The model this adapter is merged into, if any. */
+  /** The model this adapter is merged into, if any (maintained by `mergeAdapter` / `unmergeAdapter`). */
   mergedInto: LlamaModel | undefined;
 
   private constructor(tf: TensorFlow, config: ResolvedAdapterConfig, modelConfig: Readonly<ModelConfig>, modules: Map<string, AdapterModule>, name: string) {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import type { LlamaModel } from '@codestack/runtime';
 import type { Adapter } from './adapter.js';
+import { AdapterStateError } from './adapter-state-error.js';
 import { batchTensors, maskedNegativeLogLikelihood } from './masked-loss.js';
 import { buildWindows, type TokenData } from './training-data.js';
 
@@ -53,6 +54,9 @@ export async function evaluatePerplexity(options: EvaluatePerplexityOptions): Pr
   }
   const windows = buildWindows(options.data, sequenceLength, model.config.vocabularySize);
   adapter?.assertUsable();
+  if (adapter?.mergedInto !== undefined) {
+    throw new AdapterStateError({ message: `adapter ${adapter.name} is merged into a model; evaluate the model without it (or unmerge it first)` });
+  }
   const tf = model.runtime.tf;
   const previousHook = model.linearHook;
   if (adapter !== undefined) model.linearHook = adapter.hook;

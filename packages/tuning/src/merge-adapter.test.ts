@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Adapter } from './adapter.js';
+import { evaluatePerplexity } from './evaluate-perplexity.js';
 import { AdapterStateError } from './adapter-state-error.js';
 import { mergeAdapter, mergedAdapters, unmergeAdapter } from './merge-adapter.js';
 import { logitsOf, maximumDifference, randomizeAdapter, testRuntime, tinyModel } from './test-support.js';
@@ -53,6 +54,8 @@ describe('mergeAdapter / unmergeAdapter', () => {
     mergeAdapter(model, first);
     mergeAdapter(model, second);
     expect(() => unmergeAdapter(model, first)).toThrow(/reverse merge order/);
+    // A merged adapter cannot also be applied through its hook by the evaluator.
+    await expect(evaluatePerplexity({ model, adapter: first, data: { sequences: [[1, 2, 3]] } })).rejects.toThrow(AdapterStateError);
     unmergeAdapter(model, second);
     unmergeAdapter(model, first);
     expect(mergedAdapters(model)).toEqual([]);
