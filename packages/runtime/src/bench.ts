@@ -115,12 +115,12 @@ async function decodeTokensPerSecond(model: LlamaModel, random: SeededRandom, co
   return steps / seconds(start);
 }
 
-async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, directory: string): Promise<{ tokensPerSecond: number; batchSize: number; sequenceLength: number }> {
+async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, directory: string, workers: number): Promise<{ tokensPerSecond: number; batchSize: number; sequenceLength: number }> {
   await writeTokenShard(join(directory, 'train.tokens'), randomIds(random, 200_000, model.config.vocabularySize));
   const data = await PackedDataset.open(directory);
   const batchSize = 8;
   const sequenceLength = 128;
-  const trainer = new Trainer({ model, data, batchSize, sequenceLength, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
+  const trainer = new Trainer({ model, data, batchSize, sequenceLength, workers, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
   await trainer.trainStep();
   const steps = 5;
   const start = performance.now();
@@ -155,8 +155,10 @@ async function main(): Promise<void> {
     }
     const directory = await mkdtemp(join(tmpdir(), 'runtime-bench-'));
     let training;
+    let trainingParallel;
     try {
-      training = await trainingTokensPerSecond(model, random, directory);
+      training = await trainingTokensPerSecond(model, random, directory, 1);
+      trainingParallel = await trainingTokensPerSecond(model, random, directory, 2);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
@@ -165,17 +167,18 @@ async function main(): Promise<void> {
       forwardTokensPerSecond: Math.round(forwardTokensPerSecond(model, random)),
       decodeTokensPerSecond: decode,
       trainingTokensPerSecond: Math.round(training.tokensPerSecond),
+      trainingTokensPerSecondTwoWorkers: Math.round(trainingParallel.tokensPerSecond),
       trainingBatch: `${training.batchSize}x${training.sequenceLength}`,
     };
     model.dispose();
   }
   results.loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
   console.log(JSON.stringify(results, null, 2));
-  const models = results.models as Record<string, { parameters: number; forwardTokensPerSecond: number; trainingTokensPerSecond: number; decodeTokensPerSecond: Record<string, { cached: number; uncached: number }> }>;
+  const models = results.models as Record<string, { parameters: number; forwardTokensPerSecond: number; trainingTokensPerSecond: number; trainingTokensPerSecondTwoWorkers: number; decodeTokensPerSecond: Record<string, { cached: number; uncached: number }> }>;
   const summary = Object.entries(models)
     .map(([name, model]) => {
       const decode = Object.entries(model.decodeTokensPerSecond).map(([context, rate]) => `${context}:${rate.cached}/${rate.uncached}`).join(' ');
-      return `${name} (${(model.parameters / 1e6).toFixed(2)}M): train ${model.trainingTokensPerSecond} tok/s, forward ${model.forwardTokensPerSecond} tok/s, decode cached/uncached ${decode} tok/s`;
+      return `${name} (${(model.parameters / 1e6).toFixed(2)}M): train ${model.trainingTokensPerSecond} tok/s (2 threads ${model.trainingTokensPerSecondTwoWorkers}), forward ${model.forwardTokensPerSecond} tok/s, decode cached/uncached ${decode} tok/s`;
     })
     .join('; ');
   console.log(`runtime bench on ${runtime.backend} (${runtime.device}), matMul ${results.matMulGflops as number} GFLOP/s, load ${(results.loadAverage as number[]).join(' ')}: ${summary}`);

@@ -156,6 +156,20 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('trains data-parallel on a worker thread (built dist) to the same weights as one thread', async () => {
+    const runtime = await createRuntime({ backend: 'wasm' });
+    const parallel = await makeTrainer(runtime, { workers: 2 });
+    const serial = await makeTrainer(runtime);
+    for (let step = 0; step < 2; step++) {
+      const a = await parallel.trainStep();
+      const b = await serial.trainStep();
+      expect(a.loss).toBeCloseTo(b.loss, 5);
+    }
+    expect(maximumDifference(weightsOf(parallel.model), weightsOf(serial.model))).toBeLessThan(1e-5);
+    parallel.dispose();
+    expect(() => new Trainer({ ...(parallel as unknown as { options: TrainerOptions }).options, workers: 3 })).toThrow(/not divisible/);
+  });
+
   it('averages accumulated micro-batches like one large batch', async () => {
     const runtime = await createRuntime({ backend: 'wasm' });
     const accumulated = await makeTrainer(runtime, { batchSize: 1, accumulationSteps: 2, maximumGradientNorm: 0 });

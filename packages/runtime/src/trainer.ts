@@ -18,6 +18,7 @@ import { accumulateGradients, computeGradients, scaleGradients } from './compute
 import { crossEntropyLoss } from './cross-entropy.js';
 import { saveModel } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { GradientWorker } from './gradient-worker.js';
 
 type Variable = tfCore.Variable;
 
@@ -48,6 +49,13 @@ export interface TrainerOptions {
   lossFunction?: LossFunction;
   /** Periodic evaluation: `batches` batches of `data` (from its start) every `every` steps. */
   evaluation?: { data: PackedDataset; every: number; batches: number };
+  /**
+   * Data-parallel participants (default 1): with `n` > 1, each micro-batch is split into `n` equal
+   * row slices; the main thread computes one and `n - 1` worker threads (each with its own tensor
+   * backend and model replica, loaded from the built `dist/`) compute the others; the gradients
+   * are averaged. Needs the default loss and variables, and `batchSize` divisible by `n`.
+   */
+  workers?: number;
 }
 
 /** The result of one optimizer step. */
@@ -135,6 +143,8 @@ export class Trainer {
   private readonly accumulationSteps: number;
   private readonly evaluationStart: DataPosition | undefined;
   private stepCount = 0;
+  private readonly participants: number;
+  private workerPool: Promise<GradientWorker[]> | undefined;
 
   /** Creates a trainer; validates every option. */
   constructor(options: TrainerOptions) {
@@ -149,6 +159,15 @@ export class Trainer {
     if (options.evaluation !== undefined) {
       positiveInteger('evaluation.every', options.evaluation.every);
       positiveInteger('evaluation.batches', options.evaluation.batches);
+    }
+    this.participants = positiveInteger('workers', options.workers ?? 1);
+    if (this.participants > 1) {
+      if (options.batchSize % this.participants !== 0) {
+        throw new InvalidArgumentError({ argument: 'workers', message: `batchSize ${options.batchSize} is not divisible by ${this.participants} workers` });
+      }
+      if (options.lossFunction !== undefined || options.variables !== undefined) {
+        throw new InvalidArgumentError({ argument: 'workers', message: 'data-parallel workers train the model with the default loss only' });
+      }
     }
     this.options = options;
     this.model = options.model;
@@ -175,9 +194,13 @@ export class Trainer {
       for (let micro = 0; micro < this.accumulationSteps; micro++) {
         throwIfAborted(signal, 'training step');
         const batch = await this.options.data.nextBatch(this.options.batchSize, this.options.sequenceLength);
-        const { loss, gradients } = computeGradients(tf, this.variables, () => this.lossFunction(batch));
-        lossSum += loss;
-        accumulateGradients(tf, total, gradients);
+        if (this.participants > 1) {
+          lossSum += await this.dataParallelGradients(batch, total);
+        } else {
+          const { loss, gradients } = computeGradients(tf, this.variables, () => this.lossFunction(batch));
+          lossSum += loss;
+          accumulateGradients(tf, total, gradients);
+        }
       }
       scaleGradients(tf, total, 1 / this.accumulationSteps);
       const clipNorm = this.options.maximumGradientNorm ?? 1;
@@ -352,9 +375,61 @@ export class Trainer {
     this.stepCount = state.step;
   }
 
-  /** Releases the optimizer state (not the model). */
+  /** Releases the optimizer state and stops the worker threads (not the model). */
   dispose(): void {
     this.optimizer.dispose();
+    const pool = this.workerPool;
+    this.workerPool = undefined;
+    void pool?.then((workers) => Promise.all(workers.map((worker) => worker.close()))).catch(() => undefined);
+  }
+
+  /**
+   * Splits `batch` by rows over the main thread and the workers, adds the averaged gradients to
+   * `total` and returns the mean loss. The workers get the current weights with each request.
+   */
+  private async dataParallelGradients(batch: TrainingBatch, total: Map<string, tfCore.Tensor>): Promise<number> {
+    const tf = this.model.runtime.tf;
+    this.workerPool ??= Promise.all(
+      Array.from({ length: this.participants - 1 }, () => GradientWorker.start(this.model.runtime.backend, this.model.config)),
+    );
+    const workers = await this.workerPool;
+    const rows = batch.batchSize / this.participants;
+    const size = rows * batch.sequenceLength;
+    const weights: [string, Float32Array][] = [...this.variables].map(([name, variable]) => [name, variable.dataSync() as Float32Array]);
+    const replies = workers.map((worker, index) => {
+      const start = (index + 1) * size;
+      return worker.request({
+        type: 'gradients',
+        weights,
+        inputs: batch.inputs.slice(start, start + size),
+        targets: batch.targets.slice(start, start + size),
+        batchSize: rows,
+        sequenceLength: batch.sequenceLength,
+      });
+    });
+    const own: TrainingBatch = { batchSize: rows, sequenceLength: batch.sequenceLength, inputs: batch.inputs.subarray(0, size), targets: batch.targets.subarray(0, size) };
+    const { loss, gradients } = computeGradients(tf, this.variables, () => this.lossFunction(own));
+    let lossSum = loss;
+    const combined = gradients;
+    try {
+      for (const reply of await Promise.all(replies)) {
+        if (reply.type !== 'gradients') continue;
+        lossSum += reply.loss;
+        for (const [name, values] of reply.gradients) {
+          const previous = combined.get(name);
+          const variable = this.variables.get(name);
+          if (previous === undefined || variable === undefined) continue;
+          combined.set(name, tf.tidy(() => tf.add(previous, tf.tensor(values, variable.shape, 'float32'))));
+          previous.dispose();
+        }
+      }
+    } catch (error) {
+      for (const gradient of combined.values()) gradient.dispose();
+      throw error;
+    }
+    scaleGradients(tf, combined, 1 / this.participants);
+    accumulateGradients(tf, total, combined);
+    return lossSum / this.participants;
   }
 
   private defaultLoss(batch: TrainingBatch): tfCore.Scalar {
