@@ -7,13 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /** A job the main thread sends. */
 export type CorpusWorkerRequest =
-  | { id: number; kind: 'encode'; text?: string; path?: string }
-  | { id: number; kind: 'count'; text?: string; path?: string }
+  | { id: number; kind: 'encode' | 'count'; texts?: string[]; paths?: string[] }
   | { id: number; kind: 'collect' };
 
 /** A worker's answer. */
 export type CorpusWorkerResponse =
-  | { id: number; kind: 'encoded'; tokens: Uint32Array; characters: number }
+  | { id: number; kind: 'encoded'; tokens: Uint32Array; lengths: Uint32Array; characters: number }
   | { id: number; kind: 'counted'; tokenCount: number; characters: number }
   | { id: number; kind: 'collected'; frequencies: Uint32Array }
   | { id: number; kind: 'failed'; message: string; code?: string; path?: string }
@@ -59,13 +58,28 @@ async function handle(request: CorpusWorkerRequest): Promise<[CorpusWorkerRespon
     frequencies = undefined;
     return [{ id: request.id, kind: 'collected', frequencies: result }, [result.buffer as ArrayBuffer]];
   }
-  const text = request.text ?? (await readFile(request.path as string, 'utf8'));
-  const ids = encoder.encode(text, plainText);
+  const texts = request.texts ?? (await Promise.all((request.paths ?? []).map((path) => readFile(path, 'utf8'))));
+  const encodedTexts = texts.map((text) => encoder.encode(text, plainText));
+  const characters = texts.reduce((sum, text) => sum + text.length, 0);
   if (request.kind === 'count') {
     frequencies ??= new Uint32Array(setup.vocabularySize);
-    for (const id of ids) frequencies[id] = (frequencies[id] as number) + 1;
-    return [{ id: request.id, kind: 'counted', tokenCount: ids.length, characters: text.length }, []];
+    let tokenCount = 0;
+    for (const ids of encodedTexts) {
+      tokenCount += ids.length;
+      for (const id of ids) frequencies[id] = (frequencies[id] as number) + 1;
+    }
+    return [{ id: request.id, kind: 'counted', tokenCount, characters }, []];
   }
-  const tokens = Uint32Array.from(ids);
-  return [{ id: request.id, kind: 'encoded', tokens, characters: text.length }, [tokens.buffer as ArrayBuffer]];
+  // One buffer for the whole batch, with each text's length, to transfer without copying.
+  const lengths = Uint32Array.from(encodedTexts, (ids) => ids.length);
+  const tokens = new Uint32Array(lengths.reduce((sum, length) => sum + length, 0));
+  let offset = 0;
+  for (const ids of encodedTexts) {
+    tokens.set(ids, offset);
+    offset += ids.length;
+  }
+  return [
+    { id: request.id, kind: 'encoded', tokens, lengths, characters },
+    [tokens.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer],
+  ];
 }

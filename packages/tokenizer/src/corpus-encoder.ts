@@ -242,13 +242,17 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
       }),
     );
 
+  /** Each job's tokens, split back into one array per text of the job. */
   const encoded = (responses: readonly CorpusWorkerResponse[]): Uint32Array[] =>
-    responses.map((response) => (response.kind === 'encoded' ? response.tokens : new Uint32Array(0)));
-
-  const textRequests = (texts: readonly string[], kind: 'encode' | 'count', pieceCharacters: number) =>
-    texts.flatMap((text, index) => {
-      assertString(text, `texts[${index}]`);
-      return splitAtSafePoints(text, pieceCharacters).map((piece) => ({ kind, text: piece }));
+    responses.flatMap((response) => {
+      if (response.kind !== 'encoded') return [];
+      const arrays: Uint32Array[] = [];
+      let offset = 0;
+      for (const length of response.lengths) {
+        arrays.push(response.tokens.subarray(offset, offset + length));
+        offset += length;
+      }
+      return arrays;
     });
 
   return {
@@ -260,7 +264,7 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
       const pieces = splitAtSafePoints(text, jobOptions.pieceCharacters ?? defaultPieceCharacters);
       const responses = await run(
         'encode',
-        pieces.map((piece) => ({ kind: 'encode', text: piece })),
+        pieces.map((piece) => ({ kind: 'encode', texts: [piece] })),
         text.length,
         jobOptions,
       );
@@ -271,9 +275,10 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
       assertArray(texts, 'texts');
       texts.forEach((text, index) => assertString(text, `texts[${index}]`));
       const total = texts.reduce((sum, text) => sum + text.length, 0);
+      const batches = batchTexts(texts, jobOptions.pieceCharacters ?? defaultPieceCharacters);
       const responses = await run(
         'encode',
-        texts.map((text) => ({ kind: 'encode', text })),
+        batches.map((batch) => ({ kind: 'encode', texts: batch })),
         total,
         jobOptions,
       );
@@ -285,7 +290,7 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
       paths.forEach((path, index) => assertString(path, `paths[${index}]`));
       const responses = await run(
         'encode',
-        paths.map((path) => ({ kind: 'encode', path })),
+        paths.map((path) => ({ kind: 'encode', paths: [path] })),
         undefined,
         jobOptions,
       );
@@ -299,9 +304,13 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
       assertArray(files, 'files');
       files.forEach((path, index) => assertString(path, `files[${index}]`));
       if (countsDirty) await collectAll();
+      texts.forEach((text, index) => assertString(text, `texts[${index}]`));
+      const pieceCharacters = jobOptions.pieceCharacters ?? defaultPieceCharacters;
+      // Counts do not depend on where texts are cut, so long texts are split and short ones batched.
+      const pieces = texts.flatMap((text) => splitAtSafePoints(text, pieceCharacters));
       const requests = [
-        ...textRequests(texts, 'count', jobOptions.pieceCharacters ?? defaultPieceCharacters),
-        ...files.map((path) => ({ kind: 'count' as const, path })),
+        ...batchTexts(pieces, pieceCharacters).map((batch) => ({ kind: 'count' as const, texts: batch })),
+        ...files.map((path) => ({ kind: 'count' as const, paths: [path] })),
       ];
       const total = files.length === 0 ? texts.reduce((sum, text) => sum + text.length, 0) : undefined;
       countsDirty = true;
@@ -333,6 +342,24 @@ export function createCorpusEncoder(options: CorpusEncoderOptions): CorpusEncode
 }
 
 const defaultPieceCharacters = 1 << 18;
+
+/** Groups consecutive texts into batches of about `pieceCharacters` (at least one text each). */
+function batchTexts(texts: readonly string[], pieceCharacters: number): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let characters = 0;
+  for (const text of texts) {
+    if (batch.length > 0 && characters + text.length > pieceCharacters) {
+      batches.push(batch);
+      batch = [];
+      characters = 0;
+    }
+    batch.push(text);
+    characters += text.length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
 
 function assertArray(value: unknown, argument: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError({ argument, message: 'expected an array' });
