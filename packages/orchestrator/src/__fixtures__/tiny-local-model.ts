@@ -9,7 +9,19 @@ import { createLocalLanguageModel } from '../local-language-model.js';
  * tokenizer. Its text is gibberish, but every token really comes out of the model, so tests
  * assert structure, determinism under a seed, and round trips — never specific text.
  */
-export async function createTinyLocalModel(seed = 7): Promise<LanguageModel> {
+export function createTinyLocalModel(seed = 7): Promise<LanguageModel> {
+  let model = models.get(seed);
+  if (!model) {
+    model = build(seed);
+    models.set(seed, model);
+  }
+  return model;
+}
+
+// One model per seed and test file: generation keeps no state between calls.
+const models = new Map<number, Promise<LanguageModel>>();
+
+async function build(seed: number): Promise<LanguageModel> {
   const runtime = await createRuntime();
   const tokenizer = getTokenizer('cl100k_base');
   const model = LlamaModel.create(

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench -w packages/orchestrator`: the orchestrator's own overhead per request, with
+ * the model's time excluded by an instant model (it answers a fixed fenced block at once), and
+ * the sandbox's start-up time. Prints one JSON object, then a one-line summary.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { LanguageModel, LanguageModelStreamPart, RetrievedDocument, Retriever } from '@codestack/core';
+import { getTokenizer } from '@codestack/tokenizer';
+import { cacheMiddleware, createMemoryCacheStore } from './cache-middleware.js';
+import { defaultSettingsMiddleware } from './default-settings-middleware.js';
+import { generate } from './generate.js';
+import { generateText } from './generate-text.js';
+import { OpenAICompatibleModel } from './openai-compatible-model.js';
+import { createOpenAIServer } from './openai-server.js';
+import { runInSandbox } from './sandbox.js';
+import { traceMiddleware } from './trace-middleware.js';
+import { typeCheck } from './type-check.js';
+import { wrapLanguageModel } from './wrap-language-model.js';
+
+const answer = '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```';
+const instantModel: LanguageModel = {
+  specificationVersion: 'codestack-v1',
+  provider: 'bench',
+  modelId: 'instant',
+  async doGenerate() {
+    return { text: answer, finishReason: 'stop', usage: { inputTokens: 50, outputTokens: 30 } };
+  },
+  async doStream() {
+    return {
+      stream: new ReadableStream<LanguageModelStreamPart>({
+        start(controller) {
+          for (const delta of answer.match(/[\s\S]{1,4}/g) ?? []) controller.enqueue({ type: 'text-delta', delta });
+          controller.enqueue({ type: 'finish', finishReason: 'stop', usage: { inputTokens: 50, outputTokens: 30 } });
+          controller.close();
+        },
+      }),
+    };
+  },
+};
+const documents: RetrievedDocument[] = Array.from({ length: 8 }, (_, index) => ({
+  id: `doc-${index}`,
+  score: 8 - index,
+  text: `/** Document ${index}: clamp, min and max helpers. */\nexport declare function helper${index}(value: number): number;\n`.repeat(6),
+}));
+const retriever: Retriever = { retrieve: async (_query, { k }) => documents.slice(0, k) };
+const tokenizer = getTokenizer('cl100k_base');
+
+async function timeEach(iterations: number, body: () => Promise<unknown>): Promise<{ mean: number; p50: number; p95: number }> {
+  for (let warm = 0; warm < Math.min(5, iterations); warm += 1) await body();
+  const samples: number[] = [];
+  for (let index = 0; index < iterations; index += 1) {
+    const started = performance.now();
+    await body();
+    samples.push(performance.now() - started);
+  }
+  samples.sort((a, b) => a - b);
+  const round = (value: number): number => Number(value.toFixed(3));
+  return {
+    mean: round(samples.reduce((sum, value) => sum + value, 0) / samples.length),
+    p50: round(samples[Math.floor(samples.length * 0.5)]!),
+    p95: round(samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.95))]!),
+  };
+}
+
+const pipeline = await timeEach(200, async () => {
+  const run = generate({ task: 'Write clamp(value, low, high).', model: instantModel, tokenizer, retriever, context: 'const limit = 10;\n', contextTokens: 4096, maximumOutputTokens: 512 });
+  for await (const _event of run.events) {
+    // Drain the events as a client would.
+  }
+  await run.result;
+});
+
+const wrapped = wrapLanguageModel({
+  model: instantModel,
+  middleware: [defaultSettingsMiddleware({ settings: { temperature: 0 } }), traceMiddleware({}), cacheMiddleware({ store: createMemoryCacheStore() })],
+});
+let counter = 0;
+const middleware = await timeEach(500, () => generateText({ model: wrapped, prompt: `miss ${counter++}` }));
+const bare = await timeEach(500, () => generateText({ model: instantModel, prompt: 'x' }));
+
+const server = createOpenAIServer({ model: instantModel });
+const { url } = await server.listen(0);
+const remote = new OpenAICompatibleModel({ baseURL: url, modelId: 'instant' });
+const httpRoundTrip = await timeEach(200, () => generateText({ model: remote, prompt: [{ role: 'user', content: 'hi' }] }));
+await server.close();
+
+const projectDirectory = fileURLToPath(new URL('..', import.meta.url));
+const sandboxStartup = await timeEach(20, () => runInSandbox({ code: '', projectDirectory }));
+const plainNode = await timeEach(20, async () => spawnSync(process.execPath, ['-e', '']));
+const typeCheckWarm = await timeEach(20, async () => typeCheck({ code: 'export const n: number = [1, 2].length;', projectDirectory }));
+
+const result = {
+  orchestratorOverheadMilliseconds: {
+    generatePipeline: pipeline,
+    middlewareStack: { ...middleware, bareCall: bare },
+    serverHttpRoundTrip: httpRoundTrip,
+  },
+  sandboxStartupMilliseconds: sandboxStartup,
+  plainNodeStartupMilliseconds: plainNode,
+  typeCheckWarmMilliseconds: typeCheckWarm,
+  node: process.version,
+  cpus: (await import('node:os')).cpus().length,
+};
+console.log(JSON.stringify(result));
+console.log(
+  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms`,
+);
