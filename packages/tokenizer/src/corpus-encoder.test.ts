@@ -30,6 +30,11 @@ describe('createCorpusEncoder', () => {
     expect(fromDom?.length).toBe(tokenizer.countTokens(dom));
     const texts = await encoder.encodeTexts(['first text', '', 'third 🙂 text']);
     expect(texts.map((tokens) => tokenizer.decode(Array.from(tokens)))).toEqual(['first text', '', 'third 🙂 text']);
+    // Many small texts go in batches; each still gets its own tokens, in order.
+    const lines = es5.split('\n').slice(0, 2000);
+    const batched = await encoder.encodeTexts(lines, { pieceCharacters: 5_000 });
+    expect(batched).toHaveLength(lines.length);
+    batched.forEach((tokens, index) => expect(Array.from(tokens)).toEqual(tokenizer.encode(lines[index] as string)));
   });
 
   it('counts token frequencies over texts and files', async () => {
