@@ -32,8 +32,13 @@ export interface CompactVocabularyFile {
 }
 
 /** Saves a compact vocabulary as versioned JSON with a checksum, atomically. */
-export async function saveCompactVocabulary(vocabulary: CompactVocabulary, path: string): Promise<void> {
+export async function saveCompactVocabulary(
+  vocabulary: CompactVocabulary,
+  path: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<void> {
   assertString(path, 'path');
+  throwIfAborted(options.signal, 'saveCompactVocabulary');
   const file: CompactVocabularyFile = {
     format: compactVocabularyFormat,
     version: compactVocabularyVersion,
@@ -102,8 +107,9 @@ export async function loadCompactVocabulary(
     refuse('corrupt', 'the checksum does not match the content');
   }
   try {
-    return await createCompactVocabulary({ baseEncoding, baseTokenIds });
+    return await createCompactVocabulary({ baseEncoding, baseTokenIds, signal: options.signal });
   } catch (error) {
+    throwIfAborted(options.signal, 'loadCompactVocabulary');
     return refuse('corrupt', 'the token ids are invalid', error);
   }
 }

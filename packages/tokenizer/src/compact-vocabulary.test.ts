@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileFormatError, InvalidArgumentError } from '@codestack/core';
+import { AbortedError, FileFormatError, InvalidArgumentError } from '@codestack/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCompactVocabulary, type CompactVocabulary, createCompactVocabulary } from './compact-vocabulary.js';
@@ -106,6 +106,10 @@ describe('buildCompactVocabulary', () => {
     await expect(createCompactVocabulary({ baseEncoding: 'cl100k_base', baseTokenIds: [5, 5] })).rejects.toThrow(
       InvalidArgumentError,
     );
+    const aborted = AbortSignal.abort();
+    await expect(
+      buildCompactVocabulary({ corpus: { texts: ['x'] }, baseEncoding: 'cl100k_base', baseTokenCount: 5, signal: aborted }),
+    ).rejects.toThrow(AbortedError);
   });
 });
 

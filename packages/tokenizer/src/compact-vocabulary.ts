@@ -95,7 +95,7 @@ export interface BuildCompactVocabularyOptions extends CorpusJobOptions {
 export async function buildCompactVocabulary(options: BuildCompactVocabularyOptions): Promise<CompactVocabulary> {
   assertString(options?.baseEncoding, 'baseEncoding');
   assertWholeNumber(options.baseTokenCount, 'baseTokenCount');
-  const base = await loadBase(options.baseEncoding);
+  const base = await loadBase(options.baseEncoding, options.signal);
   const encoder = createCorpusEncoder({ encoding: base.encodingName, workers: options.workers });
   let frequencies: Uint32Array;
   try {
@@ -113,15 +113,16 @@ export async function buildCompactVocabulary(options: BuildCompactVocabularyOpti
 export async function createCompactVocabulary(options: {
   baseEncoding: string;
   baseTokenIds: readonly number[];
+  signal?: AbortSignal;
 }): Promise<CompactVocabulary> {
   assertString(options?.baseEncoding, 'baseEncoding');
-  const base = await loadBase(options.baseEncoding);
+  const base = await loadBase(options.baseEncoding, options.signal);
   return createCompactVocabularyFromBase(base, options.baseTokenIds);
 }
 
-async function loadBase(name: string): Promise<OpenAiTokenizer> {
+async function loadBase(name: string, signal: AbortSignal | undefined): Promise<OpenAiTokenizer> {
   if (!isEncodingName(name)) throw new UnknownEncodingError({ encodingName: name, knownEncodings: encodingNames });
-  return loadTokenizer(name);
+  return loadTokenizer(name, { signal });
 }
 
 /** The checksum of a vocabulary's content. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Tokenizer } from '@codestack/core';
+import { InvalidArgumentError, throwIfAborted, type Tokenizer } from '@codestack/core';
 import type { ChatMessage } from 'gpt-tokenizer/GptEncoding';
 import { assertString, assertTokenArray } from './argument-checks.js';
 import {
@@ -264,13 +264,19 @@ export function getTokenizer(encodingOrModel: string): OpenAiTokenizer {
 
 /**
  * Like {@link getTokenizer}, but loads the encoding's ES module with a dynamic `import()` the first
- * time it is asked for, so that an application only pays for the encodings it uses.
+ * time it is asked for, so that an application only pays for the encodings it uses. `signal` stops
+ * the wait with `ABORTED` (the module still finishes loading into the cache).
  */
-export async function loadTokenizer(encodingOrModel: string): Promise<OpenAiTokenizer> {
+export async function loadTokenizer(
+  encodingOrModel: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<OpenAiTokenizer> {
+  throwIfAborted(options.signal, 'loadTokenizer');
   const cached = tokenizers.get(encodingOrModel);
   if (cached !== undefined) return cached;
   const { encodingName, modelName, contextWindow } = resolveName(encodingOrModel);
   const encoding = await loadEncoding(encodingName);
+  throwIfAborted(options.signal, 'loadTokenizer');
   const tokenizer = tokenizers.get(encodingOrModel) ?? new EncodingTokenizer(encoding, modelName, contextWindow);
   tokenizers.set(encodingOrModel, tokenizer);
   return tokenizer;
