@@ -9,6 +9,7 @@ import { runWithPlainNode } from './plain-node-reference.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./__fixtures__/tiny-tasks.jsonl', import.meta.url));
+const humanEvalTypeScript = fileURLToPath(new URL('../../../../shared/datasets/humaneval-ts/HumanEval_typescript_v1.jsonl', import.meta.url));
 const mbjsp = fileURLToPath(new URL('../../../../shared/datasets/mbjsp/mbjsp_release_v1.2.jsonl', import.meta.url));
 
 describe('readEvalTasks', () => {
@@ -82,4 +83,17 @@ describe('evaluatePassAtK', () => {
       expect(report.tasks[index]?.outcomes[0]?.status === 'passed', task.taskId).toBe(reference.passed);
     }
   }, 120000);
+
+  it.skipIf(!existsSync(humanEvalTypeScript))('type-strips HumanEval-TS tasks and runs their real tests (developer machines only)', async () => {
+    const tasks = (await readEvalTasks(humanEvalTypeScript)).filter((task) => task.taskId === 'HumanEval_typescript/2');
+    expect(tasks[0]?.canonicalSolution).toBeUndefined();
+    const report = await evaluatePassAtK({
+      tasks,
+      samples: 2,
+      complete: async (_task, { sampleIndex }) => (sampleIndex === 0 ? '  return number0 % 1.0;\n};\n' : '  return Math.floor(number0);\n};\n'),
+      projectDirectory: packageDirectory,
+    });
+    expect(report.tasks[0]?.outcomes.map((outcome) => outcome.status)).toEqual(['passed', 'failed']);
+  });
 });
+
