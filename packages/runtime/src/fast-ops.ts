@@ -139,15 +139,17 @@ export function embeddingLookup(tf: TensorFlow, table: Tensor2D, ids: tfCore.Ten
  * Rotary position embedding (Hugging Face `rotate_half` convention) on a [batch * tokens, heads *
  * head] projection output, as one custom op computed in JavaScript: `x * cos + rotate_half(x) *
  * sin` per head, for positions `offset .. offset + tokens - 1`. `cos`/`sin` are [maximumContext,
- * head / 2] tables. The gradient is the transposed rotation, also in JavaScript.
+ * head / 2] tables; `scale` (default 1) multiplies the result (attention folds 1/sqrt(head) in
+ * here). The gradient is the transposed rotation, also in JavaScript.
  */
 export function rotaryEmbedding(
   tf: TensorFlow,
   input: Tensor2D,
-  options: { batch: number; tokens: number; offset: number; head: number; cos: Float32Array; sin: Float32Array },
+  options: { batch: number; tokens: number; offset: number; head: number; cos: Float32Array; sin: Float32Array; scale?: number },
   differentiable = true,
 ): Tensor2D {
   const { batch, tokens, offset, head, cos, sin } = options;
+  const scale = options.scale ?? 1;
   const half = head / 2;
   const width = input.shape[1];
   const heads = width / head;
@@ -159,8 +161,8 @@ export function rotaryEmbedding(
       for (let headIndex = 0; headIndex < heads; headIndex++) {
         const base = row * width + headIndex * head;
         for (let index = 0; index < half; index++) {
-          const c = cos[tableBase + index] as number;
-          const s = (sin[tableBase + index] as number) * direction;
+          const c = (cos[tableBase + index] as number) * scale;
+          const s = (sin[tableBase + index] as number) * direction * scale;
           const first = values[base + index] as number;
           const second = values[base + index + half] as number;
           output[base + index] = first * c - second * s;

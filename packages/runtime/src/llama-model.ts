@@ -244,7 +244,11 @@ export class LlamaModel {
     const keyValueHeads = config.keyValueHeads;
     const rope = this.rope;
     const differentiable = options.differentiable ?? true;
-    const rotate = (input: Tensor2D): Tensor2D => rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rope.cos, sin: rope.sin }, differentiable);
+    const rotate = (input: Tensor2D, scaleBy = 1): Tensor2D =>
+      rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rope.cos, sin: rope.sin, scale: scaleBy }, differentiable);
+    // With one token per sequence the head transposes only move size-1 axes: a reshape does it.
+    const permute = (input: Tensor, shape: number[], permutation: number[]): Tensor =>
+      tokens === 1 ? tf.reshape(input, permutation.map((axis) => shape[axis] as number)) : tf.transpose(tf.reshape(input, shape), permutation);
     const totalKeys = offset + tokens;
     const mask = tokens > 1 ? causalMask(tf, groups, tokens, offset, totalKeys) : undefined;
     const scale = 1 / Math.sqrt(head);
@@ -258,25 +262,19 @@ export class LlamaModel {
       const value = this.project(normed, layer, 'v_proj', differentiable);
       // rotary embedding on the [tokens, heads * head] layout, then
       // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
-      const rotatedQuery = tf.transpose(
-        tf.reshape(rotate(query), [batch, tokens, keyValueHeads, groups, head]),
-        [0, 2, 3, 1, 4],
-      );
+      const rotatedQuery = permute(rotate(query, scale), [batch, tokens, keyValueHeads, groups, head], [0, 2, 3, 1, 4]);
       // keys are kept transposed, [batch, kvHeads, head, tokens], so attention needs no transposed matMul
-      let keyTransposed4 = tf.transpose(tf.reshape(rotate(key), [batch, tokens, keyValueHeads, head]), [0, 2, 3, 1]) as tfCore.Tensor4D;
-      let value4 = tf.transpose(tf.reshape(value, [batch, tokens, keyValueHeads, head]), [0, 2, 1, 3]) as tfCore.Tensor4D;
+      let keyTransposed4 = permute(rotate(key), [batch, tokens, keyValueHeads, head], [0, 2, 3, 1]) as tfCore.Tensor4D;
+      let value4 = permute(value, [batch, tokens, keyValueHeads, head], [0, 2, 1, 3]) as tfCore.Tensor4D;
       if (cache !== undefined) [keyTransposed4, value4] = cache.append(tf, layer, keyTransposed4, value4);
       const slices = batch * keyValueHeads;
-      const queries = tf.reshape(tf.mul(rotatedQuery, scale), [slices, groups * tokens, head]) as tfCore.Tensor3D;
+      const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
       const keysTransposed = tf.reshape(keyTransposed4, [slices, head, totalKeys]) as tfCore.Tensor3D;
       let scores = batchedMatMul(tf, queries, keysTransposed, differentiable);
       if (mask !== undefined) scores = tf.add(scores, mask);
       const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
       const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
-      const merged = tf.reshape(
-        tf.transpose(tf.reshape(context, [batch, keyValueHeads, groups, tokens, head]), [0, 3, 1, 2, 4]),
-        [batch * tokens, config.hiddenSize],
-      ) as Tensor2D;
+      const merged = tf.reshape(permute(context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.hiddenSize]) as Tensor2D;
       hidden = tf.add(hidden, this.project(merged, layer, 'o_proj', differentiable));
       const normedAgain = this.rmsNorm(hidden, `${prefix}.post_attention_layernorm.weight`);
       const gate = this.project(normedAgain, layer, 'gate_proj', differentiable);
