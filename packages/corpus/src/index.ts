@@ -12,3 +12,18 @@ export {
 export { isPermissiveLicense, permissiveLicenses, readLicense } from './license-policy.js';
 export { contentWords, estimatedSimilarity, keepDistinct, minHashSignature } from './near-duplicates.js';
 export { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
+export {
+  prepareTrainingData,
+  encodeDocument,
+  trainingDataManifestFile,
+  type PrepareTrainingDataOptions,
+  type TokenCounts,
+  type TrainingDataManifest,
+} from './prepare-training-data.js';
+export {
+  trainBaseModel,
+  exportBaseModel,
+  defaultBaseModelShape,
+  type TrainBaseModelOptions,
+  type TrainBaseModelResult,
+} from './train-base-model.js';
