@@ -41,20 +41,28 @@ export function checkChunkOptions(source: unknown, options: { maximumTokens: unk
   assertTokenizer(options.tokenizer);
 }
 
+/** Splits a piece into smaller consecutive pieces (or returns it whole when it cannot). */
+export type PieceSplitter = (piece: SourcePiece) => SourcePiece[];
+
 /**
  * Packs consecutive pieces into chunks of at most `maximumTokens` tokens. A piece that alone is
- * too large is refined: first at blank lines, then into lines, then a single line by tokens.
+ * too large is refined by each splitter in turn (by default: at blank lines, then into lines), and
+ * a single line that is still too large is cut by tokens.
  */
-export function packPieces(pieces: readonly SourcePiece[], maximumTokens: number, tokenizer: Tokenizer): TextChunk[] {
-  return packAtLevel(pieces, maximumTokens, tokenizer, 0);
+export function packPieces(
+  pieces: readonly SourcePiece[],
+  maximumTokens: number,
+  tokenizer: Tokenizer,
+  splitters: readonly PieceSplitter[] = [splitAtBlankLines, splitIntoLines],
+): TextChunk[] {
+  return packAtLevel(pieces, maximumTokens, tokenizer, splitters, 0);
 }
-
-const refineLevels = [splitAtBlankLines, splitIntoLines];
 
 function packAtLevel(
   pieces: readonly SourcePiece[],
   maximumTokens: number,
   tokenizer: Tokenizer,
+  refineLevels: readonly PieceSplitter[],
   level: number,
 ): TextChunk[] {
   const chunks: TextChunk[] = [];
@@ -72,9 +80,9 @@ function packAtLevel(
       const refine = refineLevels[level];
       const finer = refine?.(piece);
       if (refine !== undefined && finer !== undefined && finer.length > 1) {
-        chunks.push(...packAtLevel(finer, maximumTokens, tokenizer, level + 1));
+        chunks.push(...packAtLevel(finer, maximumTokens, tokenizer, refineLevels, level + 1));
       } else if (level < refineLevels.length) {
-        chunks.push(...packAtLevel([piece], maximumTokens, tokenizer, level + 1));
+        chunks.push(...packAtLevel([piece], maximumTokens, tokenizer, refineLevels, level + 1));
       } else {
         chunks.push(...splitByTokens(piece, maximumTokens, tokenizer));
       }
@@ -116,7 +124,7 @@ function joinPieces(pieces: readonly SourcePiece[]): TextChunk {
 }
 
 /** Splits a piece into paragraphs: runs of lines that each end with their trailing blank lines. */
-function splitAtBlankLines(piece: SourcePiece): SourcePiece[] {
+export function splitAtBlankLines(piece: SourcePiece): SourcePiece[] {
   const lines = splitLinesKeepingEndings(piece.text);
   const pieces: SourcePiece[] = [];
   let from = 0;
@@ -130,7 +138,8 @@ function splitAtBlankLines(piece: SourcePiece): SourcePiece[] {
   return pieces;
 }
 
-function splitIntoLines(piece: SourcePiece): SourcePiece[] {
+/** Splits a piece into its lines. */
+export function splitIntoLines(piece: SourcePiece): SourcePiece[] {
   return splitLinesKeepingEndings(piece.text).map((line, index) => ({
     text: line,
     startLine: piece.startLine + index,

@@ -1,10 +1,10 @@
 /**
- * A light scanner of TypeScript/JavaScript source that finds, for each line, whether it starts at
- * the top level: outside every bracket, string, template literal, comment and regular expression.
- * It does not parse; it only tracks what can hide a brace.
+ * A light scanner of TypeScript/JavaScript source that finds, for each line, the bracket depth it
+ * starts at (0 at the top level), or -1 when it starts inside a comment, string, template literal
+ * or regular expression. It does not parse; it only tracks what can hide a brace.
  */
-export function findTopLevelLines(source: string): boolean[] {
-  const topLevel: boolean[] = [true];
+export function findLineDepths(source: string): number[] {
+  const depths: number[] = [0];
   // Open brackets; 'template' marks the `${` of a template literal's substitution.
   const stack: ('(' | '[' | '{' | 'template')[] = [];
   type State = 'code' | 'line-comment' | 'block-comment' | 'single' | 'double' | 'template' | 'regex' | 'regex-class';
@@ -18,7 +18,7 @@ export function findTopLevelLines(source: string): boolean[] {
     if (character === '\n') {
       if (state === 'line-comment') state = 'code';
       if (state === 'regex' || state === 'regex-class' || state === 'single' || state === 'double') state = 'code';
-      topLevel.push(state === 'code' && stack.length === 0);
+      depths.push(state === 'code' ? stack.length : -1);
       if (state === 'code') word = '';
       continue;
     }
@@ -107,7 +107,7 @@ export function findTopLevelLines(source: string): boolean[] {
       }
     }
   }
-  return topLevel;
+  return depths;
 }
 
 const keywordsBeforeExpression = new Set([
