@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { throwIfAborted } from '@codestack/core';
 import type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
 import { resolvePackageTypes, type ResolvedPackageTypes } from './resolve-package-types.js';
@@ -14,6 +14,9 @@ export interface LoadTypeScriptDocsOptions {
   /** Also index global values (`process`, `Buffer`, `setTimeout`) the package declares. Defaults to `true`. */
   includeGlobals?: boolean;
 }
+
+/** The TypeScript compiler, loaded on first use so importing this package stays cheap. */
+let typescript: typeof ts;
 
 const maximumSignatureLength = 800;
 const maximumDepth = 5;
@@ -34,15 +37,16 @@ export async function loadTypeScriptDocs(
 ): Promise<DocEntry[]> {
   const resolved = resolvePackageTypes(packageNameOrPath, options.from === undefined ? {} : { from: options.from });
   throwIfAborted(options.signal, 'loadTypeScriptDocs');
-  const program = ts.createProgram({
+  typescript ??= (await import('typescript')).default;
+  const program = typescript.createProgram({
     rootNames: [resolved.typesEntry],
     options: {
       noEmit: true,
       skipLibCheck: true,
       types: [],
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: typescript.ScriptTarget.ES2022,
+      module: typescript.ModuleKind.NodeNext,
+      moduleResolution: typescript.ModuleResolutionKind.NodeNext,
     },
   });
   const walker = new DeclarationWalker(program, resolved);
@@ -133,7 +137,7 @@ class DeclarationWalker {
   }
 
   walkGlobals(rootFile: ts.SourceFile): void {
-    const flags = ts.SymbolFlags.Variable | ts.SymbolFlags.Function | ts.SymbolFlags.Class;
+    const flags = typescript.SymbolFlags.Variable | typescript.SymbolFlags.Function | typescript.SymbolFlags.Class;
     for (const symbol of this.checker.getSymbolsInScope(rootFile, flags)) {
       if (!symbol.declarations?.some((declaration) => this.isInPackage(declaration))) continue;
       if (!symbol.declarations.some((declaration) => isGlobalDeclaration(declaration))) continue;
@@ -168,7 +172,7 @@ class DeclarationWalker {
 
   private ownerRank(task: WalkTask): number {
     const parent = task.symbol.declarations?.[0]?.parent;
-    const declaringName = parent !== undefined && (ts.isClassDeclaration(parent) || ts.isInterfaceDeclaration(parent)) ? parent.name?.text : undefined;
+    const declaringName = parent !== undefined && (typescript.isClassDeclaration(parent) || typescript.isInterfaceDeclaration(parent)) ? parent.name?.text : undefined;
     return declaringName !== undefined && task.owner === declaringName ? 0 : 1;
   }
 
@@ -177,9 +181,9 @@ class DeclarationWalker {
       const exported = new Map<string, ts.Symbol>();
       // `export = value` (as in `declare module "path"`): the value's properties are the module's
       // API and come first, so they claim the short names (`path.join`).
-      const exportEquals = symbol.exports?.get(ts.InternalSymbolName.ExportEquals);
-      const target = exportEquals === undefined ? undefined : exportEquals.flags & ts.SymbolFlags.Alias ? this.safeAliased(exportEquals) : exportEquals;
-      if (target !== undefined && target.flags & ts.SymbolFlags.Variable && target.valueDeclaration !== undefined) {
+      const exportEquals = symbol.exports?.get(typescript.InternalSymbolName.ExportEquals);
+      const target = exportEquals === undefined ? undefined : exportEquals.flags & typescript.SymbolFlags.Alias ? this.safeAliased(exportEquals) : exportEquals;
+      if (target !== undefined && target.flags & typescript.SymbolFlags.Variable && target.valueDeclaration !== undefined) {
         const type = this.checker.getTypeOfSymbolAtLocation(target, target.valueDeclaration);
         for (const property of type.getProperties()) exported.set(property.name, property);
       }
@@ -196,7 +200,7 @@ class DeclarationWalker {
   }
 
   private walkSymbol({ symbol: original, name, aliases, depth }: WalkTask): void {
-    const symbol = original.flags & ts.SymbolFlags.Alias ? this.safeAliased(original) : original;
+    const symbol = original.flags & typescript.SymbolFlags.Alias ? this.safeAliased(original) : original;
     if (symbol === undefined || this.byName.has(name)) return;
     const known = this.bySymbol.get(symbol);
     if (known !== undefined) {
@@ -210,7 +214,7 @@ class DeclarationWalker {
     const flags = symbol.flags;
     const child = (item: ts.Symbol, childName: string, member: boolean, inherited = false): void =>
       this.enqueue({ symbol: item, name: `${name}.${childName}`, aliases: aliasNames(aliases, childName), depth: depth + 1, member, inherited, owner: original.name });
-    if (flags & ts.SymbolFlags.Module && declarations.every((declaration) => isExternalModuleDeclaration(declaration))) {
+    if (flags & typescript.SymbolFlags.Module && declarations.every((declaration) => isExternalModuleDeclaration(declaration))) {
       this.emit(symbol, name, 'namespace', aliases, [`import * as ${original.name} from "${this.moduleText(symbol)}"`]);
       if (!this.walkedModules.has(symbol)) for (const exported of this.exportsOf(symbol)) child(exported, exported.name, false);
       return;
@@ -218,18 +222,18 @@ class DeclarationWalker {
     const kind = this.kindOf(symbol);
     if (kind === undefined) return;
     this.emit(symbol, name, kind, aliases, this.signaturesOf(symbol, kind));
-    if (flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface)) {
-      const own = new Set([...(symbol.members?.values() ?? []), ...(flags & ts.SymbolFlags.Class ? (symbol.exports?.values() ?? []) : [])]);
+    if (flags & (typescript.SymbolFlags.Class | typescript.SymbolFlags.Interface)) {
+      const own = new Set([...(symbol.members?.values() ?? []), ...(flags & typescript.SymbolFlags.Class ? (symbol.exports?.values() ?? []) : [])]);
       for (const member of this.membersOf(symbol)) child(member, memberName(member), true, !own.has(member));
     }
-    if (flags & ts.SymbolFlags.Enum) {
+    if (flags & typescript.SymbolFlags.Enum) {
       for (const member of this.exportsOf(symbol)) child(member, member.name, true);
     }
-    if (flags & ts.SymbolFlags.Variable && !(flags & ts.SymbolFlags.Class)) {
+    if (flags & typescript.SymbolFlags.Variable && !(flags & typescript.SymbolFlags.Class)) {
       // A value's properties come from its type, declared elsewhere: they rank like inherited members.
       for (const property of this.variablePropertiesOf(symbol)) child(this.canonical(property), property.name, true, true);
     }
-    if (flags & (ts.SymbolFlags.NamespaceModule | ts.SymbolFlags.ValueModule)) {
+    if (flags & (typescript.SymbolFlags.NamespaceModule | typescript.SymbolFlags.ValueModule)) {
       for (const exported of symbol.exports === undefined ? [] : [...symbol.exports.values()]) {
         if (exported.name === 'prototype' || isPrivateName(exported.name) || exported.name.startsWith('__')) continue;
         child(exported, exported.name, false);
@@ -262,7 +266,7 @@ class DeclarationWalker {
 
   private moduleText(symbol: ts.Symbol): string {
     const declaration = symbol.declarations?.[0];
-    if (declaration !== undefined && ts.isModuleDeclaration(declaration)) return declaration.name.text;
+    if (declaration !== undefined && typescript.isModuleDeclaration(declaration)) return declaration.name.text;
     return relative(this.resolved.packageRoot, declaration?.getSourceFile().fileName ?? '');
   }
 
@@ -273,7 +277,7 @@ class DeclarationWalker {
       members.add(this.canonical(item));
     };
     for (const member of symbol.members?.values() ?? []) add(member);
-    if (symbol.flags & ts.SymbolFlags.Class) for (const member of symbol.exports?.values() ?? []) add(member);
+    if (symbol.flags & typescript.SymbolFlags.Class) for (const member of symbol.exports?.values() ?? []) add(member);
     try {
       // Inherited members too, so `http.Server.listen` is found although `net.Server` declares it.
       for (const member of this.checker.getPropertiesOfType(this.checker.getDeclaredTypeOfSymbol(symbol))) add(member);
@@ -285,7 +289,7 @@ class DeclarationWalker {
 
   /** The declaration's own symbol for a checker-instantiated property symbol (generic bases). */
   private canonical(symbol: ts.Symbol): ts.Symbol {
-    const name = symbol.declarations?.[0] === undefined ? undefined : ts.getNameOfDeclaration(symbol.declarations[0]);
+    const name = symbol.declarations?.[0] === undefined ? undefined : typescript.getNameOfDeclaration(symbol.declarations[0]);
     if (name === undefined) return symbol;
     try {
       return this.checker.getSymbolAtLocation(name) ?? symbol;
@@ -305,25 +309,25 @@ class DeclarationWalker {
 
   private kindOf(symbol: ts.Symbol): DocEntryKind | undefined {
     const flags = symbol.flags;
-    if (flags & ts.SymbolFlags.Class) return 'class';
-    if (flags & ts.SymbolFlags.Enum) return 'enum';
-    if (flags & ts.SymbolFlags.EnumMember) return 'enum-member';
-    if (flags & ts.SymbolFlags.Function) return 'function';
-    if (flags & ts.SymbolFlags.Constructor) return 'constructor';
-    if (flags & ts.SymbolFlags.Method) return 'method';
-    if (flags & (ts.SymbolFlags.Property | ts.SymbolFlags.GetAccessor | ts.SymbolFlags.SetAccessor)) {
+    if (flags & typescript.SymbolFlags.Class) return 'class';
+    if (flags & typescript.SymbolFlags.Enum) return 'enum';
+    if (flags & typescript.SymbolFlags.EnumMember) return 'enum-member';
+    if (flags & typescript.SymbolFlags.Function) return 'function';
+    if (flags & typescript.SymbolFlags.Constructor) return 'constructor';
+    if (flags & typescript.SymbolFlags.Method) return 'method';
+    if (flags & (typescript.SymbolFlags.Property | typescript.SymbolFlags.GetAccessor | typescript.SymbolFlags.SetAccessor)) {
       const declaration = symbol.declarations?.[0];
       const isFunctionTyped =
         declaration !== undefined &&
-        (ts.isPropertySignature(declaration) || ts.isPropertyDeclaration(declaration)) &&
+        (typescript.isPropertySignature(declaration) || typescript.isPropertyDeclaration(declaration)) &&
         declaration.type !== undefined &&
-        (ts.isFunctionTypeNode(declaration.type) || ts.isTypeQueryNode(declaration.type));
+        (typescript.isFunctionTypeNode(declaration.type) || typescript.isTypeQueryNode(declaration.type));
       return isFunctionTyped ? 'method' : 'property';
     }
-    if (flags & ts.SymbolFlags.Interface) return 'interface';
-    if (flags & ts.SymbolFlags.Variable) return 'variable';
-    if (flags & ts.SymbolFlags.TypeAlias) return 'type';
-    if (flags & (ts.SymbolFlags.NamespaceModule | ts.SymbolFlags.ValueModule)) return 'namespace';
+    if (flags & typescript.SymbolFlags.Interface) return 'interface';
+    if (flags & typescript.SymbolFlags.Variable) return 'variable';
+    if (flags & typescript.SymbolFlags.TypeAlias) return 'type';
+    if (flags & (typescript.SymbolFlags.NamespaceModule | typescript.SymbolFlags.ValueModule)) return 'namespace';
     return undefined;
   }
 
@@ -351,7 +355,7 @@ class DeclarationWalker {
     let deprecated: string | undefined;
     let since: string | undefined;
     for (const tag of tags) {
-      const text = ts.displayPartsToString(tag.text).trim();
+      const text = typescript.displayPartsToString(tag.text).trim();
       if (tag.name === 'param') {
         const match = /^(\S+)\s*(?:-\s*)?([\s\S]*)$/.exec(text);
         const parameter = { name: match?.[1] ?? '', text: (match?.[2] ?? '').trim() };
@@ -413,26 +417,26 @@ function isPrivateName(name: string): boolean {
 }
 
 function isPrivateDeclaration(declaration: ts.Declaration): boolean {
-  const modifiers = ts.canHaveModifiers(declaration) ? ts.getModifiers(declaration) : undefined;
-  return modifiers?.some((modifier) => modifier.kind === ts.SyntaxKind.PrivateKeyword) ?? false;
+  const modifiers = typescript.canHaveModifiers(declaration) ? typescript.getModifiers(declaration) : undefined;
+  return modifiers?.some((modifier) => modifier.kind === typescript.SyntaxKind.PrivateKeyword) ?? false;
 }
 
 function isExternalModuleDeclaration(declaration: ts.Declaration): boolean {
-  return ts.isSourceFile(declaration) || (ts.isModuleDeclaration(declaration) && ts.isStringLiteral(declaration.name));
+  return typescript.isSourceFile(declaration) || (typescript.isModuleDeclaration(declaration) && typescript.isStringLiteral(declaration.name));
 }
 
 function isGlobalDeclaration(declaration: ts.Declaration): boolean {
   let node: ts.Node | undefined = declaration.parent;
-  while (node !== undefined && !ts.isSourceFile(node)) {
-    if (ts.isModuleDeclaration(node)) return (node.flags & ts.NodeFlags.GlobalAugmentation) !== 0;
+  while (node !== undefined && !typescript.isSourceFile(node)) {
+    if (typescript.isModuleDeclaration(node)) return (node.flags & typescript.NodeFlags.GlobalAugmentation) !== 0;
     node = node.parent;
   }
-  return node !== undefined && !ts.isExternalModule(node);
+  return node !== undefined && !typescript.isExternalModule(node);
 }
 
 function safeDocumentation(symbol: ts.Symbol, checker: ts.TypeChecker): string {
   try {
-    return ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
+    return typescript.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
   } catch {
     return '';
   }
@@ -455,16 +459,16 @@ function summarize(documentation: string): string {
 function declarationText(declaration: ts.Declaration, kind: DocEntryKind): string | undefined {
   const sourceFile = declaration.getSourceFile();
   let text: string;
-  if (ts.isClassDeclaration(declaration) || ts.isInterfaceDeclaration(declaration) || ts.isEnumDeclaration(declaration)) {
+  if (typescript.isClassDeclaration(declaration) || typescript.isInterfaceDeclaration(declaration) || typescript.isEnumDeclaration(declaration)) {
     const full = declaration.getText(sourceFile);
     text = full.slice(0, full.indexOf('{') >= 0 ? full.indexOf('{') : full.length);
-  } else if (ts.isModuleDeclaration(declaration)) {
+  } else if (typescript.isModuleDeclaration(declaration)) {
     text = `namespace ${declaration.name.getText(sourceFile)}`;
-  } else if (ts.isVariableDeclaration(declaration)) {
+  } else if (typescript.isVariableDeclaration(declaration)) {
     const list = declaration.parent;
-    const keyword = ts.isVariableDeclarationList(list) ? (list.flags & ts.NodeFlags.Const ? 'const' : list.flags & ts.NodeFlags.Let ? 'let' : 'var') : 'var';
+    const keyword = typescript.isVariableDeclarationList(list) ? (list.flags & typescript.NodeFlags.Const ? 'const' : list.flags & typescript.NodeFlags.Let ? 'let' : 'var') : 'var';
     text = `${keyword} ${declaration.getText(sourceFile)}`;
-  } else if (ts.isSourceFile(declaration)) {
+  } else if (typescript.isSourceFile(declaration)) {
     return undefined;
   } else {
     text = declaration.getText(sourceFile);
