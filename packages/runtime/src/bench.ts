@@ -41,49 +41,68 @@ const referenceConfigs: Record<string, ModelConfig> = {
   },
 };
 
-function seconds(start: number): number {
-  return (performance.now() - start) / 1000;
+/** Wall-clock and process CPU time (all threads) since a start mark. */
+interface Mark {
+  wall: number;
+  cpu: NodeJS.CpuUsage;
 }
 
-function matMulGflops(runtime: Runtime): number {
+function mark(): Mark {
+  return { wall: performance.now(), cpu: process.cpuUsage() };
+}
+
+/** A rate measured both ways: per wall second, and per CPU second of this process (load-insensitive). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+function rate(units: number, start: Mark): Rate {
+  const wallSeconds = (performance.now() - start.wall) / 1000;
+  const usage = process.cpuUsage(start.cpu);
+  const cpuSeconds = (usage.user + usage.system) / 1e6;
+  return { wall: Number((units / wallSeconds).toFixed(1)), cpu: Number((units / cpuSeconds).toFixed(1)) };
+}
+
+function matMulGflops(runtime: Runtime): Rate {
   const { tf } = runtime;
   const size = 512;
   const a = tf.randomNormal([size, size]);
   const b = tf.randomNormal([size, size]);
   for (let index = 0; index < 3; index++) tf.matMul(a, b).dispose();
   const repeats = 20;
-  const start = performance.now();
+  const start = mark();
   for (let index = 0; index < repeats; index++) {
     const product = tf.matMul(a, b);
     product.dataSync();
     product.dispose();
   }
-  const elapsed = seconds(start);
+  const result = rate((2 * size ** 3 * repeats) / 1e9, start);
   a.dispose();
   b.dispose();
-  return (2 * size ** 3 * repeats) / elapsed / 1e9;
+  return result;
 }
 
 function randomIds(random: SeededRandom, length: number, vocabulary: number): number[] {
   return Array.from({ length }, () => random.nextInt(vocabulary));
 }
 
-function forwardTokensPerSecond(model: LlamaModel, random: SeededRandom): number {
+function forwardTokensPerSecond(model: LlamaModel, random: SeededRandom): Rate {
   const batch = 8;
   const length = 128;
   const ids = Array.from({ length: batch }, () => randomIds(random, length, model.config.vocabularySize));
   model.logits(ids).dispose();
   const repeats = 3;
-  const start = performance.now();
+  const start = mark();
   for (let index = 0; index < repeats; index++) {
     const logits = model.logits(ids);
     logits.dataSync();
     logits.dispose();
   }
-  return (batch * length * repeats) / seconds(start);
+  return rate(batch * length * repeats, start);
 }
 
-async function decodeTokensPerSecond(model: LlamaModel, random: SeededRandom, context: number, useCache: boolean): Promise<number> {
+async function decodeTokensPerSecond(model: LlamaModel, random: SeededRandom, context: number, useCache: boolean): Promise<Rate> {
   const prompt = randomIds(random, context, model.config.vocabularySize);
   const steps = useCache ? 32 : 4;
   if (useCache) {
@@ -93,29 +112,29 @@ async function decodeTokensPerSecond(model: LlamaModel, random: SeededRandom, co
     const warm = model.logits([[1]], cache);
     await warm.data();
     warm.dispose();
-    const start = performance.now();
+    const start = mark();
     for (let step = 0; step < steps; step++) {
       const logits = model.logits([[random.nextInt(model.config.vocabularySize)]], cache);
       await logits.data();
       logits.dispose();
     }
-    const rate = steps / seconds(start);
+    const result = rate(steps, start);
     cache.dispose();
-    return rate;
+    return result;
   }
   const ids = [...prompt];
   model.logits([ids], undefined, { lastPositionOnly: true }).dispose();
-  const start = performance.now();
+  const start = mark();
   for (let step = 0; step < steps; step++) {
     ids.push(random.nextInt(model.config.vocabularySize));
     const logits = model.logits([ids], undefined, { lastPositionOnly: true });
     await logits.data();
     logits.dispose();
   }
-  return steps / seconds(start);
+  return rate(steps, start);
 }
 
-async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, directory: string, workers: number): Promise<{ tokensPerSecond: number; batchSize: number; sequenceLength: number }> {
+async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, directory: string, workers: number): Promise<{ tokensPerSecond: Rate; batchSize: number; sequenceLength: number }> {
   await writeTokenShard(join(directory, 'train.tokens'), randomIds(random, 200_000, model.config.vocabularySize));
   const data = await PackedDataset.open(directory);
   const batchSize = 8;
@@ -123,10 +142,10 @@ async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, 
   const trainer = new Trainer({ model, data, batchSize, sequenceLength, workers, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
   await trainer.trainStep();
   const steps = 5;
-  const start = performance.now();
+  const start = mark();
   let tokens = 0;
   for (let step = 0; step < steps; step++) tokens += (await trainer.trainStep()).tokens;
-  const tokensPerSecond = tokens / seconds(start);
+  const tokensPerSecond = rate(tokens, start);
   trainer.dispose();
   return { tokensPerSecond, batchSize, sequenceLength };
 }
@@ -139,18 +158,18 @@ async function main(): Promise<void> {
     backend: runtime.backend,
     device: runtime.device,
     loadAverage: loadavg().map((value) => Number(value.toFixed(2))),
-    matMulGflops: Number(matMulGflops(runtime).toFixed(2)),
+    matMulGflops: matMulGflops(runtime),
     models: {} as Record<string, unknown>,
   };
   const only = process.env.CODESTACK_BENCH_MODELS?.split(',');
   for (const [name, config] of Object.entries(referenceConfigs)) {
     if (only !== undefined && !only.includes(name)) continue;
     const model = LlamaModel.create(runtime, config, { seed: 1 });
-    const decode: Record<string, { cached: number; uncached: number }> = {};
+    const decode: Record<string, { cached: Rate; uncached: Rate }> = {};
     for (const context of [64, 256, 512]) {
       decode[context] = {
-        cached: Number((await decodeTokensPerSecond(model, random, context, true)).toFixed(1)),
-        uncached: Number((await decodeTokensPerSecond(model, random, context, false)).toFixed(1)),
+        cached: await decodeTokensPerSecond(model, random, context, true),
+        uncached: await decodeTokensPerSecond(model, random, context, false),
       };
     }
     const directory = await mkdtemp(join(tmpdir(), 'runtime-bench-'));
@@ -164,24 +183,32 @@ async function main(): Promise<void> {
     }
     (results.models as Record<string, unknown>)[name] = {
       parameters: parameterCount(config),
-      forwardTokensPerSecond: Math.round(forwardTokensPerSecond(model, random)),
+      forwardTokensPerSecond: forwardTokensPerSecond(model, random),
       decodeTokensPerSecond: decode,
-      trainingTokensPerSecond: Math.round(training.tokensPerSecond),
-      trainingTokensPerSecondTwoWorkers: Math.round(trainingParallel.tokensPerSecond),
+      trainingTokensPerSecond: training.tokensPerSecond,
+      // cpu here is per CPU-second summed over both threads
+      trainingTokensPerSecondTwoWorkers: trainingParallel.tokensPerSecond,
       trainingBatch: `${training.batchSize}x${training.sequenceLength}`,
     };
     model.dispose();
   }
   results.loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
   console.log(JSON.stringify(results, null, 2));
-  const models = results.models as Record<string, { parameters: number; forwardTokensPerSecond: number; trainingTokensPerSecond: number; trainingTokensPerSecondTwoWorkers: number; decodeTokensPerSecond: Record<string, { cached: number; uncached: number }> }>;
+  const models = results.models as Record<
+    string,
+    { parameters: number; forwardTokensPerSecond: Rate; trainingTokensPerSecond: Rate; trainingTokensPerSecondTwoWorkers: Rate; decodeTokensPerSecond: Record<string, { cached: Rate; uncached: Rate }> }
+  >;
+  const both = (value: Rate): string => `${Math.round(value.wall)}/${Math.round(value.cpu)}`;
   const summary = Object.entries(models)
     .map(([name, model]) => {
-      const decode = Object.entries(model.decodeTokensPerSecond).map(([context, rate]) => `${context}:${rate.cached}/${rate.uncached}`).join(' ');
-      return `${name} (${(model.parameters / 1e6).toFixed(2)}M): train ${model.trainingTokensPerSecond} tok/s (2 threads ${model.trainingTokensPerSecondTwoWorkers}), forward ${model.forwardTokensPerSecond} tok/s, decode cached/uncached ${decode} tok/s`;
+      const decode = Object.entries(model.decodeTokensPerSecond).map(([context, value]) => `${context}:${both(value.cached)} nocache ${both(value.uncached)}`).join(', ');
+      return `${name} (${(model.parameters / 1e6).toFixed(2)}M): train ${both(model.trainingTokensPerSecond)} (2 threads wall ${Math.round(model.trainingTokensPerSecondTwoWorkers.wall)}), forward ${both(model.forwardTokensPerSecond)}, decode ${decode}`;
     })
     .join('; ');
-  console.log(`runtime bench on ${runtime.backend} (${runtime.device}), matMul ${results.matMulGflops as number} GFLOP/s, load ${(results.loadAverage as number[]).join(' ')}: ${summary}`);
+  const matMul = results.matMulGflops as Rate;
+  console.log(
+    `runtime bench, ${runtime.backend} (${runtime.device}), load ${(results.loadAverage as number[]).join(' ')}, tokens/s as wall/per-CPU-second: matMul ${matMul.wall}/${matMul.cpu} GFLOP/s; ${summary}`,
+  );
 }
 
 await main();

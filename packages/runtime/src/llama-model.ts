@@ -256,7 +256,7 @@ export class LlamaModel {
     let hidden = embeddingLookup(tf, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D, tf.reshape(inputIds, [-1]) as tfCore.Tensor1D, differentiable);
     for (let layer = 0; layer < config.layers; layer++) {
       const prefix = `model.layers.${layer}`;
-      const normed = this.rmsNorm(hidden, `${prefix}.input_layernorm.weight`);
+      const normed = this.rmsNorm(hidden, `${prefix}.input_layernorm.weight`, differentiable);
       const query = this.project(normed, layer, 'q_proj', differentiable);
       const key = this.project(normed, layer, 'k_proj', differentiable);
       const value = this.project(normed, layer, 'v_proj', differentiable);
@@ -276,17 +276,17 @@ export class LlamaModel {
       const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
       const merged = tf.reshape(permute(context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.hiddenSize]) as Tensor2D;
       hidden = tf.add(hidden, this.project(merged, layer, 'o_proj', differentiable));
-      const normedAgain = this.rmsNorm(hidden, `${prefix}.post_attention_layernorm.weight`);
+      const normedAgain = this.rmsNorm(hidden, `${prefix}.post_attention_layernorm.weight`, differentiable);
       const gate = this.project(normedAgain, layer, 'gate_proj', differentiable);
       const up = this.project(normedAgain, layer, 'up_proj', differentiable);
-      const activated = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as Tensor2D;
+      const activated = differentiable || gate.shape[0] > smallRows ? (tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as Tensor2D) : swiGlu(tf, gate, up);
       hidden = tf.add(hidden, this.project(activated, layer, 'down_proj', differentiable));
     }
     if (cache !== undefined) cache.advance(tokens);
     if (options.lastPositionOnly === true && tokens > 1) {
       hidden = tf.reshape(tf.slice(tf.reshape(hidden, [batch, tokens, config.hiddenSize]), [0, tokens - 1, 0], [batch, 1, config.hiddenSize]), [batch, config.hiddenSize]);
     }
-    const final = this.rmsNorm(hidden, 'model.norm.weight');
+    const final = this.rmsNorm(hidden, 'model.norm.weight', differentiable);
     const head2d = config.tiedEmbeddings
       ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
       : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
@@ -305,8 +305,24 @@ export class LlamaModel {
     this.runtime.assertActive();
   }
 
-  private rmsNorm(input: Tensor2D, weightName: string): Tensor2D {
+  private rmsNorm(input: Tensor2D, weightName: string, differentiable = true): Tensor2D {
     const tf = this.tf;
+    if (!differentiable && input.shape[0] <= smallRows) {
+      // Incremental decoding: a few rows; one pass in JavaScript beats six kernel dispatches.
+      const [rows, width] = input.shape;
+      const values = input.dataSync() as Float32Array;
+      const weight = this.getWeight(weightName).dataSync() as Float32Array;
+      const output = new Float32Array(values.length);
+      for (let row = 0; row < rows; row++) {
+        let sum = 0;
+        for (let column = 0; column < width; column++) sum += (values[row * width + column] as number) ** 2;
+        const factor = 1 / Math.sqrt(sum / width + this.config.normEpsilon);
+        for (let column = 0; column < width; column++) {
+          output[row * width + column] = (values[row * width + column] as number) * factor * (weight[column] as number);
+        }
+      }
+      return tf.tensor2d(output, [rows, width]);
+    }
     const meanSquare = tf.mean(tf.square(input), -1, true);
     return tf.mul(tf.mul(input, tf.rsqrt(tf.add(meanSquare, this.config.normEpsilon))), this.getWeight(weightName)) as Tensor2D;
   }
@@ -338,6 +354,21 @@ function createRopeTables(config: ModelConfig): RopeTables {
     }
   }
   return { cos, sin };
+}
+
+/** Row counts up to which inference does element-wise work in JavaScript (incremental decoding). */
+const smallRows = 8;
+
+/** `silu(gate) * up` in JavaScript, for a few rows without gradients. */
+function swiGlu(tf: TensorFlow, gate: Tensor2D, up: Tensor2D): Tensor2D {
+  const gates = gate.dataSync() as Float32Array;
+  const ups = up.dataSync() as Float32Array;
+  const output = new Float32Array(gates.length);
+  for (let index = 0; index < gates.length; index++) {
+    const value = gates[index] as number;
+    output[index] = (value / (1 + Math.exp(-value))) * (ups[index] as number);
+  }
+  return tf.tensor2d(output, gate.shape);
 }
 
 /** Additive causal mask for grouped queries: rows are (group, token), columns are key positions. */
