@@ -2,24 +2,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileFormatError } from '@codestack/core';
+import { expectRefused } from './__fixtures__/expect-refused.js';
 import { createRuntime, type BackendName } from './runtime.js';
 import { LlamaModel } from './llama-model.js';
 import { loadModel, saveModel } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { tinyConfig } from './test-configs.js';
+import { tinyConfig } from './__fixtures__/test-configs.js';
 
-async function expectRefused(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  expect(FileFormatError.isInstance(caught)).toBe(true);
-  expect((caught as FileFormatError).code).toBe(code);
-  expect((caught as Error).message).toMatch(pattern);
-}
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   describe(`checkpoints on ${backend}`, () => {

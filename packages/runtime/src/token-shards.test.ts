@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileFormatError } from '@codestack/core';
+import { expectRefused } from './__fixtures__/expect-refused.js';
 import { readTokenShard, readTokenShardHeader, tokenShardHeaderBytes, writeTokenShard } from './token-shards.js';
 import { PackedDataset } from './packed-dataset.js';
 
@@ -14,17 +14,6 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-async function expectRefused(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  expect(FileFormatError.isInstance(caught)).toBe(true);
-  expect((caught as FileFormatError).code).toBe(code);
-  expect((caught as Error).message).toMatch(pattern);
-}
 
 describe('token shards', () => {
   it('round-trips uint16 and uint32 shards with the documented header', async () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as tfCore from '@tensorflow/tfjs-core';
-import { AbortedError, FileFormatError } from '@codestack/core';
+import { AbortedError } from '@codestack/core';
+import { expectRefused } from './__fixtures__/expect-refused.js';
 import { createRuntime, type BackendName, type Runtime } from './runtime.js';
 import { LlamaModel } from './llama-model.js';
 import { writeTokenShard } from './token-shards.js';
@@ -15,7 +16,7 @@ import { computeGradients } from './compute-gradients.js';
 import { crossEntropyLoss } from './cross-entropy.js';
 import { SeededRandom } from './seeded-random.js';
 import { loadModel } from './checkpoint.js';
-import { tinyConfig } from './test-configs.js';
+import { tinyConfig } from './__fixtures__/test-configs.js';
 
 let directory: string;
 beforeEach(async () => {
@@ -233,28 +234,17 @@ describe('Trainer', () => {
     await trainer.trainStep();
     const checkpoint = join(directory, 'checkpoint');
     await trainer.saveCheckpoint(checkpoint);
-    const expectRefused = async (candidate: Trainer, code: string, pattern: RegExp): Promise<void> => {
-      let caught: unknown;
-      try {
-        await candidate.loadCheckpoint(checkpoint);
-      } catch (error) {
-        caught = error;
-      }
-      expect(FileFormatError.isInstance(caught)).toBe(true);
-      expect((caught as FileFormatError).code).toBe(code);
-      expect((caught as Error).message).toMatch(pattern);
-    };
-    await expectRefused(await makeTrainer(runtime, { batchSize: 3 }), 'MISMATCHED_FILE', /batchSize is 2/);
+    await expectRefused((await makeTrainer(runtime, { batchSize: 3 })).loadCheckpoint(checkpoint), 'MISMATCHED_FILE', /batchSize is 2/);
     const optimizerPath = join(checkpoint, 'optimizer.safetensors');
     const optimizer = await readFile(optimizerPath);
     const damaged = new Uint8Array(optimizer);
     damaged[damaged.length - 1] = damaged[damaged.length - 1]! ^ 1;
     await writeFile(optimizerPath, damaged);
-    await expectRefused(await makeTrainer(runtime), 'CORRUPT_FILE', /SHA-256/);
+    await expectRefused((await makeTrainer(runtime)).loadCheckpoint(checkpoint), 'CORRUPT_FILE', /SHA-256/);
     await writeFile(optimizerPath, optimizer);
     await rm(join(checkpoint, 'trainable.safetensors'));
-    await expectRefused(await makeTrainer(runtime), 'MISSING_FILE', /cannot read/);
+    await expectRefused((await makeTrainer(runtime)).loadCheckpoint(checkpoint), 'MISSING_FILE', /cannot read/);
     await writeFile(join(checkpoint, 'trainer-state.json'), '{"format":');
-    await expectRefused(await makeTrainer(runtime), 'CORRUPT_FILE', /not valid JSON/);
+    await expectRefused((await makeTrainer(runtime)).loadCheckpoint(checkpoint), 'CORRUPT_FILE', /not valid JSON/);
   });
 });
