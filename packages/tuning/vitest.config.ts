@@ -3,5 +3,6 @@ import { sourceAliases } from '../../vitest.shared';
 
 export default defineConfig({
   resolve: { alias: sourceAliases },
-  test: { include: ['src/**/*.test.ts'] },
+  // Training tests take a few seconds alone and several times that on a loaded 2-core machine.
+  test: { include: ['src/**/*.test.ts'], testTimeout: 60_000 },
 });
