@@ -89,6 +89,30 @@ describe('saveAdapter / loadAdapter', () => {
     model.dispose();
   });
 
+  it('writes F16 tensors on request and widens them on load', async () => {
+    const model = await tinyModel();
+    const adapter = Adapter.create(model, { method: 'lora', r: 4 });
+    randomizeAdapter(adapter, 8);
+    const directory = await temporaryDirectory();
+    const full = await saveAdapter(adapter, model, directory);
+    const half = await saveAdapter(adapter, model, directory, { dtype: 'F16' });
+    // Two bytes less per parameter (the header differs only in offset digits).
+    expect(full.weightsBytes - half.weightsBytes).toBeGreaterThan(adapter.parameterCount() * 2 - 64);
+    const { tensors } = decodeSafetensors(await readFile(join(directory, adapterFiles.weights)));
+    expect([...tensors.values()].every((tensor) => tensor.dtype === 'F16')).toBe(true);
+    model.linearHook = adapter.hook;
+    const expected = logitsOf(model);
+    const loaded = await loadAdapter(model, directory);
+    model.linearHook = loaded.hook;
+    const difference = maximumDifference(logitsOf(model), expected);
+    expect(difference).toBeGreaterThan(0);
+    expect(difference).toBeLessThan(1e-2);
+    model.linearHook = undefined;
+    adapter.dispose();
+    loaded.dispose();
+    model.dispose();
+  });
+
   it('refuses an adapter trained on a different base model', async () => {
     const model = await tinyModel(1);
     const other = await tinyModel(2);

@@ -114,6 +114,28 @@ describe('trainAdapter', () => {
     model.dispose();
   });
 
+  it('accumulates gradients: 2 micro-batches of 2 give the update of one batch of 4', async () => {
+    const model = await tinyModel(4);
+    const config = { method: 'lora', r: 2, layers: 'all' } as const;
+    const whole = Adapter.create(model, config, { seed: 5 });
+    const accumulated = Adapter.create(model, config, { seed: 5 });
+    // Every window is full (33 tokens → two windows of 16), so per-batch means weigh windows alike.
+    const common = { model, data, steps: 3, sequenceLength: 16, learningRate: 1e-2, silent: true, seed: 4 } as const;
+    await trainAdapter({ ...common, adapter: whole, batchSize: 4 });
+    await trainAdapter({ ...common, adapter: accumulated, batchSize: 2, accumulationSteps: 2 });
+    const expected = whole.trainableVariables();
+    for (const [name, variable] of accumulated.trainableVariables()) {
+      const values = variable.dataSync() as Float32Array;
+      const reference = expected.get(name)?.dataSync() as Float32Array;
+      let worst = 0;
+      for (let index = 0; index < values.length; index++) worst = Math.max(worst, Math.abs((values[index] as number) - (reference[index] as number)));
+      expect(worst, name).toBeLessThan(1e-5);
+    }
+    whole.dispose();
+    accumulated.dispose();
+    model.dispose();
+  });
+
   it('refuses bad options and data with typed errors', async () => {
     const model = await tinyModel();
     const adapter = Adapter.create(model, { method: 'lora', r: 2 });
