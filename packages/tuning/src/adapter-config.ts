@@ -60,25 +60,37 @@ export type AdapterConfig = LoraConfig | Ia3Config;
 /** A validated configuration resolved against a model's layer count. */
 export type ResolvedAdapterConfig =
   | {
+      /** The method. */
       method: 'lora';
+      /** The rank. */
       r: number;
+      /** The scaling numerator. */
       alpha: number;
+      /** Dropout on the adapter input during training. */
       dropout: number;
+      /** Whether the scale is `alpha / sqrt(r)`. */
       useRsLora: boolean;
+      /** How A was initialised. */
       initialization: LoraInitialization;
       /** The adapted projections, in Hugging Face order. */
       targetModules: ProjectionName[];
       /** The adapted layers, ascending. */
       layers: number[];
+      /** `base_model_name_or_path`. */
       baseModelName: string;
       /** `alpha / r`, or `alpha / sqrt(r)` with rsLoRA. */
       scale: number;
     }
   | {
+      /** The method. */
       method: 'ia3';
+      /** The adapted projections, in Hugging Face order. */
       targetModules: ProjectionName[];
+      /** Targeted projections whose input (not output) is scaled. */
       feedforwardModules: ProjectionName[];
+      /** The adapted layers, ascending. */
       layers: number[];
+      /** `base_model_name_or_path`. */
       baseModelName: string;
     };
 

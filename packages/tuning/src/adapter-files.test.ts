@@ -113,6 +113,29 @@ describe('saveAdapter / loadAdapter', () => {
     model.dispose();
   });
 
+  it('loads a plain PEFT directory (no fingerprint, no checksum) by shape', async () => {
+    const model = await tinyModel();
+    const adapter = Adapter.create(model, { method: 'lora', r: 2, targetModules: ['v_proj'], layers: 'all' });
+    randomizeAdapter(adapter, 9);
+    const directory = await temporaryDirectory();
+    await saveAdapter(adapter, model, directory);
+    const configPath = join(directory, adapterFiles.config);
+    const json = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    // What PEFT itself writes: a pattern may stand for the modules and null for every layer.
+    const peft = { ...json, target_modules: 'v_proj', layers_to_transform: null } as Record<string, unknown>;
+    for (const key of Object.keys(peft)) if (key.startsWith('codestack_')) delete peft[key];
+    await writeFile(configPath, JSON.stringify(peft));
+    const other = await tinyModel(3);
+    const loaded = await loadAdapter(other, directory);
+    expect(loaded.baseFingerprint).toBeUndefined();
+    expect(loaded.config.layers).toEqual([0, 1, 2]);
+    expect(maximumDifference(loaded.exportTensors().get('base_model.model.model.layers.2.self_attn.v_proj.lora_B.weight')?.data ?? [], adapter.exportTensors().get('base_model.model.model.layers.2.self_attn.v_proj.lora_B.weight')?.data ?? [1])).toBe(0);
+    adapter.dispose();
+    loaded.dispose();
+    other.dispose();
+    model.dispose();
+  });
+
   it('refuses an adapter trained on a different base model', async () => {
     const model = await tinyModel(1);
     const other = await tinyModel(2);
