@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
 import { generateText, streamText } from './generate-text.js';
-import { renderChatPrompt } from './local-language-model.js';
+import { createLocalLanguageModel, renderChatPrompt } from './local-language-model.js';
+import { createRuntime, LlamaModel } from '@codestack/runtime';
+import { getTokenizer } from '@codestack/tokenizer';
 
 describe('createLocalLanguageModel', () => {
   it('generates deterministically under a seed and streams the same text', async () => {
@@ -30,5 +32,17 @@ describe('createLocalLanguageModel', () => {
   it('refuses an output budget beyond the context', async () => {
     const model = await createTinyLocalModel();
     await expect(generateText({ model, prompt: 'x', maximumOutputTokens: 10000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'maximumOutputTokens' });
+  });
+
+  it('builds a fill-in-the-middle prompt from the suffix option, and refuses one without sentinels', async () => {
+    const runtime = await createRuntime();
+    const llama = LlamaModel.create(runtime, { vocabularySize: 100256, hiddenSize: 16, layers: 1, attentionHeads: 2, keyValueHeads: 1, feedForwardSize: 32, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true }, { seed: 2 });
+    const tokenizer = getTokenizer('cl100k_base');
+    const sentinels = { prefix: '<PRE>', suffix: '<SUF>', middle: '<MID>' };
+    const fim = createLocalLanguageModel({ model: llama, tokenizer, fillInTheMiddle: sentinels });
+    const withSuffix = await fim.doGenerate({ prompt: 'function f(', providerOptions: { codestack: { suffix: ') {}' } }, maximumOutputTokens: 2 });
+    expect(withSuffix.usage.inputTokens).toBe(tokenizer.countTokens('<PRE>function f(<SUF>) {}<MID>'));
+    const plain = createLocalLanguageModel({ model: llama, tokenizer });
+    await expect(plain.doGenerate({ prompt: 'a', providerOptions: { codestack: { suffix: 'b' } } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

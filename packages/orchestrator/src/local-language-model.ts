@@ -9,6 +9,7 @@ import {
   type LanguageModelStreamResult,
   type Tokenizer,
 } from '@codestack/core';
+import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from './prompt-templates.js';
 import { generate, streamGenerate, type FinishReason, type GenerationOptions, type LlamaModel } from '@codestack/runtime';
 
 /** Options of {@link createLocalLanguageModel}. */
@@ -25,6 +26,12 @@ export interface LocalLanguageModelOptions {
   renderChat?: (messages: readonly LanguageModelMessage[]) => string;
   /** Tokens generated when a call does not say. Default 64. */
   defaultMaximumOutputTokens?: number;
+  /**
+   * The sentinels of a fill-in-the-middle model. With them, a text prompt and
+   * `providerOptions.codestack.suffix` become a prefix-suffix-middle prompt; without them a suffix
+   * is refused.
+   */
+  fillInTheMiddle?: FillInTheMiddleSentinels;
 }
 
 const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
@@ -54,7 +61,17 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
   const context = options.model.config.maximumContext;
 
   const prepare = (call: LanguageModelCallOptions): { ids: number[]; generation: GenerationOptions } => {
-    const text = typeof call.prompt === 'string' ? call.prompt : renderChat(call.prompt);
+    const suffix = call.providerOptions?.codestack?.suffix;
+    let text = typeof call.prompt === 'string' ? call.prompt : renderChat(call.prompt);
+    if (typeof suffix === 'string') {
+      if (!options.fillInTheMiddle) {
+        throw new InvalidArgumentError({ argument: 'providerOptions.codestack.suffix', message: 'this model was not configured for fill-in-the-middle' });
+      }
+      if (typeof call.prompt !== 'string') {
+        throw new InvalidArgumentError({ argument: 'prompt', message: 'fill-in-the-middle needs a text prompt (the prefix)' });
+      }
+      text = buildFillInTheMiddlePrompt(call.prompt, suffix, options.fillInTheMiddle);
+    }
     const maximumNewTokens = call.maximumOutputTokens ?? defaultTokens;
     if (!Number.isInteger(maximumNewTokens) || maximumNewTokens < 1 || maximumNewTokens >= context) {
       throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `must be an integer in [1, ${context - 1}]` });
