@@ -96,3 +96,15 @@ export async function temporaryDirectory(prefix = 'tuning-test-'): Promise<strin
 export async function removeTemporaryDirectories(): Promise<void> {
   await Promise.all(temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
 }
+
+/** The largest element difference between two adapters' variables of the same names (Infinity when the names differ). */
+export function adapterDifference(left: Adapter, right: Adapter): number {
+  const rightVariables = right.trainableVariables();
+  let worst = 0;
+  for (const [name, variable] of left.trainableVariables()) {
+    const other = rightVariables.get(name);
+    if (other === undefined) return Number.POSITIVE_INFINITY;
+    worst = Math.max(worst, maximumDifference(variable.dataSync() as Float32Array, other.dataSync() as Float32Array));
+  }
+  return worst;
+}
