@@ -3,5 +3,6 @@ import { sourceAliases } from '../../vitest.shared';
 
 export default defineConfig({
   resolve: { alias: sourceAliases },
-  test: { include: ['src/**/*.test.ts'] },
+  // Training tests on the pure-JS cpu backend take seconds, more when other builds share the cores.
+  test: { include: ['src/**/*.test.ts'], testTimeout: 120_000 },
 });

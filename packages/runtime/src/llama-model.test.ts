@@ -62,6 +62,26 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
       model.dispose();
     });
 
+    it('sees a reassigned (trained) tied embedding in inference logits', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const model = LlamaModel.create(runtime, tinyConfig, { seed: 4, initializerRange: 0.2 });
+      const before = model.logits([[3, 1, 4]]).dataSync().slice() as Float32Array;
+      const embedding = model.getWeight('model.embed_tokens.weight');
+      const tensorsBefore = tf.memory().numTensors;
+      tf.tidy(() => embedding.assign(tf.mul(embedding, 1.5)));
+      const after = model.logits([[3, 1, 4]]);
+      const fresh = LlamaModel.fromWeights(runtime, tinyConfig, model.exportWeights());
+      const expected = fresh.logits([[3, 1, 4]]);
+      expect(maximumDifference(after.dataSync() as Float32Array, expected.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      expect(maximumDifference(after.dataSync() as Float32Array, before)).toBeGreaterThan(1e-3);
+      after.dispose();
+      expected.dispose();
+      fresh.dispose();
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      model.dispose();
+    });
+
     it('refuses bad input with typed errors and leaks nothing', async () => {
       const runtime = await createRuntime({ backend });
       const model = LlamaModel.create(runtime, tinyConfig);

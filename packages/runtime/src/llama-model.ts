@@ -90,6 +90,8 @@ export class LlamaModel {
   private readonly tf: TensorFlow;
   private readonly rope: RopeTables;
   private disposed = false;
+  /** The tied head, transposed once for inference; refreshed when the embedding is reassigned. */
+  private tiedHead: { source: object; tensor: Tensor2D } | undefined;
 
   private constructor(runtime: Runtime, config: Readonly<ModelConfig>, weights: Map<string, Variable>) {
     this.runtime = runtime;
@@ -97,6 +99,10 @@ export class LlamaModel {
     this.config = config;
     this.weights = weights;
     this.rope = createRopeTables(config);
+    if (config.tiedEmbeddings) {
+      const embedding = this.getWeight('model.embed_tokens.weight');
+      this.tiedHead = { source: embedding.dataId, tensor: this.tf.transpose(embedding) as Tensor2D };
+    }
   }
 
   /** Creates a model with freshly initialised weights (deterministic for a given seed). */
@@ -288,7 +294,9 @@ export class LlamaModel {
     }
     const final = this.rmsNorm(hidden, 'model.norm.weight', differentiable);
     const head2d = config.tiedEmbeddings
-      ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
+      ? differentiable
+        ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
+        : this.inferenceHead()
       : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
     return matMul2d(tf, final, head2d, differentiable);
   }
@@ -298,11 +306,23 @@ export class LlamaModel {
     if (this.disposed) return;
     this.disposed = true;
     for (const variable of this.weights.values()) variable.dispose();
+    this.tiedHead?.tensor.dispose();
   }
 
   private assertUsable(): void {
     if (this.disposed) throw new InvalidArgumentError({ argument: 'model', message: 'the model was disposed' });
     this.runtime.assertActive();
+  }
+
+  /** The transposed tied embedding for inference, re-made when an optimizer assigned the embedding. */
+  private inferenceHead(): Tensor2D {
+    const embedding = this.getWeight('model.embed_tokens.weight');
+    const cached = this.tiedHead;
+    if (cached !== undefined && cached.source === embedding.dataId) return cached.tensor;
+    cached?.tensor.dispose();
+    const tensor = this.tf.keep(this.tf.transpose(embedding) as Tensor2D);
+    this.tiedHead = { source: embedding.dataId, tensor };
+    return tensor;
   }
 
   private rmsNorm(input: Tensor2D, weightName: string, differentiable = true): Tensor2D {
