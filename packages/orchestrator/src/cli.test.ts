@@ -94,6 +94,8 @@ describe('codestack bin', { timeout: 30000 }, () => {
         { seed: 3 },
       );
       await saveModel(model, join(directory, 'model'));
+      const indexed = await runBin(['docs', 'index', '@codestack/core', '--out', join(directory, 'docs-index'), '--json']);
+      expect(indexed.code).toBe(0);
       model.dispose();
       server = spawn(process.execPath, [bin, 'serve', '--model', join(directory, 'model'), '--port', '0', '--model-name', 'tiny', '--json'], { cwd: packageDirectory });
       const lines = createInterface({ input: server.stdout });
@@ -117,9 +119,12 @@ describe('codestack bin', { timeout: 30000 }, () => {
       expect(completion.usage?.completion_tokens).toBe(3);
     });
 
-    it('generate streams typed events as JSON lines and records the attempts', async () => {
-      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--json']);
-      const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; event?: string; attempts?: number; ok?: boolean });
+    it('generate retrieves from a docs index, streams typed events as JSON lines and records the attempts', async () => {
+      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--docs', join(directory, 'docs-index'), '--json']);
+      const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; event?: string; attempts?: number; ok?: boolean; documents?: { id: string }[] });
+      expect(events[0]?.type).toBe('retrieval');
+      expect(events[0]?.documents?.length).toBeGreaterThan(0);
+      expect(events[0]?.documents?.every((document) => document.id.startsWith('@codestack/core'))).toBe(true);
       expect(events.filter((event) => event.type === 'prompt')).toHaveLength(2);
       expect(events.filter((event) => event.type === 'validation')).toHaveLength(2);
       expect(events.at(-1)).toMatchObject({ event: 'result', attempts: 2, ok: false });

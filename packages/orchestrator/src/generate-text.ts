@@ -66,14 +66,18 @@ export async function streamText(options: GenerateTextOptions): Promise<StreamTe
     }
     return { text, finishReason, usage };
   })();
-  // The caller may read only the streams; keep an unread summary from surfacing as unhandled.
-  summary.catch(() => undefined);
+  // The caller may read only the streams: keep the promises it never awaits from surfacing as
+  // unhandled rejections (they still reject for callers who do await them).
+  const settled = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch(() => undefined);
+    return promise;
+  };
   return {
     fullStream: iterate(forFull),
     textStream: textDeltas(forText),
-    text: summary.then((value) => value.text),
-    finishReason: summary.then((value) => value.finishReason),
-    usage: summary.then((value) => value.usage),
+    text: settled(summary.then((value) => value.text)),
+    finishReason: settled(summary.then((value) => value.finishReason)),
+    usage: settled(summary.then((value) => value.usage)),
   };
 }
 

@@ -55,6 +55,22 @@ describe('generate', () => {
     await expect((async () => { for await (const _ of run.events) { /* drain */ } })()).rejects.toSatisfy((error) => AbortedError.isInstance(error));
   });
 
+  it('is cancelled mid-stream, ending both the events and the result with AbortedError', async () => {
+    const controller = new AbortController();
+    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, maximumOutputTokens: 40, contextTokens: 256, signal: controller.signal });
+    const seen: string[] = [];
+    const drained = (async () => {
+      for await (const event of run.events) {
+        seen.push(event.type);
+        if (event.type === 'text-delta') controller.abort();
+      }
+    })();
+    await expect(run.result).rejects.toSatisfy((error) => AbortedError.isInstance(error));
+    await expect(drained).rejects.toSatisfy((error) => AbortedError.isInstance(error));
+    expect(seen).toContain('text-delta');
+    expect(seen).not.toContain('finish');
+  });
+
   it('refuses an empty task', () => {
     expect(() => generate({ task: ' ', model: createScriptedModelTestDouble([]), tokenizer })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'task' }));
   });
