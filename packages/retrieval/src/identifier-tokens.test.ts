@@ -6,7 +6,13 @@ describe('identifierTokens', () => {
     expect(splitIdentifier('readFileSync')).toEqual(['read', 'file', 'sync']);
     expect(splitIdentifier('HTTPServer')).toEqual(['http', 'server']);
     expect(splitIdentifier('max_old_space')).toEqual(['max', 'old', 'space']);
-    expect(identifierTokens('fs.readFileSync')).toEqual(['fs', 'readfilesync', 'read', 'fil', 'sync']);
+    expect(identifierTokens('path.readFileSync')).toEqual(['path', 'readfilesync', 'read', 'fil', 'sync', 'synchronous']);
+  });
+
+  it('adds the words common abbreviations stand for', () => {
+    expect(identifierTokens('mkdir')).toEqual(['mkdir', 'mak', 'directory']);
+    expect(identifierTokens('process.env')).toEqual(['process', 'env', 'environment', 'variabl']);
+    expect(identifierTokens('constructor')).toEqual(['constructor']);
   });
 
   it('drops stop words and joins inflected forms', () => {

@@ -5,6 +5,78 @@ const stopWords = new Set(
 );
 
 /**
+ * Common programming abbreviations and compounds, and the words they stand for. An identifier part
+ * that matches also yields these words, so "make a directory" meets `mkdir` and "environment
+ * variable" meets `env`.
+ */
+const abbreviations = new Map<string, string[]>(
+  Object.entries({
+  arg: 'argument',
+  args: 'arguments',
+  argv: 'arguments command line',
+  async: 'asynchronous',
+  buf: 'buffer',
+  cb: 'callback',
+  cfg: 'configuration',
+  chdir: 'change directory',
+  chmod: 'change mode permissions',
+  chown: 'change owner',
+  cpu: 'processor',
+  cpus: 'processor cores',
+  ctx: 'context',
+  cwd: 'current working directory',
+  dest: 'destination',
+  dir: 'directory',
+  dirname: 'directory name',
+  env: 'environment variables',
+  eol: 'end line',
+  err: 'error',
+  errno: 'error number',
+  exec: 'execute',
+  ext: 'extension',
+  extname: 'extension name',
+  fd: 'file descriptor',
+  fn: 'function',
+  fs: 'file system',
+  gunzip: 'decompress gzip',
+  hmac: 'hash message authentication code',
+  homedir: 'home directory',
+  hrtime: 'high resolution time',
+  id: 'identifier',
+  init: 'initialize',
+  len: 'length',
+  ln: 'link',
+  mkdir: 'make directory',
+  mkdtemp: 'make temporary directory',
+  ms: 'milliseconds',
+  msg: 'message',
+  opts: 'options',
+  os: 'operating system',
+  pid: 'process identifier',
+  ppid: 'parent process identifier',
+  readdir: 'read directory list',
+  realpath: 'real path',
+  req: 'request',
+  res: 'response',
+  rm: 'remove delete',
+  rmdir: 'remove directory',
+  src: 'source',
+  stderr: 'standard error',
+  stdin: 'standard input',
+  stdout: 'standard output',
+  str: 'string',
+  symlink: 'symbolic link',
+  sync: 'synchronous',
+  tmp: 'temporary',
+  tmpdir: 'temporary directory',
+  unlink: 'delete remove',
+  url: 'address',
+  util: 'utilities',
+  uuid: 'unique identifier',
+  }).map(([abbreviation, words]) => [abbreviation, words.split(' ')]),
+);
+
+/**
  * Splits text into lowercase word tokens the way code is written: `readFileSync` gives
  * `read`, `file`, `sync`; `snake_case` and `dotted.names` split on their separators; every
  * identifier longer than one part also yields itself whole (`readfilesync`). Common English
@@ -19,6 +91,7 @@ export function identifierTokens(text: string): string[] {
     for (const part of parts) {
       if (stopWords.has(part)) continue;
       tokens.push(stem(part));
+      for (const word of abbreviations.get(part) ?? []) tokens.push(stem(word));
     }
   }
   return tokens;

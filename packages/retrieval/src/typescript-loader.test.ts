@@ -13,7 +13,7 @@ const byName = (name: string): DocEntry | undefined => entries.find((entry) => e
 beforeAll(async () => {
   project = await createFixtureProject();
   entries = await loadTypeScriptDocs('sample-package', { from: project });
-});
+}, 60_000);
 afterAll(async () => {
   await rm(project, { recursive: true, force: true });
 });
@@ -66,12 +66,12 @@ describe('loadTypeScriptDocs', () => {
     expect(byName('sample-package.renderColor')).toMatchObject({ kind: 'function', summary: 'Formats a colour as a CSS string.' });
   });
 
-  it('reads a package whose types come from the exports map', async () => {
+  it('reads a package whose types come from the exports map', { timeout: 30_000 }, async () => {
     const greet = (await loadTypeScriptDocs('exports-package', { from: project })).find((entry) => entry.name === 'exports-package.greet');
     expect(greet?.summary).toBe('Says hello.');
   });
 
-  it('indexes a real installed package (hnswlib-node)', async () => {
+  it('indexes a real installed package (hnswlib-node)', { timeout: 30_000 }, async () => {
     const real = await loadTypeScriptDocs('hnswlib-node', { from: packageDirectory });
     const searchKnn = real.find((entry) => entry.name === 'hnswlib-node.HierarchicalNSW.searchKnn');
     expect(searchKnn?.signatures[0]).toMatch(/^searchKnn\(queryPoint: number\[\], numNeighbors: number/);
