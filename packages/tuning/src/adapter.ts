@@ -200,9 +200,10 @@ export class Adapter {
     const tf = this.tf;
     if (this.config.method === 'lora') {
       const input = this.training && this.config.dropout > 0 ? (tf.dropout(context.input, this.config.dropout) as Tensor2D) : context.input;
+      // Scale the [tokens, r] product rather than the [tokens, out] one: fewer values to keep for the gradient.
       const low = matMul2d(tf, input, module.loraA as unknown as Tensor2D);
-      const delta = matMul2d(tf, low, module.loraB as unknown as Tensor2D);
-      return tf.add(context.output, tf.mul(delta, this.config.scale)) as Tensor2D;
+      const scaled = this.config.scale === 1 ? low : (tf.mul(low, this.config.scale) as Tensor2D);
+      return tf.add(context.output, matMul2d(tf, scaled, module.loraB as unknown as Tensor2D)) as Tensor2D;
     }
     const scale = module.ia3Scale as Variable;
     if (module.scalesInput) return matMul2d(tf, tf.mul(context.input, scale) as Tensor2D, context.weight as unknown as Tensor2D);
