@@ -39,6 +39,7 @@ export class EventChannel<T> implements AsyncIterable<T> {
     this.waiting = undefined;
   }
 
+  /** Iterates the events; meant for one reader. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
