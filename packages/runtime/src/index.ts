@@ -13,7 +13,8 @@ export {
   type LogitsOptions,
 } from './llama-model.js';
 export { KeyValueCache } from './key-value-cache.js';
-export { matMul2d, batchedMatMul, embeddingLookup } from './fast-ops.js';
+export { matMul2d, batchedMatMul, embeddingLookup, rotaryEmbedding } from './fast-ops.js';
+export { GradientWorker, workerFileUrl } from './gradient-worker.js';
 export { SeededRandom, type SeededRandomState } from './seeded-random.js';
 export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16.js';
 export {

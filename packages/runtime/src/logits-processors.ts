@@ -19,6 +19,7 @@ export class RepetitionPenaltyProcessor implements LogitsProcessor {
     if (!(penalty > 0) || !Number.isFinite(penalty)) throw new InvalidArgumentError({ argument: 'repetitionPenalty', message: `expected a positive number, got ${penalty}` });
   }
 
+  /** Rewrites `logits` in place (see the class description). */
   process(logits: Float32Array, previousIds: readonly number[]): void {
     for (const id of new Set(previousIds)) {
       const value = logits[id];
@@ -35,6 +36,7 @@ export class TemperatureProcessor implements LogitsProcessor {
     if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InvalidArgumentError({ argument: 'temperature', message: `expected a positive number, got ${temperature}` });
   }
 
+  /** Rewrites `logits` in place (see the class description). */
   process(logits: Float32Array): void {
     for (let index = 0; index < logits.length; index++) logits[index] = (logits[index] as number) / this.temperature;
   }
@@ -47,6 +49,7 @@ export class TopKProcessor implements LogitsProcessor {
     if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError({ argument: 'topK', message: `expected a positive integer, got ${topK}` });
   }
 
+  /** Rewrites `logits` in place (see the class description). */
   process(logits: Float32Array): void {
     if (this.topK >= logits.length) return;
     const threshold = Float32Array.from(logits).sort().reverse()[this.topK - 1] as number;
@@ -64,6 +67,7 @@ export class TopPProcessor implements LogitsProcessor {
     if (!(topP > 0 && topP <= 1)) throw new InvalidArgumentError({ argument: 'topP', message: `expected a number in (0, 1], got ${topP}` });
   }
 
+  /** Rewrites `logits` in place (see the class description). */
   process(logits: Float32Array): void {
     if (this.topP >= 1) return;
     const probabilities = softmax(logits);

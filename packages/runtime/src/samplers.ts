@@ -9,6 +9,7 @@ export interface Sampler {
 
 /** Always picks the most likely token (the lowest id on ties). */
 export class GreedySampler implements Sampler {
+  /** Returns the chosen token id. */
   sample(logits: Float32Array): number {
     let best = 0;
     for (let index = 1; index < logits.length; index++) if ((logits[index] as number) > (logits[best] as number)) best = index;
@@ -21,6 +22,7 @@ export class MultinomialSampler implements Sampler {
   /** Creates the sampler around `random`, whose state advances by one draw per token. */
   constructor(readonly random: SeededRandom) {}
 
+  /** Returns the chosen token id. */
   sample(logits: Float32Array): number {
     const probabilities = softmax(logits);
     const draw = this.random.nextFloat();

@@ -29,6 +29,7 @@ export class MaximumTokensCriterion implements StoppingCriterion {
     }
   }
 
+  /** Returns a finish reason when the sequence should stop, `undefined` to go on. */
   check(state: GenerationState): { reason: FinishReason } | undefined {
     return state.generatedIds.length >= this.maximumTokens ? { reason: 'length' } : undefined;
   }
@@ -43,6 +44,7 @@ export class EndOfSequenceCriterion implements StoppingCriterion {
     this.ids = new Set(endOfSequenceIds);
   }
 
+  /** Returns a finish reason when the sequence should stop, `undefined` to go on. */
   check(state: GenerationState): { reason: FinishReason } | undefined {
     const last = state.generatedIds[state.generatedIds.length - 1];
     return last !== undefined && this.ids.has(last) ? { reason: 'end-of-sequence' } : undefined;
@@ -61,6 +63,7 @@ export class StopSequenceCriterion implements StoppingCriterion {
     }
   }
 
+  /** Returns a finish reason when the sequence should stop, `undefined` to go on. */
   check(state: GenerationState): { reason: FinishReason; keepTextLength: number } | undefined {
     if (state.text === undefined) return undefined;
     let earliest = -1;
