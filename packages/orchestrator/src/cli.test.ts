@@ -131,6 +131,16 @@ describe('codestack bin', { timeout: 30000 }, () => {
       expect(result.code).toBe(1);
     });
 
+    it('eval pass-at-k samples completions from the served model', async () => {
+      const result = await runBin(['eval', 'pass-at-k', '--data', fixture, '--samples', '2', '--k', '1,2', '--base-url', url, '--model-name', 'tiny', '--maximum-tokens', '4', '--json']);
+      expect(result.code).toBe(0);
+      const report = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(report).toMatchObject({ scoredTasks: 5, skippedTasks: 0 });
+      // Four random tokens after an open function body cannot close it: every sample fails.
+      expect(report).toMatchObject({ 'pass@1': 0, 'pass@2': 0 });
+      expect(report.failedTaskIds).toEqual(['Tiny/0', 'Tiny/1', 'Tiny/2', 'Tiny_ts/3', 'Tiny_ts/4']);
+    });
+
     it('complete continues a prefix from stdin', async () => {
       const result = await runBin(['complete', '--base-url', url, '--model-name', 'tiny', '--maximum-tokens', '4', '--json'], 'function add(a, b) {');
       expect(result.code).toBe(0);
