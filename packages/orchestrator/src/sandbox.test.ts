@@ -150,6 +150,15 @@ describe('runInSandbox', () => {
     expect(result.stdout.trim()).toBe('esm');
   });
 
+  it('denies the same entry points to ES module imports', async () => {
+    const result = await runInSandbox({
+      code: "import { execSync } from 'node:child_process';\nimport { connect } from 'node:net';\ntry { connect(1, '127.0.0.1') } catch (error) { console.log(error.code) }\nexecSync('echo escaped');",
+      moduleType: 'module',
+    });
+    expect(result.stdout.trim()).toBe('ERR_SANDBOX_DENIED');
+    expect(result.status).toBe('denied');
+  });
+
   it('is cancelled by its AbortSignal', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
