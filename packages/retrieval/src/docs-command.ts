@@ -95,7 +95,15 @@ async function indexCommand(args: readonly string[], context: DocsCommandContext
       });
       entries.push(...loadMarkdownDocs(markdown, { source: basename(path), packageName: basename(path), tokenizer }));
     } else {
-      entries.push(...(await loadTypeScriptDocs(target, { from: cwd, ...(context.signal === undefined ? {} : { signal: context.signal }) })));
+      entries.push(
+        ...(await loadTypeScriptDocs(target, {
+          from: cwd,
+          json,
+          silent: false,
+          progressStream: context.stderr,
+          ...(context.signal === undefined ? {} : { signal: context.signal }),
+        })),
+      );
     }
   }
   const started = performance.now();

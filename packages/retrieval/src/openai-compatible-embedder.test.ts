@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
+import { DocsIndex } from './docs-index.js';
+import { sampleEntries } from './__fixtures__/sample-entries.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
 import { EmbeddingRequestError } from './embedding-request-error.js';
 import { OpenAICompatibleEmbedder } from './openai-compatible-embedder.js';
@@ -118,5 +123,37 @@ describe('OpenAICompatibleEmbedder', () => {
   it('refuses bad options', () => {
     expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'not a url', model: 'm', dimension: 3 })).toThrow(InvalidArgumentError);
     expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'http://127.0.0.1', model: 'm', dimension: 0 })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('a DocsIndex built through the remote embedder', () => {
+  it('records the remote embedder in its manifest and needs it to load', async () => {
+    // A server whose vectors count letters a-h: real HTTP, deterministic, meaningful enough.
+    const { baseUrl, requests } = await startServer((request, _index, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          data: request.body.input.map((input, index) => ({
+            index,
+            embedding: Array.from({ length: 8 }, (_, letter) => input.split(String.fromCharCode(97 + letter)).length),
+          })),
+        }),
+      );
+      return true;
+    });
+    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'letters', dimension: 8, batchSize: 4 });
+    const index = await DocsIndex.build(sampleEntries(), { embedder });
+    expect(requests.length).toBe(2);
+    const directory = await mkdtemp(join(tmpdir(), 'codestack-remote-index-'));
+    try {
+      const manifest = await index.save(directory);
+      expect(manifest.embedder).toEqual({ id: 'openai-compatible:letters:d8', dimension: 8 });
+      expect(manifest.files.embedderState).toBeUndefined();
+      await expect(DocsIndex.load(directory)).rejects.toSatisfy(InvalidArgumentError.isInstance);
+      const loaded = await DocsIndex.load(directory, { embedder });
+      expect(await loaded.search('sha256 digest', { topK: 3 })).toEqual(await index.search('sha256 digest', { topK: 3 }));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

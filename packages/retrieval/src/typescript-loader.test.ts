@@ -78,6 +78,14 @@ describe('loadTypeScriptDocs', () => {
     expect(searchKnn?.parameters.length).toBeGreaterThan(0);
   });
 
+  it('reports progress through the progress reporter', async () => {
+    const lines: string[] = [];
+    const stream = { write: (chunk: string) => (lines.push(chunk), true) } as unknown as NodeJS.WritableStream;
+    const loaded = await loadTypeScriptDocs('sample-package', { from: project, json: true, progressStream: stream });
+    const finish = JSON.parse(lines.at(-1) ?? '{}') as { event?: string; label?: string; entries?: number };
+    expect(finish).toMatchObject({ event: 'finish', label: 'load sample-package', entries: loaded.length });
+  });
+
   it('refuses a package without types and honours an aborted signal', async () => {
     await expect(loadTypeScriptDocs('untyped-package', { from: project })).rejects.toSatisfy(TypesNotFoundError.isInstance);
     await expect(loadTypeScriptDocs('sample-package', { from: project, signal: AbortSignal.abort() })).rejects.toSatisfy(

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type ts from 'typescript';
-import { throwIfAborted } from '@codestack/core';
+import { createProgressReporter, throwIfAborted, type ProgressReporter } from '@codestack/core';
 import type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
 import { resolvePackageTypes, type ResolvedPackageTypes } from './resolve-package-types.js';
 
@@ -13,6 +13,12 @@ export interface LoadTypeScriptDocsOptions {
   signal?: AbortSignal;
   /** Also index global values (`process`, `Buffer`, `setTimeout`) the package declares. Defaults to `true`. */
   includeGlobals?: boolean;
+  /** Progress as JSON lines instead of a bar. */
+  json?: boolean;
+  /** No progress output. Defaults to `true` unless `progressStream` or `json` is given. */
+  silent?: boolean;
+  /** Where progress (entries named so far) goes. Defaults to `process.stderr`. */
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /** The TypeScript compiler, loaded on first use so importing this package stays cheap. */
@@ -69,7 +75,14 @@ export async function loadTypeScriptDocs(
     }
   }
   if (options.includeGlobals !== false && rootFile !== undefined) walker.walkGlobals(rootFile);
-  walker.run();
+  const reporter = createProgressReporter({
+    label: `load ${resolved.packageName}`,
+    json: options.json ?? false,
+    silent: options.silent ?? (options.progressStream === undefined && options.json !== true),
+    ...(options.progressStream === undefined ? {} : { stream: options.progressStream }),
+  });
+  await walker.run(reporter, options.signal);
+  reporter.finish({ entries: walker.entries.length });
   throwIfAborted(options.signal, 'loadTypeScriptDocs');
   return walker.entries;
 }
@@ -146,16 +159,25 @@ class DeclarationWalker {
   }
 
   /** Walks everything enqueued, level by level, then spreads module aliases to nested entries. */
-  run(): void {
+  async run(reporter: ProgressReporter, signal: AbortSignal | undefined): Promise<void> {
+    let processed = 0;
+    const step = async (task: WalkTask): Promise<void> => {
+      this.process(task);
+      if (++processed % 1000 === 0) {
+        reporter.update({ completed: this.entries.length });
+        await yieldToEventLoop();
+        throwIfAborted(signal, 'loadTypeScriptDocs');
+      }
+    };
     for (let depth = 0; depth < this.levels.length && depth <= maximumDepth; depth++) {
       const level = this.levels[depth];
       if (level === undefined) continue;
-      for (const task of level.own) this.process(task);
+      for (const task of level.own) await step(task);
       // An inherited member is named after the type that declares it when that type is walked
       // at this depth (`events.EventEmitter.on`, not `child_process.ChildProcess.on`).
       const ranked = level.inherited.map((task, order) => ({ task, order, rank: this.ownerRank(task) }));
       ranked.sort((left, right) => left.rank - right.rank || left.order - right.order);
-      for (const { task } of ranked) this.process(task);
+      for (const { task } of ranked) await step(task);
     }
     for (const { prefix, aliases } of this.aliasedPrefixes) {
       for (const entry of this.entries) {
