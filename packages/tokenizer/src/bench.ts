@@ -74,16 +74,27 @@ for (const [name, count] of Object.entries(tokenCounts)) {
 // Warm up, then interleave the contenders round by round so that load changes hit all alike.
 const seconds: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
 for (const run of Object.values(contenders)) run();
+// The overhead over raw gpt-tokenizer is the median of paired ratios: in each round the two run
+// back to back (in alternating order), so load that changes between rounds cancels out.
+const pairedRatios: number[] = [];
 for (let round = 0; round < repetitions; round++) {
-  for (const [name, run] of Object.entries(contenders)) seconds[name]?.push(time(run));
+  for (const [name, run] of Object.entries(contenders)) {
+    if (name === 'codestack' || name === 'gptTokenizer') continue;
+    seconds[name]?.push(time(run));
+  }
+  const order = round % 2 === 0 ? (['codestack', 'gptTokenizer'] as const) : (['gptTokenizer', 'codestack'] as const);
+  const pair: Record<string, number> = {};
+  for (const name of order) {
+    pair[name] = time(contenders[name] as () => number);
+    seconds[name]?.push(pair[name] as number);
+  }
+  pairedRatios.push((pair.codestack as number) / (pair.gptTokenizer as number));
 }
 tiktoken.free();
 const throughput = Object.fromEntries(
   Object.entries(seconds).map(([name, values]) => [name, Number((sampleMegabytes / median(values)).toFixed(2))]),
 );
-const oursMedian = median(seconds.codestack ?? []);
-const rawMedian = median(seconds.gptTokenizer ?? []);
-const overheadPercent = Number((((oursMedian - rawMedian) / rawMedian) * 100).toFixed(2));
+const overheadPercent = Number(((median(pairedRatios) - 1) * 100).toFixed(2));
 
 // Parallel corpus encoder: ≥ 20 MB of distinct real code (the .js/.ts files of node_modules in path
 // order, skipping BPE rank tables and minified files), one thread vs the worker pool.
@@ -134,6 +145,7 @@ const result = {
     repetitions,
     medianMegabytesPerSecond: throughput,
     codestackOverheadOverGptTokenizerPercent: overheadPercent,
+    pairedRatios: pairedRatios.map((ratio) => Number(ratio.toFixed(3))),
   },
   parallel: {
     input: `${corpusFiles.length} .js/.ts files from node_modules, joined`,
