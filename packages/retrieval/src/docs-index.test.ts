@@ -151,6 +151,17 @@ describe('DocsIndex persistence', () => {
     await expect(DocsIndex.load(target)).resolves.toBeInstanceOf(DocsIndex);
   });
 
+  it('saves and loads an empty index', async () => {
+    const empty = await DocsIndex.build([], { dimension: 16 });
+    expect(await empty.search('anything')).toEqual([]);
+    const target = join(directory, 'empty');
+    expect((await empty.save(target)).count).toBe(0);
+    const loaded = await DocsIndex.load(target);
+    expect(loaded.size).toBe(0);
+    await loaded.upsert(sampleEntries().slice(0, 2));
+    expect((await loaded.search('read file', { topK: 1 }))[0]?.entry.name).toBe('files.readText');
+  });
+
   it('refuses to load with a different embedder or dimension', async () => {
     const target = join(directory, 'embedder');
     await index.save(target);

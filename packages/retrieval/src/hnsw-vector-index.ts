@@ -108,7 +108,7 @@ export class HnswVectorIndex implements VectorIndex {
     }
     const reuse = this.deletedCount > 0;
     if (!reuse && this.index.getCurrentCount() >= this.index.getMaxElements()) {
-      this.index.resizeIndex(this.index.getMaxElements() * 2);
+      this.index.resizeIndex(Math.max(16, this.index.getMaxElements() * 2));
     }
     const label = this.nextLabel++;
     this.index.addPoint(point, label, reuse);
@@ -177,6 +177,8 @@ export class HnswVectorIndex implements VectorIndex {
     const vectorIndex = new HnswVectorIndex(dimension, { ...options, initialCapacity: 16 });
     const index = new hnswlib.HierarchicalNSW('cosine', dimension);
     await index.readIndex(path, true);
+    // hnswlib reads an index saved empty with a capacity of 0.
+    if (index.getMaxElements() < 16) index.resizeIndex(16);
     vectorIndex.index = index;
     for (const [id, label] of labels.labels) {
       vectorIndex.labelsById.set(id, label);
