@@ -28,6 +28,11 @@ export class GradientWorker {
       if (response.type === 'error') pending?.reject(new CodestackError({ code: 'WORKER_FAILED', message: `data-parallel worker: ${response.message}` }));
       else pending?.resolve(response);
     });
+    worker.on('exit', (code) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      pending?.reject(new CodestackError({ code: 'WORKER_FAILED', message: `data-parallel worker exited with code ${code} before answering` }));
+    });
     worker.on('error', (error) => {
       const pending = this.pending;
       this.pending = undefined;

@@ -138,7 +138,7 @@ describe('Trainer', () => {
     const first = await makeTrainer(runtime, { accumulationSteps: 2 });
     for (let step = 0; step < 4; step++) await first.trainStep();
     const checkpoint = join(directory, 'checkpoint');
-    await first.train({ steps: 0 + 1, silent: true, checkpointDirectory: checkpoint });
+    await first.train({ steps: 1, silent: true, checkpointDirectory: checkpoint });
     expect(first.step).toBe(5);
     const resumed = await makeTrainer(runtime, { accumulationSteps: 2 });
     expect(maximumDifference(weightsOf(resumed.model), expected)).toBeGreaterThan(1e-3);
