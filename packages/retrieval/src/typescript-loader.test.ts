@@ -67,8 +67,11 @@ describe('loadTypeScriptDocs', () => {
   });
 
   it('reads a package whose types come from the exports map', { timeout: 30_000 }, async () => {
-    const greet = (await loadTypeScriptDocs('exports-package', { from: project })).find((entry) => entry.name === 'exports-package.greet');
-    expect(greet?.summary).toBe('Says hello.');
+    const loaded = await loadTypeScriptDocs('exports-package', { from: project });
+    expect(loaded.find((entry) => entry.name === 'exports-package.greet')?.summary).toBe('Says hello.');
+    // A class re-exported from a dependency keeps its members.
+    const acquire = loaded.find((entry) => entry.name === 'exports-package.RateLimiter.acquire');
+    expect(acquire).toMatchObject({ kind: 'method', package: 'exports-package', sourceFile: '../sample-package/lib/index.d.ts' });
   });
 
   it('indexes a real installed package (hnswlib-node)', { timeout: 30_000 }, async () => {

@@ -123,10 +123,19 @@ class DeclarationWalker {
   private readonly aliasedPrefixes: { prefix: string; aliases: string[] }[] = [];
 
   constructor(
-    program: ts.Program,
+    private readonly program: ts.Program,
     private readonly resolved: ResolvedPackageTypes,
   ) {
     this.checker = program.getTypeChecker();
+  }
+
+  /**
+   * Whether a member declared at `node` belongs in the index: anything but the compiler's default
+   * library, so members a package inherits from or re-exports out of its dependencies are kept
+   * while `Object`'s and `Array`'s are not.
+   */
+  isDocumented(node: ts.Node): boolean {
+    return !this.program.isSourceFileDefaultLibrary(node.getSourceFile());
   }
 
   isInPackage(node: ts.Node): boolean {
@@ -271,7 +280,7 @@ class DeclarationWalker {
       return;
     }
     const declarations = member.declarations ?? [];
-    if (declarations.length === 0 || !declarations.some((declaration) => this.isInPackage(declaration))) return;
+    if (declarations.length === 0 || !declarations.some((declaration) => this.isDocumented(declaration))) return;
     if (declarations.some((declaration) => isPrivateDeclaration(declaration))) return;
     const kind = this.kindOf(member);
     if (kind === undefined) return;
@@ -325,7 +334,7 @@ class DeclarationWalker {
     if (declaration === undefined) return [];
     const type = this.checker.getTypeOfSymbolAtLocation(symbol, declaration);
     const typeDeclarations = type.getSymbol()?.declarations ?? [];
-    if (typeDeclarations.length > 0 && !typeDeclarations.some((typeDeclaration) => this.isInPackage(typeDeclaration))) return [];
+    if (typeDeclarations.length > 0 && !typeDeclarations.some((typeDeclaration) => this.isDocumented(typeDeclaration))) return [];
     return type.getProperties().filter((property) => !isPrivateName(property.name));
   }
 
@@ -356,7 +365,7 @@ class DeclarationWalker {
   private signaturesOf(symbol: ts.Symbol, kind: DocEntryKind): string[] {
     const signatures: string[] = [];
     for (const declaration of symbol.declarations ?? []) {
-      if (!this.isInPackage(declaration)) continue;
+      if (!this.isDocumented(declaration)) continue;
       const text = declarationText(declaration, kind);
       if (text !== undefined && !signatures.includes(text)) signatures.push(text);
     }
