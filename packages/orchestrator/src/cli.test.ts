@@ -42,7 +42,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-describe('codestack bin', { timeout: 30000 }, () => {
+describe('codestack bin', { timeout: 120000 }, () => {
   it('check: exit 0 only when the type check and the tests pass', async () => {
     const good = await runBin(['check', join(directory, 'good.ts'), '--tests', join(directory, 'add.test.ts'), '--json']);
     expect(good.code).toBe(0);
