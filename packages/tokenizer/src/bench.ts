@@ -48,6 +48,12 @@ function collectCorpusFiles(nodeModules: string, minimumBytes: number): string[]
   return files;
 }
 
+async function timeAsync(run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await run();
+  return (performance.now() - start) / 1000;
+}
+
 function time(run: () => unknown): number {
   const start = performance.now();
   run();
@@ -102,18 +108,24 @@ const corpusFiles = collectCorpusFiles(resolve(dirname(require.resolve('typescri
 const corpus = corpusFiles.map((file) => readFileSync(file, 'utf8')).join('\n');
 const corpusMegabytes = Buffer.byteLength(corpus) / 1e6;
 const workers = Math.min(2, availableParallelism());
-const parallelRepetitions = Number(process.env.BENCH_PARALLEL_REPETITIONS ?? 3);
+const parallelRepetitions = Number(process.env.BENCH_PARALLEL_REPETITIONS ?? 5);
 const pool = createCorpusEncoder({ encoding: encodingName, workers });
 const coldStart = performance.now();
 await pool.encodeText(corpus);
 const coldSeconds = (performance.now() - coldStart) / 1000;
 const singleSeconds: number[] = [];
 const parallelSeconds: number[] = [];
+const speedUps: number[] = [];
 for (let round = 0; round < parallelRepetitions; round++) {
-  singleSeconds.push(time(() => ours.encode(corpus)));
-  const start = performance.now();
-  await pool.encodeText(corpus);
-  parallelSeconds.push((performance.now() - start) / 1000);
+  // Paired and in alternating order, like the overhead above.
+  const poolFirst = round % 2 === 1;
+  let poolSeconds = 0;
+  if (poolFirst) poolSeconds = await timeAsync(() => pool.encodeText(corpus));
+  const oneThread = time(() => ours.encode(corpus));
+  if (!poolFirst) poolSeconds = await timeAsync(() => pool.encodeText(corpus));
+  singleSeconds.push(oneThread);
+  parallelSeconds.push(poolSeconds);
+  speedUps.push(oneThread / poolSeconds);
 }
 await pool.close();
 const singleMedian = median(singleSeconds);
@@ -155,7 +167,8 @@ const result = {
     oneThreadSeconds: Number(singleMedian.toFixed(3)),
     workerPoolSeconds: Number(parallelMedian.toFixed(3)),
     coldPoolSecondsIncludingWorkerStart: Number(coldSeconds.toFixed(3)),
-    speedUp: Number((singleMedian / parallelMedian).toFixed(2)),
+    speedUp: Number(median(speedUps).toFixed(2)),
+    pairedSpeedUps: speedUps.map((value) => Number(value.toFixed(2))),
     oneThreadMegabytesPerSecond: Number((corpusMegabytes / singleMedian).toFixed(2)),
     workerPoolMegabytesPerSecond: Number((corpusMegabytes / parallelMedian).toFixed(2)),
   },
