@@ -78,6 +78,16 @@ export function entryDocumentation(entry: DocEntry): string {
   ].join('\n');
 }
 
+/**
+ * The text of an entry to put into a prompt: a header line with name, kind and source, every
+ * signature, then the documentation (for a split entry, this piece's part).
+ */
+export function entryPromptText(entry: DocEntry): string {
+  const header = `// ${entry.name} (${entry.kind}, ${entry.package}@${entry.packageVersion} ${entry.sourceFile}:${entry.line})`;
+  const deprecated = entry.deprecated === undefined ? [] : [`@deprecated ${entry.deprecated}`.trim()];
+  return [header, ...entry.signatures, ...deprecated, entry.documentation].filter((part) => part !== '').join('\n');
+}
+
 /** The text an embedder sees for an entry: the name, the first signature and the documentation. */
 export function entryEmbeddingText(entry: DocEntry): string {
   const signature = entry.signatures[0] ?? '';

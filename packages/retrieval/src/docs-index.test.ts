@@ -61,6 +61,19 @@ describe('DocsIndex search', () => {
     expect(diverse[1]).not.toMatch(/^files\.readText(Twin)?$/);
   });
 
+  it('serves as core\'s Retriever with prompt-ready text', async () => {
+    const documents = await index.retrieve('sha256 digest', { k: 2 });
+    expect(documents).toHaveLength(2);
+    expect(documents[0]).toMatchObject({ id: 'demo:hash.sha256', source: 'demo/index.d.ts:1' });
+    expect(documents[0]?.text.split('\n')).toEqual([
+      '// hash.sha256 (function, demo@1.0.0 index.d.ts:1)',
+      'sha256(): void',
+      'Computes the SHA-256 digest of bytes.',
+    ]);
+    expect(documents[0]?.score).toBe((await index.search('sha256 digest', { topK: 1 }))[0]?.score);
+    await expect(index.retrieve('x', { k: 1, signal: AbortSignal.abort() })).rejects.toSatisfy(AbortedError.isInstance);
+  });
+
   it('upserts and deletes entries', async () => {
     const local = await DocsIndex.build(sampleEntries(), { dimension: 64 });
     const changed = { ...sampleEntries()[6]!, name: 'hash.blake', summary: 'Computes a BLAKE digest.', documentation: 'Computes a BLAKE digest.' };

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Embedder, Tokenizer } from '@codestack/core';
+import type { Embedder, RetrieveOptions, RetrievedDocument, Retriever, Tokenizer } from '@codestack/core';
 import {
   FileFormatError,
   InvalidArgumentError,
@@ -12,7 +12,7 @@ import {
 import { getTokenizer } from '@codestack/tokenizer';
 import { Bm25Index } from './bm25-index.js';
 import { chunkEntries } from './chunk-entries.js';
-import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, type DocEntry, type DocEntryKind } from './doc-entry.js';
+import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, entryPromptText, type DocEntry, type DocEntryKind } from './doc-entry.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
 import { HnswVectorIndex, defaultSearchEf, type HnswLabels, type HnswVectorIndexOptions } from './hnsw-vector-index.js';
 import {
@@ -139,7 +139,7 @@ const dataFilePattern = /^(graph|docstore|embedder)-[0-9a-f]{16}\.(bin|json)$/;
  * A searchable index of API documentation: an hnswlib vector index and a BM25 index over the
  * same docstore, queried by hybrid (reciprocal-rank-fused) search, saved and loaded atomically.
  */
-export class DocsIndex {
+export class DocsIndex implements Retriever {
   /** The embedder the vectors came from. */
   readonly embedder: Embedder;
   private readonly vectors: HnswVectorIndex;
@@ -363,6 +363,21 @@ export class DocsIndex {
       results = picked.map((id) => byId.get(id) as DocsSearchResult);
     }
     return results.slice(0, topK);
+  }
+
+  /**
+   * Core's `Retriever`: the `k` best entries for `query` by hybrid search, as prompt-ready text
+   * (name, kind, source, signatures, documentation) with the fused score and `package/file:line`
+   * as source.
+   */
+  async retrieve(query: string, options: RetrieveOptions): Promise<RetrievedDocument[]> {
+    const results = await this.search(query, { topK: options.k, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    return results.map(({ entry, score }) => ({
+      id: entry.id,
+      text: entryPromptText(entry),
+      score,
+      source: `${entry.package}/${entry.sourceFile}:${entry.line}`,
+    }));
   }
 
   /**

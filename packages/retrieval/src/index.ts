@@ -1,5 +1,5 @@
 export type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
-export { entryNames, entryDocumentation, entryEmbeddingText, entryPrior } from './doc-entry.js';
+export { entryNames, entryDocumentation, entryEmbeddingText, entryPrior, entryPromptText } from './doc-entry.js';
 export {
   resolvePackageTypes,
   type ResolvedPackageTypes,
