@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { getTokenizer } from '@codestack/tokenizer';
 import { AbortedError } from '@codestack/core';
 import { describe, expect, it } from 'vitest';
-import { createKeywordRetriever } from './__fixtures__/keyword-retriever.js';
+import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
 import { createScriptedModelTestDouble } from './__fixtures__/scripted-model-test-double.js';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
 import { generate, type GenerateEvent } from './generate.js';
@@ -18,7 +18,7 @@ describe('generate', () => {
       '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, value);\n}\n```',
       '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```',
     ]);
-    const retriever = createKeywordRetriever([{ id: 'math-clamp', text: 'clamp limits a number between low and high using Math.min and Math.max.' }]);
+    const retriever = await createRecordingDocsRetriever([{ id: 'math-clamp', text: 'clamp limits a number between low and high using Math.min and Math.max.' }]);
     const run = generate({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, validation, maximumRepairRounds: 3 });
     const events: GenerateEvent[] = [];
     for await (const event of run.events) events.push(event);

@@ -16,7 +16,6 @@ export {
 } from './evaluate-pass-at-k.js';
 export { SandboxError } from './sandbox-error.js';
 export { ModelCallError } from './model-call-error.js';
-export { NotAvailableError } from './not-available-error.js';
 export {
   generateText,
   streamText,

@@ -1,6 +1,6 @@
 import { getTokenizer } from '@codestack/tokenizer';
 import { describe, expect, it } from 'vitest';
-import { createKeywordRetriever } from './__fixtures__/keyword-retriever.js';
+import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
 import { retrievalAugmentationMiddleware, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
 import { wrapLanguageModel } from './wrap-language-model.js';
@@ -13,7 +13,7 @@ const documents = [
 
 describe('retrievalAugmentationMiddleware', () => {
   it('adds the best documents as a system message within the token budget and records them', async () => {
-    const retriever = createKeywordRetriever(documents);
+    const retriever = await createRecordingDocsRetriever(documents);
     const tokenizer = getTokenizer('cl100k_base');
     const records: RetrievalRecord[] = [];
     const middleware = retrievalAugmentationMiddleware({ retriever, tokenizer, maximumDocumentTokens: 60, onRetrieval: (record) => records.push(record) });
@@ -28,21 +28,24 @@ describe('retrievalAugmentationMiddleware', () => {
     expect(prompt[0]?.content).toContain('[lodash-chunk]');
     expect(tokenizer.countTokens(records[0]!.used.map((document) => documents.find((entry) => entry.id === document.id)!.text).join(''))).toBeGreaterThan(60);
     expect(records[0]!.used.reduce((sum, document) => sum + document.tokens, 0)).toBeLessThanOrEqual(60);
-    expect(records[0]!.used[0]).toMatchObject({ id: 'lodash-chunk', truncated: true });
+    const used = new Map(records[0]!.used.map((document) => [document.id, document]));
+    expect(used.get('lodash-chunk')).toMatchObject({ truncated: true });
+    expect(used.has('unrelated')).toBe(false);
     expect(prompt.slice(1)).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'How do I chunk an array and sum it?' }]);
   });
 
   it('reports the used documents in the generate result', async () => {
     const model = wrapLanguageModel({
       model: await createTinyLocalModel(),
-      middleware: retrievalAugmentationMiddleware({ retriever: createKeywordRetriever(documents), tokenizer: getTokenizer('cl100k_base'), maximumDocumentTokens: 200 }),
+      middleware: retrievalAugmentationMiddleware({ retriever: await createRecordingDocsRetriever(documents), tokenizer: getTokenizer('cl100k_base'), maximumDocumentTokens: 200 }),
     });
     const result = await model.doGenerate({ prompt: 'sum of an array', maximumOutputTokens: 2 });
     const retrieval = result.providerMetadata?.codestack?.retrieval as RetrievalRecord;
     expect(retrieval.used.map((document) => document.id)).toEqual(['lodash-sum', 'lodash-chunk']);
   });
 
-  it('refuses a non-positive budget', () => {
-    expect(() => retrievalAugmentationMiddleware({ retriever: createKeywordRetriever([]), tokenizer: getTokenizer('cl100k_base'), maximumDocumentTokens: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  it('refuses a non-positive budget', async () => {
+    const retriever = await createRecordingDocsRetriever(documents);
+    expect(() => retrievalAugmentationMiddleware({ retriever, tokenizer: getTokenizer('cl100k_base'), maximumDocumentTokens: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });

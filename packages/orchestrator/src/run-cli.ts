@@ -10,7 +10,6 @@ import {
   type Retriever,
   type Tokenizer,
 } from '@codestack/core';
-import { NotAvailableError } from './not-available-error.js';
 
 /** Streams and signal of {@link runCli}. */
 export interface CliContext {
@@ -161,12 +160,8 @@ async function tokensCommand(args: readonly string[], context: CliContext): Prom
 }
 
 async function docsCommand(args: readonly string[], context: CliContext): Promise<number> {
-  const retrieval = (await import('@codestack/retrieval')) as Record<string, unknown>;
-  const run = retrieval.runDocsCommand as
-    | ((argv: readonly string[], options: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; signal?: AbortSignal; cwd?: string }) => Promise<number>)
-    | undefined;
-  if (typeof run !== 'function') throw new NotAvailableError({ feature: 'docs', message: '@codestack/retrieval does not export runDocsCommand' });
-  return run(args, { stdout: context.stdout, stderr: context.stderr, signal: context.signal, cwd: context.cwd });
+  const { runDocsCommand } = await import('@codestack/retrieval');
+  return runDocsCommand(args, { stdout: context.stdout, stderr: context.stderr, signal: context.signal, cwd: context.cwd });
 }
 
 interface ModelValues {
