@@ -11,6 +11,7 @@ import {
 } from '@codestack/core';
 import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from './prompt-templates.js';
 import { generate, streamGenerate, type FinishReason, type GenerationOptions, type LlamaModel } from '@codestack/runtime';
+import type { AdapterSet } from '@codestack/tuning';
 
 /** Options of {@link createLocalLanguageModel}. */
 export interface LocalLanguageModelOptions {
@@ -32,6 +33,13 @@ export interface LocalLanguageModelOptions {
    * is refused.
    */
   fillInTheMiddle?: FillInTheMiddleSentinels;
+  /**
+   * LoRA/IA3 adapters on `model` (a `@codestack/tuning` `AdapterSet`). A request picks one with
+   * `providerOptions.codestack.adapter` (by name; the base model runs when it is absent). The set
+   * has one active slot, so while adapters are configured, requests run one at a time (each holds
+   * the model from its first to its last token; a stream until it ends or is cancelled).
+   */
+  adapters?: AdapterSet;
 }
 
 const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
@@ -59,6 +67,33 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
   const renderChat = options.renderChat ?? renderChatPrompt;
   const defaultTokens = options.defaultMaximumOutputTokens ?? 64;
   const context = options.model.config.maximumContext;
+  const adapters = options.adapters;
+  let queue: Promise<void> = Promise.resolve();
+  /** Waits for the model (only while adapters are configured) and returns the release function. */
+  const acquire = async (call: LanguageModelCallOptions): Promise<() => void> => {
+    const name = call.providerOptions?.codestack?.adapter;
+    if (name !== undefined && typeof name !== 'string') {
+      throw new InvalidArgumentError({ argument: 'providerOptions.codestack.adapter', message: 'expected an adapter name' });
+    }
+    if (adapters === undefined) {
+      if (name !== undefined) throw new InvalidArgumentError({ argument: 'providerOptions.codestack.adapter', message: `this model has no adapters (asked for ${JSON.stringify(name)})` });
+      return () => {};
+    }
+    if (name !== undefined) adapters.get(name);
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    const previous = queue;
+    queue = previous.then(() => turn);
+    await previous;
+    adapters.use(name);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      adapters.use(undefined);
+      release();
+    };
+  };
 
   const prepare = (call: LanguageModelCallOptions): { ids: number[]; generation: GenerationOptions } => {
     const suffix = call.providerOptions?.codestack?.suffix;
@@ -100,7 +135,13 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
     modelId: options.modelId ?? 'codestack-local',
     async doGenerate(call): Promise<LanguageModelGenerateResult> {
       const { ids, generation } = prepare(call);
-      const [result] = await generate(options.model, [ids], generation);
+      const release = await acquire(call);
+      let result;
+      try {
+        [result] = await generate(options.model, [ids], generation);
+      } finally {
+        release();
+      }
       return {
         text: result?.text ?? '',
         finishReason: finishReasons[result?.finishReason ?? 'length'],
@@ -109,6 +150,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
     },
     async doStream(call): Promise<LanguageModelStreamResult> {
       const { ids, generation } = prepare(call);
+      const release = await acquire(call);
       const iterator = streamGenerate(options.model, ids, generation);
       let outputTokens = 0;
       const stream = new ReadableStream<LanguageModelStreamPart>({
@@ -123,6 +165,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
                   usage: { inputTokens: ids.length, outputTokens },
                 });
                 controller.close();
+                release();
                 return;
               }
               outputTokens += 1;
@@ -134,10 +177,15 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
           } catch (error) {
             controller.enqueue({ type: 'error', error });
             controller.close();
+            release();
           }
         },
         async cancel() {
-          await iterator.return(undefined as never);
+          try {
+            await iterator.return(undefined as never);
+          } finally {
+            release();
+          }
         },
       });
       return { stream };
