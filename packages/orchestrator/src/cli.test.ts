@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, LlamaModel, saveModel } from '@codestack/runtime';
+import { createCompactVocabulary, getTokenizer, saveCompactVocabulary } from '@codestack/tokenizer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -152,5 +153,37 @@ describe('codestack bin', { timeout: 120000 }, () => {
       const code = await new Promise<number | null>((resolve) => server.once('exit', (exitCode) => resolve(exitCode)));
       expect(code).toBe(0);
     });
+  });
+});
+
+describe('codestack with a checkpoint that carries its compact vocabulary', () => {
+  const modelDirectory = () => join(directory, 'compact-model');
+
+  beforeAll(async () => {
+    const baseTokenIds = [...new Set(getTokenizer('cl100k_base').encode('export function add(a: number, b: number): number { return a + b; }'))];
+    const vocabulary = await createCompactVocabulary({ baseEncoding: 'cl100k_base', baseTokenIds });
+    const runtime = await createRuntime();
+    const model = LlamaModel.create(
+      runtime,
+      { vocabularySize: vocabulary.vocabularySize, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true },
+      { seed: 5 },
+    );
+    await saveModel(model, modelDirectory());
+    await saveCompactVocabulary(vocabulary, join(modelDirectory(), 'vocabulary.json'));
+    model.dispose();
+  });
+
+  it('complete uses the vocabulary.json beside the weights', async () => {
+    const result = await runBin(['complete', '--model', modelDirectory(), '--maximum-tokens', '4', '--json'], 'export function add(');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 4 } });
+  });
+
+  it('refuses a tokenizer whose ids the model does not have', async () => {
+    const result = await runBin(['complete', '--model', modelDirectory(), '--encoding', 'cl100k_base', '--json'], 'export function add(');
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    expect(JSON.parse(result.stderr).error.message).toContain("outside the model's vocabulary");
   });
 });

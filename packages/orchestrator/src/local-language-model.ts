@@ -113,6 +113,13 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
     }
     let ids = options.tokenizer.encode(text);
     if (ids.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'encodes to no tokens' });
+    const outside = ids.find((id) => id >= options.model.config.vocabularySize);
+    if (outside !== undefined) {
+      throw new InvalidArgumentError({
+        argument: 'tokenizer',
+        message: `${options.tokenizer.encodingName} produced id ${outside}, outside the model's vocabulary of ${options.model.config.vocabularySize}; use the tokenizer the model was trained with`,
+      });
+    }
     if (ids.length + maximumNewTokens > context) ids = ids.slice(ids.length - (context - maximumNewTokens));
     const generation: GenerationOptions = {
       maximumNewTokens,

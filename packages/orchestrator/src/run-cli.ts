@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   CodestackError,
@@ -175,8 +176,13 @@ interface ModelValues {
 
 /** Builds the model the model options name: a local checkpoint directory or an OpenAI-compatible endpoint. */
 async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer }> {
-  const { getTokenizer } = await import('@codestack/tokenizer');
-  const tokenizer = getTokenizer(values.encoding ?? 'cl100k_base');
+  const { getTokenizer, loadCompactVocabulary } = await import('@codestack/tokenizer');
+  const localDirectory = values.model === undefined ? undefined : resolve(context.cwd ?? process.cwd(), values.model);
+  // A checkpoint trained with a compact vocabulary carries it as vocabulary.json; --encoding overrides.
+  const vocabularyPath = localDirectory === undefined ? undefined : join(localDirectory, 'vocabulary.json');
+  const compactVocabulary =
+    values.encoding === undefined && vocabularyPath !== undefined && existsSync(vocabularyPath) ? await loadCompactVocabulary(vocabularyPath) : undefined;
+  const tokenizer: Tokenizer = compactVocabulary ?? getTokenizer(values.encoding ?? 'cl100k_base');
   if (values['base-url'] !== undefined) {
     if (values.model !== undefined) throw new InvalidArgumentError({ argument: '--model', message: 'give either --model DIR or --base-url, not both' });
     if (values.adapter !== undefined) throw new InvalidArgumentError({ argument: '--adapter', message: 'adapters apply to a local --model only' });
@@ -192,8 +198,16 @@ async function resolveModel(values: ModelValues, context: CliContext): Promise<{
   }
   const runtimePackage = await import('@codestack/runtime');
   const runtime = await runtimePackage.createRuntime();
-  const directory = resolve(context.cwd ?? process.cwd(), values.model);
+  const directory = localDirectory!;
   const model = await runtimePackage.loadModel(runtime, directory);
+  if (compactVocabulary !== undefined && compactVocabulary.vocabularySize > model.config.vocabularySize) {
+    model.dispose();
+    throw new FileFormatError({
+      path: vocabularyPath!,
+      reason: 'mismatch',
+      message: `the vocabulary has ${compactVocabulary.vocabularySize} ids but the model only ${model.config.vocabularySize}`,
+    });
+  }
   if (values.adapter !== undefined) {
     const tuning = await import('@codestack/tuning');
     const adapter = await tuning.loadAdapter(model, resolve(context.cwd ?? process.cwd(), values.adapter), { signal: context.signal });
