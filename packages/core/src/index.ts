@@ -3,6 +3,7 @@ export { InvalidArgumentError } from './invalid-argument-error.js';
 export { FileFormatError, type FileFormatErrorReason } from './file-format-error.js';
 export { AbortedError, throwIfAborted } from './aborted-error.js';
 export { writeFileAtomic, syncDirectory, sha256Hex, sha256File } from './atomic-file.js';
+export { findInstalledPackage } from './installed-package.js';
 export {
   createProgressReporter,
   type ProgressReporter,

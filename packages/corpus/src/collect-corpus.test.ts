@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CodestackError, InvalidArgumentError } from '@codestack/core';
+import { FileFormatError, InvalidArgumentError } from '@codestack/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectCorpus, readCorpusSplit } from './collect-corpus.js';
 
@@ -71,8 +71,8 @@ describe('collectCorpus', () => {
     await collectCorpus({ packages: ['koa'], validationPackages: [], resolveFrom: workspace, outputDirectory });
     await writeFile(join(outputDirectory, 'train.jsonl'), '{"package":"koa","path":"x.js","text":"tampered"}\n');
     const failure = await readCorpusSplit(outputDirectory, 'train').catch((error: unknown) => error);
-    expect(CodestackError.isInstance(failure)).toBe(true);
-    expect((failure as CodestackError).code).toBe('CORRUPT_FILE');
+    expect(FileFormatError.isInstance(failure)).toBe(true);
+    expect((failure as FileFormatError).code).toBe('CORRUPT_FILE');
   });
 
   it('rejects a package in two splits and honours an aborted signal', async () => {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import {
-  CodestackError,
+  FileFormatError,
   InvalidArgumentError,
+  findInstalledPackage,
   type ProgressReporter,
   sha256Hex,
   throwIfAborted,
@@ -101,7 +101,7 @@ export async function collectCorpus(options: CollectCorpusOptions): Promise<Corp
 
   for (const [position, name] of options.packages.entries()) {
     throwIfAborted(options.signal, 'corpus collection');
-    const directory = findPackageDirectory(name, options.resolveFrom);
+    const directory = findInstalledPackage(name, options.resolveFrom);
     if (!directory) {
       skipped.push({ name, reason: 'not installed' });
       continue;
@@ -168,20 +168,9 @@ export async function readCorpusSplit(directory: string, split: CorpusSplit): Pr
   const manifest = JSON.parse(await readFile(join(directory, 'manifest.json'), 'utf8')) as CorpusManifest;
   const body = await readFile(join(directory, `${split}.jsonl`), 'utf8');
   if (sha256Hex(body) !== manifest.splits[split]?.sha256) {
-    throw new CodestackError({ code: 'CORRUPT_FILE', message: `${split}.jsonl in ${directory} does not match its manifest checksum` });
+    throw new FileFormatError({ path: join(directory, `${split}.jsonl`), reason: 'corrupt', message: 'does not match the checksum in manifest.json' });
   }
   return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as CorpusDocument);
-}
-
-function findPackageDirectory(name: string, from: string): string | undefined {
-  let directory = resolve(from);
-  for (;;) {
-    const candidate = join(directory, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    const parent = dirname(directory);
-    if (parent === directory) return undefined;
-    directory = parent;
-  }
 }
 
 async function listSourceFiles(directory: string): Promise<string[]> {

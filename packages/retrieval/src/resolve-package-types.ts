@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, parse, resolve } from 'node:path';
-import { InvalidArgumentError } from '@codestack/core';
+import { InvalidArgumentError, findInstalledPackage } from '@codestack/core';
 import { PackageNotFoundError } from './package-not-found-error.js';
 import { TypesNotFoundError } from './types-not-found-error.js';
 
@@ -70,17 +70,6 @@ function isPathLike(value: string): boolean {
 
 function typesPackageName(name: string): string {
   return name.startsWith('@') ? `@types/${name.slice(1).replace('/', '__')}` : `@types/${name}`;
-}
-
-function findInstalledPackage(name: string, from: string): string | undefined {
-  let directory = from;
-  for (;;) {
-    const candidate = join(directory, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    const parent = dirname(directory);
-    if (parent === directory) return undefined;
-    directory = parent;
-  }
 }
 
 function resolvePath(path: string, asked: string): ResolvedPackageTypes {
