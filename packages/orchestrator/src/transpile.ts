@@ -1,4 +1,5 @@
-import ts from 'typescript';
+import type ts from 'typescript';
+import { typescriptCompiler } from './typescript-compiler.js';
 import type { CodeDiagnostic } from './type-check.js';
 import { toCodeDiagnostic } from './type-check.js';
 
@@ -15,12 +16,13 @@ export interface TranspileResult {
  * run it in the sandbox. `import x from 'm'` becomes `require` for CommonJS.
  */
 export function transpileTypeScript(code: string, { moduleType = 'commonjs' }: { moduleType?: 'commonjs' | 'module' } = {}): TranspileResult {
-  const output = ts.transpileModule(code, {
+  const compiler = typescriptCompiler();
+  const output = compiler.transpileModule(code, {
     reportDiagnostics: true,
     fileName: 'snippet.ts',
     compilerOptions: {
-      target: ts.ScriptTarget.ES2022,
-      module: moduleType === 'module' ? ts.ModuleKind.ESNext : ts.ModuleKind.CommonJS,
+      target: compiler.ScriptTarget.ES2022,
+      module: moduleType === 'module' ? compiler.ModuleKind.ESNext : compiler.ModuleKind.CommonJS,
       esModuleInterop: true,
       sourceMap: false,
     },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
+import { typescriptCompiler } from './typescript-compiler.js';
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
 
 /** One compiler diagnostic, with 1-based line and column when it points into a file. */
@@ -58,6 +59,7 @@ const sourceFileCache = new Map<string, ts.SourceFile>();
  * project's real `node_modules`.
  */
 export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
+  const compiler = typescriptCompiler();
   if (typeof options.code !== 'string') {
     throw new InvalidArgumentError({ argument: 'code', message: 'must be a string' });
   }
@@ -71,10 +73,10 @@ export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
   const fileName = join(projectDirectory, virtualName);
   const compilerOptions: ts.CompilerOptions = {
     strict: true,
-    target: ts.ScriptTarget.ES2022,
+    target: compiler.ScriptTarget.ES2022,
     lib: ['lib.es2023.d.ts'],
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    module: compiler.ModuleKind.ESNext,
+    moduleResolution: compiler.ModuleResolutionKind.Bundler,
     esModuleInterop: true,
     skipLibCheck: true,
     noEmit: true,
@@ -83,13 +85,13 @@ export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
     types: hasNodeTypes(projectDirectory) ? ['node'] : [],
     ...options.compilerOptions,
   };
-  const host = ts.createCompilerHost(compilerOptions, true);
+  const host = compiler.createCompilerHost(compilerOptions, true);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (path) => path === fileName || fileExists(path);
   host.readFile = (path) => (path === fileName ? options.code : readFile(path));
   host.getSourceFile = (path, languageVersion, onError) => {
-    if (path === fileName) return ts.createSourceFile(path, options.code, languageVersion, true);
+    if (path === fileName) return compiler.createSourceFile(path, options.code, languageVersion, true);
     const key = `${typeof languageVersion === 'object' ? languageVersion.languageVersion : languageVersion}:${path}`;
     const cached = sourceFileCache.get(key);
     if (cached) return cached;
@@ -98,12 +100,12 @@ export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
       onError?.(`cannot read ${path}`);
       return undefined;
     }
-    const sourceFile = ts.createSourceFile(path, text, languageVersion, true);
+    const sourceFile = compiler.createSourceFile(path, text, languageVersion, true);
     sourceFileCache.set(key, sourceFile);
     return sourceFile;
   };
   host.writeFile = () => undefined;
-  const program = ts.createProgram({ rootNames: [fileName], options: compilerOptions, host });
+  const program = compiler.createProgram({ rootNames: [fileName], options: compilerOptions, host });
   throwIfAborted(options.signal, 'type check');
   const sourceFile = program.getSourceFile(fileName);
   const diagnostics = [
@@ -126,11 +128,12 @@ function hasNodeTypes(directory: string): boolean {
 
 /** Converts a TypeScript diagnostic into a plain {@link CodeDiagnostic}. */
 export function toCodeDiagnostic(diagnostic: ts.Diagnostic, virtualPath?: string, virtualName?: string): CodeDiagnostic {
+  const compiler = typescriptCompiler();
   const category = (['warning', 'error', 'suggestion', 'message'] as const)[diagnostic.category] ?? 'error';
   const result: CodeDiagnostic = {
     code: diagnostic.code,
     category,
-    message: ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
+    message: compiler.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
   };
   if (diagnostic.file && diagnostic.start !== undefined) {
     const position = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
