@@ -11,7 +11,8 @@ import { exportBaseModel, trainBaseModel } from './train-base-model.js';
 const usage = `usage: model-pipeline <command> [options] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
   prepare  [--corpus DIR] [--data DIR] [--base-tokens K]    build the compact vocabulary and token shards
-  train    [--data DIR] [--run DIR] --steps N [--minutes M] [--steps-now S]  train or resume the base model
+  train    [--data DIR] [--run DIR] --steps N [--minutes M] [--steps-now S] [--workers W] [--checkpoint-every C]
+                                                            train or resume the base model
   export   [--data DIR] [--run DIR] --out DIR               write f16 weights + vocabulary for @codestack/model-base`;
 
 const { positionals, values } = parseArgs({
@@ -25,6 +26,8 @@ const { positionals, values } = parseArgs({
     steps: { type: 'string' },
     minutes: { type: 'string' },
     'steps-now': { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    'checkpoint-every': { type: 'string', default: '100' },
     backend: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
@@ -70,6 +73,8 @@ switch (positionals[0]) {
       totalSteps: Number(values.steps),
       timeBudgetMinutes: values.minutes === undefined ? undefined : Number(values.minutes),
       maximumStepsNow: values['steps-now'] === undefined ? undefined : Number(values['steps-now']),
+      workers: Number(values.workers),
+      checkpointEvery: Number(values['checkpoint-every']),
       json,
       signal: controller.signal,
     });

@@ -48,6 +48,8 @@ export interface TrainBaseModelOptions {
   peakLearningRate?: number;
   /** Steps between checkpoints and validation evaluations. Default 100. */
   checkpointEvery?: number;
+  /** Data-parallel participants (main thread plus worker threads); `batchSize` must divide by it. Default 1. */
+  workers?: number;
   /** Print JSON lines even on a TTY. */
   json?: boolean;
   signal?: AbortSignal;
@@ -88,6 +90,7 @@ export async function trainBaseModel(options: TrainBaseModelOptions): Promise<Tr
     data,
     batchSize,
     sequenceLength,
+    workers: options.workers,
     schedule: {
       peakLearningRate: options.peakLearningRate ?? 3e-3,
       warmupSteps: Math.min(200, Math.ceil(options.totalSteps / 20)),
