@@ -29,6 +29,7 @@ export { fingerprintModel } from './base-model-fingerprint.js';
 export { combineLoraAdapters, type WeightedAdapter } from './combine-adapters.js';
 export { mergeAdapter, unmergeAdapter, mergedAdapters } from './merge-adapter.js';
 export { trainAdapter, type TrainAdapterOptions, type TrainAdapterResult } from './train-adapter.js';
+export { fineTuneModel, type FineTuneModelOptions } from './fine-tune-model.js';
 export type { TrainingOptions, TrainingResult } from './training-loop.js';
 export { buildWindows, type TokenData, type TokenWindow, type PromptCompletionPair } from './training-data.js';
 export { evaluatePerplexity, type EvaluatePerplexityOptions, type PerplexityResult } from './evaluate-perplexity.js';
