@@ -180,6 +180,24 @@ describe('codestack with a checkpoint that carries its compact vocabulary', () =
     expect(JSON.parse(result.stdout)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 4 } });
   });
 
+  it('eval completion scores held-out files from a JSONL split, with progress as JSON lines', async () => {
+    const split = join(directory, 'held-out.jsonl');
+    const text = 'export function add(a: number, b: number): number {\n  return a + b;\n}\n';
+    await writeFile(split, `${JSON.stringify({ path: 'add.ts', text: `${text}${text}${text}` })}\n`);
+    const result = await runBin(['eval', 'completion', '--data', split, '--model', modelDirectory(), '--cases-per-file', '2', '--details', '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { files: number; nextLine: { cases: number; exact: number }; nextIdentifier: { cases: number }; results: { kind: string; exact: boolean }[] };
+    expect(report.files).toBe(1);
+    expect(report.nextLine.cases).toBe(2);
+    expect(report.results).toHaveLength(report.nextLine.cases + report.nextIdentifier.cases);
+    expect(report.nextLine.exact).toBe(report.results.filter((entry) => entry.kind === 'next-line' && entry.exact).length);
+    const events = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
+    expect(events.at(-1)?.event).toBe('finish');
+    const missing = await runBin(['eval', 'completion', '--data', join(directory, 'absent.jsonl'), '--model', modelDirectory(), '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'MISSING_FILE' } });
+  });
+
   it('refuses a tokenizer whose ids the model does not have', async () => {
     const result = await runBin(['complete', '--model', modelDirectory(), '--encoding', 'cl100k_base', '--json'], 'export function add(');
     expect(result.code).toBe(2);

@@ -57,3 +57,19 @@ export { EventChannel } from './event-channel.js';
 export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
 export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';
 export { runCli, cliUsage, type CliContext } from './run-cli.js';
+export {
+  buildCompletionCases,
+  isExactCompletion,
+  readCompletionSources,
+  type CompletionCase,
+  type CompletionCaseKind,
+  type CompletionSource,
+  type BuildCompletionCasesOptions,
+} from './completion-cases.js';
+export {
+  evaluateCompletion,
+  type EvaluateCompletionOptions,
+  type CompletionReport,
+  type CompletionScore,
+  type CompletionCaseResult,
+} from './evaluate-completion.js';

@@ -36,6 +36,8 @@ export const cliUsage = `Usage: codestack <command> [options]   (every command t
   tokens count [FILE] [--encoding E]                  count tokens of FILE or stdin
   docs index|search ...                               the retrieval docs command
   eval pass-at-k --data FILE.jsonl [--samples N] [--k 1,10] [--canonical] [model options]
+  eval completion --data DIR|FILE.jsonl [--docs DIR] [--limit FILES] [--cases-per-file N] [--details] [model options]
+                                                      exact match of the next line and next identifier
   serve --port N [--host H] [--server-api-key K] [model options]
 `;
 
@@ -175,7 +177,7 @@ interface ModelValues {
 }
 
 /** Builds the model the model options name: a local checkpoint directory or an OpenAI-compatible endpoint. */
-async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer }> {
+async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer; contextTokens?: number }> {
   const { getTokenizer, loadCompactVocabulary } = await import('@codestack/tokenizer');
   const localDirectory = values.model === undefined ? undefined : resolve(context.cwd ?? process.cwd(), values.model);
   // A checkpoint trained with a compact vocabulary carries it as vocabulary.json; --encoding overrides.
@@ -214,7 +216,11 @@ async function resolveModel(values: ModelValues, context: CliContext): Promise<{
     tuning.mergeAdapter(model, adapter);
   }
   const { createLocalLanguageModel } = await import('./local-language-model.js');
-  return { model: createLocalLanguageModel({ model, tokenizer, modelId: values['model-name'] ?? 'codestack-local' }), tokenizer };
+  return {
+    model: createLocalLanguageModel({ model, tokenizer, modelId: values['model-name'] ?? 'codestack-local' }),
+    tokenizer,
+    contextTokens: model.config.maximumContext,
+  };
 }
 
 async function resolveRetriever(directory: string | undefined, context: CliContext): Promise<Retriever | undefined> {
@@ -282,6 +288,7 @@ async function completeCommand(args: readonly string[], context: CliContext): Pr
 }
 
 async function evalCommand(args: readonly string[], context: CliContext): Promise<number> {
+  if (args[0] === 'completion') return completionEvalCommand(args.slice(1), context);
   const { values, positionals } = parse(args, {
     ...modelOptions,
     data: { type: 'string' },
@@ -292,7 +299,7 @@ async function evalCommand(args: readonly string[], context: CliContext): Promis
     limit: { type: 'string' },
     temperature: { type: 'string' },
   });
-  if (positionals[0] !== 'pass-at-k') throw new InvalidArgumentError({ argument: 'subcommand', message: "eval supports 'pass-at-k'" });
+  if (positionals[0] !== 'pass-at-k') throw new InvalidArgumentError({ argument: 'subcommand', message: "eval supports 'pass-at-k' and 'completion'" });
   if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give the task file: --data FILE.jsonl' });
   const { readEvalTasks } = await import('./eval-task.js');
   const { evaluatePassAtK } = await import('./evaluate-pass-at-k.js');
@@ -329,6 +336,61 @@ async function evalCommand(args: readonly string[], context: CliContext): Promis
     `${Object.entries(report.passAtK)
       .map(([key, value]) => `${key} = ${value.toFixed(4)}`)
       .join('  ')}  (${report.scoredTasks} tasks scored, ${report.skippedTasks} skipped)`,
+  );
+  return 0;
+}
+
+async function completionEvalCommand(args: readonly string[], context: CliContext): Promise<number> {
+  const { values } = parse(args, {
+    ...modelOptions,
+    data: { type: 'string' },
+    docs: { type: 'string' },
+    limit: { type: 'string' },
+    'cases-per-file': { type: 'string' },
+    'prompt-tokens': { type: 'string' },
+    'document-tokens': { type: 'string' },
+    details: { type: 'boolean' },
+  });
+  if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give held-out code: --data DIR or --data FILE.jsonl' });
+  const { readCompletionSources, buildCompletionCases } = await import('./completion-cases.js');
+  let sources = await readCompletionSources(resolve(context.cwd ?? process.cwd(), values.data));
+  if (values.limit !== undefined) sources = sources.slice(0, positiveInteger(values.limit, '--limit', sources.length));
+  if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
+  const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const retriever = await resolveRetriever(values.docs, context);
+  const maximumOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
+  const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maximumOutputTokens));
+  const { evaluateCompletion } = await import('./evaluate-completion.js');
+  const progress = createProgressReporter({ label: 'completion', total: buildCompletionCases(sources, { casesPerFile }).length, json: values.json === true, stream: context.stderr });
+  const report = await evaluateCompletion({
+    model,
+    tokenizer,
+    sources,
+    casesPerFile,
+    maximumPromptTokens,
+    maximumOutputTokens,
+    ...(retriever ? { retriever } : {}),
+    ...(values['document-tokens'] === undefined ? {} : { maximumDocumentTokens: positiveInteger(values['document-tokens'], '--document-tokens', 0) }),
+    progress,
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  const summary = {
+    model: model.modelId,
+    adapter: values.adapter ?? null,
+    docs: values.docs ?? null,
+    files: report.files,
+    nextLine: report.nextLine,
+    nextIdentifier: report.nextIdentifier,
+    meanDocumentTokens: report.meanDocumentTokens,
+    ...(values.details ? { results: report.results } : {}),
+  };
+  const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+  write(
+    context,
+    values.json,
+    summary,
+    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases})  over ${report.files} files${retriever ? ', with docs' : ''}`,
   );
   return 0;
 }

@@ -1,0 +1,187 @@
+import { AbortedError, InvalidArgumentError, type LanguageModel, type ProgressReporter, type Retriever, type Tokenizer } from '@codestack/core';
+import { buildCompletionCases, isExactCompletion, type CompletionCase, type CompletionCaseKind, type CompletionSource } from './completion-cases.js';
+import { generateText } from './generate-text.js';
+
+/** Options of {@link evaluateCompletion}. */
+export interface EvaluateCompletionOptions {
+  /** The model under test (any {@link LanguageModel}: local, remote, wrapped in middleware). */
+  model: LanguageModel;
+  /** Counts prompt tokens; use the model's own tokenizer so the budget is exact. */
+  tokenizer: Tokenizer;
+  /** Held-out source files. */
+  sources: readonly CompletionSource[];
+  /** With a retriever, API docs retrieved for the code before the cursor are put in front of it as comments. */
+  retriever?: Retriever;
+  /** Prompt tokens (docs plus code). Default 224, which fits the bundled model's 256 with the output. */
+  maximumPromptTokens?: number;
+  /** Of the prompt, at most so many tokens of docs. Default a quarter of `maximumPromptTokens`. */
+  maximumDocumentTokens?: number;
+  /** Documents retrieved per case. Default 3. */
+  documentsPerCase?: number;
+  /** Lines sampled per file. Default 4. */
+  casesPerFile?: number;
+  /** Output tokens for a next-line case (identifier cases get a quarter). Default 32. */
+  maximumOutputTokens?: number;
+  /** Per-request provider options, such as `{ codestack: { adapter: 'rxjs' } }`. */
+  providerOptions?: Record<string, Record<string, unknown>>;
+  /** Progress over cases. */
+  progress?: ProgressReporter;
+  /** Cancels between cases. */
+  signal?: AbortSignal;
+}
+
+/** Exact-match figures of one case kind. */
+export interface CompletionScore {
+  /** Cases scored. */
+  cases: number;
+  /** Cases answered exactly. */
+  exact: number;
+  /** `exact / cases` (0 when there are none). */
+  exactMatch: number;
+}
+
+/** One case's outcome. */
+export interface CompletionCaseResult {
+  /** The kind of case. */
+  kind: CompletionCaseKind;
+  /** The source path. */
+  path: string;
+  /** The 1-based line. */
+  line: number;
+  /** What was expected. */
+  expected: string;
+  /** What the model produced (its first line). */
+  completion: string;
+  /** Whether it matched exactly. */
+  exact: boolean;
+  /** Prompt tokens spent on docs. */
+  documentTokens: number;
+}
+
+/** What {@link evaluateCompletion} measured. */
+export interface CompletionReport {
+  /** Source files read. */
+  files: number;
+  /** Exact match of the next line. */
+  nextLine: CompletionScore;
+  /** Exact match of the next identifier. */
+  nextIdentifier: CompletionScore;
+  /** Whether docs were retrieved into the prompts. */
+  withDocuments: boolean;
+  /** Mean prompt tokens spent on docs (0 without a retriever). */
+  meanDocumentTokens: number;
+  /** Every case, in order. */
+  results: CompletionCaseResult[];
+}
+
+/** Keeps the last lines of `text` that fit in `budget` tokens (whole lines, so the prompt starts cleanly). */
+function lastLinesWithin(text: string, budget: number, tokenizer: Tokenizer): string {
+  if (budget <= 0) return '';
+  if (tokenizer.countTokens(text) <= budget) return text;
+  const lines = text.split('\n');
+  let start = lines.length;
+  let used = 0;
+  while (start > 0) {
+    const cost = tokenizer.countTokens(`${lines[start - 1]}\n`);
+    if (used + cost > budget) break;
+    used += cost;
+    start -= 1;
+  }
+  let kept = lines.slice(start).join('\n');
+  // Token counts of lines are nearly additive; drop lines until the joined text really fits.
+  while (kept.length > 0 && tokenizer.countTokens(kept) > budget) kept = kept.slice(kept.indexOf('\n') + 1 || kept.length);
+  if (kept.length === 0) {
+    // One line longer than the budget: keep its tail by tokens.
+    const ids = tokenizer.encode(text);
+    kept = tokenizer.decode(ids.slice(ids.length - budget));
+  }
+  return kept;
+}
+
+/** The query for a case: the last few non-blank lines before the cursor. */
+function queryFor(prefix: string): string {
+  return prefix
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .slice(-3)
+    .join('\n');
+}
+
+/** Renders retrieved docs as line comments, within `budget` tokens. */
+async function documentBlock(retriever: Retriever, prefix: string, k: number, budget: number, tokenizer: Tokenizer, signal: AbortSignal | undefined): Promise<string> {
+  const query = queryFor(prefix);
+  if (!query.trim() || budget <= 0) return '';
+  const documents = await retriever.retrieve(query, { k, ...(signal ? { signal } : {}) });
+  let block = '';
+  for (const document of documents) {
+    const lines = document.text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .slice(0, 3)
+      .map((line) => `// ${line}\n`);
+    for (const line of lines) {
+      if (tokenizer.countTokens(block + line) > budget) return block;
+      block += line;
+    }
+  }
+  return block;
+}
+
+/**
+ * Scores code completion on held-out files: exact match of the next line and of the next
+ * identifier (see `buildCompletionCases`), decoding greedily. The prompt is the code before the
+ * cursor, cut to whole lines within the token budget; with a `retriever`, docs retrieved for the
+ * last lines before the cursor go first, as `//` comments, and the code gets what they leave.
+ */
+export async function evaluateCompletion(options: EvaluateCompletionOptions): Promise<CompletionReport> {
+  const maximumPromptTokens = options.maximumPromptTokens ?? 224;
+  const maximumOutputTokens = options.maximumOutputTokens ?? 32;
+  if (!Number.isInteger(maximumPromptTokens) || maximumPromptTokens < 8) {
+    throw new InvalidArgumentError({ argument: 'maximumPromptTokens', message: `expected an integer of at least 8, got ${maximumPromptTokens}` });
+  }
+  if (!Number.isInteger(maximumOutputTokens) || maximumOutputTokens < 4) {
+    throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `expected an integer of at least 4, got ${maximumOutputTokens}` });
+  }
+  const maximumDocumentTokens = options.retriever ? (options.maximumDocumentTokens ?? Math.floor(maximumPromptTokens / 4)) : 0;
+  if (maximumDocumentTokens >= maximumPromptTokens) {
+    throw new InvalidArgumentError({ argument: 'maximumDocumentTokens', message: 'must leave room for code in the prompt' });
+  }
+  const cases: CompletionCase[] = buildCompletionCases(options.sources, options.casesPerFile === undefined ? {} : { casesPerFile: options.casesPerFile });
+  const results: CompletionCaseResult[] = [];
+  for (const testCase of cases) {
+    if (options.signal?.aborted) throw new AbortedError({ operation: 'completion evaluation', cause: options.signal.reason });
+    const documents = options.retriever
+      ? await documentBlock(options.retriever, testCase.prefix, options.documentsPerCase ?? 3, maximumDocumentTokens, options.tokenizer, options.signal)
+      : '';
+    const documentTokens = documents ? options.tokenizer.countTokens(documents) : 0;
+    const code = lastLinesWithin(testCase.prefix, maximumPromptTokens - documentTokens, options.tokenizer);
+    const generated = await generateText({
+      model: options.model,
+      prompt: documents + code,
+      maximumOutputTokens: testCase.kind === 'next-line' ? maximumOutputTokens : Math.max(4, Math.ceil(maximumOutputTokens / 4)),
+      temperature: 0,
+      stopSequences: ['\n'],
+      ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const completion = generated.text.split('\n')[0]!;
+    results.push({ kind: testCase.kind, path: testCase.path, line: testCase.line, expected: testCase.expected, completion, exact: isExactCompletion(testCase, completion), documentTokens });
+    options.progress?.update({ completed: results.length, fields: { exact: results.filter((result) => result.exact).length } });
+  }
+  const score = (kind: CompletionCaseKind): CompletionScore => {
+    const ofKind = results.filter((result) => result.kind === kind);
+    const exact = ofKind.filter((result) => result.exact).length;
+    return { cases: ofKind.length, exact, exactMatch: ofKind.length === 0 ? 0 : exact / ofKind.length };
+  };
+  const report: CompletionReport = {
+    files: options.sources.length,
+    nextLine: score('next-line'),
+    nextIdentifier: score('next-identifier'),
+    withDocuments: options.retriever !== undefined,
+    meanDocumentTokens: results.length === 0 ? 0 : results.reduce((sum, result) => sum + result.documentTokens, 0) / results.length,
+    results,
+  };
+  options.progress?.finish({ nextLine: report.nextLine.exactMatch, nextIdentifier: report.nextIdentifier.exactMatch });
+  return report;
+}
