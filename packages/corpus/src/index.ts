@@ -27,3 +27,12 @@ export {
   type TrainBaseModelOptions,
   type TrainBaseModelResult,
 } from './train-base-model.js';
+export {
+  tuneDomain,
+  splitDomainByModule,
+  moduleKey,
+  type TuneDomainOptions,
+  type DomainSplit,
+  type DomainTuningSummary,
+  type DomainMethodResult,
+} from './tune-domain.js';

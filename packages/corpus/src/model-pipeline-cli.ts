@@ -7,13 +7,16 @@ import { collectCorpus } from './collect-corpus.js';
 import { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
 import { prepareTrainingData } from './prepare-training-data.js';
 import { exportBaseModel, trainBaseModel } from './train-base-model.js';
+import { tuneDomain } from './tune-domain.js';
 
 const usage = `usage: model-pipeline <command> [options] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
   prepare  [--corpus DIR] [--data DIR] [--base-tokens K]    build the compact vocabulary and token shards
   train    [--data DIR] [--run DIR] --steps N [--minutes M] [--steps-now S] [--workers W] [--checkpoint-every C]
                                                             train or resume the base model
-  export   [--data DIR] [--run DIR] --out DIR               write f16 weights + vocabulary for @codestack/model-base`;
+  export   [--data DIR] [--run DIR] --out DIR               write f16 weights + vocabulary for @codestack/model-base
+  tune-domain --model DIR --adapter-out DIR [--corpus DIR] [--out DIR] [--steps N]
+                                                            LoRA adapter vs full fine-tune on the held-out domain`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -22,6 +25,8 @@ const { positionals, values } = parseArgs({
     data: { type: 'string', default: '.cache/training-data' },
     run: { type: 'string', default: '.cache/base-model-run' },
     out: { type: 'string' },
+    model: { type: 'string' },
+    'adapter-out': { type: 'string' },
     'base-tokens': { type: 'string', default: '2048' },
     steps: { type: 'string' },
     minutes: { type: 'string' },
@@ -86,6 +91,22 @@ switch (positionals[0]) {
     const runtime = await createRuntime({ backend: values.backend as 'auto' });
     await exportBaseModel(runtime, resolve(values.run), resolve(values.data), resolve(values.out));
     print({ exported: resolve(values.out) });
+    break;
+  }
+  case 'tune-domain': {
+    if (values.model === undefined || values['adapter-out'] === undefined) throw new Error(`--model and --adapter-out are required\n${usage}`);
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const summary = await tuneDomain({
+      runtime,
+      baseModelDirectory: resolve(values.model),
+      corpusDirectory: resolve(values.corpus),
+      outputDirectory: resolve(values.out ?? '.cache/domain-tuning'),
+      adapterDirectory: resolve(values['adapter-out']),
+      ...(values.steps === undefined ? {} : { steps: Number(values.steps) }),
+      json,
+      signal: controller.signal,
+    });
+    print(summary);
     break;
   }
   default:
