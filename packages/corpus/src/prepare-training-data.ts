@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ProgressReporter, throwIfAborted, writeFileAtomic } from '@codestack/core';
-import { tokenShardExtension, writeTokenShard } from '@codestack/runtime';
+import { SeededRandom, tokenShardExtension, writeTokenShard } from '@codestack/runtime';
 import { buildCompactVocabulary, saveCompactVocabulary, type CompactVocabulary } from '@codestack/tokenizer';
 import { readCorpusSplit, type CorpusManifest, type CorpusSplit } from './collect-corpus.js';
 
@@ -17,6 +17,12 @@ export interface PrepareTrainingDataOptions {
   baseTokenCount?: number;
   /** Tokens per shard file. Default 1,000,000. */
   shardTokens?: number;
+  /**
+   * Seed of the shuffle of the train split's documents before sharding. The trainer reads a shard
+   * as one stream, so without it each shard would hold a package or two and training would drift
+   * from package to package. Default 1.
+   */
+  shuffleSeed?: number;
   /** Progress, one unit per document encoded. */
   progress?: ProgressReporter;
   /** Cancels the preparation. */
@@ -52,7 +58,7 @@ export async function prepareTrainingData(options: PrepareTrainingDataOptions): 
   const shardTokens = options.shardTokens ?? 1_000_000;
   const corpusManifest = JSON.parse(await readFile(join(options.corpusDirectory, 'manifest.json'), 'utf8')) as CorpusManifest;
   const documents = {
-    train: await readCorpusSplit(options.corpusDirectory, 'train'),
+    train: shuffled(await readCorpusSplit(options.corpusDirectory, 'train'), options.shuffleSeed ?? 1),
     validation: await readCorpusSplit(options.corpusDirectory, 'validation'),
     domain: await readCorpusSplit(options.corpusDirectory, 'domain'),
   };
@@ -105,6 +111,17 @@ export async function prepareTrainingData(options: PrepareTrainingDataOptions): 
   await writeFileAtomic(join(options.outputDirectory, trainingDataManifestFile), `${JSON.stringify(manifest, null, 2)}\n`);
   options.progress?.finish({ tokens: splits.train.tokens });
   return manifest;
+}
+
+/** A seeded Fisher-Yates shuffle (a new array). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const random = new SeededRandom(seed);
+  const result = [...items];
+  for (let index = result.length - 1; index > 0; index -= 1) {
+    const other = random.nextInt(index + 1);
+    [result[index], result[other]] = [result[other]!, result[index]!];
+  }
+  return result;
 }
 
 /** One training document: BOS, the text's ids, EOS. */

@@ -72,6 +72,26 @@ describe('prepareTrainingData', () => {
     const corpusLines = (await readFile(join(workspace, 'corpus', 'validation.jsonl'), 'utf8')).trim().split('\n');
     expect(texts).toEqual(corpusLines.map((line) => (JSON.parse(line) as { text: string }).text));
   });
+
+  it('shuffles the train documents before sharding, losing none', async () => {
+    const vocabulary = await loadCompactVocabulary(join(workspace, 'data', 'vocabulary.json'));
+    const tokens: number[] = [];
+    for (const shard of manifest.splits.train.shards) tokens.push(...(await readTokenShard(join(workspace, 'data', shard))).tokens);
+    const texts: string[] = [];
+    let start = 0;
+    for (let index = 0; index < tokens.length; index += 1) {
+      if (tokens[index] === vocabulary.specialTokens.eos) {
+        texts.push(vocabulary.decode(tokens.slice(start + 1, index)));
+        start = index + 1;
+      }
+    }
+    const corpusTexts = (await readFile(join(workspace, 'corpus', 'train.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    expect(texts).not.toEqual(corpusTexts);
+    expect([...texts].sort()).toEqual([...corpusTexts].sort());
+  });
 });
 
 describe('trainBaseModel', () => {
