@@ -31,6 +31,14 @@ describe('validateCode', () => {
     expect(report.diagnostics[0]?.message).toContain('no code');
   });
 
+  it('fails an answer of comments only, but keeps code whose strings look like comments', async () => {
+    const report = await validateCode({ code: '// TODO: write it\n/* later */\n', projectDirectory });
+    expect(report.ok).toBe(false);
+    expect(report.diagnostics[0]?.message).toContain('only comments');
+    const code = await validateCode({ code: 'export const url = "http://example.com/*x*/";\n', projectDirectory });
+    expect(code.ok).toBe(true);
+  });
+
   it('validates JavaScript with a syntax check and a run', async () => {
     const report = await validateCode({ code: 'function add(a, b) { return a + b }', language: 'javascript', tests: "require('assert').strictEqual(add(1, 1), 2)", projectDirectory });
     expect(report.ok).toBe(true);

@@ -49,6 +49,11 @@ export async function validateCode(options: ValidateCodeOptions): Promise<Valida
   if (options.code.trim() === '') {
     return { ok: false, diagnostics: [{ code: 0, category: 'error', message: 'There is no code to validate: the answer was empty.' }] };
   }
+  // Comments alone type-check and run cleanly; they are not an answer. (Stripping comment-like
+  // text can only leave more behind, never less, so real code is never taken for comments.)
+  if (options.code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').trim() === '') {
+    return { ok: false, diagnostics: [{ code: 0, category: 'error', message: 'There is no code to validate: the answer holds only comments.' }] };
+  }
   const diagnostics =
     options.typeCheck === false
       ? []
