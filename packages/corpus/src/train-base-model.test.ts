@@ -124,5 +124,8 @@ describe('trainBaseModel', () => {
     expect(resumed.validationBitsPerByte).toBeGreaterThan(0);
     const summary = JSON.parse(await readFile(join(workspace, 'run', 'run-summary.json'), 'utf8'));
     expect(summary.step).toBe(3);
+    // Training time adds up over the invocations of a resumed run.
+    expect(resumed.trainingSeconds).toBeGreaterThan(first.trainingSeconds);
+    expect(first.trainingSeconds).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -65,6 +65,8 @@ export interface TrainBaseModelResult {
   validationLoss: number;
   validationBitsPerByte: number;
   tokensPerSecond: number;
+  /** Wall-clock seconds of training over every invocation of the run (evaluations and checkpoints included). */
+  trainingSeconds: number;
 }
 
 /**
@@ -100,6 +102,12 @@ export async function trainBaseModel(options: TrainBaseModelOptions): Promise<Tr
     optimizer: { weightDecay: 0.1 },
     evaluation: { data: validation, every: checkpointEvery, batches: validationBatches },
   });
+  const startedAt = performance.now();
+  let earlierSeconds = 0;
+  if (resuming && existsSync(join(options.runDirectory, 'run-summary.json'))) {
+    const earlier = JSON.parse(await readFile(join(options.runDirectory, 'run-summary.json'), 'utf8')) as Partial<TrainBaseModelResult>;
+    earlierSeconds = earlier.trainingSeconds ?? 0;
+  }
   try {
     if (resuming) await trainer.loadCheckpoint(options.runDirectory);
     const deadline = Date.now() + (options.timeBudgetMinutes ?? Number.POSITIVE_INFINITY) * 60_000;
@@ -127,6 +135,7 @@ export async function trainBaseModel(options: TrainBaseModelOptions): Promise<Tr
       validationLoss,
       validationBitsPerByte: (validationLoss * validationTokensPerByte) / Math.LN2,
       tokensPerSecond,
+      trainingSeconds: earlierSeconds + (performance.now() - startedAt) / 1000,
     };
     await writeFileAtomic(join(options.runDirectory, 'run-summary.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
