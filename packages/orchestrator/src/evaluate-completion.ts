@@ -1,5 +1,6 @@
 import { AbortedError, InvalidArgumentError, type LanguageModel, type ProgressReporter, type Retriever, type Tokenizer } from '@codestack/core';
 import { buildCompletionCases, isExactCompletion, type CompletionCase, type CompletionCaseKind, type CompletionSource } from './completion-cases.js';
+import { buildCodeCompletionPrompt } from './code-completion-prompt.js';
 import { generateText } from './generate-text.js';
 
 /** Options of {@link evaluateCompletion}. */
@@ -74,60 +75,6 @@ export interface CompletionReport {
   results: CompletionCaseResult[];
 }
 
-/** Keeps the last lines of `text` that fit in `budget` tokens (whole lines, so the prompt starts cleanly). */
-function lastLinesWithin(text: string, budget: number, tokenizer: Tokenizer): string {
-  if (budget <= 0) return '';
-  if (tokenizer.countTokens(text) <= budget) return text;
-  const lines = text.split('\n');
-  let start = lines.length;
-  let used = 0;
-  while (start > 0) {
-    const cost = tokenizer.countTokens(`${lines[start - 1]}\n`);
-    if (used + cost > budget) break;
-    used += cost;
-    start -= 1;
-  }
-  let kept = lines.slice(start).join('\n');
-  // Token counts of lines are nearly additive; drop lines until the joined text really fits.
-  while (kept.length > 0 && tokenizer.countTokens(kept) > budget) kept = kept.slice(kept.indexOf('\n') + 1 || kept.length);
-  if (kept.length === 0) {
-    // One line longer than the budget: keep its tail by tokens.
-    const ids = tokenizer.encode(text);
-    kept = tokenizer.decode(ids.slice(ids.length - budget));
-  }
-  return kept;
-}
-
-/** The query for a case: the last few non-blank lines before the cursor. */
-function queryFor(prefix: string): string {
-  return prefix
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .slice(-3)
-    .join('\n');
-}
-
-/** Renders retrieved docs as line comments, within `budget` tokens. */
-async function documentBlock(retriever: Retriever, prefix: string, k: number, budget: number, tokenizer: Tokenizer, signal: AbortSignal | undefined): Promise<string> {
-  const query = queryFor(prefix);
-  if (!query.trim() || budget <= 0) return '';
-  const documents = await retriever.retrieve(query, { k, ...(signal ? { signal } : {}) });
-  let block = '';
-  for (const document of documents) {
-    const lines = document.text
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .slice(0, 3)
-      .map((line) => `// ${line}\n`);
-    for (const line of lines) {
-      if (tokenizer.countTokens(block + line) > budget) return block;
-      block += line;
-    }
-  }
-  return block;
-}
-
 /**
  * Scores code completion on held-out files: exact match of the next line and of the next
  * identifier (see `buildCompletionCases`), decoding greedily. The prompt is the code before the
@@ -143,22 +90,25 @@ export async function evaluateCompletion(options: EvaluateCompletionOptions): Pr
   if (!Number.isInteger(maximumOutputTokens) || maximumOutputTokens < 4) {
     throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `expected an integer of at least 4, got ${maximumOutputTokens}` });
   }
-  const maximumDocumentTokens = options.retriever ? (options.maximumDocumentTokens ?? Math.floor(maximumPromptTokens / 4)) : 0;
-  if (maximumDocumentTokens >= maximumPromptTokens) {
+  const maximumDocumentTokens = options.maximumDocumentTokens ?? Math.floor(maximumPromptTokens / 4);
+  if (options.retriever && maximumDocumentTokens >= maximumPromptTokens) {
     throw new InvalidArgumentError({ argument: 'maximumDocumentTokens', message: 'must leave room for code in the prompt' });
   }
   const cases: CompletionCase[] = buildCompletionCases(options.sources, options.casesPerFile === undefined ? {} : { casesPerFile: options.casesPerFile });
   const results: CompletionCaseResult[] = [];
   for (const testCase of cases) {
     if (options.signal?.aborted) throw new AbortedError({ operation: 'completion evaluation', cause: options.signal.reason });
-    const documents = options.retriever
-      ? await documentBlock(options.retriever, testCase.prefix, options.documentsPerCase ?? 3, maximumDocumentTokens, options.tokenizer, options.signal)
-      : '';
-    const documentTokens = documents ? options.tokenizer.countTokens(documents) : 0;
-    const code = lastLinesWithin(testCase.prefix, maximumPromptTokens - documentTokens, options.tokenizer);
+    const { prompt, documentTokens } = await buildCodeCompletionPrompt({
+      prefix: testCase.prefix,
+      tokenizer: options.tokenizer,
+      maximumPromptTokens,
+      ...(options.retriever ? { retriever: options.retriever, maximumDocumentTokens } : {}),
+      ...(options.documentsPerCase === undefined ? {} : { documents: options.documentsPerCase }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const generated = await generateText({
       model: options.model,
-      prompt: documents + code,
+      prompt,
       maximumOutputTokens: testCase.kind === 'next-line' ? maximumOutputTokens : Math.max(4, Math.ceil(maximumOutputTokens / 4)),
       temperature: 0,
       stopSequences: ['\n'],

@@ -73,3 +73,4 @@ export {
   type CompletionScore,
   type CompletionCaseResult,
 } from './evaluate-completion.js';
+export { buildCodeCompletionPrompt, type CodeCompletionPromptOptions } from './code-completion-prompt.js';

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { getTokenizer } from '@codestack/tokenizer';
+import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
+import { buildCodeCompletionPrompt } from './code-completion-prompt.js';
+
+const tokenizer = getTokenizer('cl100k_base');
+const prefix = Array.from({ length: 30 }, (_, index) => `const value${index} = compute(${index});`).join('\n') + '\n';
+
+describe('buildCodeCompletionPrompt', () => {
+  it('keeps the prefix whole when it fits, else its last whole lines within the budget', async () => {
+    expect(await buildCodeCompletionPrompt({ prefix, tokenizer, maximumPromptTokens: 4096 })).toEqual({ prompt: prefix, documents: '', documentTokens: 0 });
+    const { prompt } = await buildCodeCompletionPrompt({ prefix, tokenizer, maximumPromptTokens: 40 });
+    expect(tokenizer.countTokens(prompt)).toBeLessThanOrEqual(40);
+    expect(prefix.endsWith(prompt)).toBe(true);
+    expect(prompt.startsWith('const value')).toBe(true);
+    expect(tokenizer.countTokens(prompt)).toBeGreaterThan(25);
+  });
+
+  it('keeps the token tail of a single line longer than the budget', async () => {
+    const line = `const list = [${Array.from({ length: 200 }, (_, index) => index).join(', ')}];`;
+    const { prompt } = await buildCodeCompletionPrompt({ prefix: line, tokenizer, maximumPromptTokens: 16 });
+    expect(tokenizer.countTokens(prompt)).toBeLessThanOrEqual(16);
+    expect(line.endsWith(prompt)).toBe(true);
+  });
+
+  it('puts the retrieved docs first as comments within their budget', async () => {
+    const retriever = await createRecordingDocsRetriever([{ id: 'compute', text: 'compute(n) returns the nth value of the series.\nIt never throws.' }]);
+    const result = await buildCodeCompletionPrompt({ prefix, tokenizer, retriever, maximumPromptTokens: 64, maximumDocumentTokens: 20 });
+    expect(result.documents.length).toBeGreaterThan(0);
+    expect(result.documents.split('\n').filter(Boolean).every((line) => line.startsWith('// '))).toBe(true);
+    expect(result.documentTokens).toBeLessThanOrEqual(20);
+    expect(result.prompt.startsWith(result.documents)).toBe(true);
+    expect(tokenizer.countTokens(result.prompt)).toBeLessThanOrEqual(64);
+    expect(retriever.queries[0]).toBe(prefix.trim().split('\n').slice(-3).join('\n'));
+  });
+});
