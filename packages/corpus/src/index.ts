@@ -36,3 +36,4 @@ export {
   type DomainTuningSummary,
   type DomainMethodResult,
 } from './tune-domain.js';
+export { evaluateSplit, type EvaluateSplitOptions } from './evaluate-split.js';

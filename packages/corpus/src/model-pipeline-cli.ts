@@ -7,6 +7,7 @@ import { collectCorpus } from './collect-corpus.js';
 import { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
 import { prepareTrainingData } from './prepare-training-data.js';
 import { exportBaseModel, trainBaseModel } from './train-base-model.js';
+import { evaluateSplit } from './evaluate-split.js';
 import { tuneDomain } from './tune-domain.js';
 
 const usage = `usage: model-pipeline <command> [options] [--json]
@@ -15,6 +16,8 @@ const usage = `usage: model-pipeline <command> [options] [--json]
   train    [--data DIR] [--run DIR] --steps N [--minutes M] [--steps-now S] [--workers W] [--checkpoint-every C]
                                                             train or resume the base model
   export   [--data DIR] [--run DIR] --out DIR               write f16 weights + vocabulary for @codestack/model-base
+  evaluate --model DIR [--split validation|domain] [--corpus DIR]
+                                                            held-out loss and bits per byte over a whole split
   tune-domain --model DIR --adapter-out DIR [--corpus DIR] [--out DIR] [--steps N]
                                                             LoRA adapter vs full fine-tune on the held-out domain`;
 
@@ -27,6 +30,7 @@ const { positionals, values } = parseArgs({
     out: { type: 'string' },
     model: { type: 'string' },
     'adapter-out': { type: 'string' },
+    split: { type: 'string', default: 'validation' },
     'base-tokens': { type: 'string', default: '2048' },
     steps: { type: 'string' },
     minutes: { type: 'string' },
@@ -91,6 +95,13 @@ switch (positionals[0]) {
     const runtime = await createRuntime({ backend: values.backend as 'auto' });
     await exportBaseModel(runtime, resolve(values.run), resolve(values.data), resolve(values.out));
     print({ exported: resolve(values.out) });
+    break;
+  }
+  case 'evaluate': {
+    if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
+    if (values.split !== 'validation' && values.split !== 'domain') throw new Error(`--split must be validation or domain\n${usage}`);
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    print(await evaluateSplit({ runtime, modelDirectory: resolve(values.model), corpusDirectory: resolve(values.corpus), split: values.split, signal: controller.signal }));
     break;
   }
   case 'tune-domain': {

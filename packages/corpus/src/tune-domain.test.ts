@@ -6,6 +6,7 @@ import { createCompactVocabulary, getTokenizer, saveCompactVocabulary } from '@c
 import { loadAdapter } from '@codestack/tuning';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectCorpus, readCorpusSplit, type CorpusDocument } from './collect-corpus.js';
+import { evaluateSplit } from './evaluate-split.js';
 import { moduleKey, splitDomainByModule, tuneDomain } from './tune-domain.js';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -98,4 +99,16 @@ describe('tuneDomain', () => {
     fineTuned.dispose();
     await expect(readFile(join(workspace, 'out', 'full-fine-tune', 'vocabulary.json'), 'utf8')).resolves.toContain('cl100k_base');
   }, 180_000);
+
+  it('evaluateSplit measures a whole split: bits per byte follow from the loss, tokens and bytes', async () => {
+    const tensors = runtime.tf.memory().numTensors;
+    const result = await evaluateSplit({ runtime, modelDirectory: join(workspace, 'base'), corpusDirectory: join(workspace, 'corpus'), split: 'validation', sequenceLength: 32 });
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
+    const documents = await readCorpusSplit(join(workspace, 'corpus'), 'validation');
+    expect(result.files).toBe(documents.length);
+    expect(result.bytes).toBe(documents.reduce((total, document) => total + Buffer.byteLength(document.text), 0));
+    expect(result.bitsPerByte).toBeCloseTo((result.loss * result.tokens) / result.bytes / Math.LN2, 6);
+    // An untrained model is close to chance over its vocabulary.
+    expect(result.loss).toBeGreaterThan(4);
+  });
 });
