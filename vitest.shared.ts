@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-const packageNames = ['core', 'tokenizer', 'runtime', 'tuning', 'retrieval', 'orchestrator'] as const;
+const packageNames = ['core', 'tokenizer', 'runtime', 'tuning', 'retrieval', 'orchestrator', 'model-base'] as const;
 
 /**
  * Vitest aliases that point every `@codestack/*` import at the package's TypeScript source,

@@ -1,0 +1,1 @@
+export { baseModelDirectory, baseModelId, bundledAdapterNames, bundledAdapterDirectory } from './bundled-model.js';
