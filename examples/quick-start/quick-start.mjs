@@ -1,9 +1,17 @@
-// The README's main job: real API docs, retrieval and validation through the codestack CLI.
+// The README's main job: the codestack generation pipeline on the embedded default, through the
+// real `codestack` CLI. With no model options it runs the bundled base model of
+// @codestack/model-base on the local runtime (the wasm backend on a machine without TensorFlow's
+// native builds); with OPENAI_BASE_URL (and OPENAI_API_KEY, OPENAI_MODEL) set, the same commands
+// use that remote model instead.
 // 1. Index the real @types/node declarations once (cached in .cache/docs/types-node).
-// 2. Search them for the APIs a task needs.
-// 3. Type-check a TypeScript file against the real Node types and run its tests in the sandbox.
+// 2. Complete code with retrieved API docs in the prompt (`codestack complete --docs`).
+// 3. Generate a function from a task: retrieve, budget the prompt, generate, type-check, run the
+//    tests in the sandbox and repair (`codestack generate`). A 1M-parameter model rarely passes;
+//    the step reports what the pipeline did either way.
+// 4. Validate a hand-written file the same way (`codestack check`).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@codestack/orchestrator';
 
@@ -11,9 +19,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const index = join(root, '.cache', 'docs', 'types-node');
 const context = { stdout: process.stdout, stderr: process.stderr, cwd: root };
+const remote = process.env.OPENAI_BASE_URL ? `the remote model at ${process.env.OPENAI_BASE_URL}` : 'the bundled base model';
+
+function show(title, argv) {
+  process.stdout.write(`\n$ codestack ${argv.map((part) => (/[\s"]/.test(part) ? JSON.stringify(part) : part)).join(' ')}   # ${title}\n`);
+}
 
 async function step(title, argv) {
-  process.stdout.write(`\n$ codestack ${argv.map((part) => (part.includes(' ') ? JSON.stringify(part) : part)).join(' ')}   # ${title}\n`);
+  show(title, argv);
   const status = await runCli(argv, context);
   if (status !== 0) process.exit(status);
 }
@@ -21,7 +34,42 @@ async function step(title, argv) {
 if (!existsSync(join(index, 'manifest.json'))) {
   await step('first run: index the real @types/node docs', ['docs', 'index', '@types/node', '--out', index]);
 }
-await step('find the APIs for a task', ['docs', 'search', 'read a file synchronously', '--index', index, '-k', '5']);
+await step(`complete code with ${remote}, API docs in the prompt`, [
+  'complete',
+  '--file',
+  join(here, 'read-json-file.ts'),
+  '--line',
+  '6',
+  '--docs',
+  index,
+  '--maximum-tokens',
+  '24',
+]);
+
+// generate exits 1 when the final answer fails validation; the JSON events tell that apart from an error.
+const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
+const generateArguments = ['generate', task, '--docs', index, '--tests', join(here, 'word-count.tests.js'), '--repair-rounds', '1', '--json'];
+show(`generate with ${remote}: retrieve, prompt, generate, validate, repair`, generateArguments);
+let output = '';
+const capture = new Writable({
+  write(chunk, _encoding, callback) {
+    output += chunk;
+    callback();
+  },
+});
+const status = await runCli(generateArguments, { ...context, stdout: capture });
+const events = output.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const result = events.find((event) => event.event === 'result');
+if (result === undefined) process.exit(status || 1);
+const retrieval = events.find((event) => event.type === 'retrieval');
+const validations = events.filter((event) => event.type === 'validation');
+process.stdout.write(`retrieved: ${retrieval?.documents.map((document) => document.id).join(', ') ?? 'none'}\n`);
+for (const validation of validations) {
+  const report = validation.report;
+  process.stdout.write(`attempt ${validation.attempt}: ${report.ok ? 'passed' : `failed (${report.diagnostics.length} type errors, run ${report.run?.status ?? 'skipped'})`}\n`);
+}
+process.stdout.write(`result: ${result.ok ? 'valid code' : 'no valid code'} after ${result.attempts} attempt(s), ${result.usage.outputTokens} tokens generated\n${result.code}\n`);
+
 await step('type-check against the real Node types, then run the tests in the sandbox', [
   'check',
   join(here, 'word-frequencies.ts'),

@@ -15,9 +15,11 @@ const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./__fixtures__/tiny-tasks.jsonl', import.meta.url));
 
-function runBin(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the built bin; the OPENAI_* variables of the test's own environment never leak in. */
+function runBin(args: string[], input?: string, environment: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['pipe', 'pipe', 'pipe'], env: { ...inherited, ...environment } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -73,9 +75,12 @@ describe('codestack bin', { timeout: 120000 }, () => {
 
   it('fails with typed errors and usage exit codes', async () => {
     expect((await runBin(['bogus'])).code).toBe(2);
-    const noModel = await runBin(['generate', 'write clamp', '--json']);
-    expect(noModel.code).toBe(2);
-    expect(JSON.parse(noModel.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    const noTask = await runBin(['generate', '--json']);
+    expect(noTask.code).toBe(2);
+    expect(JSON.parse(noTask.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    const twoModels = await runBin(['complete', '--model', join(directory, 'model'), '--base-url', 'http://127.0.0.1:9/v1', '--json'], 'x');
+    expect(twoModels.code).toBe(2);
+    expect(JSON.parse(twoModels.stderr).error.message).toContain('not both');
     const missing = await runBin(['eval', 'pass-at-k', '--data', join(directory, 'none.jsonl'), '--canonical', '--json']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'MISSING_FILE' } });
@@ -145,7 +150,27 @@ describe('codestack bin', { timeout: 120000 }, () => {
     it('complete continues a prefix from stdin', async () => {
       const result = await runBin(['complete', '--base-url', url, '--model-name', 'tiny', '--maximum-tokens', '4', '--json'], 'function add(a, b) {');
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 4 } });
+      expect(JSON.parse(result.stdout)).toMatchObject({ finishReason: 'length', usage: { outputTokens: 4 }, model: 'tiny' });
+    });
+
+    it('OPENAI_BASE_URL switches the same command to the remote model, and --model still wins', async () => {
+      const environment = { OPENAI_BASE_URL: url, OPENAI_API_KEY: 'unused', OPENAI_MODEL: 'tiny' };
+      const remote = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', environment);
+      expect(remote.stderr).toBe('');
+      expect(JSON.parse(remote.stdout)).toMatchObject({ model: 'tiny', usage: { outputTokens: 3 } });
+      const local = await runBin(['complete', '--model', join(directory, 'model'), '--maximum-tokens', '3', '--json'], 'const a = ', environment);
+      expect(JSON.parse(local.stdout)).toMatchObject({ model: 'codestack-local' });
+      const unreachable = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', { ...environment, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+      expect(unreachable.code).toBe(1);
+      expect(JSON.parse(unreachable.stderr).error.code).toMatch(/MODEL_CALL/);
+    });
+
+    it('complete --docs puts retrieved docs in front of the prefix', async () => {
+      const result = await runBin(['complete', '--base-url', url, '--model-name', 'tiny', '--docs', join(directory, 'docs-index'), '--maximum-tokens', '3', '--json'], 'import { writeFileAtomic } from "@codestack/core";\nawait writeFileAtomic(');
+      expect(result.code).toBe(0);
+      const output = JSON.parse(result.stdout) as { documentTokens: number; usage: { inputTokens: number } };
+      expect(output.documentTokens).toBeGreaterThan(0);
+      expect(output.usage.inputTokens).toBeGreaterThan(output.documentTokens);
     });
 
     it('stops on SIGTERM with exit code 0', async () => {
@@ -153,6 +178,19 @@ describe('codestack bin', { timeout: 120000 }, () => {
       const code = await new Promise<number | null>((resolve) => server.once('exit', (exitCode) => resolve(exitCode)));
       expect(code).toBe(0);
     });
+  });
+});
+
+describe('codestack with no model options', { timeout: 120000 }, () => {
+  it('runs the bundled base model, and its bundled adapter by name', async () => {
+    const result = await runBin(['complete', '--maximum-tokens', '6', '--json'], 'export function add(a, b) {\n  return');
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({ model: 'codestack-base-1m', usage: { outputTokens: expect.any(Number) } });
+    const adapted = await runBin(['complete', '--adapter', 'rxjs', '--maximum-tokens', '6', '--json'], "import { map } from 'rxjs';\n");
+    expect(adapted.code).toBe(0);
+    const unknown = await runBin(['complete', '--adapter', 'no-such-adapter', '--json'], 'x');
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr).error.message).toContain('no bundled adapter');
   });
 });
 

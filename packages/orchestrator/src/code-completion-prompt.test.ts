@@ -23,6 +23,14 @@ describe('buildCodeCompletionPrompt', () => {
     expect(line.endsWith(prompt)).toBe(true);
   });
 
+  it('cuts a doc line too long for the budget to its first sentence, or skips it', async () => {
+    const retriever = await createRecordingDocsRetriever([
+      { id: 'compute', text: `compute(${Array.from({ length: 40 }, (_, index) => `argument${index}: number`).join(', ')}): number\ncompute returns a value. ${'It is cached and fast. '.repeat(10)}` },
+    ]);
+    const result = await buildCodeCompletionPrompt({ prefix, tokenizer, retriever, maximumPromptTokens: 64, maximumDocumentTokens: 20 });
+    expect(result.documents).toBe('// compute returns a value.\n');
+  });
+
   it('puts the retrieved docs first as comments within their budget', async () => {
     const retriever = await createRecordingDocsRetriever([{ id: 'compute', text: 'compute(n) returns the nth value of the series.\nIt never throws.' }]);
     const result = await buildCodeCompletionPrompt({ prefix, tokenizer, retriever, maximumPromptTokens: 64, maximumDocumentTokens: 20 });

@@ -33,7 +33,7 @@ function queryFor(prefix: string): string {
     .join('\n');
 }
 
-/** Renders retrieved docs as line comments, within `budget` tokens. */
+/** Renders retrieved docs (up to two lines of each that fit) as line comments, within `budget` tokens. */
 async function documentBlock(retriever: Retriever, prefix: string, k: number, budget: number, tokenizer: Tokenizer, signal: AbortSignal | undefined): Promise<string> {
   const query = queryFor(prefix);
   if (!query.trim() || budget <= 0) return '';
@@ -44,11 +44,21 @@ async function documentBlock(retriever: Retriever, prefix: string, k: number, bu
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean)
-      .slice(0, 3)
       .map((line) => `// ${line}\n`);
+    // Up to two lines per document, in order. A line that does not fit is cut to its first
+    // sentence, or else skipped, so long overloaded signatures do not shut out the documentation
+    // line after them.
+    let added = 0;
     for (const line of lines) {
-      if (tokenizer.countTokens(block + line) > budget) return block;
-      block += line;
+      if (added === 2) break;
+      const sentence = /^.*?[.!?](?=\s|$)/.exec(line.slice(3))?.[0];
+      for (const candidate of sentence === undefined ? [line] : [line, `// ${sentence}\n`]) {
+        if (tokenizer.countTokens(block + candidate) <= budget) {
+          block += candidate;
+          added += 1;
+          break;
+        }
+      }
     }
   }
   return block;
@@ -73,8 +83,8 @@ export interface CodeCompletionPromptOptions {
 }
 
 /**
- * A prompt for a base code model to continue `prefix`: retrieved docs (their first lines, as `//`
- * comments, within their budget) followed by the end of the prefix cut to whole lines within what
+ * A prompt for a base code model to continue `prefix`: retrieved docs (up to two lines of each that
+ * fit, as `//` comments, within their budget) followed by the end of the prefix cut to whole lines within what
  * the docs leave. Returns the prompt, its docs part and the tokens spent on docs.
  */
 export async function buildCodeCompletionPrompt(options: CodeCompletionPromptOptions): Promise<{ prompt: string; documents: string; documentTokens: number }> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '@codestack/core';
-import { buildCompletionCases, isExactCompletion, readCompletionSources } from './completion-cases.js';
+import { buildCompletionCases, completionSimilarity, isExactCompletion, readCompletionSources } from './completion-cases.js';
 
 const source = {
   path: 'src/sum.ts',
@@ -98,5 +98,19 @@ describe('readCompletionSources', () => {
     await expect(readCompletionSources(jsonl)).rejects.toThrow(/line 2 has no "text" string/);
     await writeFile(jsonl, '{"text":"ok"}\nnot json\n');
     await expect(readCompletionSources(jsonl)).rejects.toSatisfy((error) => FileFormatError.isInstance(error) && /line 2 is not JSON/.test(error.message));
+  });
+});
+
+describe('completionSimilarity', () => {
+  const [line, identifier] = buildCompletionCases([source], { casesPerFile: 1 });
+  it('is 1 for an exact answer, 0 for nothing in common, and in between by edit distance', () => {
+    expect(completionSimilarity(line!, "  const values = text.split('\\n').map(Number);")).toBe(1);
+    expect(completionSimilarity(line!, '')).toBe(0);
+    const expected = line!.expected.trim();
+    expect(completionSimilarity(line!, expected.slice(0, -1))).toBeCloseTo(1 - 1 / expected.length, 10);
+    expect(completionSimilarity(identifier!, ' values')).toBe(1);
+    // ' valuesList' runs on past the identifier: 4 extra characters over 11.
+    expect(completionSimilarity(identifier!, ' valuesList = 1')).toBeCloseTo(1 - 4 / 11, 10);
+    expect(completionSimilarity(identifier!, ' vals')).toBeCloseTo(1 - 2 / 7, 10);
   });
 });

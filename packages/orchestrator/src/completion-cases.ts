@@ -188,3 +188,39 @@ export function isExactCompletion(testCase: CompletionCase, completion: string):
   const next = completion[testCase.expected.length];
   return next === undefined || !/[\w$]/.test(next);
 }
+
+/** Levenshtein distance over UTF-16 code units, in O(min(a, b)) memory. */
+function editDistance(left: string, right: string): number {
+  if (left.length < right.length) [left, right] = [right, left];
+  let previous = Array.from({ length: right.length + 1 }, (_, index) => index);
+  for (let row = 1; row <= left.length; row += 1) {
+    const current = [row];
+    for (let column = 1; column <= right.length; column += 1) {
+      const substitution = previous[column - 1]! + (left[row - 1] === right[column - 1] ? 0 : 1);
+      current.push(Math.min(substitution, previous[column]! + 1, current[column - 1]! + 1));
+    }
+    previous = current;
+  }
+  return previous[right.length]!;
+}
+
+/**
+ * How close `completion` comes to `testCase`, from 0 to 1: one minus the edit distance over the
+ * longer length (the CodeXGLUE line-level "edit similarity"). Lines are compared without
+ * surrounding whitespace; an identifier case compares the expected text with as many leading
+ * characters of the completion as it has, plus the rest of an identifier the completion runs on with.
+ */
+export function completionSimilarity(testCase: CompletionCase, completion: string): number {
+  let expected: string;
+  let actual: string;
+  if (testCase.kind === 'next-line') {
+    expected = testCase.expected.trim();
+    actual = completion.split('\n')[0]!.trim();
+  } else {
+    expected = testCase.expected;
+    const head = completion.slice(0, expected.length);
+    actual = head + (/^[\w$]*/.exec(completion.slice(expected.length))?.[0] ?? '');
+  }
+  const longest = Math.max(expected.length, actual.length);
+  return longest === 0 ? 1 : 1 - editDistance(expected, actual) / longest;
+}

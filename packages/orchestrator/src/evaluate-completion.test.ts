@@ -3,7 +3,7 @@ import { AbortedError, type LanguageModelCallOptions } from '@codestack/core';
 import { getTokenizer } from '@codestack/tokenizer';
 import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
-import { buildCompletionCases, isExactCompletion } from './completion-cases.js';
+import { buildCompletionCases, completionSimilarity, isExactCompletion } from './completion-cases.js';
 import { evaluateCompletion } from './evaluate-completion.js';
 import { wrapLanguageModel } from './wrap-language-model.js';
 
@@ -40,7 +40,10 @@ describe('evaluateCompletion', () => {
     report.results.forEach((result, index) => {
       expect(result.completion.includes('\n')).toBe(false);
       expect(result.exact).toBe(isExactCompletion(cases[index]!, result.completion));
+      expect(result.similarity).toBe(completionSimilarity(cases[index]!, result.completion));
     });
+    const lines = report.results.filter((result) => result.kind === 'next-line');
+    expect(report.nextLine.editSimilarity).toBeCloseTo(lines.reduce((total, result) => total + result.similarity, 0) / lines.length, 12);
     expect(report.nextLine.exact).toBe(report.results.filter((result) => result.kind === 'next-line' && result.exact).length);
     expect(prompts).toHaveLength(cases.length);
     prompts.forEach((prompt, index) => {

@@ -1,5 +1,5 @@
 import { AbortedError, InvalidArgumentError, type LanguageModel, type ProgressReporter, type Retriever, type Tokenizer } from '@codestack/core';
-import { buildCompletionCases, isExactCompletion, type CompletionCase, type CompletionCaseKind, type CompletionSource } from './completion-cases.js';
+import { buildCompletionCases, completionSimilarity, isExactCompletion, type CompletionCase, type CompletionCaseKind, type CompletionSource } from './completion-cases.js';
 import { buildCodeCompletionPrompt } from './code-completion-prompt.js';
 import { generateText } from './generate-text.js';
 
@@ -39,6 +39,8 @@ export interface CompletionScore {
   exact: number;
   /** `exact / cases` (0 when there are none). */
   exactMatch: number;
+  /** Mean edit similarity (0 to 1) of the completions to the expected text; see `completionSimilarity`. */
+  editSimilarity: number;
 }
 
 /** One case's outcome. */
@@ -55,6 +57,8 @@ export interface CompletionCaseResult {
   completion: string;
   /** Whether it matched exactly. */
   exact: boolean;
+  /** Its edit similarity to the expected text, 0 to 1. */
+  similarity: number;
   /** Prompt tokens spent on docs. */
   documentTokens: number;
 }
@@ -116,13 +120,14 @@ export async function evaluateCompletion(options: EvaluateCompletionOptions): Pr
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const completion = generated.text.split('\n')[0]!;
-    results.push({ kind: testCase.kind, path: testCase.path, line: testCase.line, expected: testCase.expected, completion, exact: isExactCompletion(testCase, completion), documentTokens });
+    results.push({ kind: testCase.kind, path: testCase.path, line: testCase.line, expected: testCase.expected, completion, exact: isExactCompletion(testCase, completion), similarity: completionSimilarity(testCase, completion), documentTokens });
     options.progress?.update({ completed: results.length, fields: { exact: results.filter((result) => result.exact).length } });
   }
   const score = (kind: CompletionCaseKind): CompletionScore => {
     const ofKind = results.filter((result) => result.kind === kind);
     const exact = ofKind.filter((result) => result.exact).length;
-    return { cases: ofKind.length, exact, exactMatch: ofKind.length === 0 ? 0 : exact / ofKind.length };
+    const similarity = ofKind.reduce((total, result) => total + result.similarity, 0);
+    return { cases: ofKind.length, exact, exactMatch: ofKind.length === 0 ? 0 : exact / ofKind.length, editSimilarity: ofKind.length === 0 ? 0 : similarity / ofKind.length };
   };
   const report: CompletionReport = {
     files: options.sources.length,

@@ -60,6 +60,7 @@ export { runCli, cliUsage, type CliContext } from './run-cli.js';
 export {
   buildCompletionCases,
   isExactCompletion,
+  completionSimilarity,
   readCompletionSources,
   type CompletionCase,
   type CompletionCaseKind,

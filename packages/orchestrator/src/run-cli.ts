@@ -24,14 +24,15 @@ export interface CliContext {
   signal?: AbortSignal;
   /** The directory relative paths and dependencies resolve from. Default `process.cwd()`. */
   cwd?: string;
+  /** Environment variables (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`). Default `process.env`. */
+  environment?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The usage text of the `codestack` command. */
 export const cliUsage = `Usage: codestack <command> [options]   (every command takes --json)
 
-  generate "<task>" [--docs DIR] [--model DIR [--encoding E] | --base-url URL --model-name M [--api-key K]]
-                    [--adapter DIR] [--tests FILE] [--language typescript|javascript] [--repair-rounds N]
-  complete [--file F --line N] [model options]        prefix from stdin, or the file up to line N
+  generate "<task>" [--docs DIR] [--tests FILE] [--language typescript|javascript] [--repair-rounds N] [model options]
+  complete [--file F --line N] [--docs DIR] [model options]   prefix from stdin, or the file up to line N
   check FILE [--tests FILE]                           type-check, then run; exit 0 only when both pass
   tokens count [FILE] [--encoding E]                  count tokens of FILE or stdin
   docs index|search ...                               the retrieval docs command
@@ -39,6 +40,11 @@ export const cliUsage = `Usage: codestack <command> [options]   (every command t
   eval completion --data DIR|FILE.jsonl [--docs DIR] [--limit FILES] [--cases-per-file N] [--details] [model options]
                                                       exact match of the next line and next identifier
   serve --port N [--host H] [--server-api-key K] [model options]
+
+Model options: --model DIR [--encoding E] [--adapter DIR|NAME] (a local checkpoint), or
+  --base-url URL --model-name M [--api-key K] (an OpenAI-compatible endpoint). Without either,
+  OPENAI_BASE_URL (with OPENAI_API_KEY and OPENAI_MODEL, default gpt-4o-mini) selects a remote
+  model, and otherwise the bundled base model of @codestack/model-base runs locally.
 `;
 
 const modelOptions = {
@@ -176,8 +182,24 @@ interface ModelValues {
   adapter?: string;
 }
 
-/** Builds the model the model options name: a local checkpoint directory or an OpenAI-compatible endpoint. */
+/**
+ * Builds the model the model options name, in this order: `--base-url` (an OpenAI-compatible
+ * endpoint), `--model DIR` (a local checkpoint), the `OPENAI_BASE_URL` environment variable (with
+ * `OPENAI_API_KEY` and `OPENAI_MODEL`), and otherwise the bundled base model of
+ * `@codestack/model-base` on the local runtime.
+ */
 async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer; contextTokens?: number }> {
+  const environment = context.environment ?? process.env;
+  if (values['base-url'] === undefined && values.model === undefined && environment.OPENAI_BASE_URL) {
+    values = { ...values, 'base-url': environment.OPENAI_BASE_URL, 'model-name': values['model-name'] ?? environment.OPENAI_MODEL ?? 'gpt-4o-mini' };
+    if (values['api-key'] === undefined && environment.OPENAI_API_KEY) values['api-key'] = environment.OPENAI_API_KEY;
+  }
+  let bundled = false;
+  if (values['base-url'] === undefined && values.model === undefined) {
+    const { baseModelDirectory, baseModelId } = await import('@codestack/model-base');
+    values = { ...values, model: baseModelDirectory, 'model-name': values['model-name'] ?? baseModelId };
+    bundled = true;
+  }
   const { getTokenizer, loadCompactVocabulary } = await import('@codestack/tokenizer');
   const localDirectory = values.model === undefined ? undefined : resolve(context.cwd ?? process.cwd(), values.model);
   // A checkpoint trained with a compact vocabulary carries it as vocabulary.json; --encoding overrides.
@@ -195,9 +217,6 @@ async function resolveModel(values: ModelValues, context: CliContext): Promise<{
       tokenizer,
     };
   }
-  if (values.model === undefined) {
-    throw new InvalidArgumentError({ argument: '--model', message: 'name a model: --model DIR (a local checkpoint) or --base-url URL --model-name M' });
-  }
   const runtimePackage = await import('@codestack/runtime');
   const runtime = await runtimePackage.createRuntime();
   const directory = localDirectory!;
@@ -212,7 +231,10 @@ async function resolveModel(values: ModelValues, context: CliContext): Promise<{
   }
   if (values.adapter !== undefined) {
     const tuning = await import('@codestack/tuning');
-    const adapter = await tuning.loadAdapter(model, resolve(context.cwd ?? process.cwd(), values.adapter), { signal: context.signal });
+    let adapterDirectory = resolve(context.cwd ?? process.cwd(), values.adapter);
+    // With the bundled model, a bare name picks one of its bundled adapters (`--adapter rxjs`).
+    if (bundled && !existsSync(adapterDirectory)) adapterDirectory = (await import('@codestack/model-base')).bundledAdapterDirectory(values.adapter);
+    const adapter = await tuning.loadAdapter(model, adapterDirectory, { signal: context.signal });
     tuning.mergeAdapter(model, adapter);
   }
   const { createLocalLanguageModel } = await import('./local-language-model.js');
@@ -241,9 +263,11 @@ async function generateCommand(args: readonly string[], context: CliContext): Pr
   if (!task.trim()) throw new InvalidArgumentError({ argument: 'task', message: 'generate needs a task, such as codestack generate "write clamp"' });
   const language = values.language ?? 'typescript';
   if (language !== 'typescript' && language !== 'javascript') throw new InvalidArgumentError({ argument: '--language', message: 'must be typescript or javascript' });
-  const { model, tokenizer } = await resolveModel(values, context);
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
+  // A small local model's window (the bundled one has 256 tokens) is shared: 3/8 for the answer.
+  const defaultOutputTokens = contextTokens === undefined ? 512 : Math.min(512, Math.floor((contextTokens * 3) / 8));
   const { generate } = await import('./generate.js');
   const run = generate({
     task,
@@ -252,7 +276,8 @@ async function generateCommand(args: readonly string[], context: CliContext): Pr
     ...(retriever ? { retriever } : {}),
     validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
     maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
-    maximumOutputTokens: positiveInteger(values['maximum-tokens'], '--maximum-tokens', 512),
+    maximumOutputTokens: positiveInteger(values['maximum-tokens'], '--maximum-tokens', defaultOutputTokens),
+    ...(contextTokens === undefined ? {} : { contextTokens }),
     signal: context.signal,
   });
   for await (const event of run.events) {
@@ -267,22 +292,44 @@ async function generateCommand(args: readonly string[], context: CliContext): Pr
 }
 
 async function completeCommand(args: readonly string[], context: CliContext): Promise<number> {
-  const { values } = parse(args, { ...modelOptions, file: { type: 'string' }, line: { type: 'string' } });
+  const { values } = parse(args, { ...modelOptions, file: { type: 'string' }, line: { type: 'string' }, docs: { type: 'string' } });
   let prefix: string;
   if (values.file !== undefined) {
     const text = await readInput(values.file, context);
     const line = positiveInteger(values.line, '--line', text.split('\n').length);
-    prefix = text.split('\n').slice(0, line).join('\n');
+    // The lines up to N, each with its newline: the model writes line N + 1.
+    prefix = text
+      .split('\n')
+      .slice(0, line)
+      .map((entry) => `${entry}\n`)
+      .join('');
   } else prefix = await readInput(undefined, context);
-  const { model } = await resolveModel(values, context);
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const maximumOutputTokens = positiveInteger(values['maximum-tokens'], '--maximum-tokens', 64);
+  const retriever = await resolveRetriever(values.docs, context);
+  let prompt = prefix;
+  let documentTokens = 0;
+  if (retriever) {
+    const { buildCodeCompletionPrompt } = await import('./code-completion-prompt.js');
+    let documents: string;
+    ({ prompt, documents, documentTokens } = await buildCodeCompletionPrompt({
+      prefix,
+      tokenizer,
+      retriever,
+      maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maximumOutputTokens),
+      ...(context.signal ? { signal: context.signal } : {}),
+    }));
+    // The docs the model sees go to stderr, so stdout stays the completion alone.
+    if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
+  }
   const { streamText } = await import('./generate-text.js');
-  const streamed = await streamText({ model, prompt: prefix, maximumOutputTokens: positiveInteger(values['maximum-tokens'], '--maximum-tokens', 64), temperature: 0, signal: context.signal });
+  const streamed = await streamText({ model, prompt, maximumOutputTokens, temperature: 0, signal: context.signal });
   let text = '';
   for await (const delta of streamed.textStream) {
     text += delta;
     if (!values.json) context.stdout.write(delta);
   }
-  if (values.json) context.stdout.write(`${JSON.stringify({ completion: text, finishReason: await streamed.finishReason, usage: await streamed.usage })}\n`);
+  if (values.json) context.stdout.write(`${JSON.stringify({ completion: text, finishReason: await streamed.finishReason, usage: await streamed.usage, model: model.modelId, documentTokens })}\n`);
   else context.stdout.write('\n');
   return 0;
 }
@@ -390,7 +437,7 @@ async function completionEvalCommand(args: readonly string[], context: CliContex
     context,
     values.json,
     summary,
-    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases})  over ${report.files} files${retriever ? ', with docs' : ''}`,
+    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  over ${report.files} files${retriever ? ', with docs' : ''}`,
   );
   return 0;
 }
