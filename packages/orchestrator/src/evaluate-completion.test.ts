@@ -55,6 +55,15 @@ describe('evaluateCompletion', () => {
     expect(report.meanDocumentTokens).toBe(0);
   });
 
+  it('scores exactly the cases it is given, when the caller built them', async () => {
+    const { model, prompts } = await recordingModel();
+    const cases = buildCompletionCases(sources, { casesPerFile: 2 }).filter((testCase) => testCase.kind === 'next-line');
+    const report = await evaluateCompletion({ model, tokenizer, sources, cases, maximumPromptTokens: 64, maximumOutputTokens: 8 });
+    expect(report.results.map((result) => [result.path, result.line, result.kind])).toEqual(cases.map((testCase) => [testCase.path, testCase.line, testCase.kind]));
+    expect(report.nextIdentifier.cases).toBe(0);
+    expect(prompts).toHaveLength(cases.length);
+  });
+
   it('puts retrieved docs first as comments, within their share of the budget, queried with the lines before the cursor', async () => {
     const { model, prompts } = await recordingModel();
     const retriever = await createRecordingDocsRetriever([

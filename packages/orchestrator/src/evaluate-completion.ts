@@ -21,6 +21,8 @@ export interface EvaluateCompletionOptions {
   documentsPerCase?: number;
   /** Lines sampled per file. Default 4. */
   casesPerFile?: number;
+  /** The cases to score, when the caller built them already (say, to size a progress bar). Default `buildCompletionCases(sources, { casesPerFile })`. */
+  cases?: readonly CompletionCase[];
   /** Output tokens for a next-line case (identifier cases get a quarter). Default 32. */
   maximumOutputTokens?: number;
   /** Per-request provider options, such as `{ codestack: { adapter: 'rxjs' } }`. */
@@ -98,7 +100,7 @@ export async function evaluateCompletion(options: EvaluateCompletionOptions): Pr
   if (options.retriever && maximumDocumentTokens >= maximumPromptTokens) {
     throw new InvalidArgumentError({ argument: 'maximumDocumentTokens', message: 'must leave room for code in the prompt' });
   }
-  const cases: CompletionCase[] = buildCompletionCases(options.sources, options.casesPerFile === undefined ? {} : { casesPerFile: options.casesPerFile });
+  const cases = options.cases ?? buildCompletionCases(options.sources, options.casesPerFile === undefined ? {} : { casesPerFile: options.casesPerFile });
   const results: CompletionCaseResult[] = [];
   for (const testCase of cases) {
     if (options.signal?.aborted) throw new AbortedError({ operation: 'completion evaluation', cause: options.signal.reason });

@@ -409,12 +409,13 @@ async function completionEvalCommand(args: readonly string[], context: CliContex
   const maximumOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
   const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maximumOutputTokens));
   const { evaluateCompletion } = await import('./evaluate-completion.js');
-  const progress = createProgressReporter({ label: 'completion', total: buildCompletionCases(sources, { casesPerFile }).length, json: values.json === true, stream: context.stderr });
+  const cases = buildCompletionCases(sources, { casesPerFile });
+  const progress = createProgressReporter({ label: 'completion', total: cases.length, json: values.json === true, stream: context.stderr });
   const report = await evaluateCompletion({
     model,
     tokenizer,
     sources,
-    casesPerFile,
+    cases,
     maximumPromptTokens,
     maximumOutputTokens,
     ...(retriever ? { retriever } : {}),
