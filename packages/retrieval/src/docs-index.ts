@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Embedder, RetrieveOptions, RetrievedDocument, Retriever, Tokenizer } from '@codestack/core';
 import {
@@ -14,7 +14,15 @@ import { Bm25Index } from './bm25-index.js';
 import { chunkEntries } from './chunk-entries.js';
 import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, entryPromptText, type DocEntry, type DocEntryKind } from './doc-entry.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
-import { HnswVectorIndex, defaultSearchEf, type HnswLabels, type HnswVectorIndexOptions } from './hnsw-vector-index.js';
+import {
+  HnswVectorIndex,
+  checkHnswLabels,
+  checkIntegerInRange,
+  defaultSearchEf,
+  maximumSearchEf,
+  type HnswLabels,
+  type HnswVectorIndexOptions,
+} from './hnsw-vector-index.js';
 import {
   indexFormat,
   indexFormatVersion,
@@ -49,7 +57,7 @@ export interface DocsSearchOptions {
   mode?: SearchMode;
   /** Metadata restrictions. */
   filter?: SearchFilter;
-  /** HNSW search `ef` for this query. Defaults to the index's `ef`. */
+  /** HNSW search `ef` for this query, an integer in [1, {@link maximumSearchEf}]. Defaults to the index's `ef`. */
   ef?: number;
   /** Diversify the results by maximal marginal relevance; `lambda` defaults to 0.7. */
   mmr?: boolean | { lambda?: number };
@@ -81,7 +89,7 @@ export interface DocsSearchResult {
 
 /** Options of {@link DocsIndex.create}. */
 export interface CreateDocsIndexOptions {
-  /** Default HNSW search `ef`. Defaults to {@link defaultSearchEf}. */
+  /** Default HNSW search `ef`, an integer in [1, {@link maximumSearchEf}]. Defaults to {@link defaultSearchEf}. */
   ef?: number;
   /** hnswlib construction options. */
   hnsw?: HnswVectorIndexOptions;
@@ -151,11 +159,15 @@ export class DocsIndex implements Retriever {
   private constructor(embedder: Embedder, vectors: HnswVectorIndex, options: CreateDocsIndexOptions) {
     this.embedder = embedder;
     this.vectors = vectors;
-    this.maximumTokens = options.maximumTokens ?? 512;
+    this.maximumTokens = checkIntegerInRange(options.maximumTokens ?? 512, 'maximumTokens', 1, 1_000_000);
     this.tokenizer = options.tokenizer;
   }
 
-  /** An empty index over `embedder`. */
+  /**
+   * An empty index over `embedder`.
+   * @throws InvalidArgumentError when `ef` (or an hnswlib option) is not an integer in its range,
+   * such as `ef` in [1, {@link maximumSearchEf}].
+   */
   static create(embedder: Embedder, options: CreateDocsIndexOptions = {}): DocsIndex {
     checkEmbedder(embedder);
     const hnsw = { ...options.hnsw, ...(options.ef === undefined ? {} : { ef: options.ef }) };
@@ -197,11 +209,17 @@ export class DocsIndex implements Retriever {
     if (embedder !== undefined) {
       checkSameEmbedder(embedder, manifest.embedder);
     } else if (manifest.files.embedderState !== undefined) {
-      const bytes = await readCheckedFile(directory, manifest.files.embedderState);
-      const local = LocalEmbedder.fromState(parseJson(bytes, join(directory, manifest.files.embedderState.name)));
+      const statePath = join(directory, manifest.files.embedderState.name);
+      const state = parseJson(await readCheckedFile(directory, manifest.files.embedderState), statePath);
+      let local: LocalEmbedder;
+      try {
+        local = LocalEmbedder.fromState(state);
+      } catch (cause) {
+        throw new FileFormatError({ path: statePath, reason: 'corrupt', message: `not a local embedder state: ${cause instanceof Error ? cause.message : String(cause)}`, cause });
+      }
       if (local.id !== manifest.embedder.id || local.dimension !== manifest.embedder.dimension) {
         throw new FileFormatError({
-          path: join(directory, manifest.files.embedderState.name),
+          path: statePath,
           reason: 'mismatch',
           message: `the embedder state is ${local.id}, the manifest names ${manifest.embedder.id}`,
         });
@@ -214,21 +232,16 @@ export class DocsIndex implements Retriever {
       });
     }
     const docstorePath = join(directory, manifest.files.docstore.name);
-    const docstore = parseJson(await readCheckedFile(directory, manifest.files.docstore), docstorePath) as {
-      entries?: DocEntry[];
-      labels?: HnswLabels;
-    };
-    if (!Array.isArray(docstore.entries) || !Array.isArray(docstore.labels?.labels)) {
-      throw new FileFormatError({ path: docstorePath, reason: 'corrupt', message: 'the docstore lacks entries or labels' });
-    }
-    await readCheckedFile(directory, manifest.files.graph);
+    const docstore = checkDocstore(parseJson(await readCheckedFile(directory, manifest.files.docstore), docstorePath), docstorePath, manifest);
+    const graphPath = join(directory, manifest.files.graph.name);
+    const graphBytes = await readCheckedFile(directory, manifest.files.graph);
     throwIfAborted(options.signal, 'DocsIndex.load');
-    const vectors = await HnswVectorIndex.fromFile(join(directory, manifest.files.graph.name), manifest.embedder.dimension, docstore.labels, {
+    const vectors = await HnswVectorIndex.fromBytes(graphBytes, graphPath, manifest.embedder.dimension, docstore.labels, {
       ...options.hnsw,
       ef: manifest.ef,
     });
-    if (vectors.size !== manifest.count || docstore.entries.length !== manifest.count) {
-      throw new FileFormatError({ path: directory, reason: 'corrupt', message: `the manifest says ${manifest.count} pieces, the files hold ${vectors.size}` });
+    if (vectors.size !== manifest.count) {
+      throw new FileFormatError({ path: graphPath, reason: 'mismatch', message: `the manifest says ${manifest.count} pieces, the graph holds ${vectors.size}` });
     }
     const index = new DocsIndex(embedder, vectors, options);
     for (const piece of docstore.entries) index.addPieceText(piece);
@@ -305,8 +318,12 @@ export class DocsIndex implements Retriever {
    */
   async search(query: string, options: DocsSearchOptions = {}): Promise<DocsSearchResult[]> {
     if (options.embedder !== undefined) checkSameEmbedder(options.embedder, this.embedder);
-    const topK = options.topK ?? 10;
-    if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError({ argument: 'topK', message: `must be a positive integer, got ${topK}` });
+    const topK = checkIntegerInRange(options.topK ?? 10, 'topK', 1, maximumSearchEf);
+    if (options.ef !== undefined) checkIntegerInRange(options.ef, 'ef', 1, maximumSearchEf);
+    const lambda = typeof options.mmr === 'object' ? (options.mmr.lambda ?? 0.7) : 0.7;
+    if (typeof lambda !== 'number' || !(lambda >= 0 && lambda <= 1)) {
+      throw new InvalidArgumentError({ argument: 'mmr.lambda', message: `must be a number in [0, 1], got ${String(lambda)}` });
+    }
     throwIfAborted(options.signal, 'DocsIndex.search');
     const mode = options.mode ?? 'hybrid';
     const candidates = Math.max(50, topK * 5);
@@ -348,7 +365,6 @@ export class DocsIndex implements Retriever {
       results.push({ entry, score, breakdown });
     }
     if (options.mmr !== undefined && options.mmr !== false) {
-      const lambda = typeof options.mmr === 'object' ? (options.mmr.lambda ?? 0.7) : 0.7;
       const pool = results.slice(0, Math.max(topK * 4, 20));
       const byId = new Map(pool.map((result) => [result.entry.id, result]));
       const picked = maximalMarginalRelevance(
@@ -394,7 +410,7 @@ export class DocsIndex implements Retriever {
       directory,
       'docstore',
       'json',
-      Buffer.from(JSON.stringify({ entries: [...this.pieces.values()], labels: this.vectors.labels() })),
+      Buffer.from(JSON.stringify({ graphSha256: graph.sha256, entries: [...this.pieces.values()], labels: this.vectors.labels() })),
     );
     const embedderState =
       this.embedder instanceof LocalEmbedder
@@ -455,8 +471,9 @@ async function writeDataFile(directory: string, prefix: string, extension: strin
   const sha256 = sha256Hex(bytes);
   const name = `${prefix}-${sha256.slice(0, 16)}.${extension}`;
   const path = join(directory, name);
-  const existing = await stat(path).catch(() => undefined);
-  if (existing?.size !== bytes.length) await writeFileAtomic(path, bytes);
+  // A file of this name may already hold these bytes (an unchanged file); rewrite it unless it does.
+  const existing = await readFile(path).catch(() => undefined);
+  if (existing === undefined || existing.length !== bytes.length || sha256Hex(existing) !== sha256) await writeFileAtomic(path, bytes);
   return { name, sha256, bytes: bytes.length };
 }
 
@@ -481,4 +498,82 @@ function checkSameEmbedder(embedder: Embedder, expected: { id: string; dimension
       message: `The index was built with embedder ${expected.id} (dimension ${expected.dimension}); refusing ${embedder.id} (dimension ${embedder.dimension})`,
     });
   }
+}
+
+/** The docstore file: the pieces, the label table of the graph, and the SHA-256 of that graph. */
+interface Docstore {
+  graphSha256?: string;
+  entries: DocEntry[];
+  labels: HnswLabels;
+}
+
+const entryKinds: ReadonlySet<string> = new Set<DocEntryKind>([
+  'module', 'namespace', 'class', 'interface', 'enum', 'enum-member', 'function', 'method', 'constructor', 'property', 'variable', 'type', 'markdown',
+]);
+
+/**
+ * Checks a parsed docstore's shape completely (so a crafted one gives a `FileFormatError`, never a
+ * `TypeError` later): the graph it was saved with, every entry's fields and types, unique ids, and a
+ * label for exactly every entry.
+ */
+function checkDocstore(value: unknown, path: string, manifest: IndexManifest): Docstore {
+  const corrupt = (message: string): FileFormatError => new FileFormatError({ path, reason: 'corrupt', message: `the docstore ${message}` });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('is not an object');
+  const docstore = value as Partial<Docstore>;
+  if (docstore.graphSha256 !== undefined && docstore.graphSha256 !== manifest.files.graph.sha256) {
+    throw new FileFormatError({ path, reason: 'mismatch', message: 'the docstore was saved with another graph than the manifest lists' });
+  }
+  if (!Array.isArray(docstore.entries)) throw corrupt('lacks entries');
+  const labels = checkHnswLabels(docstore.labels, path);
+  if (docstore.entries.length !== manifest.count || labels.labels.length !== manifest.count) {
+    throw new FileFormatError({
+      path,
+      reason: 'mismatch',
+      message: `the manifest says ${manifest.count} pieces, the docstore holds ${docstore.entries.length} entries and ${labels.labels.length} labels`,
+    });
+  }
+  const labelled = new Set(labels.labels.map(([id]) => id));
+  const seen = new Set<string>();
+  docstore.entries.forEach((entry: unknown, position) => {
+    const problem = docEntryProblem(entry);
+    if (problem !== undefined) throw corrupt(`entry ${position} ${problem}`);
+    const id = (entry as DocEntry).id;
+    if (seen.has(id)) throw corrupt(`lists ${JSON.stringify(id.slice(0, 80))} twice`);
+    if (!labelled.has(id)) throw corrupt(`has no label for ${JSON.stringify(id.slice(0, 80))}`);
+    seen.add(id);
+  });
+  return docstore as Docstore;
+}
+
+function docEntryProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
+  const entry = value as Record<string, unknown>;
+  const isString = (item: unknown): item is string => typeof item === 'string';
+  const isStrings = (item: unknown): boolean => Array.isArray(item) && item.every(isString);
+  for (const field of ['id', 'name', 'summary', 'documentation', 'package', 'packageVersion', 'sourceFile'] as const) {
+    if (!isString(entry[field])) return `has no string ${field}`;
+  }
+  if (!entryKinds.has(entry.kind as string)) return 'has an unknown kind';
+  for (const field of ['aliases', 'signatures', 'examples'] as const) if (!isStrings(entry[field])) return `has no string array ${field}`;
+  for (const field of ['returns', 'deprecated', 'since'] as const) if (entry[field] !== undefined && !isString(entry[field])) return `has a non-string ${field}`;
+  if (entry.headingPath !== undefined && !isStrings(entry.headingPath)) return 'has a non-string headingPath';
+  if (typeof entry.line !== 'number' || !Number.isInteger(entry.line) || entry.line < 0 || entry.line > 2 ** 31) return 'has no line number';
+  const parameters = entry.parameters;
+  if (!Array.isArray(parameters) || !parameters.every((parameter: unknown) => isString((parameter as DocParameterShape | null)?.name) && isString((parameter as DocParameterShape).text))) {
+    return 'has malformed parameters';
+  }
+  if (entry.chunk !== undefined) {
+    const chunk = entry.chunk as { index?: unknown; count?: unknown } | null;
+    const count = chunk?.count;
+    const index = chunk?.index;
+    if (typeof count !== 'number' || typeof index !== 'number' || !Number.isInteger(count) || !Number.isInteger(index) || index < 1 || index > count || count > 1e6) {
+      return 'has a malformed chunk';
+    }
+  }
+  return undefined;
+}
+
+interface DocParameterShape {
+  name: unknown;
+  text: unknown;
 }
