@@ -3,6 +3,17 @@ export { InvalidArgumentError } from './invalid-argument-error.js';
 export { FileFormatError, type FileFormatErrorReason } from './file-format-error.js';
 export { AbortedError, throwIfAborted } from './aborted-error.js';
 export { writeFileAtomic, syncDirectory, sha256Hex, sha256File } from './atomic-file.js';
+export {
+  writeDirectoryAtomic,
+  openDirectoryFiles,
+  parseDirectoryManifest,
+  directoryManifestFileName,
+  type DirectoryFiles,
+  type DirectoryManifest,
+  type DirectoryManifestEntry,
+  type ReadDirectoryFileOptions,
+  type WriteDirectoryOptions,
+} from './atomic-directory.js';
 export { findInstalledPackage } from './installed-package.js';
 export {
   createProgressReporter,
