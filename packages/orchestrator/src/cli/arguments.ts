@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { FileFormatError, InvalidArgumentError } from '@codestack/core';
+import type { CliContext } from './cli-context.js';
+
+/** Parses a command's arguments strictly; a parse error becomes an `InvalidArgumentError` (exit 2). */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: readonly string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new InvalidArgumentError({ argument: 'arguments', message: error instanceof Error ? error.message : String(error), cause: error });
+  }
+}
+
+/** Writes a result: a JSON line with `--json`, else the text. */
+export function write(context: CliContext, json: boolean | undefined, value: unknown, text: string): void {
+  context.stdout.write(json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Reads a file (relative to the context's directory) or, without a path, all of stdin. */
+export async function readInput(path: string | undefined, context: CliContext): Promise<string> {
+  if (path !== undefined) {
+    try {
+      return await readFile(resolve(context.cwd ?? process.cwd(), path), 'utf8');
+    } catch (error) {
+      throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the file', cause: error });
+    }
+  }
+  if (!context.stdin) throw new InvalidArgumentError({ argument: 'stdin', message: 'no input: give a file or pipe text in' });
+  const chunks: Buffer[] = [];
+  for await (const chunk of context.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a whole number option, or returns `fallback` when it is absent. */
+export function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError({ argument: name, message: `must be a whole number, got '${value}'` });
+  return number;
+}

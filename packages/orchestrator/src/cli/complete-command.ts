@@ -1,0 +1,47 @@
+import type { CliContext } from './cli-context.js';
+import { parse, positiveInteger, readInput } from './arguments.js';
+import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+
+/** `codestack complete`. */
+export async function completeCommand(args: readonly string[], context: CliContext): Promise<number> {
+  const { values } = parse(args, { ...modelOptions, file: { type: 'string' }, line: { type: 'string' }, docs: { type: 'string' } });
+  let prefix: string;
+  if (values.file !== undefined) {
+    const text = await readInput(values.file, context);
+    const line = positiveInteger(values.line, '--line', text.split('\n').length);
+    // The lines up to N, each with its newline: the model writes line N + 1.
+    prefix = text
+      .split('\n')
+      .slice(0, line)
+      .map((entry) => `${entry}\n`)
+      .join('');
+  } else prefix = await readInput(undefined, context);
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const maximumOutputTokens = positiveInteger(values['maximum-tokens'], '--maximum-tokens', 64);
+  const retriever = await resolveRetriever(values.docs, context);
+  let prompt = prefix;
+  let documentTokens = 0;
+  if (retriever) {
+    const { buildCodeCompletionPrompt } = await import('../code-completion-prompt.js');
+    let documents: string;
+    ({ prompt, documents, documentTokens } = await buildCodeCompletionPrompt({
+      prefix,
+      tokenizer,
+      retriever,
+      maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maximumOutputTokens),
+      ...(context.signal ? { signal: context.signal } : {}),
+    }));
+    // The docs the model sees go to stderr, so stdout stays the completion alone.
+    if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
+  }
+  const { streamText } = await import('../generate-text.js');
+  const streamed = await streamText({ model, prompt, maximumOutputTokens, temperature: 0, signal: context.signal });
+  let text = '';
+  for await (const delta of streamed.textStream) {
+    text += delta;
+    if (!values.json) context.stdout.write(delta);
+  }
+  if (values.json) context.stdout.write(`${JSON.stringify({ completion: text, finishReason: await streamed.finishReason, usage: await streamed.usage, model: model.modelId, documentTokens })}\n`);
+  else context.stdout.write('\n');
+  return 0;
+}

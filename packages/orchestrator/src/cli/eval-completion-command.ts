@@ -1,0 +1,62 @@
+import { InvalidArgumentError, createProgressReporter } from '@codestack/core';
+import { resolve } from 'node:path';
+import type { CliContext } from './cli-context.js';
+import { parse, positiveInteger, write } from './arguments.js';
+import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+
+/** `codestack eval completion`. */
+export async function completionEvalCommand(args: readonly string[], context: CliContext): Promise<number> {
+  const { values } = parse(args, {
+    ...modelOptions,
+    data: { type: 'string' },
+    docs: { type: 'string' },
+    limit: { type: 'string' },
+    'cases-per-file': { type: 'string' },
+    'prompt-tokens': { type: 'string' },
+    'document-tokens': { type: 'string' },
+    details: { type: 'boolean' },
+  });
+  if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give held-out code: --data DIR or --data FILE.jsonl' });
+  const { readCompletionSources, buildCompletionCases } = await import('../completion-cases.js');
+  let sources = await readCompletionSources(resolve(context.cwd ?? process.cwd(), values.data));
+  if (values.limit !== undefined) sources = sources.slice(0, positiveInteger(values.limit, '--limit', sources.length));
+  if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
+  const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const retriever = await resolveRetriever(values.docs, context);
+  const maximumOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
+  const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maximumOutputTokens));
+  const { evaluateCompletion } = await import('../evaluate-completion.js');
+  const cases = buildCompletionCases(sources, { casesPerFile });
+  const progress = createProgressReporter({ label: 'completion', total: cases.length, json: values.json === true, stream: context.stderr });
+  const report = await evaluateCompletion({
+    model,
+    tokenizer,
+    sources,
+    cases,
+    maximumPromptTokens,
+    maximumOutputTokens,
+    ...(retriever ? { retriever } : {}),
+    ...(values['document-tokens'] === undefined ? {} : { maximumDocumentTokens: positiveInteger(values['document-tokens'], '--document-tokens', 0) }),
+    progress,
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  const summary = {
+    model: model.modelId,
+    adapter: values.adapter ?? null,
+    docs: values.docs ?? null,
+    files: report.files,
+    nextLine: report.nextLine,
+    nextIdentifier: report.nextIdentifier,
+    meanDocumentTokens: report.meanDocumentTokens,
+    ...(values.details ? { results: report.results } : {}),
+  };
+  const percent = (value: number): string => `${(value * 100).toFixed(1)}%`;
+  write(
+    context,
+    values.json,
+    summary,
+    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  over ${report.files} files${retriever ? ', with docs' : ''}`,
+  );
+  return 0;
+}

@@ -1,0 +1,45 @@
+import { InvalidArgumentError } from '@codestack/core';
+import type { CliContext } from './cli-context.js';
+import { parse, positiveInteger, readInput } from './arguments.js';
+import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+
+/** `codestack generate "<task>"`. */
+export async function generateCommand(args: readonly string[], context: CliContext): Promise<number> {
+  const { values, positionals } = parse(args, {
+    ...modelOptions,
+    docs: { type: 'string' },
+    tests: { type: 'string' },
+    language: { type: 'string' },
+    'repair-rounds': { type: 'string' },
+  });
+  const task = positionals.join(' ');
+  if (!task.trim()) throw new InvalidArgumentError({ argument: 'task', message: 'generate needs a task, such as codestack generate "write clamp"' });
+  const language = values.language ?? 'typescript';
+  if (language !== 'typescript' && language !== 'javascript') throw new InvalidArgumentError({ argument: '--language', message: 'must be typescript or javascript' });
+  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const retriever = await resolveRetriever(values.docs, context);
+  const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
+  // A small local model's window (the bundled one has 256 tokens) is shared: 3/8 for the answer.
+  const defaultOutputTokens = contextTokens === undefined ? 512 : Math.min(512, Math.floor((contextTokens * 3) / 8));
+  const { generate } = await import('../generate.js');
+  const run = generate({
+    task,
+    model,
+    tokenizer,
+    ...(retriever ? { retriever } : {}),
+    validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
+    maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
+    maximumOutputTokens: positiveInteger(values['maximum-tokens'], '--maximum-tokens', defaultOutputTokens),
+    ...(contextTokens === undefined ? {} : { contextTokens }),
+    signal: context.signal,
+  });
+  for await (const event of run.events) {
+    if (values.json) context.stdout.write(`${JSON.stringify(event)}\n`);
+    else if (event.type === 'text-delta') context.stderr.write(event.delta);
+    else if (event.type === 'validation') context.stderr.write(`\n[validation ${event.attempt}: ${event.report.ok ? 'ok' : 'failed'}]\n`);
+  }
+  const result = await run.result;
+  if (values.json) context.stdout.write(`${JSON.stringify({ event: 'result', ok: result.ok, code: result.code, attempts: result.attempts.length, usage: result.usage })}\n`);
+  else context.stdout.write(result.code);
+  return result.ok ? 0 : 1;
+}
