@@ -26,6 +26,11 @@ describe('parseServerSentEvents', () => {
     expect(await collect(['event: x\ndata: a\ndata: b\n\ndata: tail'])).toEqual(['a\nb', 'tail']);
   });
 
+  it('treats a \r\n split across two chunks as one line ending', async () => {
+    expect(await collect(['data: line1\r', '\ndata: line2\r\n\r\n'])).toEqual(['line1\nline2']);
+    expect(await collect(['data: a\r', '\n\r', '\ndata: b\n\n'])).toEqual(['a', 'b']);
+  });
+
   it('round-trips what formatServerSentEvent writes', async () => {
     expect(await collect([formatServerSentEvent('line1\nline2'), formatServerSentEvent('[DONE]')])).toEqual(['line1\nline2', '[DONE]']);
   });

@@ -1,32 +1,25 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
 /**
  * Parses a `text/event-stream` byte stream into the `data` payloads of its events (multi-line
- * `data:` fields joined by newlines; comments and other fields ignored).
+ * `data:` fields joined by newlines; comments and other fields ignored). A last event that the
+ * stream ends without a blank line is still delivered. The line parsing is `eventsource-parser`'s,
+ * which follows the WHATWG specification, including a `\r\n` split across two chunks.
  */
 export async function* parseServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   const reader = body.getReader();
-  let buffer = '';
-  let data: string[] = [];
+  const pending: string[] = [];
+  const parser = createParser({ onEvent: (event: EventSourceMessage) => pending.push(event.data) });
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffer.search(/\r\n|\n|\r/)) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
-        if (line === '') {
-          if (data.length > 0) yield data.join('\n');
-          data = [];
-        } else if (line.startsWith('data:')) {
-          data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
-        }
-      }
-      if (done) {
-        if (buffer.startsWith('data:')) data.push(buffer.slice(buffer.startsWith('data: ') ? 6 : 5));
-        if (data.length > 0) yield data.join('\n');
-        return;
-      }
+      const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+      if (text) parser.feed(text);
+      // An unterminated last event: end its line and the event, as a blank line would.
+      if (done) parser.feed('\n\n');
+      while (pending.length > 0) yield pending.shift()!;
+      if (done) return;
     }
   } finally {
     reader.releaseLock();
