@@ -101,7 +101,37 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0] ?? error.name : String(error);
 }
 
+const processEvents = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `load` and then removes the `uncaughtException` and `unhandledRejection` listeners it
+ * added. The Emscripten glue of tfjs-backend-wasm installs handlers that rethrow from inside the
+ * handler, which makes Node report every later error of the host application from
+ * `tf-backend-wasm.node.js` and exit with code 7, and overrides the application's own
+ * `unhandledRejection` handler. A library must not change how its host process fails.
+ */
+async function withoutAddedProcessHandlers<T>(load: () => Promise<T>): Promise<T> {
+  // One event name type at a time: `process.listeners` is overloaded per event.
+  const listeners = (event: (typeof processEvents)[number]): NodeJS.UncaughtExceptionListener[] =>
+    process.listeners(event as 'uncaughtException');
+  const before = new Map(processEvents.map((event) => [event, new Set(listeners(event))]));
+  try {
+    return await load();
+  } finally {
+    for (const event of processEvents) {
+      const existing = before.get(event)!;
+      for (const listener of listeners(event)) {
+        if (!existing.has(listener)) process.removeListener(event as 'uncaughtException', listener);
+      }
+    }
+  }
+}
+
 async function tryBackend(name: BackendName, loadModule: ModuleLoader): Promise<Runtime> {
+  return withoutAddedProcessHandlers(() => loadBackend(name, loadModule));
+}
+
+async function loadBackend(name: BackendName, loadModule: ModuleLoader): Promise<Runtime> {
   const spec = backendSpecs[name];
   let tf: TensorFlow = tfCore;
   for (const specifier of spec.modules) {
@@ -150,8 +180,10 @@ function makeRuntime(tf: TensorFlow, backend: BackendName, device: string, skipp
     skipped,
     async activate() {
       if (tf.getBackend() !== tfjsName) {
-        await tf.setBackend(tfjsName);
-        await tf.ready();
+        await withoutAddedProcessHandlers(async () => {
+          await tf.setBackend(tfjsName);
+          await tf.ready();
+        });
       }
     },
     assertActive() {

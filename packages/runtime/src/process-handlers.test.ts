@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// A fresh Node process per case: the host application, importing the built package.
+const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+let directory: string;
+
+function runApplication(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
+    void writeFile(file, source).then(() => {
+      const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    }, reject);
+  });
+}
+
+beforeAll(async () => {
+  expect(existsSync(entry), 'build the package first (npm run build)').toBe(true);
+  directory = await mkdtemp(join(tmpdir(), 'codestack-process-handlers-'));
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('createRuntime leaves the host process alone', { timeout: 60000 }, () => {
+  it('adds no uncaughtException or unhandledRejection listeners', async () => {
+    const result = await runApplication(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      const runtime = await createRuntime({ backend: 'wasm' });
+      console.log(JSON.stringify({ backend: runtime.backend, uncaught: process.listenerCount('uncaughtException'), rejection: process.listenerCount('unhandledRejection') }));
+    `);
+    expect(JSON.parse(result.stdout)).toEqual({ backend: 'wasm', uncaught: 0, rejection: 0 });
+  });
+
+  it("an application's own uncaught error keeps its stack and exit code 1", async () => {
+    const result = await runApplication(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      await createRuntime({ backend: 'wasm' });
+      setTimeout(() => { throw new Error('the application failed'); }, 0);
+    `);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Error: the application failed');
+    expect(result.stderr).not.toContain('tf-backend-wasm');
+  });
+
+  it("an application's own unhandledRejection handler runs and decides", async () => {
+    const result = await runApplication(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      await createRuntime({ backend: 'wasm' });
+      process.on('unhandledRejection', (reason) => { console.log('handled: ' + reason.message); });
+      Promise.reject(new Error('nobody awaited this'));
+    `);
+    expect(result.stdout).toContain('handled: nobody awaited this');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+});
