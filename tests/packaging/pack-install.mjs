@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Packs every public package (`npm pack`), installs the tarballs into a fresh app outside the
+// workspace (third-party dependencies come from the registry), then
+//   1. compiles a strict TypeScript ESM program that uses every package (skipLibCheck: false,
+//      module nodenext) with tsc and runs it with node, and
+//   2. require()s each package from CommonJS.
+// It fails on any EBADENGINE warning of the install. Run after `npm run build` (turbo's test task
+// builds first). `--keep` leaves the temp dir for inspection.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const keep = process.argv.includes('--keep');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+export const publicPackages = readdirSync(join(root, 'packages'))
+  .map((name) => ({ directory: join(root, 'packages', name), manifest: JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8')) }))
+  .filter(({ manifest }) => !manifest.private);
+
+function run(command, args, cwd) {
+  const started = Date.now();
+  try {
+    const output = execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    return { output, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    process.stderr.write(`\n$ ${command} ${args.join(' ')}   (in ${cwd})\n${error.stdout ?? ''}${error.stderr ?? ''}\n`);
+    throw new Error(`${command} ${args.join(' ')} failed with status ${error.status}`);
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'codestack-packed-'));
+const tarballs = join(work, 'tarballs');
+const app = join(work, 'app');
+mkdirSync(tarballs);
+mkdirSync(app);
+let failed = false;
+try {
+  for (const { directory } of publicPackages) run(npm, ['pack', '--silent', '--pack-destination', tarballs], directory);
+  const files = readdirSync(tarballs).filter((file) => file.endsWith('.tgz'));
+  console.log(`packed ${files.length} packages: ${files.join(', ')}`);
+
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'packed-consumer', private: true, version: '0.0.0', allowScripts: { 'hnswlib-node': true } }, null, 2));
+  cpSync(join(here, 'consumer'), app, { recursive: true });
+  const install = run(
+    npm,
+    ['install', '--no-audit', '--no-fund', '--loglevel=warn', ...files.map((file) => `../tarballs/${file}`),
+      `typescript@${rootPackage.devDependencies.typescript}`, `@types/node@${rootPackage.devDependencies['@types/node']}`],
+    app,
+  );
+  console.log(`installed the tarballs into a fresh app in ${install.seconds.toFixed(1)} s`);
+  const engineWarnings = install.output.split('\n').filter((line) => line.includes('EBADENGINE'));
+  if (engineWarnings.length > 0) throw new Error(`the install warned EBADENGINE:\n${engineWarnings.join('\n')}`);
+
+  run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app);
+  console.log('tsc (strict, skipLibCheck: false, module nodenext): no errors');
+  process.stdout.write(run(process.execPath, [join(app, 'dist', 'main.mjs')], app).output);
+  process.stdout.write(run(process.execPath, [join(app, 'require.cjs')], app).output);
+} catch (error) {
+  failed = true;
+  console.error(error instanceof Error ? error.message : error);
+} finally {
+  if (keep) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
