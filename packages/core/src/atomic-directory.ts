@@ -341,7 +341,7 @@ export async function openDirectoryFiles(directory: string): Promise<DirectoryFi
         const bytes = await readOrRefuse(candidate);
         if (sha256Hex(bytes) === entry.sha256) return bytes;
       }
-      if (!found) throw new FileFormatError({ path, reason: 'missing', message: `the file that ${directoryManifestFileName} lists does not exist` });
+      if (!found) throw new FileFormatError({ path, reason: 'missing', message: `cannot read the file that ${directoryManifestFileName} lists: it does not exist` });
       throw new FileFormatError({ path, reason: 'corrupt', message: `size or SHA-256 differs from ${directoryManifestFileName}` });
     },
   };

@@ -70,8 +70,10 @@ describe('checkpoint refusal', () => {
     };
   }
 
+  /** Rewrites the files by hand, as a Hugging Face directory without codestack's manifest. */
   async function rewrite(weights: Uint8Array, config: Record<string, unknown>, keepChecksum = false): Promise<void> {
     const { codestack_weights_sha256: _ignored, ...rest } = config;
+    await rm(join(directory, 'codestack-manifest.json'), { force: true });
     await writeFile(join(directory, 'model.safetensors'), weights);
     await writeFile(join(directory, 'config.json'), JSON.stringify(keepChecksum ? config : rest));
   }
@@ -118,6 +120,6 @@ describe('checkpoint refusal', () => {
     await rewrite(weights, config);
     await expectRefused(loadModel(runtime, directory, { expectedConfig: { ...tinyConfig, ropeTheta: 500000 } }), 'MISMATCHED_FILE', /ropeTheta/);
     await rm(join(directory, 'model.safetensors'));
-    await expectRefused(loadModel(runtime, directory), 'MISSING_FILE', /cannot read/);
+    await expectRefused(loadModel(runtime, directory), 'MISSING_FILE', /does not exist/);
   });
 });

@@ -1,7 +1,7 @@
 export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './runtime.js';
 export { BackendUnavailableError } from './backend-unavailable-error.js';
 export { BackendNotActiveError } from './backend-not-active-error.js';
-export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, type ModelConfig } from './model-config.js';
+export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model-config.js';
 export {
   LlamaModel,
   projectionNames,
@@ -26,8 +26,18 @@ export {
   type SafetensorsTensor,
   type SafetensorsContent,
   type SafetensorsWriteOptions,
+  type SafetensorsReadOptions,
 } from './safetensors.js';
-export { saveModel, loadModel, readModelConfig, checkpointFiles, type SaveModelOptions, type LoadModelOptions } from './checkpoint.js';
+export {
+  saveModel,
+  loadModel,
+  readModelConfig,
+  encodeModelFiles,
+  checkpointFiles,
+  maximumConfigBytes,
+  type SaveModelOptions,
+  type LoadModelOptions,
+} from './checkpoint.js';
 export {
   RepetitionPenaltyProcessor,
   TemperatureProcessor,

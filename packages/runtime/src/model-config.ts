@@ -27,6 +27,30 @@ export interface ModelConfig {
   tiedEmbeddings: boolean;
 }
 
+/**
+ * The largest value each size of a {@link ModelConfig} may take. Checked before anything is
+ * allocated, so a damaged or hostile `config.json` cannot make a load allocate gigabytes or run
+ * for minutes. Real models stay well inside them (vocabularies go to about 262 000 tokens).
+ */
+export const modelConfigLimits = {
+  /** At most 1 << 20 token ids. */
+  vocabularySize: 1 << 20,
+  /** At most 65 536. */
+  hiddenSize: 65_536,
+  /** At most 256 decoder layers. */
+  layers: 256,
+  /** At most 1 024 query heads. */
+  attentionHeads: 1_024,
+  /** At most 1 024 key/value heads. */
+  keyValueHeads: 1_024,
+  /** At most 1 << 18. */
+  feedForwardSize: 1 << 18,
+  /** At most 1 << 20 positions. */
+  maximumContext: 1 << 20,
+  /** The largest RMSNorm epsilon (the smallest is anything above zero). */
+  normEpsilon: 0.1,
+} as const;
+
 const positiveIntegerKeys = [
   'vocabularySize',
   'hiddenSize',
@@ -38,8 +62,10 @@ const positiveIntegerKeys = [
 ] as const;
 
 /**
- * Checks a configuration and returns a frozen copy. Throws {@link InvalidArgumentError} naming
- * the first bad field (`config.<field>`).
+ * Checks a configuration and returns a frozen copy: every size a positive integer within
+ * {@link modelConfigLimits}, heads dividing the hidden size into an even head size, key/value
+ * heads dividing the query heads, `ropeTheta` finite and positive, `normEpsilon` in (0, 0.1].
+ * Throws {@link InvalidArgumentError} naming the first bad field (`config.<field>`).
  */
 export function validateModelConfig(config: ModelConfig): Readonly<ModelConfig> {
   if (typeof config !== 'object' || config === null) {
@@ -47,8 +73,8 @@ export function validateModelConfig(config: ModelConfig): Readonly<ModelConfig> 
   }
   for (const key of positiveIntegerKeys) {
     const value = config[key];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new InvalidArgumentError({ argument: `config.${key}`, message: `expected a positive integer, got ${JSON.stringify(value)}` });
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > modelConfigLimits[key]) {
+      throw new InvalidArgumentError({ argument: `config.${key}`, message: `expected an integer in [1, ${modelConfigLimits[key]}], got ${JSON.stringify(value)}` });
     }
   }
   if (config.hiddenSize % config.attentionHeads !== 0) {
@@ -66,11 +92,11 @@ export function validateModelConfig(config: ModelConfig): Readonly<ModelConfig> 
       message: `attentionHeads ${config.attentionHeads} is not divisible by keyValueHeads ${config.keyValueHeads}`,
     });
   }
-  for (const key of ['ropeTheta', 'normEpsilon'] as const) {
-    const value = config[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidArgumentError({ argument: `config.${key}`, message: `expected a positive finite number, got ${JSON.stringify(value)}` });
-    }
+  if (typeof config.ropeTheta !== 'number' || !Number.isFinite(config.ropeTheta) || config.ropeTheta <= 0) {
+    throw new InvalidArgumentError({ argument: 'config.ropeTheta', message: `expected a positive finite number, got ${JSON.stringify(config.ropeTheta)}` });
+  }
+  if (typeof config.normEpsilon !== 'number' || !(config.normEpsilon > 0 && config.normEpsilon <= modelConfigLimits.normEpsilon)) {
+    throw new InvalidArgumentError({ argument: 'config.normEpsilon', message: `expected a number in (0, ${modelConfigLimits.normEpsilon}], got ${JSON.stringify(config.normEpsilon)}` });
   }
   if (typeof config.tiedEmbeddings !== 'boolean') {
     throw new InvalidArgumentError({ argument: 'config.tiedEmbeddings', message: 'expected a boolean' });
@@ -106,11 +132,20 @@ export function weightShapes(config: ModelConfig): Map<string, number[]> {
   return shapes;
 }
 
-/** The number of parameters of a model with this configuration. */
+/**
+ * The number of parameters of a model with this configuration, by arithmetic (nothing is
+ * allocated, so it is safe to call on a configuration before deciding to load it).
+ */
 export function parameterCount(config: ModelConfig): number {
-  let total = 0;
-  for (const shape of weightShapes(config).values()) total += shape.reduce((product, size) => product * size, 1);
-  return total;
+  const head = config.hiddenSize / config.attentionHeads;
+  const keyValueWidth = config.keyValueHeads * head;
+  const perLayer =
+    2 * config.hiddenSize + // the two norms
+    2 * config.hiddenSize * config.hiddenSize + // q and o
+    2 * keyValueWidth * config.hiddenSize + // k and v
+    3 * config.feedForwardSize * config.hiddenSize; // gate, up, down
+  const embeddings = config.vocabularySize * config.hiddenSize * (config.tiedEmbeddings ? 1 : 2);
+  return embeddings + config.layers * perLayer + config.hiddenSize;
 }
 
 /** The configuration as a Hugging Face `LlamaConfig` JSON object (`config.json`). */
@@ -133,8 +168,31 @@ export function toHuggingFaceConfig(config: ModelConfig): Record<string, unknown
   };
 }
 
-/** Reads a Hugging Face `config.json` object; validates the result. */
+/**
+ * Reads a Hugging Face `config.json` object; validates the result (see
+ * {@link validateModelConfig}). Also refuses, with {@link InvalidArgumentError}, fields this
+ * runtime would silently get wrong: an explicit `head_dim` other than
+ * `hidden_size / num_attention_heads`, a `hidden_act` other than `silu`, and `rope_scaling`.
+ */
 export function fromHuggingFaceConfig(json: Record<string, unknown>): Readonly<ModelConfig> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidArgumentError({ argument: 'config', message: 'expected a JSON object' });
+  const headDimension = json.head_dim;
+  if (headDimension !== undefined && headDimension !== null) {
+    const hidden = json.hidden_size as number;
+    const heads = json.num_attention_heads as number;
+    if (typeof headDimension !== 'number' || headDimension * heads !== hidden) {
+      throw new InvalidArgumentError({
+        argument: 'config.head_dim',
+        message: `head_dim ${JSON.stringify(headDimension)} is not hidden_size / num_attention_heads (${String(hidden)} / ${String(heads)}); other head sizes are not supported`,
+      });
+    }
+  }
+  if (json.hidden_act !== undefined && json.hidden_act !== 'silu') {
+    throw new InvalidArgumentError({ argument: 'config.hidden_act', message: `only silu is supported, got ${JSON.stringify(json.hidden_act)}` });
+  }
+  if (json.rope_scaling !== undefined && json.rope_scaling !== null) {
+    throw new InvalidArgumentError({ argument: 'config.rope_scaling', message: 'rope_scaling is not supported' });
+  }
   return validateModelConfig({
     vocabularySize: json.vocab_size as number,
     hiddenSize: json.hidden_size as number,

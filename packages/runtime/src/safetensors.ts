@@ -32,7 +32,15 @@ export interface SafetensorsWriteOptions {
 }
 
 const bytesPerElement: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-const maximumHeaderBytes = 100_000_000;
+/** The largest JSON header this module reads (real checkpoints with thousands of tensors need about 1 MB). */
+const maximumHeaderBytes = 16 * 1024 * 1024;
+const maximumRank = 8;
+
+/** Options of {@link decodeSafetensors}. */
+export interface SafetensorsReadOptions {
+  /** Accept NaN and infinite values. Default false: a tensor holding one is refused (`CORRUPT_FILE`). */
+  allowNonFinite?: boolean;
+}
 
 function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, size) => product * size, 1);
@@ -89,16 +97,21 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsTensor
 }
 
 /**
- * Decodes a safetensors buffer. Refuses a truncated file, a bad header, unknown dtypes, a shape
- * that does not match its byte range, or offsets out of range or overlapping, with
- * {@link FileFormatError} (`CORRUPT_FILE`). `path` names the file in errors.
+ * Decodes a safetensors buffer. The whole header is checked before any tensor is allocated:
+ * refused with {@link FileFormatError} (`CORRUPT_FILE`) are a truncated file, a header length
+ * over 16 MiB or beyond the file, a header that is not a UTF-8 JSON object, unknown dtypes,
+ * shapes that are not lists of at most 8 non-negative integers or do not match their byte
+ * range, offsets out of range, overlapping or leaving gaps, and (unless `allowNonFinite`) any NaN
+ * or infinite value. `path` names the file in errors.
  */
-export function decodeSafetensors(bytes: Uint8Array, path = '<buffer>'): SafetensorsContent {
+export function decodeSafetensors(bytes: Uint8Array, path = '<buffer>', options: SafetensorsReadOptions = {}): SafetensorsContent {
   const corrupt = (message: string, cause?: unknown): FileFormatError => new FileFormatError({ path, reason: 'corrupt', message, cause });
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError({ argument: 'bytes', message: 'expected a Uint8Array' });
   if (bytes.length < 8) throw corrupt(`only ${bytes.length} bytes; a safetensors file starts with an 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(Math.min(bytes.length - 8, maximumHeaderBytes))) {
+  if (headerLength > BigInt(maximumHeaderBytes)) throw corrupt(`header length ${headerLength} is over the ${maximumHeaderBytes}-byte limit`);
+  if (headerLength > BigInt(bytes.length - 8)) {
     throw corrupt(`header length ${headerLength} exceeds the ${bytes.length - 8} bytes after it (truncated file?)`);
   }
   const headerEnd = 8 + Number(headerLength);
@@ -110,30 +123,44 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<buffer>'): Safeten
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw corrupt('the header is not a JSON object');
   const dataLength = bytes.length - headerEnd;
-  const tensors = new Map<string, SafetensorsTensor>();
   let metadata: Record<string, string> = {};
-  const ranges: [number, number, string][] = [];
+  const layout: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number; count: number }[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof entry !== 'object' || entry === null || Object.values(entry).some((value) => typeof value !== 'string')) {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || Object.values(entry).some((value) => typeof value !== 'string')) {
         throw corrupt('__metadata__ must map strings to strings');
       }
-      metadata = entry as Record<string, string>;
+      metadata = { ...(entry as Record<string, string>) };
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt(`${name} is not a tensor entry`);
+    const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') throw corrupt(`${name} has unsupported dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || !shape.every((size) => Number.isInteger(size) && size >= 0)) throw corrupt(`${name} has an invalid shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((value) => Number.isInteger(value) && value >= 0)) {
+    if (!Array.isArray(shape) || shape.length > maximumRank || !shape.every((size) => Number.isSafeInteger(size) && size >= 0 && size <= 2 ** 32)) {
+      throw corrupt(`${name} has an invalid shape`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((value) => Number.isSafeInteger(value) && value >= 0)) {
       throw corrupt(`${name} has invalid data_offsets`);
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin || end > dataLength) throw corrupt(`${name} has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
-    const count = elementCount(shape as number[]);
+    let count = 1;
+    for (const size of shape as number[]) count = size === 0 || count === 0 ? 0 : count * size > dataLength ? Number.POSITIVE_INFINITY : count * size;
     if (end - begin !== count * bytesPerElement[dtype]) {
       throw corrupt(`${name} spans ${end - begin} bytes but shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${count * bytesPerElement[dtype]}`);
     }
-    ranges.push([begin, end, name]);
+    layout.push({ name, dtype, shape: shape as number[], begin, end, count });
+  }
+  const ordered = [...layout].sort((left, right) => left.begin - right.begin || left.end - right.end);
+  let expected = 0;
+  for (const { begin, end, name } of ordered) {
+    if (begin !== expected) throw corrupt(`${name} starts at byte ${begin}; tensors must be contiguous without overlap (expected ${expected})`);
+    expected = end;
+  }
+  if (expected !== dataLength) throw corrupt(`${dataLength - expected} trailing data bytes belong to no tensor`);
+  // Only now, with every entry checked, is memory allocated.
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const { name, dtype, shape, begin, count } of layout) {
     const data = new Float32Array(count);
     const start = headerEnd + begin;
     if (dtype === 'F32') {
@@ -148,15 +175,13 @@ export function decodeSafetensors(bytes: Uint8Array, path = '<buffer>'): Safeten
         data[index] = widened[0] as number;
       }
     }
-    tensors.set(name, { shape: shape as number[], data, dtype });
+    if (options.allowNonFinite !== true) {
+      for (let index = 0; index < count; index++) {
+        if (!Number.isFinite(data[index])) throw corrupt(`${name} holds a non-finite value (${String(data[index])}) at index ${index}`);
+      }
+    }
+    tensors.set(name, { shape, data, dtype });
   }
-  ranges.sort((left, right) => left[0] - right[0]);
-  let expected = 0;
-  for (const [begin, end, name] of ranges) {
-    if (begin !== expected) throw corrupt(`${name} starts at byte ${begin}; tensors must be contiguous without overlap (expected ${expected})`);
-    expected = end;
-  }
-  if (expected !== dataLength) throw corrupt(`${dataLength - expected} trailing data bytes belong to no tensor`);
   return { tensors, metadata };
 }
 
@@ -165,13 +190,16 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
   await writeFileAtomic(path, encodeSafetensors(tensors, options));
 }
 
-/** Reads a safetensors file; a missing file is refused with {@link FileFormatError} (`MISSING_FILE`). */
-export async function readSafetensors(path: string): Promise<SafetensorsContent> {
+/**
+ * Reads a safetensors file (checked as {@link decodeSafetensors} does); a missing file is
+ * refused with {@link FileFormatError} (`MISSING_FILE`).
+ */
+export async function readSafetensors(path: string, options: SafetensorsReadOptions = {}): Promise<SafetensorsContent> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (error) {
     throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the safetensors file', cause: error });
   }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(bytes, path, options);
 }

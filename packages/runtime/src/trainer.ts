@@ -1,13 +1,13 @@
-import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import {
   FileFormatError,
   InvalidArgumentError,
   createProgressReporter,
+  openDirectoryFiles,
   sha256Hex,
   throwIfAborted,
-  writeFileAtomic,
+  writeDirectoryAtomic,
 } from '@codestack/core';
 import type { LlamaModel } from './llama-model.js';
 import type { PackedDataset, DataPosition, TrainingBatch } from './packed-dataset.js';
@@ -16,7 +16,7 @@ import { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptio
 import { clipByGlobalNorm } from './gradient-clipping.js';
 import { accumulateGradients, computeGradients, scaleGradients } from './compute-gradients.js';
 import { crossEntropyLoss } from './cross-entropy.js';
-import { saveModel } from './checkpoint.js';
+import { encodeModelFiles } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 import { GradientWorker } from './gradient-worker.js';
 
@@ -287,12 +287,12 @@ export class Trainer {
   /**
    * Saves everything needed for an exact resume into `directory`: the trained variables
    * (`trainable.safetensors`, memory layout, f32), the optimizer moments, and
-   * `trainer-state.json` (step, data position, checksums; written last). When the trainer trains
-   * the model's own weights, the directory also gets `config.json` + `model.safetensors`, so it
-   * loads with `loadModel`.
+   * `trainer-state.json` (step, data position, checksums). When the trainer trains the model's
+   * own weights, the directory also gets `config.json` + `model.safetensors`, so it loads with
+   * `loadModel`. All files are written as one atomic change (`writeDirectoryAtomic`): a crash
+   * leaves the previous checkpoint or this one.
    */
   async saveCheckpoint(directory: string): Promise<void> {
-    await mkdir(directory, { recursive: true });
     const trainable = new Map<string, SafetensorsTensor>();
     for (const [name, variable] of this.variables) trainable.set(name, { shape: [...variable.shape], data: new Float32Array(variable.dataSync() as Float32Array) });
     const trainableBytes = encodeSafetensors(trainable, { metadata: { format: 'codestack-trainable', layout: 'memory' } });
@@ -301,9 +301,11 @@ export class Trainer {
     for (const [name, value] of optimizerState.firstMoments) optimizerTensors.set(`first.${name}`, value);
     for (const [name, value] of optimizerState.secondMoments) optimizerTensors.set(`second.${name}`, value);
     const optimizerBytes = encodeSafetensors(optimizerTensors, { metadata: { format: 'codestack-adamw', step: String(optimizerState.step) } });
-    await writeFileAtomic(join(directory, trainerCheckpointFiles.trainable), trainableBytes);
-    await writeFileAtomic(join(directory, trainerCheckpointFiles.optimizer), optimizerBytes);
-    if (this.options.variables === undefined) await saveModel(this.model, directory);
+    const files = new Map<string, string | Uint8Array>([
+      [trainerCheckpointFiles.trainable, trainableBytes],
+      [trainerCheckpointFiles.optimizer, optimizerBytes],
+    ]);
+    if (this.options.variables === undefined) for (const [name, bytes] of encodeModelFiles(this.model)) files.set(name, bytes);
     const state: TrainerState = {
       format: 'codestack-trainer',
       version: 1,
@@ -314,7 +316,8 @@ export class Trainer {
       dataPosition: this.options.data.getPosition(),
       sha256: { trainable: sha256Hex(trainableBytes), optimizer: sha256Hex(optimizerBytes) },
     };
-    await writeFileAtomic(join(directory, trainerCheckpointFiles.state), `${JSON.stringify(state, null, 2)}\n`);
+    files.set(trainerCheckpointFiles.state, `${JSON.stringify(state, null, 2)}\n`);
+    await writeDirectoryAtomic(directory, files);
   }
 
   /**
@@ -323,8 +326,9 @@ export class Trainer {
    * checkpoint of other variables or batch settings (`MISMATCHED_FILE`).
    */
   async loadCheckpoint(directory: string): Promise<void> {
+    const files = await openDirectoryFiles(directory);
     const statePath = join(directory, trainerCheckpointFiles.state);
-    const stateText = await readOrMissing(statePath);
+    const stateText = await files.read(trainerCheckpointFiles.state, { maximumBytes: 1 << 20 });
     let state: TrainerState;
     try {
       state = JSON.parse(new TextDecoder().decode(stateText)) as TrainerState;
@@ -340,8 +344,8 @@ export class Trainer {
     }
     const trainablePath = join(directory, trainerCheckpointFiles.trainable);
     const optimizerPath = join(directory, trainerCheckpointFiles.optimizer);
-    const trainableBytes = await readOrMissing(trainablePath);
-    const optimizerBytes = await readOrMissing(optimizerPath);
+    const trainableBytes = await files.read(trainerCheckpointFiles.trainable);
+    const optimizerBytes = await files.read(trainerCheckpointFiles.optimizer);
     if (sha256Hex(trainableBytes) !== state.sha256?.trainable) throw new FileFormatError({ path: trainablePath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
     if (sha256Hex(optimizerBytes) !== state.sha256?.optimizer) throw new FileFormatError({ path: optimizerPath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
     const trainable = decodeSafetensors(trainableBytes, trainablePath).tensors;
@@ -437,13 +441,5 @@ export class Trainer {
     const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.sequenceLength], 'int32');
     const targets = tf.tensor1d(batch.targets, 'int32');
     return crossEntropyLoss(tf, this.model.logitsFlat(inputs), targets);
-  }
-}
-
-async function readOrMissing(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the checkpoint file', cause: error });
   }
 }
