@@ -1,12 +1,18 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { AbortedError, InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import { sandboxGuardSource } from './sandbox-guard.js';
-import { SandboxError } from './sandbox-error.js';
+import { SandboxError, SandboxIsolationUnavailableError } from './sandbox-error.js';
+import { guardCommand, namespaceCommand, probeSandboxIsolation, type SandboxIsolationLevel } from './sandbox-isolation.js';
+
+export { probeSandboxIsolation, type SandboxIsolationLevel, type SandboxIsolationSupport } from './sandbox-isolation.js';
+
+/** Which isolation a run asks for: the best available (`auto`, default), or exactly one level. */
+export type SandboxIsolation = 'auto' | SandboxIsolationLevel;
 
 /** How a sandboxed run ended. */
 export type SandboxStatus =
@@ -25,7 +31,15 @@ export type SandboxStatus =
 export interface SandboxOptions {
   /** The program to run, as JavaScript. */
   code: string;
-  /** `commonjs` (default) runs it as a `.cjs` file, `module` as an `.mjs` file. */
+  /**
+   * Tests to run after `code`, as JavaScript. For CommonJS, code and tests run as two separate
+   * global scripts (the tests see the code's top-level declarations, as if concatenated, but the
+   * code can neither read nor absorb the tests' text); a last expression that is a promise is
+   * awaited. The run passes only if the tests ran to their end. For `module`, they are appended to
+   * the code in one module.
+   */
+  tests?: string;
+  /** `commonjs` (default) runs it as a CommonJS module, `module` as an `.mjs` ES module. */
   moduleType?: 'commonjs' | 'module';
   /**
    * The project whose dependencies the code may `require()`: every `node_modules` directory from
@@ -40,6 +54,13 @@ export interface SandboxOptions {
   memoryLimitMegabytes?: number;
   /** The most bytes of stdout and of stderr kept. Default 65536 each. */
   maximumOutputBytes?: number;
+  /** The most bytes the code may write to its temporary directory (and the largest file). Default 64 MiB. */
+  maximumDiskBytes?: number;
+  /**
+   * `auto` (default): namespaces where the OS offers them, else the guard. `namespace`: throw a
+   * {@link SandboxIsolationUnavailableError} where unavailable. `guard`: the in-process layer only.
+   */
+  isolation?: SandboxIsolation;
   /** Cancels the run: the process is killed and an `AbortedError` is thrown. */
   signal?: AbortSignal;
 }
@@ -52,7 +73,7 @@ export interface SandboxResult {
   exitCode: number | null;
   /** The signal that ended it, if any. */
   signal: NodeJS.Signals | null;
-  /** Whether the code ran to the natural end of its event loop (the guard's completion nonce arrived). */
+  /** Whether the code (and tests) ran to their end and the event loop drained cleanly (the harness's nonce arrived). */
   completed: boolean;
   /** Its standard output (truncated to `maximumOutputBytes`). */
   stdout: string;
@@ -62,25 +83,41 @@ export interface SandboxResult {
   durationMilliseconds: number;
   /** The largest resident set size seen while polling, in bytes (0 where `/proc` is unavailable). */
   peakResidentBytes: number;
+  /** The isolation level the run got. */
+  isolation: SandboxIsolationLevel;
 }
 
 const resourcePollMilliseconds = 25;
+const diskPollEvery = 4;
+const maximumReportBytes = 4096;
+const sandboxPrefix = `codestack-sandbox-${process.pid}-`;
+let swept = false;
 
 /**
- * Runs untrusted JavaScript in a separate Node process with a wall-time limit, a memory limit,
- * and no file-system writes outside its own temporary directory, no child processes, no workers
- * and no network. Two layers enforce it: Node's permission model (`--experimental-permission`
- * with `--allow-fs-read` for the temporary directory and the project's `node_modules`, and
- * `--allow-fs-write` for the temporary directory only) and an in-process guard preloaded with
- * `--require` (see `sandboxGuardSource`). The child gets an empty environment apart from
- * `NODE_PATH`, so no secrets leak into it. The temporary directory is removed afterwards.
+ * Runs untrusted JavaScript (and, separately, its tests) in a child process with a wall-time
+ * limit, a memory limit, a disk budget, no network, no child processes, no reads outside the
+ * project's real package paths and no writes outside its own temporary directory.
+ *
+ * Where the OS offers it (Linux with bubblewrap, or `unshare` with unprivileged user namespaces)
+ * the child runs in its own user, PID, network and mount namespaces with a read-only view of the
+ * file system and a size-limited tmpfs (`isolation: 'namespace'`); in every case Node's permission
+ * model and the in-process guard (see `sandboxGuardSource`) run inside as well (`'guard'` alone
+ * where namespaces are unavailable). The child gets an empty environment apart from `NODE_PATH`,
+ * `RLIMIT_FSIZE`/`RLIMIT_NPROC` limits, its own process group (killed whole) and a parent-death
+ * signal. A run passes only when the harness's per-run nonce arrives on fd 3 and it exits 0.
+ * The temporary directory is removed afterwards. See `docs/sandbox.md` for the threat model.
  */
 export async function runInSandbox(options: SandboxOptions): Promise<SandboxResult> {
   const timeoutMilliseconds = options.timeoutMilliseconds ?? 5000;
   const memoryLimitMegabytes = options.memoryLimitMegabytes ?? 256;
   const maximumOutputBytes = options.maximumOutputBytes ?? 65536;
+  const maximumDiskBytes = options.maximumDiskBytes ?? 64 * 1024 * 1024;
+  const requested = options.isolation ?? 'auto';
   if (typeof options.code !== 'string') {
     throw new InvalidArgumentError({ argument: 'code', message: 'must be a string of JavaScript' });
+  }
+  if (options.tests !== undefined && typeof options.tests !== 'string') {
+    throw new InvalidArgumentError({ argument: 'tests', message: 'must be a string of JavaScript' });
   }
   if (!Number.isFinite(timeoutMilliseconds) || timeoutMilliseconds <= 0) {
     throw new InvalidArgumentError({ argument: 'timeoutMilliseconds', message: 'must be a positive number' });
@@ -88,44 +125,87 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxResu
   if (!Number.isInteger(memoryLimitMegabytes) || memoryLimitMegabytes < 16) {
     throw new InvalidArgumentError({ argument: 'memoryLimitMegabytes', message: 'must be an integer of at least 16' });
   }
+  if (!Number.isInteger(maximumDiskBytes) || maximumDiskBytes < 65536) {
+    throw new InvalidArgumentError({ argument: 'maximumDiskBytes', message: 'must be an integer of at least 65536' });
+  }
+  if (requested !== 'auto' && requested !== 'namespace' && requested !== 'guard') {
+    throw new InvalidArgumentError({ argument: 'isolation', message: "must be 'auto', 'namespace' or 'guard'" });
+  }
   throwIfAborted(options.signal, 'sandbox run');
+  const support = await probeSandboxIsolation();
+  if (requested === 'namespace' && !support.namespace) {
+    throw new SandboxIsolationUnavailableError({ level: 'namespace', reason: support.reason ?? 'unknown' });
+  }
+  const isolation: SandboxIsolationLevel = requested === 'guard' || !support.namespace ? 'guard' : 'namespace';
+  if (!swept) {
+    swept = true;
+    await sweepStaleDirectories();
+  }
 
   let directory: string;
   try {
-    directory = await realpath(await mkdtemp(join(tmpdir(), 'codestack-sandbox-')));
+    directory = await realpath(await mkdtemp(join(tmpdir(), sandboxPrefix)));
   } catch (error) {
     throw new SandboxError({ message: 'could not create the sandbox directory', cause: error });
   }
   try {
-    const guardPath = join(directory, 'guard.cjs');
-    const programPath = join(directory, options.moduleType === 'module' ? 'main.mjs' : 'main.cjs');
-    await writeFile(guardPath, sandboxGuardSource);
-    await writeFile(programPath, options.code);
     const nodeModules = await findNodeModules(options.projectDirectory ?? process.cwd());
-    const readable = [directory, ...nodeModules, ...(options.readablePaths ?? []).map((path) => resolve(path))];
-    const nonce = randomBytes(16).toString('hex');
-    const argumentsList = [
+    const extra = await Promise.all((options.readablePaths ?? []).map((path) => realpath(resolve(path)).catch(() => resolve(path))));
+    const readableRoots = [...new Set([...(await withLinkedPackages(nodeModules)), ...extra])];
+    const nonce = randomBytes(24).toString('hex');
+    const nodeArguments = [
       '--experimental-permission',
-      ...readable.map((path) => `--allow-fs-read=${path}`),
+      ...[...readableRoots, directory].map((path) => `--allow-fs-read=${path}`),
       `--allow-fs-write=${directory}`,
       `--max-old-space-size=${memoryLimitMegabytes}`,
       '--disable-warning=ExperimentalWarning',
-      '--require',
-      guardPath,
-      programPath,
+      '-e',
+      sandboxGuardSource,
     ];
-    return await supervise({
-      argumentsList,
-      directory,
-      environment: { NODE_PATH: nodeModules.join(':'), CODESTACK_SANDBOX_NONCE: nonce },
+    const plan = { launcher: support.launcher, tools: support.tools, workDirectory: directory, readableRoots, diskBytes: maximumDiskBytes, node: nodeArguments };
+    const command = isolation === 'namespace' ? namespaceCommand(plan) : guardCommand(plan);
+    const payload = JSON.stringify({
       nonce,
+      code: options.code,
+      tests: options.tests ?? null,
+      moduleType: options.moduleType ?? 'commonjs',
+      workDirectory: directory,
+      readableRoots,
+    });
+    return await supervise({
+      command,
+      directory,
+      environment: { NODE_PATH: nodeModules.join(':') },
+      payload,
+      nonce,
+      isolation,
       timeoutMilliseconds,
       memoryLimitBytes: memoryLimitMegabytes * 1024 * 1024,
       maximumOutputBytes,
+      maximumDiskBytes,
       signal: options.signal,
     });
   } finally {
     await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** Removes the directories of earlier runs whose parent process died before it could clean up. */
+async function sweepStaleDirectories(): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^codestack-sandbox-(\d+)-/.exec(name);
+    if (!match || Number(match[1]) === process.pid) continue;
+    try {
+      process.kill(Number(match[1]), 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -141,26 +221,61 @@ async function findNodeModules(start: string): Promise<string[]> {
   }
 }
 
+/**
+ * The `node_modules` directories plus the real directories their symbolic links point to outside
+ * themselves (workspace packages such as `@codestack/core -> ../../packages/core`): the child may
+ * read those packages' real files, but never the directories above them (the repository's `.env`).
+ */
+async function withLinkedPackages(nodeModules: readonly string[]): Promise<string[]> {
+  const roots = new Set(nodeModules);
+  const inside = (path: string, root: string): boolean => path === root || path.startsWith(root + sep);
+  for (const directory of nodeModules) {
+    const entries = await readdir(directory, { withFileTypes: true }).catch(() => []);
+    const links: string[] = [];
+    for (const entry of entries) {
+      if (entry.isSymbolicLink()) links.push(join(directory, entry.name));
+      else if (entry.isDirectory() && entry.name.startsWith('@')) {
+        for (const scoped of await readdir(join(directory, entry.name), { withFileTypes: true }).catch(() => [])) {
+          if (scoped.isSymbolicLink()) links.push(join(directory, entry.name, scoped.name));
+        }
+      }
+    }
+    for (const link of links) {
+      const target = await realpath(link).catch(() => undefined);
+      if (target && !nodeModules.some((root) => inside(target, root)) && (await lstat(target).then((status) => status.isDirectory(), () => false))) {
+        roots.add(target);
+      }
+    }
+  }
+  return [...roots];
+}
+
 interface SuperviseOptions {
-  argumentsList: string[];
+  command: string[];
   directory: string;
   environment: Record<string, string>;
+  payload: string;
   nonce: string;
+  isolation: SandboxIsolationLevel;
   timeoutMilliseconds: number;
   memoryLimitBytes: number;
   maximumOutputBytes: number;
+  maximumDiskBytes: number;
   signal: AbortSignal | undefined;
 }
+
+type KillReason = 'timed-out' | 'memory-exceeded' | 'aborted' | 'report-flooded' | 'disk-exceeded';
 
 function supervise(options: SuperviseOptions): Promise<SandboxResult> {
   return new Promise((resolvePromise, rejectPromise) => {
     const startedAt = performance.now();
-    let child;
+    let child: ChildProcess;
     try {
-      child = spawn(process.execPath, options.argumentsList, {
+      child = spawn(options.command[0]!, options.command.slice(1), {
         cwd: options.directory,
         env: options.environment,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+        detached: true,
       });
     } catch (error) {
       rejectPromise(new SandboxError({ message: 'could not start the sandbox process', cause: error }));
@@ -169,27 +284,42 @@ function supervise(options: SuperviseOptions): Promise<SandboxResult> {
     const stdout = new BoundedText(options.maximumOutputBytes);
     const stderr = new BoundedText(options.maximumOutputBytes);
     let report = '';
-    let killedFor: 'timed-out' | 'memory-exceeded' | 'aborted' | undefined;
+    let killedFor: KillReason | undefined;
     let peakResidentBytes = 0;
+    let polls = 0;
     child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.stdio[3]?.on('data', (chunk: Buffer) => {
+    const reportStream = child.stdio[3];
+    reportStream?.on('data', (chunk: Buffer) => {
+      if (report.length + chunk.length > maximumReportBytes) {
+        kill('report-flooded');
+        reportStream.destroy();
+        return;
+      }
       report += chunk.toString('utf8');
     });
-    child.stdio[3]?.on('error', () => undefined);
+    reportStream?.on('error', () => undefined);
+    const instructions = child.stdio[4] as NodeJS.WritableStream | null;
+    instructions?.on('error', () => undefined);
+    instructions?.end(options.payload);
 
-    const kill = (reason: 'timed-out' | 'memory-exceeded' | 'aborted'): void => {
+    const kill = (reason: KillReason): void => {
       killedFor ??= reason;
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
+      }
       child.kill('SIGKILL');
     };
     const timer = setTimeout(() => kill('timed-out'), options.timeoutMilliseconds);
-    const statusPath = `/proc/${child.pid}/status`;
     const poller = setInterval(() => {
-      readFile(statusPath, 'utf8').then(
-        (text) => {
-          const match = /VmRSS:\s+(\d+)\s+kB/.exec(text);
-          if (!match?.[1]) return;
-          const bytes = Number(match[1]) * 1024;
+      if (child.pid === undefined) return;
+      polls += 1;
+      residentBytesOfTree(child.pid).then(
+        (bytes) => {
           peakResidentBytes = Math.max(peakResidentBytes, bytes);
           // The heap limit is enforced by V8; the resident check catches buffers and other
           // off-heap allocations. The margin covers Node's own ~50 MiB baseline.
@@ -197,6 +327,15 @@ function supervise(options: SuperviseOptions): Promise<SandboxResult> {
         },
         () => undefined,
       );
+      // In the namespace the tmpfs is sized by the kernel; at the guard level the parent measures.
+      if (options.isolation === 'guard' && polls % diskPollEvery === 0) {
+        directorySize(options.directory, options.maximumDiskBytes).then(
+          (bytes) => {
+            if (bytes > options.maximumDiskBytes) kill('disk-exceeded');
+          },
+          () => undefined,
+        );
+      }
     }, resourcePollMilliseconds);
     const onAbort = (): void => kill('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -211,15 +350,26 @@ function supervise(options: SuperviseOptions): Promise<SandboxResult> {
       clearTimeout(timer);
       clearInterval(poller);
       options.signal?.removeEventListener('abort', onAbort);
+      // Whatever the child left behind in its group goes with it.
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Nothing left.
+        }
+      }
       const durationMilliseconds = performance.now() - startedAt;
       if (killedFor === 'aborted') {
         rejectPromise(new AbortedError({ operation: 'sandbox run', cause: options.signal?.reason }));
         return;
       }
-      const errorText = stderr.text();
+      let errorText = stderr.text();
+      if (killedFor === 'report-flooded') errorText += `\nsandbox: ERR_SANDBOX_DENIED: more than ${maximumReportBytes} bytes were written to the report channel (fd 3)`;
+      if (killedFor === 'disk-exceeded') errorText += `\nsandbox: ERR_SANDBOX_DENIED: the temporary directory grew past ${options.maximumDiskBytes} bytes`;
       const completed = report.split('\n').includes(options.nonce);
       let status: SandboxStatus;
-      if (killedFor) status = killedFor;
+      if (killedFor === 'report-flooded' || killedFor === 'disk-exceeded') status = 'denied';
+      else if (killedFor) status = killedFor;
       else if (/Reached heap limit|JavaScript heap out of memory|Fatal JavaScript invalid size error/.test(errorText)) {
         status = 'memory-exceeded';
       } else if (exitCode === 0 && completed) status = 'passed';
@@ -234,9 +384,41 @@ function supervise(options: SuperviseOptions): Promise<SandboxResult> {
         stderr: errorText,
         durationMilliseconds,
         peakResidentBytes,
+        isolation: options.isolation,
       });
     });
   });
+}
+
+/** The resident set of a process and its descendants (launchers, the namespace's init, node). */
+async function residentBytesOfTree(pid: number, depth = 0): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  let total = match?.[1] ? Number(match[1]) * 1024 : 0;
+  if (depth < 4) {
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter(Boolean)) total += await residentBytesOfTree(Number(child), depth + 1).catch(() => 0);
+  }
+  return total;
+}
+
+/** The bytes of the files under `directory`; stops early (returning more than `limit`) past the limit or 10 000 entries. */
+async function directorySize(directory: string, limit: number): Promise<number> {
+  let total = 0;
+  let entries = 0;
+  const pending = [directory];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    for (const entry of await readdir(current, { withFileTypes: true }).catch(() => [])) {
+      entries += 1;
+      if (entries > 10000) return limit + 1;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) pending.push(path);
+      else total += await lstat(path).then((status) => status.size, () => 0);
+      if (total > limit) return total;
+    }
+  }
+  return total;
 }
 
 /** Keeps the first `limit` bytes of a stream and drops the rest (while still draining it). */

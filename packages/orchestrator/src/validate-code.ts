@@ -1,5 +1,5 @@
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
-import { runInSandbox, type SandboxResult } from './sandbox.js';
+import { runInSandbox, type SandboxIsolation, type SandboxResult } from './sandbox.js';
 import { transpileTypeScript } from './transpile.js';
 import { typeCheck, type CodeDiagnostic } from './type-check.js';
 
@@ -21,6 +21,8 @@ export interface ValidateCodeOptions {
   timeoutMilliseconds?: number;
   /** Sandbox memory limit. Default 256 MiB. */
   memoryLimitMegabytes?: number;
+  /** Sandbox isolation: `auto` (default, the best available), `namespace` (or throw) or `guard`. */
+  isolation?: SandboxIsolation;
   /** Cancels the validation. */
   signal?: AbortSignal;
 }
@@ -32,7 +34,7 @@ export interface ValidationReport {
   /** Compiler diagnostics (empty when the check was skipped). */
   diagnostics: CodeDiagnostic[];
   /** The sandboxed run, when there was one. */
-  run?: Pick<SandboxResult, 'status' | 'exitCode' | 'stdout' | 'stderr' | 'durationMilliseconds'>;
+  run?: Pick<SandboxResult, 'status' | 'exitCode' | 'stdout' | 'stderr' | 'durationMilliseconds' | 'isolation'>;
 }
 
 /**
@@ -61,14 +63,18 @@ export async function validateCode(options: ValidateCodeOptions): Promise<Valida
   const typesOk = !diagnostics.some((diagnostic) => diagnostic.category === 'error');
   const shouldRun = options.run ?? options.tests !== undefined;
   if (!typesOk || !shouldRun) return { ok: typesOk, diagnostics };
-  const program = language === 'typescript' ? transpileTypeScript(source).code : source;
+  // Code and tests run as two separate scripts, so the code can neither read, absorb nor
+  // silence the tests (see runInSandbox); the run passes only if the tests reach their end.
+  const toJavaScript = (text: string): string => (language === 'typescript' ? transpileTypeScript(text).code : text);
   const result = await runInSandbox({
-    code: program,
+    code: toJavaScript(options.code),
+    tests: options.tests === undefined ? undefined : toJavaScript(options.tests),
     projectDirectory: options.projectDirectory,
     timeoutMilliseconds: options.timeoutMilliseconds ?? 5000,
     memoryLimitMegabytes: options.memoryLimitMegabytes ?? 256,
+    isolation: options.isolation,
     signal: options.signal,
   });
-  const { status, exitCode, stdout, stderr, durationMilliseconds } = result;
-  return { ok: status === 'passed', diagnostics, run: { status, exitCode, stdout, stderr, durationMilliseconds } };
+  const { status, exitCode, stdout, stderr, durationMilliseconds, isolation } = result;
+  return { ok: status === 'passed', diagnostics, run: { status, exitCode, stdout, stderr, durationMilliseconds, isolation } };
 }
