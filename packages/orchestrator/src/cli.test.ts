@@ -30,6 +30,19 @@ function runBin(args: string[], input?: string, environment: Record<string, stri
   });
 }
 
+/** Runs the built bin with a stdout pipe whose reader is gone before the bin writes (`| head -0`). */
+function runBinWithClosedStdout(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: inherited });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
 let directory: string;
 
 beforeAll(async () => {
@@ -60,9 +73,45 @@ describe('codestack bin', { timeout: 120000 }, () => {
 
   it('tokens count: from stdin and from a file', async () => {
     const piped = await runBin(['tokens', 'count', '--json'], 'hello world');
-    expect(JSON.parse(piped.stdout)).toEqual({ tokens: 2, characters: 11, encoding: 'cl100k_base' });
+    expect(JSON.parse(piped.stdout)).toEqual({ tokens: 2, characters: 11, encoding: 'o200k_base' });
     const file = await runBin(['tokens', 'count', join(directory, 'good.ts'), '--encoding', 'o200k_base']);
     expect(Number(file.stdout.trim())).toBeGreaterThan(10);
+  });
+
+  it('help: every command and subcommand has its help with examples, on stdout, exit 0', async () => {
+    for (const words of [['serve', '--help'], ['generate', '--help'], ['generate', '-h'], ['docs', 'index', '--help'], ['docs', 'search', '-h'], ['eval', 'completion', '--help'], ['help', 'check'], ['tokens', 'count', '--help'], ['--help']]) {
+      const result = await runBin(words);
+      expect({ words, code: result.code, stderr: result.stderr }).toEqual({ words, code: 0, stderr: '' });
+      expect(result.stdout).toMatch(/^Usage: codestack/);
+      expect(result.stdout).toContain('Examples:');
+    }
+    expect((await runBin(['docs', 'index', '--help'])).stdout).toContain('--out DIR');
+    expect((await runBin(['tokens', 'count', '--help'])).stdout).toContain('o200k_base (default');
+  });
+
+  it('--version prints the package version', async () => {
+    const result = await runBin(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('a misspelt option or command gets a "did you mean", exit 2', async () => {
+    const option = await runBin(['complete', '--maximum-token', '3'], 'x');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("did you mean '--maximum-tokens'?");
+    expect(option.stderr).toContain("codestack complete --help");
+    const command = await runBin(['genrate', 'write add']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain("did you mean 'generate'?");
+  });
+
+  it('ends quietly when the reader of stdout has gone away', async () => {
+    const generated = await runBinWithClosedStdout(['generate', 'write add(a, b)', '--json', '--maximum-tokens', '8', '--repair-rounds', '0']);
+    expect(generated).toEqual({ code: 0, signal: null, stderr: '' });
+    const indexDirectory = join(directory, 'pipe-index');
+    expect((await runBin(['docs', 'index', '@codestack/core', '--out', indexDirectory, '--json'])).code).toBe(0);
+    const searched = await runBinWithClosedStdout(['docs', 'search', 'write a file atomically', '--index', indexDirectory]);
+    expect(searched).toEqual({ code: 0, signal: null, stderr: '' });
   });
 
   it('eval pass-at-k --canonical scores the fixture and reports progress as JSON lines', async () => {

@@ -7,27 +7,32 @@ import { evalCommand } from './cli/eval-pass-at-k-command.js';
 import { generateCommand } from './cli/generate-command.js';
 import { serveCommand } from './cli/serve-command.js';
 import { tokensCommand } from './cli/tokens-command.js';
+import { closestName } from './cli/closest-name.js';
+import { commandHelp } from './cli/help.js';
 
 export type { CliContext } from './cli/cli-context.js';
 
-/** The usage text of the `codestack` command. */
-export const cliUsage = `Usage: codestack <command> [options]   (every command takes --json)
+/** The usage text of the `codestack` command (`codestack help`). */
+export const cliUsage: string = commandHelp['']!;
 
-  generate "<task>" [--docs DIR] [--tests FILE] [--language typescript|javascript] [--repair-rounds N] [model options]
-  complete [--file F --line N] [--docs DIR] [model options]   prefix from stdin, or the file up to line N
-  check FILE [--tests FILE]                           type-check, then run; exit 0 only when both pass
-  tokens count [FILE] [--encoding E]                  count tokens of FILE or stdin
-  docs index|search ...                               the retrieval docs command
-  eval pass-at-k --data FILE.jsonl [--samples N] [--k 1,10] [--canonical] [model options]
-  eval completion --data DIR|FILE.jsonl [--docs DIR] [--limit FILES] [--cases-per-file N] [--details] [model options]
-                                                      exact match of the next line and next identifier
-  serve --port N [--host H] [--server-api-key K] [model options]
+const commands = ['generate', 'complete', 'check', 'tokens', 'docs', 'eval', 'serve', 'help'];
 
-Model options: --model DIR [--encoding E] [--adapter DIR|NAME] (a local checkpoint), or
-  --base-url URL --model-name M [--api-key K] (an OpenAI-compatible endpoint). Without either,
-  OPENAI_BASE_URL (with OPENAI_API_KEY and OPENAI_MODEL, default gpt-4o-mini) selects a remote
-  model, and otherwise the bundled base model of @codestack/model-base runs locally.
-`;
+/** The words of `argv` that name a command with its own help, such as `docs index`. */
+function helpTopic(words: readonly string[]): string {
+  let topic = '';
+  for (const word of words) {
+    const next = topic === '' ? word : `${topic} ${word}`;
+    if (commandHelp[next] === undefined) break;
+    topic = next;
+  }
+  return topic;
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 /**
  * Runs the `codestack` command line and returns its exit code: 0 success, 1 failure (including a
@@ -36,8 +41,19 @@ Model options: --model DIR [--encoding E] [--adapter DIR|NAME] (a local checkpoi
  */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
   const [command, ...rest] = argv;
-  const json = rest.includes('--json');
+  const beforeSeparator = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const json = beforeSeparator.includes('--json');
   try {
+    if (command === '--version' || command === 'version') {
+      const version = await packageVersion();
+      context.stdout.write(json ? `${JSON.stringify({ version })}\n` : `${version}\n`);
+      return 0;
+    }
+    if (command === 'help' || beforeSeparator.includes('--help') || beforeSeparator.includes('-h')) {
+      const words = command === 'help' ? rest : argv;
+      context.stdout.write(commandHelp[helpTopic(words.filter((word) => !word.startsWith('-')))]!);
+      return 0;
+    }
     switch (command) {
       case 'check':
         return await checkCommand(rest, context);
@@ -54,18 +70,24 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       case 'serve':
         return await serveCommand(rest, context);
       case undefined:
-      case '--help':
-      case 'help':
         context.stdout.write(cliUsage);
         return 0;
-      default:
-        throw new InvalidArgumentError({ argument: 'command', message: `unknown command '${command}'\n${cliUsage}` });
+      default: {
+        const suggestion = closestName(command, commands);
+        throw new InvalidArgumentError({
+          argument: 'command',
+          message: `unknown command '${command}'${suggestion ? `; did you mean '${suggestion}'?` : ''} (codestack --help lists the commands)`,
+        });
+      }
     }
   } catch (error) {
     const known = CodestackError.isInstance(error);
     const code = known ? error.code : 'UNEXPECTED';
     const message = error instanceof Error ? error.message : String(error);
-    context.stderr.write(json ? `${JSON.stringify({ error: { code, message } })}\n` : `codestack: ${message}\n`);
-    return code === 'INVALID_ARGUMENT' ? 2 : 1;
+    const usage = code === 'INVALID_ARGUMENT';
+    const topic = helpTopic(argv.filter((word) => !word.startsWith('-')));
+    const hint = usage && topic !== '' && !message.includes('--help') ? `\nRun 'codestack ${topic} --help' for its options and examples.` : '';
+    context.stderr.write(json ? `${JSON.stringify({ error: { code, message } })}\n` : `codestack: ${message}${hint}\n`);
+    return usage ? 2 : 1;
   }
 }

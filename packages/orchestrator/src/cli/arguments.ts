@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FileFormatError, InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
+import { closestName } from './closest-name.js';
 
 /** Parses a command's arguments strictly; a parse error becomes an `InvalidArgumentError` (exit 2). */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
@@ -12,7 +13,18 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new InvalidArgumentError({ argument: 'arguments', message: error instanceof Error ? error.message : String(error), cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (unknown !== undefined) {
+      const known = Object.entries(options).flatMap(([name, option]) => [`--${name}`, ...(option.short ? [`-${option.short}`] : [])]);
+      const suggestion = closestName(unknown, known);
+      throw new InvalidArgumentError({
+        argument: unknown,
+        message: `unknown option '${unknown}'${suggestion ? `; did you mean '${suggestion}'?` : ''}`,
+        cause: error,
+      });
+    }
+    throw new InvalidArgumentError({ argument: 'arguments', message: message.split('. To specify a positional')[0]!, cause: error });
   }
 }
 
