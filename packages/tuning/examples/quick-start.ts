@@ -1,5 +1,5 @@
 // Runnable: `npm run build -w packages/runtime -w packages/tuning && npx tsx packages/tuning/examples/quick-start.ts`
-import { readFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,3 +43,4 @@ mergeAdapter(model, adapter);
 const merged = model.logits([[256, 105, 109]]).arraySync()[0]![2]![0];
 unmergeAdapter(model, adapter);
 console.log(`merged ${merged?.toFixed(4)} (equals the adapter's)`);
+await rm(directory, { recursive: true });
