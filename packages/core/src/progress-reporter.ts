@@ -6,7 +6,10 @@ export interface ProgressUpdate {
   fields?: Record<string, number | string>;
 }
 
-/** Reports the progress of a long job: a bar on a TTY, JSON lines otherwise. */
+/**
+ * Reports the progress of a long job: a bar on a TTY, JSON lines with `json`, and otherwise (a log
+ * file, a CI job, a pipe) a few plain lines: the start, about every 10 %, and the end.
+ */
 export interface ProgressReporter {
   /** Records progress. On a TTY the bar is redrawn at most every 100 ms. */
   update(update: ProgressUpdate): void;
@@ -22,7 +25,7 @@ export interface ProgressReporterOptions {
   label: string;
   /** The total number of units, when known. */
   total?: number;
-  /** Force JSON lines even on a TTY (the CLI's `--json`). */
+  /** JSON lines, on a TTY too (the CLI's `--json`). Without it a non-TTY stream gets a few plain lines. */
   json?: boolean;
   /** Print nothing at all. */
   silent?: boolean;
@@ -33,21 +36,60 @@ export interface ProgressReporterOptions {
 }
 
 /**
- * Creates a {@link ProgressReporter}. On a TTY (and without `json`) it draws a one-line bar
- * with rate and ETA; otherwise it writes one JSON object per line, e.g.
- * `{"event":"progress","label":"train","completed":10,"total":100,"loss":2.1}`.
+ * Creates a {@link ProgressReporter}. With `json` it writes one JSON object per line, e.g.
+ * `{"event":"progress","label":"train","completed":10,"total":100,"loss":2.1}`, and skips a
+ * progress line identical to the one before. Otherwise, on a TTY it draws a one-line bar with rate
+ * and ETA; on any other stream it writes plain lines: `train: started (100 units)`, then one line
+ * whenever another tenth of the total is done (or, without a total, at most every 10 seconds),
+ * each event, and `train: done, 100/100 in 12.3s`.
  */
 export function createProgressReporter(options: ProgressReporterOptions): ProgressReporter {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? Date.now;
   const startedAt = now();
   const useBar = !options.json && stream.isTTY === true;
+  const usePlain = !options.json && !useBar;
   let lastDraw = 0;
+  let lastJsonProgress = '';
+  let started = false;
+  let lastTenth = -1;
+  let lastPlainTime = startedAt;
   let lastCompleted = 0;
   let lastFields: Record<string, number | string> = {};
 
   const writeJson = (event: string, fields: Record<string, unknown>): void => {
     stream.write(`${JSON.stringify({ event, label: options.label, ...fields })}\n`);
+  };
+
+  const describeFields = (fields: Record<string, unknown>): string =>
+    Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => ` ${key}=${typeof value === 'number' ? String(Number(value.toPrecision(4))) : typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join('');
+
+  const counted = (): string => (options.total === undefined ? String(lastCompleted) : `${lastCompleted}/${options.total}`);
+
+  const startPlain = (): void => {
+    if (started) return;
+    started = true;
+    stream.write(`${options.label}: started${options.total === undefined ? '' : ` (${options.total} to do)`}\n`);
+  };
+
+  const writePlainProgress = (): void => {
+    startPlain();
+    const time = now();
+    let due: boolean;
+    if (options.total !== undefined && options.total > 0) {
+      const tenth = Math.floor((Math.min(lastCompleted, options.total) / options.total) * 10);
+      due = tenth > lastTenth && tenth > 0;
+      if (due) lastTenth = tenth;
+    } else {
+      due = time - lastPlainTime >= 10000;
+    }
+    if (!due) return;
+    lastPlainTime = time;
+    const percent = options.total !== undefined && options.total > 0 ? ` (${Math.floor((Math.min(lastCompleted, options.total) / options.total) * 100)}%)` : '';
+    stream.write(`${options.label}: ${counted()}${percent}${describeFields(lastFields)}\n`);
   };
 
   const drawBar = (): void => {
@@ -82,7 +124,12 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
           lastDraw = time;
           drawBar();
         }
+      } else if (usePlain) {
+        writePlainProgress();
       } else {
+        const line = JSON.stringify({ completed, total: options.total, ...fields });
+        if (line === lastJsonProgress) return;
+        lastJsonProgress = line;
         writeJson('progress', { completed, total: options.total, ...fields });
       }
     },
@@ -91,6 +138,9 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       if (useBar) {
         stream.write(`\r\u001b[2K${options.label} ${name} ${JSON.stringify(fields)}\n`);
         drawBar();
+      } else if (usePlain) {
+        startPlain();
+        stream.write(`${options.label}: ${name}${describeFields(fields)}\n`);
       } else {
         writeJson(name, fields);
       }
@@ -102,6 +152,9 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
         lastFields = { ...lastFields, ...fields };
         drawBar();
         stream.write('\n');
+      } else if (usePlain) {
+        startPlain();
+        stream.write(`${options.label}: done, ${counted()} in ${elapsedSeconds.toFixed(1)}s${describeFields({ ...lastFields, ...fields })}\n`);
       } else {
         writeJson('finish', { completed: lastCompleted, total: options.total, elapsedSeconds, ...fields });
       }

@@ -122,6 +122,16 @@ describe('codestack bin', { timeout: 120000 }, () => {
     expect(lines.at(-1)).toMatchObject({ event: 'finish', completed: 5 });
   });
 
+  it('eval progress without --json and without a TTY is a few plain lines, not JSON', async () => {
+    const result = await runBin(['eval', 'pass-at-k', '--data', fixture, '--canonical']);
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe('pass@k: started (5 to do)');
+    expect(lines.at(-1)).toMatch(/^pass@k: done, 5\/5 in \d+\.\ds/);
+    expect(result.stderr).not.toContain('{');
+    expect(new Set(lines).size).toBe(lines.length);
+  });
+
   it('fails with typed errors and usage exit codes', async () => {
     expect((await runBin(['bogus'])).code).toBe(2);
     const noTask = await runBin(['generate', '--json']);
