@@ -10,7 +10,7 @@ import {
   type Tokenizer,
 } from '@codestack/core';
 import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from './prompt-templates.js';
-import { generate, streamGenerate, type FinishReason, type GenerationOptions, type LlamaModel } from '@codestack/runtime';
+import { streamGenerate, type FinishReason, type GenerationOptions, type GenerationResult, type LlamaModel } from '@codestack/runtime';
 import type { AdapterSet } from '@codestack/tuning';
 
 /** Options of {@link createLocalLanguageModel}. */
@@ -42,6 +42,22 @@ export interface LocalLanguageModelOptions {
   adapters?: AdapterSet;
 }
 
+/** A {@link LanguageModel} on the local runtime, with the limits of its context window. */
+export interface LocalLanguageModel extends LanguageModel {
+  /** The model's context window in tokens (prompt and output together). */
+  readonly contextTokens: number;
+  /** The most output tokens one call may ask for: the context window less one prompt token. */
+  readonly maximumOutputTokens: number;
+}
+
+/**
+ * Lets timers, sockets and other requests run between two decoded tokens. Decoding one token is
+ * synchronous work that resolves in microtasks only, so without this a whole generation would hold
+ * the event loop: a stream's bytes would leave with the last token and a disconnect or a second
+ * request would wait for the end.
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
   length: 'length',
   'end-of-sequence': 'stop',
@@ -63,7 +79,7 @@ export function renderChatPrompt(messages: readonly LanguageModelMessage[]): str
  * `@codestack/runtime`) to the {@link LanguageModel} contract. Prompts longer than the context
  * keep their last tokens. `providerOptions.codestack.useCache` may switch the key/value cache off.
  */
-export function createLocalLanguageModel(options: LocalLanguageModelOptions): LanguageModel {
+export function createLocalLanguageModel(options: LocalLanguageModelOptions): LocalLanguageModel {
   const renderChat = options.renderChat ?? renderChatPrompt;
   const defaultTokens = options.defaultMaximumOutputTokens ?? 64;
   const context = options.model.config.maximumContext;
@@ -140,12 +156,22 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
     specificationVersion: 'codestack-v1',
     provider: 'codestack.local',
     modelId: options.modelId ?? 'codestack-local',
+    contextTokens: context,
+    maximumOutputTokens: context - 1,
     async doGenerate(call): Promise<LanguageModelGenerateResult> {
       const { ids, generation } = prepare(call);
       const release = await acquire(call);
-      let result;
+      let result: GenerationResult | undefined;
       try {
-        [result] = await generate(options.model, [ids], generation);
+        const iterator = streamGenerate(options.model, ids, generation);
+        for (;;) {
+          await yieldToEventLoop();
+          const next = await iterator.next();
+          if (next.done === true) {
+            result = next.value;
+            break;
+          }
+        }
       } finally {
         release();
       }
@@ -164,6 +190,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): La
         async pull(controller) {
           try {
             for (;;) {
+              await yieldToEventLoop();
               const next = await iterator.next();
               if (next.done) {
                 controller.enqueue({

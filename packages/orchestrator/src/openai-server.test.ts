@@ -100,6 +100,93 @@ describe('createOpenAIServer with the official openai client', () => {
   });
 });
 
+describe('createOpenAIServer request limits', () => {
+  const client = (url = baseURL): OpenAI => new OpenAI({ apiKey, baseURL: url, maxRetries: 0 });
+  type ApiError = InstanceType<typeof OpenAI.APIError>;
+  const user = [{ role: 'user' as const, content: 'x' }];
+
+  it('refuses n other than 1 with a 400 naming n', async () => {
+    const error = (await client().chat.completions.create({ model: 'codestack-tiny', messages: user, n: 2 }).catch((caught: unknown) => caught)) as ApiError;
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.param).toBe('n');
+    expect(error.code).toBe('unsupported_value');
+  });
+
+  it('answers an unknown model with 404 model_not_found, on completions and on /v1/models/{id}', async () => {
+    const error = (await client().chat.completions.create({ model: 'gpt-4o', messages: user }).catch((caught: unknown) => caught)) as ApiError;
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error.code).toBe('model_not_found');
+    expect(error.param).toBe('model');
+    const completion = (await client().completions.create({ model: 'other', prompt: 'x' }).catch((caught: unknown) => caught)) as ApiError;
+    expect(completion.status).toBe(404);
+    const retrieved = (await client().models.retrieve('nope').catch((caught: unknown) => caught)) as ApiError;
+    expect(retrieved.status).toBe(404);
+    expect(retrieved.code).toBe('model_not_found');
+    expect((await client().models.retrieve('codestack-tiny')).id).toBe('codestack-tiny');
+  });
+
+  it('bounds stop sequences: at most 4, each 1 to 256 characters, and the body size', async () => {
+    const five = (await client()
+      .chat.completions.create({ model: 'codestack-tiny', messages: user, stop: ['a', 'b', 'c', 'd', 'e'] as unknown as string[] })
+      .catch((caught: unknown) => caught)) as ApiError;
+    expect(five).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(five.param).toBe('stop');
+    const long = (await client().chat.completions.create({ model: 'codestack-tiny', messages: user, stop: 'y'.repeat(300) }).catch((caught: unknown) => caught)) as ApiError;
+    expect(long.param).toBe('stop');
+    // 60 000 stop strings never reach the model: the body limit (4 KiB on this server) answers 413.
+    const many = await fetch(`${baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'codestack-tiny', messages: user, stop: Array.from({ length: 60_000 }, (_, index) => `s${index}`) }),
+    });
+    expect(many.status).toBe(413);
+    const four = await client().chat.completions.create({ model: 'codestack-tiny', messages: user, stop: ['a', 'b', 'c', 'd'], max_tokens: 2 });
+    expect(four.choices).toHaveLength(1);
+  });
+
+  it("refuses max_tokens above the model's own limit, naming the request's field", async () => {
+    // The tiny model's context is 256 tokens, so it can produce at most 255.
+    const tokens = (await client().chat.completions.create({ model: 'codestack-tiny', messages: user, max_tokens: 300 }).catch((caught: unknown) => caught)) as ApiError;
+    expect(tokens).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(tokens.param).toBe('max_tokens');
+    expect(tokens.message).toContain('[1, 255]');
+    const completionTokens = (await client()
+      .chat.completions.create({ model: 'codestack-tiny', messages: user, max_completion_tokens: 4096 })
+      .catch((caught: unknown) => caught)) as ApiError;
+    expect(completionTokens.param).toBe('max_completion_tokens');
+    expect(completionTokens.message).not.toContain('maximumOutputTokens');
+  });
+
+  it('names the request field when a model that reports no limits refuses an option, and bounds messages', async () => {
+    // A wrapper without maximumOutputTokens: the server cannot know the limit and the model refuses.
+    const opaque: LanguageModel = {
+      specificationVersion: 'codestack-v1',
+      provider: model.provider,
+      modelId: 'opaque',
+      doGenerate: (call) => model.doGenerate(call),
+      doStream: (call) => model.doStream(call),
+    };
+    const other = createOpenAIServer({ model: opaque, maximumMessages: 3 });
+    const { url } = await other.listen(0);
+    try {
+      const error = (await client(url).chat.completions.create({ model: 'opaque', messages: user, max_tokens: 1000 }).catch((caught: unknown) => caught)) as ApiError;
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(error.param).toBe('max_tokens');
+      expect(error.message).toContain('[1, 255]');
+      const streamed = (await client(url)
+        .chat.completions.create({ model: 'opaque', messages: user, max_completion_tokens: 1000, stream: true })
+        .catch((caught: unknown) => caught)) as ApiError;
+      expect(streamed.param).toBe('max_completion_tokens');
+      const messages = (await client(url)
+        .chat.completions.create({ model: 'opaque', messages: [...user, ...user, ...user, ...user] })
+        .catch((caught: unknown) => caught)) as ApiError;
+      expect(messages.param).toBe('messages');
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('OpenAICompatibleModel against the server over loopback', () => {
   it('round-trips what the local model produced, generating and streaming', async () => {
     const remote = new OpenAICompatibleModel({ baseURL, apiKey, modelId: 'codestack-tiny' });
