@@ -316,14 +316,14 @@ export async function openDirectoryFiles(directory: string): Promise<DirectoryFi
       const path = join(directory, name);
       if (manifest !== undefined) return entryOf(name).bytes;
       const size = await sizeOrUndefined(path);
-      if (size === undefined) throw new FileFormatError({ path, reason: 'missing', message: 'the file does not exist' });
+      if (size === undefined) throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the file: it does not exist' });
       return size;
     },
     async read(name, { maximumBytes = Number.MAX_SAFE_INTEGER } = {}) {
       const path = join(directory, name);
       if (manifest === undefined) {
         const size = await sizeOrUndefined(path);
-        if (size === undefined) throw new FileFormatError({ path, reason: 'missing', message: 'the file does not exist' });
+        if (size === undefined) throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the file: it does not exist' });
         if (size > maximumBytes) throw new FileFormatError({ path, reason: 'corrupt', message: `${size} bytes; at most ${maximumBytes} expected` });
         return readOrRefuse(path);
       }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@codestack/core';
 import { projectionNames, type ProjectionName } from '@codestack/runtime';
+import { compileModuleNamePattern } from './module-name-pattern.js';
 
 /**
  * Which decoder layers an adapter touches: explicit indices, a half-open range
@@ -9,8 +10,9 @@ export type LayerSelection = readonly number[] | { start: number; end: number } 
 
 /**
  * Which projections an adapter wraps: a list of projection names, a pattern matched against the
- * projection name (`/^(q|v)_proj$/`, or a string compiled as a full-match regular expression),
- * or `'all-linear'` for all seven.
+ * projection name (a `RegExp` such as `/^(q|v)_proj$/`, or a string matched as a full-match
+ * regular expression of the safe subset `compileModuleNamePattern` accepts, in linear time), or
+ * `'all-linear'` for all seven.
  */
 export type TargetModules = readonly ProjectionName[] | RegExp | string;
 
@@ -96,6 +98,13 @@ export type ResolvedAdapterConfig =
 
 const invalid = (argument: string, message: string): InvalidArgumentError => new InvalidArgumentError({ argument, message });
 
+/**
+ * Bounds on adapter configurations, checked before anything is allocated: rank `r` at most
+ * 4 096, `alpha` finite in (0, 65 536] (a huge alpha turns logits into NaN), at most 64
+ * `target_modules` names and 1 024 `layers_to_transform` entries.
+ */
+export const adapterConfigLimits = { rank: 4_096, alpha: 65_536, targetModuleNames: 64, layers: 1_024 } as const;
+
 /** The decoder layers of `'middle'` for a model of `layerCount` layers: the middle third, at least one layer. */
 export function middleLayers(layerCount: number): number[] {
   const start = Math.floor(layerCount / 3);
@@ -136,13 +145,11 @@ export function resolveLayers(selection: LayerSelection, layerCount: number): nu
 export function resolveTargetModules(targets: TargetModules): ProjectionName[] {
   let selected: ProjectionName[];
   if (targets === 'all-linear') selected = [...projectionNames];
-  else if (typeof targets === 'string' || targets instanceof RegExp) {
-    let pattern: RegExp;
-    try {
-      pattern = typeof targets === 'string' ? new RegExp(`^(?:${targets})$`) : new RegExp(targets.source, targets.flags.replace('g', ''));
-    } catch (error) {
-      throw new InvalidArgumentError({ argument: 'config.targetModules', message: `${targets} is not a valid regular expression`, cause: error });
-    }
+  else if (typeof targets === 'string') {
+    const matches = compileModuleNamePattern(targets);
+    selected = projectionNames.filter((name) => matches(name));
+  } else if (targets instanceof RegExp) {
+    const pattern = new RegExp(targets.source, targets.flags.replace('g', '').replace('y', ''));
     selected = projectionNames.filter((name) => pattern.test(name));
   } else if (Array.isArray(targets)) {
     for (const name of targets as readonly string[]) {
@@ -176,9 +183,13 @@ export function resolveAdapterConfig(config: AdapterConfig, layerCount: number):
   if (config.method === 'lora') {
     checkKeys(config, ['method', 'r', 'alpha', 'dropout', 'useRsLora', 'initialization', 'targetModules', 'layers', 'baseModelName']);
     const r = config.r ?? 8;
-    if (!Number.isInteger(r) || r < 1) throw invalid('config.r', `expected a positive integer, got ${JSON.stringify(r)}`);
+    if (!Number.isInteger(r) || r < 1 || r > adapterConfigLimits.rank) {
+      throw invalid('config.r', `expected an integer in [1, ${adapterConfigLimits.rank}], got ${JSON.stringify(r)}`);
+    }
     const alpha = config.alpha ?? r;
-    if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha <= 0) throw invalid('config.alpha', `expected a positive number, got ${JSON.stringify(alpha)}`);
+    if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= adapterConfigLimits.alpha)) {
+      throw invalid('config.alpha', `expected a number in (0, ${adapterConfigLimits.alpha}], got ${JSON.stringify(alpha)}`);
+    }
     const dropout = config.dropout ?? 0;
     if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw invalid('config.dropout', `expected a number in [0, 1), got ${JSON.stringify(dropout)}`);
     const useRsLora = config.useRsLora ?? false;
@@ -239,22 +250,44 @@ export function toPeftConfig(config: ResolvedAdapterConfig): Record<string, unkn
 }
 
 /**
- * Reads a PEFT `adapter_config.json` object back into an {@link AdapterConfig}. Throws
- * {@link InvalidArgumentError} for fields it cannot use (unknown `peft_type`, `bias` other than
- * `none`, `fan_in_fan_out`, a non-list `target_modules`).
+ * Reads a PEFT `adapter_config.json` object back into an {@link AdapterConfig}, checking every
+ * field's type and size first (see {@link adapterConfigLimits}; a `target_modules` pattern is
+ * at most 256 characters). Throws {@link InvalidArgumentError} for fields it cannot use
+ * (unknown `peft_type`, `bias` other than `none`, `fan_in_fan_out`, a malformed field).
  */
 export function fromPeftConfig(json: Record<string, unknown>): AdapterConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('config', 'expected a JSON object');
   const targets = json.target_modules;
-  const targetModules = typeof targets === 'string' ? targets : (targets as ProjectionName[]);
-  if (typeof targets !== 'string' && !Array.isArray(targets)) throw invalid('target_modules', 'expected a list or a pattern');
+  if (typeof targets === 'string') {
+    if (targets.length > 256) throw invalid('target_modules', 'a pattern of more than 256 characters');
+  } else if (Array.isArray(targets)) {
+    if (targets.length > adapterConfigLimits.targetModuleNames || !targets.every((name) => typeof name === 'string' && name.length <= 256)) {
+      throw invalid('target_modules', `expected at most ${adapterConfigLimits.targetModuleNames} module names`);
+    }
+  } else throw invalid('target_modules', 'expected a list or a pattern');
+  const targetModules = targets as TargetModules;
   const layersField = json.layers_to_transform;
+  if (Array.isArray(layersField) && (layersField.length > adapterConfigLimits.layers || !layersField.every((layer) => Number.isSafeInteger(layer)))) {
+    throw invalid('layers_to_transform', `expected at most ${adapterConfigLimits.layers} layer indices`);
+  }
+  if (layersField !== null && layersField !== undefined && !Array.isArray(layersField) && !Number.isSafeInteger(layersField)) {
+    throw invalid('layers_to_transform', 'expected a layer index, a list of them or null');
+  }
   const layers: LayerSelection =
     layersField === null || layersField === undefined ? 'all' : typeof layersField === 'number' ? [layersField] : (layersField as number[]);
   if (json.fan_in_fan_out === true) throw invalid('fan_in_fan_out', 'fan_in_fan_out adapters are not supported');
-  const baseModelName = typeof json.base_model_name_or_path === 'string' ? json.base_model_name_or_path : undefined;
-  const base = { targetModules, layers, ...(baseModelName === undefined ? {} : { baseModelName }) };
+  const baseModelName = json.base_model_name_or_path;
+  if (baseModelName !== undefined && baseModelName !== null && (typeof baseModelName !== 'string' || baseModelName.length > 1024)) {
+    throw invalid('base_model_name_or_path', 'expected a string of at most 1024 characters');
+  }
+  const base = { targetModules, layers, ...(typeof baseModelName === 'string' ? { baseModelName } : {}) };
   if (json.peft_type === 'LORA') {
     if (json.bias !== undefined && json.bias !== 'none') throw invalid('bias', `only bias 'none' is supported, got ${JSON.stringify(json.bias)}`);
+    for (const key of ['r', 'lora_alpha'] as const) {
+      if (typeof json[key] !== 'number') throw invalid(key, `expected a number, got ${JSON.stringify(json[key])}`);
+    }
+    if (json.lora_dropout !== undefined && json.lora_dropout !== null && typeof json.lora_dropout !== 'number') throw invalid('lora_dropout', 'expected a number');
+    if (json.use_rslora !== undefined && typeof json.use_rslora !== 'boolean') throw invalid('use_rslora', 'expected a boolean');
     return {
       method: 'lora',
       ...base,
@@ -267,6 +300,9 @@ export function fromPeftConfig(json: Record<string, unknown>): AdapterConfig {
   }
   if (json.peft_type === 'IA3') {
     const feedforward = json.feedforward_modules;
+    if (feedforward !== undefined && feedforward !== null && !(Array.isArray(feedforward) && feedforward.length <= projectionNames.length && feedforward.every((name) => typeof name === 'string'))) {
+      throw invalid('feedforward_modules', 'expected a list of projection names');
+    }
     return {
       method: 'ia3',
       ...base,

@@ -1,7 +1,16 @@
-import { readFile, mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileFormatError, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
-import { decodeSafetensors, encodeSafetensors, type LlamaModel } from '@codestack/runtime';
+import {
+  CodestackError,
+  FileFormatError,
+  InvalidArgumentError,
+  openDirectoryFiles,
+  sha256Hex,
+  throwIfAborted,
+  writeDirectoryAtomic,
+  type DirectoryFiles,
+} from '@codestack/core';
+import { decodeSafetensors, encodeSafetensors, headSize, type LlamaModel, type ModelConfig, type ProjectionName } from '@codestack/runtime';
 import { fromPeftConfig, resolveAdapterConfig, toPeftConfig, type ResolvedAdapterConfig } from './adapter-config.js';
 import { Adapter } from './adapter.js';
 import { AdapterStateError } from './adapter-state-error.js';
@@ -41,15 +50,28 @@ export interface SavedAdapter {
   baseFingerprint: string;
 }
 
+/** The largest `adapter_config.json` a load reads (1 MiB). */
+const maximumAdapterConfigBytes = 1 << 20;
+/** The most header bytes an adapter weights file may add to its tensor data (16 MiB). */
+const maximumWeightsHeaderBytes = 16 * 1024 * 1024;
+
+/** What {@link encodeAdapterFiles} produced. */
+export interface EncodedAdapterFiles {
+  /** `adapter_config.json` and `adapter_model.safetensors` by name. */
+  files: Map<string, Uint8Array>;
+  /** The recorded base-model fingerprint. */
+  baseFingerprint: string;
+}
+
 /**
- * Saves `adapter` (trained on `model`) as a PEFT directory: `adapter_model.safetensors` with
- * PEFT tensor names and layouts, then `adapter_config.json` with PEFT's fields plus
- * `codestack_base_model_fingerprint` (see `fingerprintModel`) and `codestack_adapter_sha256`
- * (the SHA-256 of the safetensors file). Both files are written atomically, the config last.
+ * The files of a PEFT directory for `adapter` (trained on `model`), as {@link saveAdapter}
+ * writes them: `adapter_model.safetensors` with PEFT tensor names and layouts, and
+ * `adapter_config.json` with PEFT's fields plus `codestack_base_model_fingerprint` (see
+ * `fingerprintModel`) and `codestack_adapter_sha256` (the SHA-256 of the safetensors file).
  * Throws {@link AdapterStateError} while any adapter is merged into `model` (its weights are
  * then not the base's).
  */
-export async function saveAdapter(adapter: Adapter, model: LlamaModel, directory: string, options: SaveAdapterOptions = {}): Promise<SavedAdapter> {
+export function encodeAdapterFiles(adapter: Adapter, model: LlamaModel, options: SaveAdapterOptions = {}): EncodedAdapterFiles {
   adapter.assertUsable();
   const dtype = options.dtype ?? 'F32';
   if (dtype !== 'F32' && dtype !== 'F16') throw new InvalidArgumentError({ argument: 'dtype', message: `expected F32 or F16, got ${String(dtype)}` });
@@ -59,83 +81,153 @@ export async function saveAdapter(adapter: Adapter, model: LlamaModel, directory
   }
   const baseFingerprint = options.baseFingerprint ?? fingerprintModel(model);
   const bytes = encodeSafetensors(adapter.exportTensors(), { dtype, metadata: { format: 'pt', producer: '@codestack/tuning' } });
-  await mkdir(directory, { recursive: true });
-  const weightsPath = join(directory, adapterFiles.weights);
-  const configPath = join(directory, adapterFiles.config);
-  await writeFileAtomic(weightsPath, bytes);
   const json = {
     ...toPeftConfig(adapter.config),
     codestack_base_model_fingerprint: baseFingerprint,
     codestack_adapter_sha256: sha256Hex(bytes),
     codestack_format_version: 1,
   };
-  await writeFileAtomic(configPath, `${JSON.stringify(json, null, 2)}\n`);
-  return { configPath, weightsPath, weightsBytes: bytes.length, baseFingerprint };
+  const files = new Map([
+    [adapterFiles.config, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`)],
+    [adapterFiles.weights, bytes],
+  ]);
+  return { files, baseFingerprint };
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new FileFormatError({ path, reason: 'missing', message: 'cannot read the file', cause: error });
-  }
+/**
+ * Saves `adapter` (trained on `model`) as a PEFT directory (see {@link encodeAdapterFiles}) in
+ * one atomic step with `writeDirectoryAtomic`: `codestack-manifest.json` records the SHA-256 and
+ * size of both files, and a crash at any point leaves the previous adapter or this one, never a
+ * mix. Leftovers of interrupted saves are removed.
+ */
+export async function saveAdapter(adapter: Adapter, model: LlamaModel, directory: string, options: SaveAdapterOptions = {}): Promise<SavedAdapter> {
+  const { files, baseFingerprint } = encodeAdapterFiles(adapter, model, options);
+  await writeDirectoryAtomic(directory, files);
+  return {
+    configPath: join(directory, adapterFiles.config),
+    weightsPath: join(directory, adapterFiles.weights),
+    weightsBytes: files.get(adapterFiles.weights)!.length,
+    baseFingerprint,
+  };
 }
 
-/** Reads and validates an adapter directory's `adapter_config.json` against a model of `layerCount` layers. */
-export async function readAdapterConfig(
-  directory: string,
-  layerCount: number,
-): Promise<{ config: ResolvedAdapterConfig; baseFingerprint: string | undefined; weightsSha256: string | undefined }> {
-  const path = join(directory, adapterFiles.config);
-  const text = new TextDecoder().decode(await readBytes(path));
+interface RawAdapterConfig {
+  json: Record<string, unknown>;
+  baseFingerprint: string | undefined;
+  weightsSha256: string | undefined;
+}
+
+async function readRawConfig(files: DirectoryFiles): Promise<RawAdapterConfig> {
+  const path = join(files.directory, adapterFiles.config);
+  const bytes = await files.read(adapterFiles.config, { maximumBytes: maximumAdapterConfigBytes });
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Record<string, unknown>;
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('not an object');
   } catch (error) {
     throw new FileFormatError({ path, reason: 'corrupt', message: 'adapter_config.json is not a JSON object', cause: error });
   }
-  let config: ResolvedAdapterConfig;
+  const hash = (key: string): string | undefined => {
+    const value = json[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) throw new FileFormatError({ path, reason: 'corrupt', message: `${key} is not a SHA-256` });
+    return value;
+  };
+  return { json, baseFingerprint: hash('codestack_base_model_fingerprint'), weightsSha256: hash('codestack_adapter_sha256') };
+}
+
+function resolveRaw(raw: RawAdapterConfig, layerCount: number, path: string): ResolvedAdapterConfig {
   try {
-    config = resolveAdapterConfig(fromPeftConfig(json), layerCount);
+    return resolveAdapterConfig(fromPeftConfig(raw.json), layerCount);
   } catch (error) {
     throw new FileFormatError({ path, reason: 'mismatch', message: `unusable adapter configuration for this model (${(error as Error).message})`, cause: error });
   }
-  const fingerprint = json.codestack_base_model_fingerprint;
-  const checksum = json.codestack_adapter_sha256;
-  return {
-    config,
-    baseFingerprint: typeof fingerprint === 'string' ? fingerprint : undefined,
-    weightsSha256: typeof checksum === 'string' ? checksum : undefined,
+}
+
+/**
+ * Reads and validates an adapter directory's `adapter_config.json` against a model of
+ * `layerCount` layers (checked against `codestack-manifest.json` when the directory has one).
+ */
+export async function readAdapterConfig(
+  directory: string,
+  layerCount: number,
+): Promise<{ config: ResolvedAdapterConfig; baseFingerprint: string | undefined; weightsSha256: string | undefined }> {
+  const raw = await readRawConfig(await openDirectoryFiles(directory));
+  return { config: resolveRaw(raw, layerCount, join(directory, adapterFiles.config)), baseFingerprint: raw.baseFingerprint, weightsSha256: raw.weightsSha256 };
+}
+
+/** Input and output widths of a projection of a model with `config`. */
+function projectionWidths(config: ModelConfig, name: ProjectionName): [number, number] {
+  const keyValueWidth = config.keyValueHeads * headSize(config);
+  const widths: Record<ProjectionName, [number, number]> = {
+    q_proj: [config.hiddenSize, config.hiddenSize],
+    k_proj: [config.hiddenSize, keyValueWidth],
+    v_proj: [config.hiddenSize, keyValueWidth],
+    o_proj: [config.hiddenSize, config.hiddenSize],
+    gate_proj: [config.hiddenSize, config.feedForwardSize],
+    up_proj: [config.hiddenSize, config.feedForwardSize],
+    down_proj: [config.feedForwardSize, config.hiddenSize],
   };
+  return widths[name];
+}
+
+/** The number of values an adapter with `config` holds on a model with `modelConfig`. */
+function adapterParameterCount(config: ResolvedAdapterConfig, modelConfig: ModelConfig): number {
+  let perLayer = 0;
+  for (const name of config.targetModules) {
+    const [input, output] = projectionWidths(modelConfig, name);
+    if (config.method === 'lora') perLayer += config.r * (input + output);
+    else perLayer += config.feedforwardModules.includes(name) ? input : output;
+  }
+  return perLayer * config.layers.length;
 }
 
 /**
  * Loads an adapter directory onto `model` (the adapter is created, not installed: use an
- * `AdapterSet` or `model.linearHook = adapter.hook`). Refusals, all {@link FileFormatError}:
- * `MISSING_FILE` for an absent file; `CORRUPT_FILE` for bad JSON, damaged safetensors or a
- * SHA-256 that differs from the recorded one; `MISMATCHED_FILE` when the recorded base
- * fingerprint is not `model`'s, or tensors are missing, unexpected or of the wrong shape.
- * Files without a fingerprint (plain PEFT output) are checked by shape only.
+ * `AdapterSet` or `model.linearHook = adapter.hook`). In order, before anything is allocated or
+ * compiled: `codestack-manifest.json`, when present, must list both files with their exact size
+ * and SHA-256 (a plain PEFT directory has none and is read without that check);
+ * `adapter_config.json` (at most 1 MiB) must be a JSON object, and its recorded base
+ * fingerprint must be `model`'s; only then is the configuration resolved (a `target_modules`
+ * pattern is matched in linear time, see `compileModuleNamePattern`); the weights file's size
+ * must fit the parameter count the configuration implies; its SHA-256 must match
+ * `codestack_adapter_sha256` when recorded; every tensor must be finite and of the right shape.
+ * Refusals, all {@link FileFormatError}: `MISSING_FILE` for an absent file; `CORRUPT_FILE` for
+ * bad JSON, damaged safetensors, non-finite values or a checksum mismatch; `MISMATCHED_FILE`
+ * when the recorded base fingerprint is not `model`'s, the configuration is unusable or out of
+ * bounds, or tensors are missing, unexpected or of the wrong shape.
  */
 export async function loadAdapter(model: LlamaModel, directory: string, options: LoadAdapterOptions = {}): Promise<Adapter> {
   throwIfAborted(options.signal, 'loadAdapter');
-  const { config, baseFingerprint, weightsSha256 } = await readAdapterConfig(directory, model.config.layers);
+  const files = await openDirectoryFiles(directory);
+  const raw = await readRawConfig(files);
   const configPath = join(directory, adapterFiles.config);
-  if (baseFingerprint !== undefined) {
+  if (raw.baseFingerprint !== undefined) {
     const actual = options.baseFingerprint ?? fingerprintModel(model);
-    if (actual !== baseFingerprint) {
+    if (actual !== raw.baseFingerprint) {
       throw new FileFormatError({
         path: configPath,
         reason: 'mismatch',
-        message: `the adapter was trained on base ${baseFingerprint.slice(0, 12)}…, this model is ${actual.slice(0, 12)}…`,
+        message: `the adapter was trained on base ${raw.baseFingerprint.slice(0, 12)}…, this model is ${actual.slice(0, 12)}…`,
       });
     }
   }
+  const config = resolveRaw(raw, model.config.layers, configPath);
   throwIfAborted(options.signal, 'loadAdapter');
   const weightsPath = join(directory, adapterFiles.weights);
-  const bytes = await readBytes(weightsPath);
-  if (weightsSha256 !== undefined && sha256Hex(bytes) !== weightsSha256) {
+  const parameters = adapterParameterCount(config, model.config);
+  const size = await files.size(adapterFiles.weights);
+  const smallest = 8 + 2 * parameters;
+  const largest = 8 + maximumWeightsHeaderBytes + 4 * parameters;
+  if (size < smallest || size > largest) {
+    throw new FileFormatError({
+      path: weightsPath,
+      reason: 'mismatch',
+      message: `${size} bytes cannot hold the ${parameters} values adapter_config.json describes (${smallest} to ${largest} bytes)`,
+    });
+  }
+  const bytes = await files.read(adapterFiles.weights, { maximumBytes: largest });
+  if (raw.weightsSha256 !== undefined && sha256Hex(bytes) !== raw.weightsSha256) {
     throw new FileFormatError({ path: weightsPath, reason: 'corrupt', message: 'SHA-256 differs from the one recorded in adapter_config.json' });
   }
   const { tensors } = decodeSafetensors(bytes, weightsPath);
@@ -144,10 +236,11 @@ export async function loadAdapter(model: LlamaModel, directory: string, options:
   try {
     adapter = Adapter.fromTensors(model, config, tensors, { name });
   } catch (error) {
-    if (!InvalidArgumentError.isInstance(error)) throw error;
-    throw new FileFormatError({ path: weightsPath, reason: 'mismatch', message: error.message, cause: error });
+    if (InvalidArgumentError.isInstance(error)) throw new FileFormatError({ path: weightsPath, reason: 'mismatch', message: error.message, cause: error });
+    if (CodestackError.isInstance(error)) throw error;
+    throw new FileFormatError({ path: weightsPath, reason: 'corrupt', message: `the runtime could not build the adapter (${(error as Error).message})`, cause: error });
   }
-  adapter.baseFingerprint = baseFingerprint;
+  adapter.baseFingerprint = raw.baseFingerprint;
   return adapter;
 }
 

@@ -5,6 +5,7 @@ export {
   middleLayers,
   toPeftConfig,
   fromPeftConfig,
+  adapterConfigLimits,
   type AdapterConfig,
   type LoraConfig,
   type Ia3Config,
@@ -21,10 +22,13 @@ export {
   readAdapterConfig,
   adapterFileSize,
   adapterFiles,
+  encodeAdapterFiles,
+  type EncodedAdapterFiles,
   type SaveAdapterOptions,
   type LoadAdapterOptions,
   type SavedAdapter,
 } from './adapter-files.js';
+export { compileModuleNamePattern, maximumModuleNamePatternLength } from './module-name-pattern.js';
 export { fingerprintModel } from './base-model-fingerprint.js';
 export { combineLoraAdapters, type WeightedAdapter } from './combine-adapters.js';
 export { mergeAdapter, unmergeAdapter, mergedAdapters } from './merge-adapter.js';
