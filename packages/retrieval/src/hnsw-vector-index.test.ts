@@ -1,6 +1,8 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { FileFormatError, InvalidArgumentError } from '@codestack/core';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
-import { HnswVectorIndex } from './hnsw-vector-index.js';
+import { HnswVectorIndex, checkHnswGraph, maximumSearchEf } from './hnsw-vector-index.js';
 
 /** A deterministic unit vector for `seed`. */
 function vector(seed: number, dimension = 8): Float32Array {
@@ -57,5 +59,65 @@ describe('HnswVectorIndex', () => {
     const index = new HnswVectorIndex(8);
     expect(() => index.upsert('x', vector(1, 4))).toThrow(EmbedderMismatchError);
     expect(() => index.search(vector(1, 16), { topK: 1 })).toThrow(EmbedderMismatchError);
+  });
+
+  it.each([
+    ['ef', -5],
+    ['ef', 1e9],
+    ['ef', 'x'],
+    ['ef', Number.NaN],
+    ['m', 1],
+    ['m', 1e6],
+    ['efConstruction', 0],
+    ['initialCapacity', 1e12],
+    ['randomSeed', -1],
+  ])('refuses %s %s before hnswlib allocates anything', (option, value) => {
+    const error = (() => {
+      try {
+        new HnswVectorIndex(8, { [option]: value });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).argument).toBe(option);
+  });
+
+  it('refuses a dimension of 1e9 and a search ef out of range', () => {
+    expect(() => new HnswVectorIndex(1e9)).toThrow(InvalidArgumentError);
+    const index = new HnswVectorIndex(8);
+    index.upsert('a', vector(1));
+    expect(() => index.search(vector(1), { topK: 1, ef: maximumSearchEf + 1 })).toThrow(InvalidArgumentError);
+    expect(() => (index.ef = -5)).toThrow(InvalidArgumentError);
+    expect(index.ef).toBe(64);
+  });
+
+  it('round-trips through bytes whose capacity is the element count, after deletes', async () => {
+    const index = new HnswVectorIndex(8, { initialCapacity: 1000 });
+    for (let seed = 0; seed < 40; seed++) index.upsert(`v${seed}`, vector(seed));
+    index.delete('v5');
+    index.delete('v6');
+    const bytes = await index.toBytes(tmpdir());
+    const header = checkHnswGraph(bytes, { path: 'graph.bin', dimension: 8, labels: index.labels() });
+    expect(header).toMatchObject({ capacity: 40, elementCount: 40, degree: 16 });
+    const loaded = await HnswVectorIndex.fromBytes(bytes, 'graph.bin', 8, index.labels());
+    for (let seed = 0; seed < 40; seed += 7) {
+      expect(loaded.search(vector(seed), { topK: 5 })).toEqual(index.search(vector(seed), { topK: 5 }));
+    }
+    // The loaded index grows past its saved capacity and reuses the deleted slots.
+    for (let seed = 40; seed < 60; seed++) loaded.upsert(`v${seed}`, vector(seed));
+    expect(loaded.size).toBe(58);
+    expect(loaded.search(vector(59), { topK: 1 })[0]?.id).toBe('v59');
+  });
+
+  it("refuses graph bytes whose labels are not the label table's", async () => {
+    const index = new HnswVectorIndex(8);
+    for (let seed = 0; seed < 10; seed++) index.upsert(`v${seed}`, vector(seed));
+    const bytes = await index.toBytes(tmpdir());
+    const labels = index.labels();
+    const shifted = { ...labels, labels: labels.labels.map(([id, label]): [string, number] => [id, label + 1]), nextLabel: labels.nextLabel + 1 };
+    expect(() => checkHnswGraph(bytes, { path: 'graph.bin', dimension: 8, labels: shifted })).toThrow(FileFormatError);
+    await expect(HnswVectorIndex.fromBytes(bytes, 'graph.bin', 16, labels)).rejects.toMatchObject({ code: 'MISMATCHED_FILE' });
   });
 });
