@@ -21,7 +21,7 @@ export async function checkCommand(args: readonly string[], context: CliContext)
     signal: context.signal,
   });
   const { formatDiagnostics } = await import('../type-check.js');
-  const lines = [formatDiagnostics(report.diagnostics), report.run ? `run: ${report.run.status} (${report.run.durationMilliseconds.toFixed(0)} ms)` : 'run: skipped (type errors)'];
+  const lines = [formatDiagnostics(report.diagnostics), report.run ? `run: ${report.run.status} (${report.run.durationMilliseconds.toFixed(0)} ms, isolation: ${report.run.isolation})` : 'run: skipped (type errors)'];
   if (report.run && report.run.status !== 'passed') lines.push(report.run.stderr.trim());
   write(context, values.json, { ok: report.ok, language, diagnostics: report.diagnostics, run: report.run ?? null }, lines.filter(Boolean).join('\n'));
   return report.ok ? 0 : 1;
