@@ -13,7 +13,7 @@ import { generate } from './generate.js';
 import { generateText } from './generate-text.js';
 import { OpenAICompatibleModel } from './openai-compatible-model.js';
 import { createOpenAIServer } from './openai-server.js';
-import { runInSandbox } from './sandbox.js';
+import { probeSandboxIsolation, runInSandbox } from './sandbox.js';
 import { traceMiddleware } from './trace-middleware.js';
 import { typeCheck } from './type-check.js';
 import { wrapLanguageModel } from './wrap-language-model.js';
@@ -86,7 +86,9 @@ const httpRoundTrip = await timeEach(200, () => generateText({ model: remote, pr
 await server.close();
 
 const projectDirectory = fileURLToPath(new URL('..', import.meta.url));
-const sandboxStartup = await timeEach(20, () => runInSandbox({ code: '', projectDirectory }));
+const sandboxStartup = await timeEach(20, () => runInSandbox({ code: '', projectDirectory, isolation: 'guard' }));
+const isolationSupport = await probeSandboxIsolation();
+const sandboxNamespaceStartup = isolationSupport.namespace ? await timeEach(20, () => runInSandbox({ code: '', projectDirectory, isolation: 'namespace' })) : undefined;
 const plainNode = await timeEach(20, async () => spawnSync(process.execPath, ['-e', '']));
 const typeCheckWarm = await timeEach(20, async () => typeCheck({ code: 'export const n: number = [1, 2].length;', projectDirectory }));
 
@@ -97,6 +99,8 @@ const result = {
     serverHttpRoundTrip: httpRoundTrip,
   },
   sandboxStartupMilliseconds: sandboxStartup,
+  sandboxNamespaceStartupMilliseconds: sandboxNamespaceStartup ?? null,
+  sandboxNamespaceLauncher: isolationSupport.launcher ?? null,
   plainNodeStartupMilliseconds: plainNode,
   typeCheckWarmMilliseconds: typeCheckWarm,
   node: process.version,
@@ -104,5 +108,5 @@ const result = {
 };
 console.log(JSON.stringify(result));
 console.log(
-  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms`,
+  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 guard, ${sandboxNamespaceStartup ? `${sandboxNamespaceStartup.p50.toFixed(1)} ms namespace (${isolationSupport.launcher})` : `namespace unavailable (${isolationSupport.reason})`} (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms`,
 );
