@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '@codestack/core';
+import { InvalidArgumentError, openDirectoryFiles } from '@codestack/core';
 import { createRuntime, generate, loadModel, parameterCount } from '@codestack/runtime';
 import { loadCompactVocabulary } from '@codestack/tokenizer';
 import { evaluatePerplexity, loadAdapter } from '@codestack/tuning';
@@ -31,6 +31,12 @@ describe('the bundled base model', () => {
     expect(size).toBeLessThanOrEqual(25 * 1024 * 1024);
     const vocabulary = await loadCompactVocabulary(join(baseModelDirectory, 'vocabulary.json'));
     const tensors = runtime.tf.memory().numTensors;
+    // codestack-manifest.json covers both files the loader reads, config.json included.
+    const files = await openDirectoryFiles(baseModelDirectory);
+    expect(Object.keys(files.manifest?.files ?? {})).toEqual(['config.json', 'model.safetensors']);
+    for (const name of bundledAdapterNames) {
+      expect(Object.keys((await openDirectoryFiles(bundledAdapterDirectory(name))).manifest?.files ?? {})).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    }
     const model = await loadModel(runtime, baseModelDirectory);
     expect(model.config.vocabularySize).toBe(vocabulary.vocabularySize);
     const summary = JSON.parse(await readFile(join(baseModelDirectory, 'training-summary.json'), 'utf8')) as { parameters: number };

@@ -4,7 +4,8 @@ import { FileFormatError, InvalidArgumentError } from '@codestack/core';
 
 /**
  * The directory of the bundled base model: `config.json` and `model.safetensors` (f16, read by
- * `loadModel` of `@codestack/runtime`, which verifies the checksums), `vocabulary.json` (its
+ * `loadModel` of `@codestack/runtime`, which verifies both against `codestack-manifest.json`
+ * and the bounds of every configuration field), `vocabulary.json` (its
  * compact vocabulary, read by `loadCompactVocabulary` of `@codestack/tokenizer`) and
  * `training-summary.json`. The model card is this package's README.
  */
