@@ -1,24 +1,12 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { isAbsolute, normalize, resolve } from 'node:path';
 import type ts from 'typescript';
-import { typescriptCompiler } from './typescript-compiler.js';
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
+import type { CodeDiagnostic } from './type-check-diagnostics.js';
+import { checkInWorker } from './type-check-worker-client.js';
 
-/** One compiler diagnostic, with 1-based line and column when it points into a file. */
-export interface CodeDiagnostic {
-  /** The TypeScript diagnostic code, such as 2322. */
-  code: number;
-  /** `error`, `warning`, `suggestion` or `message`. */
-  category: 'error' | 'warning' | 'suggestion' | 'message';
-  /** The flattened message text. */
-  message: string;
-  /** The file it points into (the checked snippet is named by {@link TypeCheckOptions.fileName}). */
-  file?: string;
-  /** 1-based line. */
-  line?: number;
-  /** 1-based column. */
-  column?: number;
-}
+export { formatDiagnostics, toCodeDiagnostic, type CodeDiagnostic } from './type-check-diagnostics.js';
+export { TypeCheckTimeoutError } from './type-check-timeout-error.js';
+export { TypeCheckWorkerError } from './type-check-worker-error.js';
 
 /** Options of {@link typeCheck}. */
 export interface TypeCheckOptions {
@@ -30,14 +18,32 @@ export interface TypeCheckOptions {
   checkJavaScript?: boolean;
   /**
    * The project whose `node_modules` resolves the snippet's imports and `@types`. The snippet is
-   * checked as an in-memory file inside this directory. Defaults to `process.cwd()`.
+   * checked as an in-memory file inside this directory. Defaults to `process.cwd()`. Only the
+   * declaration files and `package.json` files of its (and its ancestors') `node_modules`,
+   * packages linked there from inside the workspace, and TypeScript's own libraries are read:
+   * the project's own source files are not, unless passed in {@link TypeCheckOptions.files}.
    */
   projectDirectory?: string;
   /** The in-memory file's name (without directory). Defaults to `snippet.ts` / `snippet.js`. */
   fileName?: string;
-  /** Compiler options merged over the defaults (strict, ES2023, ES modules resolved like a bundler). */
+  /**
+   * Further in-memory files the snippet may import, by path relative to `projectDirectory`, such
+   * as `{ 'clamp.ts': source }` for `import { clamp } from './clamp.js'`. These, not the files on
+   * disk, are what the check sees at those paths.
+   */
+  files?: Readonly<Record<string, string>>;
+  /**
+   * Compiler options merged over the defaults (strict, ES2023, ES modules resolved like a bundler).
+   * They must be plain data (they are sent to the worker); paths in them are still confined.
+   */
   compilerOptions?: ts.CompilerOptions;
-  /** Cancels the check between phases. */
+  /**
+   * Wall-time limit of the check in milliseconds (default 20000). A check that runs longer is
+   * stopped and rejects with a `TypeCheckTimeoutError`. It covers starting a fresh worker: the
+   * first check of a process, or the first after a stopped one, spends about a second on that.
+   */
+  timeoutMilliseconds?: number;
+  /** Cancels the check, stopping the compiler if it is running (rejects with an `AbortedError`). */
   signal?: AbortSignal;
 }
 
@@ -49,17 +55,24 @@ export interface TypeCheckResult {
   diagnostics: CodeDiagnostic[];
 }
 
-// Library and declaration files are immutable during a process: parse each once.
-const sourceFileCache = new Map<string, ts.SourceFile>();
+/** The default of {@link TypeCheckOptions.timeoutMilliseconds}. */
+export const defaultTypeCheckTimeoutMilliseconds = 20_000;
 
 /**
  * Type-checks a snippet with the TypeScript compiler API against the real declarations of its
  * dependencies: the snippet is an in-memory file placed in `projectDirectory`, the standard
  * library comes from the installed `typescript`, and imports and `@types` resolve through the
  * project's real `node_modules`.
+ *
+ * The check runs in a warm worker thread, through a compiler host that reads nothing but
+ * declaration files and manifests in `node_modules`, TypeScript's libraries and the in-memory
+ * files; a path outside them looks missing, so neither a diagnostic nor its absence tells whether
+ * it exists. A check that passes `timeoutMilliseconds` or is aborted stops that worker.
+ *
+ * @throws InvalidArgumentError for bad options; `TypeCheckTimeoutError`, `AbortedError`, or
+ * `TypeCheckWorkerError` when the worker is not built or fails.
  */
-export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
-  const compiler = typescriptCompiler();
+export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckResult> {
   if (typeof options.code !== 'string') {
     throw new InvalidArgumentError({ argument: 'code', message: 'must be a string' });
   }
@@ -67,89 +80,35 @@ export function typeCheck(options: TypeCheckOptions): TypeCheckResult {
   if (language !== 'typescript' && language !== 'javascript') {
     throw new InvalidArgumentError({ argument: 'language', message: `must be 'typescript' or 'javascript', got '${String(language)}'` });
   }
-  throwIfAborted(options.signal, 'type check');
-  const projectDirectory = resolve(options.projectDirectory ?? process.cwd());
-  const virtualName = options.fileName ?? (language === 'typescript' ? 'snippet.ts' : 'snippet.js');
-  const fileName = join(projectDirectory, virtualName);
-  const compilerOptions: ts.CompilerOptions = {
-    strict: true,
-    target: compiler.ScriptTarget.ES2022,
-    lib: ['lib.es2023.d.ts'],
-    module: compiler.ModuleKind.ESNext,
-    moduleResolution: compiler.ModuleResolutionKind.Bundler,
-    esModuleInterop: true,
-    skipLibCheck: true,
-    noEmit: true,
-    allowJs: language === 'javascript',
-    checkJs: language === 'javascript' && options.checkJavaScript === true,
-    types: hasNodeTypes(projectDirectory) ? ['node'] : [],
-    ...options.compilerOptions,
-  };
-  const host = compiler.createCompilerHost(compilerOptions, true);
-  const readFile = host.readFile.bind(host);
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (path) => path === fileName || fileExists(path);
-  host.readFile = (path) => (path === fileName ? options.code : readFile(path));
-  host.getSourceFile = (path, languageVersion, onError) => {
-    if (path === fileName) return compiler.createSourceFile(path, options.code, languageVersion, true);
-    const key = `${typeof languageVersion === 'object' ? languageVersion.languageVersion : languageVersion}:${path}`;
-    const cached = sourceFileCache.get(key);
-    if (cached) return cached;
-    const text = readFile(path);
-    if (text === undefined) {
-      onError?.(`cannot read ${path}`);
-      return undefined;
+  const timeoutMilliseconds = options.timeoutMilliseconds ?? defaultTypeCheckTimeoutMilliseconds;
+  if (!Number.isFinite(timeoutMilliseconds) || timeoutMilliseconds <= 0) {
+    throw new InvalidArgumentError({ argument: 'timeoutMilliseconds', message: `must be a positive number, got ${String(timeoutMilliseconds)}` });
+  }
+  const fileName = options.fileName ?? (language === 'typescript' ? 'snippet.ts' : 'snippet.js');
+  if (typeof fileName !== 'string' || fileName === '' || /[\\/]/.test(fileName) || fileName === '.' || fileName === '..') {
+    throw new InvalidArgumentError({ argument: 'fileName', message: `must be a file name without a directory, got '${String(fileName)}'` });
+  }
+  const files: Record<string, string> = {};
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    const path = normalize(name).replaceAll('\\', '/');
+    if (isAbsolute(name) || path.startsWith('../') || path === '..' || path === '.' || path.endsWith('/')) {
+      throw new InvalidArgumentError({ argument: 'files', message: `'${name}' must be a file path inside the project directory` });
     }
-    const sourceFile = compiler.createSourceFile(path, text, languageVersion, true);
-    sourceFileCache.set(key, sourceFile);
-    return sourceFile;
-  };
-  host.writeFile = () => undefined;
-  const program = compiler.createProgram({ rootNames: [fileName], options: compilerOptions, host });
+    if (typeof text !== 'string') throw new InvalidArgumentError({ argument: 'files', message: `the text of '${name}' must be a string` });
+    if (path === fileName) throw new InvalidArgumentError({ argument: 'files', message: `'${name}' is the snippet's own file name` });
+    files[path] = text;
+  }
   throwIfAborted(options.signal, 'type check');
-  const sourceFile = program.getSourceFile(fileName);
-  const diagnostics = [
-    ...program.getOptionsDiagnostics(),
-    ...program.getSyntacticDiagnostics(sourceFile),
-    ...program.getSemanticDiagnostics(sourceFile),
-  ].map((diagnostic) => toCodeDiagnostic(diagnostic, fileName, virtualName));
-  return { ok: !diagnostics.some((diagnostic) => diagnostic.category === 'error'), diagnostics };
-}
-
-function hasNodeTypes(directory: string): boolean {
-  let current = directory;
-  for (;;) {
-    if (existsSync(join(current, 'node_modules', '@types', 'node', 'package.json'))) return true;
-    const parent = dirname(current);
-    if (parent === current) return false;
-    current = parent;
-  }
-}
-
-/** Converts a TypeScript diagnostic into a plain {@link CodeDiagnostic}. */
-export function toCodeDiagnostic(diagnostic: ts.Diagnostic, virtualPath?: string, virtualName?: string): CodeDiagnostic {
-  const compiler = typescriptCompiler();
-  const category = (['warning', 'error', 'suggestion', 'message'] as const)[diagnostic.category] ?? 'error';
-  const result: CodeDiagnostic = {
-    code: diagnostic.code,
-    category,
-    message: compiler.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
-  };
-  if (diagnostic.file && diagnostic.start !== undefined) {
-    const position = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-    result.file = diagnostic.file.fileName === virtualPath ? (virtualName ?? diagnostic.file.fileName) : diagnostic.file.fileName;
-    result.line = position.line + 1;
-    result.column = position.character + 1;
-  }
-  return result;
-}
-
-/** Formats diagnostics one per line as `file:line:column - error TS2322: message`. */
-export function formatDiagnostics(diagnostics: readonly CodeDiagnostic[]): string {
-  return diagnostics
-    .map((diagnostic) => {
-      const where = diagnostic.file ? `${diagnostic.file}:${diagnostic.line}:${diagnostic.column} - ` : '';
-      return `${where}${diagnostic.category} TS${diagnostic.code}: ${diagnostic.message}`;
-    })
-    .join('\n');
+  return checkInWorker(
+    {
+      code: options.code,
+      language,
+      checkJavaScript: options.checkJavaScript === true,
+      projectDirectory: resolve(options.projectDirectory ?? process.cwd()),
+      fileName,
+      files,
+      compilerOptions: options.compilerOptions ?? {},
+    },
+    { timeoutMilliseconds, signal: options.signal },
+  );
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import { runInSandbox, type SandboxIsolation, type SandboxResult } from './sandbox.js';
 import { transpileTypeScript } from './transpile.js';
-import { typeCheck, type CodeDiagnostic } from './type-check.js';
+import { typeCheck, TypeCheckTimeoutError, type CodeDiagnostic } from './type-check.js';
 
 /** Options of {@link validateCode}. */
 export interface ValidateCodeOptions {
@@ -59,7 +59,14 @@ export async function validateCode(options: ValidateCodeOptions): Promise<Valida
   const diagnostics =
     options.typeCheck === false
       ? []
-      : typeCheck({ code: source, language, projectDirectory: options.projectDirectory, signal: options.signal }).diagnostics;
+      : await typeCheck({ code: source, language, projectDirectory: options.projectDirectory, signal: options.signal }).then(
+          (result) => result.diagnostics,
+          // Code whose types the compiler cannot finish checking in time is invalid code, not a failed validation.
+          (error: unknown): CodeDiagnostic[] => {
+            if (TypeCheckTimeoutError.isInstance(error)) return [{ code: 0, category: 'error', message: error.message }];
+            throw error;
+          },
+        );
   const typesOk = !diagnostics.some((diagnostic) => diagnostic.category === 'error');
   const shouldRun = options.run ?? options.tests !== undefined;
   if (!typesOk || !shouldRun) return { ok: typesOk, diagnostics };
