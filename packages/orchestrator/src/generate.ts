@@ -26,8 +26,11 @@ export interface GenerateOptions {
   task: string;
   /** The model. */
   model: LanguageModel;
-  /** Counts tokens for the prompt budget. */
-  tokenizer: Tokenizer;
+  /**
+   * Counts tokens for the prompt budget. Default: the model's own `tokenizer`, which a model of
+   * `loadLocalModel` or `loadBundledModel` carries; a remote model needs one.
+   */
+  tokenizer?: Tokenizer;
   /** Finds reference documents for the task; optional. */
   retriever?: Retriever;
   /** Documents to retrieve. Default 4. */
@@ -36,9 +39,12 @@ export interface GenerateOptions {
   context?: string;
   /** The system prompt. Default `defaultSystemPrompt`. */
   system?: string;
-  /** The model's context window in tokens. Default 8192. */
+  /** The model's context window in tokens. Default: the model's own `contextTokens` when it reports one, else 8192. */
   contextTokens?: number;
-  /** Tokens for each answer. Default 1024. */
+  /**
+   * Tokens for each answer. Default: 1024, but at most 3/8 of the context window and at most the
+   * model's own `maximumOutputTokens` (the bundled model's 256-token window gives 96).
+   */
   maximumOutputTokens?: number;
   /** Validation of every answer; without it the first answer is final. */
   validation?: GenerateValidation;
@@ -125,15 +131,15 @@ export function generate(options: GenerateOptions): { events: AsyncIterable<Gene
 async function run(options: GenerateOptions, rounds: number, channel: EventChannel<GenerateEvent>): Promise<GenerateResult> {
   const { signal } = options;
   throwIfAborted(signal, 'generate');
-  const maximumOutputTokens = options.maximumOutputTokens ?? 1024;
+  const { contextTokens, maximumOutputTokens, tokenizer } = resolveBudget(options);
   let documents: RetrievedDocument[] = [];
   if (options.retriever) {
     documents = await options.retriever.retrieve(options.task, { k: options.retrievalCount ?? 4, signal });
     channel.push({ type: 'retrieval', query: options.task, documents: documents.map(({ id, score, source }) => ({ id, score, ...(source ? { source } : {}) })) });
   }
   const budget = allocatePromptBudget({
-    tokenizer: options.tokenizer,
-    contextTokens: options.contextTokens ?? 8192,
+    tokenizer,
+    contextTokens,
     reservedOutputTokens: maximumOutputTokens,
     system: options.system,
     documents,
@@ -184,6 +190,41 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
   const ok = last.validation?.ok ?? true;
   channel.push({ type: 'finish', ok, attempts: attempts.length, code: last.code });
   return { ok, code: last.code, attempts, documents: budget.documents, dropped: budget.dropped, usage };
+}
+
+/** What a model may report about itself; `loadLocalModel` models report all of it. */
+interface ReportedLimits {
+  contextTokens?: unknown;
+  maximumOutputTokens?: unknown;
+  tokenizer?: unknown;
+}
+
+const isPositiveInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
+
+/** The budget of a run: the options where given, else derived from the model, naming the default in any error. */
+function resolveBudget(options: GenerateOptions): { contextTokens: number; maximumOutputTokens: number; tokenizer: Tokenizer } {
+  const reported = options.model as ReportedLimits;
+  const tokenizer = options.tokenizer ?? (typeof (reported.tokenizer as Tokenizer | undefined)?.encode === 'function' ? (reported.tokenizer as Tokenizer) : undefined);
+  if (tokenizer === undefined) {
+    throw new InvalidArgumentError({ argument: 'tokenizer', message: `is required: model ${options.model.modelId} carries no tokenizer of its own` });
+  }
+  const contextSource = options.contextTokens !== undefined ? 'contextTokens' : isPositiveInteger(reported.contextTokens) ? `the context window model ${options.model.modelId} reports` : 'the default contextTokens';
+  const contextTokens = options.contextTokens ?? (isPositiveInteger(reported.contextTokens) ? reported.contextTokens : 8192);
+  if (!isPositiveInteger(contextTokens) || contextTokens < 2) {
+    throw new InvalidArgumentError({ argument: 'contextTokens', message: `must be an integer ≥ 2, got ${String(contextTokens)} (from ${contextSource})` });
+  }
+  if (options.maximumOutputTokens !== undefined) {
+    if (!isPositiveInteger(options.maximumOutputTokens) || options.maximumOutputTokens >= contextTokens) {
+      throw new InvalidArgumentError({
+        argument: 'maximumOutputTokens',
+        message: `must be an integer in [1, ${contextTokens - 1}] (the context window is ${contextTokens} tokens, from ${contextSource}), got ${String(options.maximumOutputTokens)}`,
+      });
+    }
+    return { contextTokens, maximumOutputTokens: options.maximumOutputTokens, tokenizer };
+  }
+  const modelLimit = isPositiveInteger(reported.maximumOutputTokens) ? reported.maximumOutputTokens : Number.POSITIVE_INFINITY;
+  const maximumOutputTokens = Math.max(1, Math.min(1024, modelLimit, Math.floor((contextTokens * 3) / 8)));
+  return { contextTokens, maximumOutputTokens, tokenizer };
 }
 
 /** The message that asks the model to repair a failed answer. */

@@ -26,7 +26,16 @@ export {
 export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
 export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
 export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
-export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions } from './local-language-model.js';
+export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions, type LocalLanguageModel } from './local-language-model.js';
+export {
+  loadLocalModel,
+  loadBundledModel,
+  localModelFiles,
+  type LoadLocalModelOptions,
+  type LoadBundledModelOptions,
+  type LoadedLocalModel,
+} from './load-local-model.js';
+export { createCodestack, type CodestackProvider, type CodestackProviderSettings, type CodestackModelSettings } from './codestack-provider.js';
 export { wrapLanguageModel, type LanguageModelMiddleware } from './wrap-language-model.js';
 export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
 export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';

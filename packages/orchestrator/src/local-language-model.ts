@@ -25,7 +25,7 @@ export interface LocalLanguageModelOptions {
   endOfSequenceIds?: readonly number[];
   /** Renders chat messages into the model's text prompt. Default {@link renderChatPrompt}. */
   renderChat?: (messages: readonly LanguageModelMessage[]) => string;
-  /** Tokens generated when a call does not say. Default 64. */
+  /** Tokens generated when a call does not say. Default 64, but at most a quarter of the context window. */
   defaultMaximumOutputTokens?: number;
   /**
    * The sentinels of a fill-in-the-middle model. With them, a text prompt and
@@ -47,7 +47,10 @@ export interface LocalLanguageModel extends LanguageModel {
   /** The model's context window in tokens (prompt and output together). */
   readonly contextTokens: number;
   /** The most output tokens one call may ask for: the context window less one prompt token. */
-  readonly maximumOutputTokens: number;
+  readonly maximumOutputTokens: number;  /** The token ids that end generation (empty when none were configured). */
+  readonly endOfSequenceIds: readonly number[];
+  /** The tokenizer whose ids the model was trained on. */
+  readonly tokenizer: Tokenizer;
 }
 
 /**
@@ -81,7 +84,7 @@ export function renderChatPrompt(messages: readonly LanguageModelMessage[]): str
  */
 export function createLocalLanguageModel(options: LocalLanguageModelOptions): LocalLanguageModel {
   const renderChat = options.renderChat ?? renderChatPrompt;
-  const defaultTokens = options.defaultMaximumOutputTokens ?? 64;
+  const defaultTokens = options.defaultMaximumOutputTokens ?? Math.max(1, Math.min(64, Math.floor(options.model.config.maximumContext / 4)));
   const context = options.model.config.maximumContext;
   const adapters = options.adapters;
   let queue: Promise<void> = Promise.resolve();
@@ -125,7 +128,14 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     }
     const maximumNewTokens = call.maximumOutputTokens ?? defaultTokens;
     if (!Number.isInteger(maximumNewTokens) || maximumNewTokens < 1 || maximumNewTokens >= context) {
-      throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `must be an integer in [1, ${context - 1}]` });
+      const source =
+        call.maximumOutputTokens !== undefined
+          ? `got ${String(maximumNewTokens)}`
+          : `got ${String(maximumNewTokens)} from the default defaultMaximumOutputTokens of createLocalLanguageModel`;
+      throw new InvalidArgumentError({
+        argument: call.maximumOutputTokens !== undefined ? 'maximumOutputTokens' : 'defaultMaximumOutputTokens',
+        message: `must be an integer in [1, ${context - 1}] for a context window of ${context} tokens; ${source}`,
+      });
     }
     let ids = options.tokenizer.encode(text);
     if (ids.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'encodes to no tokens' });
@@ -158,6 +168,8 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     modelId: options.modelId ?? 'codestack-local',
     contextTokens: context,
     maximumOutputTokens: context - 1,
+    endOfSequenceIds: options.endOfSequenceIds ?? [],
+    tokenizer: options.tokenizer,
     async doGenerate(call): Promise<LanguageModelGenerateResult> {
       const { ids, generation } = prepare(call);
       const release = await acquire(call);
