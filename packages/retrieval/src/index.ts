@@ -15,8 +15,16 @@ export { Bm25Index, type Bm25Fields, type Bm25Hit, type Bm25Options } from './bm
 export {
   HnswVectorIndex,
   defaultSearchEf,
+  maximumSearchEf,
+  maximumDimension,
+  maximumGraphDegree,
+  maximumConstructionEf,
+  maximumCapacity,
+  checkHnswGraph,
   type HnswVectorIndexOptions,
   type HnswLabels,
+  type HnswGraphHeader,
+  type HnswGraphExpectations,
 } from './hnsw-vector-index.js';
 export { reciprocalRankFusion, defaultFusionK } from './reciprocal-rank-fusion.js';
 export { maximalMarginalRelevance, type RelevanceCandidate } from './maximal-marginal-relevance.js';
@@ -36,6 +44,8 @@ export {
   indexFormat,
   indexFormatVersion,
   manifestFileName,
+  maximumManifestBytes,
+  maximumDataFileBytes,
   type IndexManifest,
   type ManifestFile,
 } from './index-manifest.js';
