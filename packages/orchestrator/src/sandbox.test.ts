@@ -1,11 +1,12 @@
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInSandbox } from './sandbox.js';
+import { probeSandboxIsolation, runInSandbox } from './sandbox.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 
@@ -173,4 +174,77 @@ describe('runInSandbox', () => {
     );
     await expect(runInSandbox({ code: 42 as unknown as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+});
+
+describe('runInSandbox isolation levels', () => {
+  const builtSandbox = fileURLToPath(new URL('../dist/sandbox.js', import.meta.url));
+
+  it('reports the level it ran and refuses an unknown one', async () => {
+    const support = await probeSandboxIsolation();
+    const guard = await runInSandbox({ code: 'console.log(1)', isolation: 'guard' });
+    expect(guard.isolation).toBe('guard');
+    const automatic = await runInSandbox({ code: 'console.log(1)' });
+    expect(automatic.isolation).toBe(support.namespace ? 'namespace' : 'guard');
+    await expect(runInSandbox({ code: '1', isolation: 'container' as 'guard' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('sizes the namespace tmpfs: a write past the disk budget fails inside the run', async (context) => {
+    const support = await probeSandboxIsolation();
+    if (!support.namespace) return context.skip(`namespaces unavailable: ${support.reason}`);
+    const result = await runInSandbox({
+      code: "try { require('fs').writeFileSync('big', Buffer.alloc(2 << 20)); } catch (error) { console.log(error.code) }",
+      isolation: 'namespace',
+      maximumDiskBytes: 1 << 20,
+    });
+    expect(result.stdout.trim()).toMatch(/ENOSPC|EFBIG/);
+  });
+
+  for (const isolation of ['guard', 'namespace'] as const) {
+    it(`kills the run when its parent dies (${isolation}), and a later run sweeps the parent's directory`, async (context) => {
+      const support = await probeSandboxIsolation();
+      if (isolation === 'namespace' && !support.namespace) return context.skip(`namespaces unavailable: ${support.reason}`);
+      if (!existsSync(builtSandbox)) return context.skip('dist/ is not built');
+      const marker = realpathSync(mkdtempSync(join(tmpdir(), 'codestack-orphan-marker-')));
+      const parent = spawn(
+        process.execPath,
+        ['--input-type=module', '-e', `import { runInSandbox } from ${JSON.stringify(pathToFileURL(builtSandbox).href)}; runInSandbox({ code: 'for (;;) {}', timeoutMilliseconds: 60000, isolation: ${JSON.stringify(isolation)}, readablePaths: [${JSON.stringify(marker)}] }); setInterval(() => {}, 1000);`],
+        { stdio: 'ignore' },
+      );
+      const withMarker = (): number[] =>
+        readdirSync('/proc')
+          .filter((name) => /^\d+$/.test(name))
+          .filter((pid) => {
+            try {
+              return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+            } catch {
+              return false;
+            }
+          })
+          .map(Number);
+      try {
+        // Wait until the run is inside its endless loop (half a second of CPU), not still starting.
+        const busy = (): boolean =>
+          withMarker().some((pid) => {
+            try {
+              return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[11]) >= 50;
+            } catch {
+              return false;
+            }
+          });
+        const deadline = Date.now() + 30000;
+        while (!busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(busy()).toBe(true);
+        parent.kill('SIGKILL');
+        const gone = Date.now() + 5000;
+        while (withMarker().length > 0 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(withMarker()).toEqual([]);
+        await new Promise((resolve) => setTimeout(resolve, 2100));
+        await runInSandbox({ code: '', isolation: 'guard' });
+        expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`codestack-sandbox-${parent.pid}-`))).toEqual([]);
+      } finally {
+        parent.kill('SIGKILL');
+        rmSync(marker, { recursive: true, force: true });
+      }
+    }, 40000);
+  }
 });

@@ -91,7 +91,8 @@ const resourcePollMilliseconds = 25;
 const diskPollEvery = 4;
 const maximumReportBytes = 4096;
 const sandboxPrefix = `codestack-sandbox-${process.pid}-`;
-let swept = false;
+const sweepEveryMilliseconds = 2000;
+let sweptAt = Number.NEGATIVE_INFINITY;
 
 /**
  * Runs untrusted JavaScript (and, separately, its tests) in a child process with a wall-time
@@ -137,8 +138,8 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxResu
     throw new SandboxIsolationUnavailableError({ level: 'namespace', reason: support.reason ?? 'unknown' });
   }
   const isolation: SandboxIsolationLevel = requested === 'guard' || !support.namespace ? 'guard' : 'namespace';
-  if (!swept) {
-    swept = true;
+  if (performance.now() - sweptAt >= sweepEveryMilliseconds) {
+    sweptAt = performance.now();
     await sweepStaleDirectories();
   }
 
