@@ -9,7 +9,7 @@ import type { TypeCheckWorkerRequest, TypeCheckWorkerResponse } from './type-che
 
 /** Options of {@link checkInWorker}. */
 export interface CheckInWorkerOptions {
-  /** Wall-time limit of the check, from the moment the worker is handed the request (a fresh worker's start-up included). */
+  /** Wall-time limit of the check, from the moment a worker that has loaded the compiler is handed the request. */
   timeoutMilliseconds: number;
   /** Cancels the check: a queued one is dropped, a running one's worker is stopped. */
   signal?: AbortSignal;
@@ -30,6 +30,8 @@ interface Job {
 const workerMemoryLimitMegabytes = 2048;
 
 let worker: Worker | undefined;
+/** Whether `worker` has loaded the compiler. */
+let workerReady = false;
 let running: Job | undefined;
 const queue: Job[] = [];
 let nextId = 0;
@@ -82,8 +84,19 @@ function dispatch(): void {
   }
   running = job;
   thread.ref();
+  if (workerReady) startTimer(job);
+  try {
+    thread.postMessage({ id: job.id, request: job.request } satisfies TypeCheckWorkerRequest);
+  } catch (error) {
+    running = undefined;
+    if (queue.length === 0) thread.unref();
+    settle(job, { error: new TypeCheckWorkerError({ message: 'The type-check request could not be sent to the worker.', cause: error }) });
+    dispatch();
+  }
+}
+
+function startTimer(job: Job): void {
   job.timer = setTimeout(() => cancel(job, new TypeCheckTimeoutError({ timeoutMilliseconds: job.timeoutMilliseconds })), job.timeoutMilliseconds);
-  thread.postMessage({ id: job.id, request: job.request } satisfies TypeCheckWorkerRequest);
 }
 
 function startWorker(): Worker {
@@ -101,6 +114,12 @@ function startWorker(): Worker {
     resourceLimits: { maxOldGenerationSizeMb: workerMemoryLimitMegabytes },
   });
   thread.on('message', (response: TypeCheckWorkerResponse) => {
+    if (response.kind === 'ready') {
+      if (worker !== thread) return;
+      workerReady = true;
+      if (running !== undefined && running.timer === undefined) startTimer(running);
+      return;
+    }
     const job = running;
     if (worker !== thread || job === undefined || job.id !== response.id) return;
     running = undefined;
@@ -112,6 +131,7 @@ function startWorker(): Worker {
   const lost = (error: TypeCheckWorkerError): void => {
     if (worker !== thread) return;
     worker = undefined;
+    workerReady = false;
     const job = running;
     running = undefined;
     if (job !== undefined) settle(job, { error });
@@ -129,6 +149,7 @@ function cancel(job: Job, error: unknown): void {
     running = undefined;
     const thread = worker;
     worker = undefined;
+    workerReady = false;
     if (thread !== undefined) {
       thread.unref();
       thread.terminate().catch(() => undefined);

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { checkProgram, type TypeCheckProgramRequest, type TypeCheckProgramResult } from './type-check-program.js';
+import { typescriptCompiler } from './typescript-compiler.js';
 
 /** A request the main thread sends. */
 export interface TypeCheckWorkerRequest {
@@ -17,10 +18,15 @@ export interface TypeCheckWorkerRequest {
 /** The worker's answer. */
 export type TypeCheckWorkerResponse =
   | { id: number; kind: 'checked'; result: TypeCheckProgramResult }
-  | { id: number; kind: 'failed'; message: string };
+  | { id: number; kind: 'failed'; message: string }
+  | { id: -1; kind: 'ready' };
 
 const port = parentPort;
 if (port === null) throw new Error('type-check-worker must run in a worker thread');
+
+// Load the compiler before answering, so that a check's time limit does not count loading it.
+typescriptCompiler();
+port.postMessage({ id: -1, kind: 'ready' } satisfies TypeCheckWorkerResponse);
 
 port.on('message', ({ id, request }: TypeCheckWorkerRequest) => {
   let response: TypeCheckWorkerResponse;

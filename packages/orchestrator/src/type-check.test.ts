@@ -75,6 +75,7 @@ describe('typeCheck', () => {
     await expect(typeCheck({ code: '', files: { '../../etc/passwd.ts': '' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(typeCheck({ code: '', files: { '/etc/passwd.ts': '' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(typeCheck({ code: '', timeoutMilliseconds: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(typeCheck({ code: '', compilerOptions: { plugins: [{ name: 'x', create: () => 1 }] } as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'compilerOptions' });
   });
 
   it('rejects at once when the signal is already aborted', async () => {

@@ -39,8 +39,9 @@ export interface TypeCheckOptions {
   compilerOptions?: ts.CompilerOptions;
   /**
    * Wall-time limit of the check in milliseconds (default 20000). A check that runs longer is
-   * stopped and rejects with a `TypeCheckTimeoutError`. It covers starting a fresh worker: the
-   * first check of a process, or the first after a stopped one, spends about a second on that.
+   * stopped and rejects with a `TypeCheckTimeoutError`. Loading the compiler into a fresh worker
+   * does not count; parsing the standard library and `@types/node` on a fresh worker's first
+   * check (about a second) does.
    */
   timeoutMilliseconds?: number;
   /** Cancels the check, stopping the compiler if it is running (rejects with an `AbortedError`). */
@@ -98,6 +99,12 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
     if (path === fileName) throw new InvalidArgumentError({ argument: 'files', message: `'${name}' is the snippet's own file name` });
     files[path] = text;
   }
+  let compilerOptions: ts.CompilerOptions;
+  try {
+    compilerOptions = structuredClone(options.compilerOptions ?? {});
+  } catch (error) {
+    throw new InvalidArgumentError({ argument: 'compilerOptions', message: 'must be plain data: it is sent to the type-check worker', cause: error });
+  }
   throwIfAborted(options.signal, 'type check');
   return checkInWorker(
     {
@@ -107,7 +114,7 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
       projectDirectory: resolve(options.projectDirectory ?? process.cwd()),
       fileName,
       files,
-      compilerOptions: options.compilerOptions ?? {},
+      compilerOptions,
     },
     { timeoutMilliseconds, signal: options.signal },
   );
