@@ -143,6 +143,9 @@ describe('codestack bin', { timeout: 120000 }, () => {
     const missing = await runBin(['eval', 'pass-at-k', '--data', join(directory, 'none.jsonl'), '--canonical', '--json']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'MISSING_FILE' } });
+    const noModel = await runBin(['complete', '--model', join(directory, 'nope'), '--json'], 'x');
+    expect(noModel.code).toBe(1);
+    expect(JSON.parse(noModel.stderr).error).toMatchObject({ code: 'MISSING_FILE', message: expect.stringContaining(`${join(directory, 'nope')}: expected a directory holding config.json and model.safetensors`) });
     const adapterRemote = await runBin(['complete', '--base-url', 'http://127.0.0.1:9/v1', '--adapter', 'x', '--json']);
     expect(JSON.parse(adapterRemote.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
   });

@@ -102,22 +102,21 @@ export async function loadLocalModel(directory: string, options: LoadLocalModelO
   }
   const tokenizerPackage = await import('@codestack/tokenizer');
   const vocabularyPath = join(modelDirectory, 'vocabulary.json');
-  const tokenizer: Tokenizer =
-    options.encoding === undefined && existsSync(vocabularyPath)
-      ? await tokenizerPackage.loadCompactVocabulary(vocabularyPath)
-      : tokenizerPackage.getTokenizer(options.encoding ?? 'cl100k_base');
+  const compactVocabulary =
+    options.encoding === undefined && existsSync(vocabularyPath) ? await tokenizerPackage.loadCompactVocabulary(vocabularyPath) : undefined;
+  const tokenizer: Tokenizer = compactVocabulary ?? tokenizerPackage.getTokenizer(options.encoding ?? 'cl100k_base');
   const runtimePackage = await import('@codestack/runtime');
   const runtime = options.runtime ?? (await runtimePackage.createRuntime());
   throwIfAborted(options.signal, 'loadLocalModel');
   const model = await runtimePackage.loadModel(runtime, modelDirectory);
   try {
     const vocabularySize = model.config.vocabularySize;
-    const tokenizerSize = (tokenizer as Partial<{ vocabularySize: number }>).vocabularySize;
-    if (tokenizerSize !== undefined && tokenizerSize > vocabularySize) {
+    // A checkpoint's own vocabulary must fit; a chosen encoding is checked per call, naming the id.
+    if (compactVocabulary !== undefined && compactVocabulary.vocabularySize > vocabularySize) {
       throw new FileFormatError({
         path: vocabularyPath,
         reason: 'mismatch',
-        message: `the vocabulary has ${tokenizerSize} ids but the model only ${vocabularySize}`,
+        message: `the vocabulary has ${compactVocabulary.vocabularySize} ids but the model only ${vocabularySize}`,
       });
     }
     let adapterSet: import('@codestack/tuning').AdapterSet | undefined;

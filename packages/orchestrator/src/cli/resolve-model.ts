@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { FileFormatError, InvalidArgumentError, type LanguageModel, type Retriever, type Tokenizer } from '@codestack/core';
+import { InvalidArgumentError, type LanguageModel, type Retriever, type Tokenizer } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 
 /** The options every model-using command takes. */
@@ -34,59 +34,37 @@ export interface ModelValues {
  */
 export async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer; contextTokens?: number }> {
   const environment = context.environment ?? process.env;
+  const cwd = context.cwd ?? process.cwd();
   if (values['base-url'] === undefined && values.model === undefined && environment.OPENAI_BASE_URL) {
     values = { ...values, 'base-url': environment.OPENAI_BASE_URL, 'model-name': values['model-name'] ?? environment.OPENAI_MODEL ?? 'gpt-4o-mini' };
     if (values['api-key'] === undefined && environment.OPENAI_API_KEY) values['api-key'] = environment.OPENAI_API_KEY;
   }
-  let bundled = false;
-  if (values['base-url'] === undefined && values.model === undefined) {
-    const { baseModelDirectory, baseModelId } = await import('@codestack/model-base');
-    values = { ...values, model: baseModelDirectory, 'model-name': values['model-name'] ?? baseModelId };
-    bundled = true;
-  }
-  const { getTokenizer, loadCompactVocabulary } = await import('@codestack/tokenizer');
-  const localDirectory = values.model === undefined ? undefined : resolve(context.cwd ?? process.cwd(), values.model);
-  // A checkpoint trained with a compact vocabulary carries it as vocabulary.json; --encoding overrides.
-  const vocabularyPath = localDirectory === undefined ? undefined : join(localDirectory, 'vocabulary.json');
-  const compactVocabulary =
-    values.encoding === undefined && vocabularyPath !== undefined && existsSync(vocabularyPath) ? await loadCompactVocabulary(vocabularyPath) : undefined;
-  const tokenizer: Tokenizer = compactVocabulary ?? getTokenizer(values.encoding ?? 'cl100k_base');
   if (values['base-url'] !== undefined) {
     if (values.model !== undefined) throw new InvalidArgumentError({ argument: '--model', message: 'give either --model DIR or --base-url, not both' });
     if (values.adapter !== undefined) throw new InvalidArgumentError({ argument: '--adapter', message: 'adapters apply to a local --model only' });
+    const { getTokenizer } = await import('@codestack/tokenizer');
     const { OpenAICompatibleModel } = await import('../openai-compatible-model.js');
-    const apiKey = values['api-key'] ?? process.env.CODESTACK_API_KEY;
+    const apiKey = values['api-key'] ?? environment.CODESTACK_API_KEY;
     return {
       model: new OpenAICompatibleModel({ baseURL: values['base-url'], modelId: values['model-name'] ?? 'default', ...(apiKey ? { apiKey } : {}) }),
-      tokenizer,
+      tokenizer: getTokenizer(values.encoding ?? 'cl100k_base'),
     };
   }
-  const runtimePackage = await import('@codestack/runtime');
-  const runtime = await runtimePackage.createRuntime();
-  const directory = localDirectory!;
-  const model = await runtimePackage.loadModel(runtime, directory);
-  if (compactVocabulary !== undefined && compactVocabulary.vocabularySize > model.config.vocabularySize) {
-    model.dispose();
-    throw new FileFormatError({
-      path: vocabularyPath!,
-      reason: 'mismatch',
-      message: `the vocabulary has ${compactVocabulary.vocabularySize} ids but the model only ${model.config.vocabularySize}`,
-    });
-  }
-  if (values.adapter !== undefined) {
-    const tuning = await import('@codestack/tuning');
-    let adapterDirectory = resolve(context.cwd ?? process.cwd(), values.adapter);
-    // With the bundled model, a bare name picks one of its bundled adapters (`--adapter rxjs`).
-    if (bundled && !existsSync(adapterDirectory)) adapterDirectory = (await import('@codestack/model-base')).bundledAdapterDirectory(values.adapter);
-    const adapter = await tuning.loadAdapter(model, adapterDirectory, { signal: context.signal });
-    tuning.mergeAdapter(model, adapter);
-  }
-  const { createLocalLanguageModel } = await import('../local-language-model.js');
-  return {
-    model: createLocalLanguageModel({ model, tokenizer, modelId: values['model-name'] ?? 'codestack-local' }),
-    tokenizer,
-    contextTokens: model.config.maximumContext,
-  };
+  // A local checkpoint, or without one the bundled base model: one loadLocalModel call either way.
+  const bundled = values.model === undefined;
+  const modelBase = bundled ? await import('@codestack/model-base') : undefined;
+  const directory = modelBase ? modelBase.baseModelDirectory : resolve(cwd, values.model!);
+  let adapter = values.adapter === undefined ? undefined : resolve(cwd, values.adapter);
+  // With the bundled model, a bare name picks one of its bundled adapters (`--adapter rxjs`).
+  if (modelBase && adapter !== undefined && !existsSync(adapter)) adapter = modelBase.bundledAdapterDirectory(values.adapter!);
+  const { loadLocalModel } = await import('../load-local-model.js');
+  const model = await loadLocalModel(directory, {
+    modelId: values['model-name'] ?? modelBase?.baseModelId ?? 'codestack-local',
+    ...(values.encoding === undefined ? {} : { encoding: values.encoding }),
+    ...(adapter === undefined ? {} : { adapter }),
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  return { model, tokenizer: model.tokenizer, contextTokens: model.contextTokens };
 }
 
 /** Loads the docs index retriever of `--docs DIR`, if given. */
