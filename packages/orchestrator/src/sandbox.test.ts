@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeSandboxIsolation, runInSandbox } from './sandbox.js';
+import { validateCode } from './validate-code.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 
@@ -247,4 +248,34 @@ describe('runInSandbox isolation levels', () => {
       }
     }, 40000);
   }
+});
+
+describe('code and tests run apart', () => {
+  const humanEvalTests = "import * as assert from 'assert'\n\nlet actual_1 = has_close_elements([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3);\nassert.deepEqual(actual_1, true, 'case 0');\nassert.deepEqual(has_close_elements([1.0, 2.0, 5.9], 0.05), false, 'case 1');\n";
+  const prompt = 'const has_close_elements = function (numbers: Array<number>, threshold: number) : boolean  {\n';
+
+  it('passes a HumanEval-TS shaped task (TypeScript code and tests transpiled apart) and fails a wrong answer', async () => {
+    const right = await validateCode({
+      code: `${prompt}  return numbers.some((a, i) => numbers.some((b, j) => i !== j && Math.abs(a - b) < threshold));\n};\n`,
+      tests: humanEvalTests,
+      typeCheck: false,
+      projectDirectory: packageDirectory,
+    });
+    expect(right.run?.status, right.run?.stderr).toBe('passed');
+    const wrong = await validateCode({ code: `${prompt}  return true;\n};\n`, tests: humanEvalTests, typeCheck: false, projectDirectory: packageDirectory });
+    expect(wrong.run?.status).toBe('failed');
+    expect(wrong.run?.stderr).toContain('case 1');
+  });
+
+  it('lets the tests see the code\'s top-level declarations, in strict code too', async () => {
+    const result = await runInSandbox({ code: "'use strict';\nfunction double(x) { return 2 * x; }\nconst half = (x) => x / 2;\nclass Box { constructor(v) { this.v = v; } }", tests: "if (double(2) !== 4 || half(4) !== 2 || new Box(1).v !== 1) throw new Error('x');" });
+    expect(result.status, result.stderr).toBe('passed');
+  });
+
+  it('runs ES module code with tests appended and awaits top-level await', async () => {
+    const passing = await runInSandbox({ code: 'const triple = async (x) => 3 * x;', tests: "if (await triple(2) !== 6) throw new Error('x');", moduleType: 'module' });
+    expect(passing.status, passing.stderr).toBe('passed');
+    const failing = await runInSandbox({ code: 'const triple = async (x) => 3 * x;', tests: "await new Promise((resolve) => setTimeout(resolve, 20)); if (await triple(2) !== 7) throw new Error('x');", moduleType: 'module' });
+    expect(failing.status).toBe('failed');
+  });
 });
