@@ -3,7 +3,8 @@
 // workspace (third-party dependencies come from the registry), then
 //   1. compiles a strict TypeScript ESM program that uses every package (skipLibCheck: false,
 //      module nodenext) with tsc and runs it with node, and
-//   2. require()s each package from CommonJS.
+//   2. require()s each package from CommonJS, and
+//   3. runs the installed `codestack --help`.
 // It fails on any EBADENGINE warning of the install. Run after `npm run build` (turbo's test task
 // builds first). `--keep` leaves the temp dir for inspection.
 import { execFileSync } from 'node:child_process';
@@ -60,6 +61,9 @@ try {
   console.log('tsc (strict, skipLibCheck: false, module nodenext): no errors');
   process.stdout.write(run(process.execPath, [join(app, 'dist', 'main.mjs')], app).output);
   process.stdout.write(run(process.execPath, [join(app, 'require.cjs')], app).output);
+  const help = run(join(app, 'node_modules', '.bin', 'codestack'), ['--help'], app).output;
+  if (!help.startsWith('Usage: codestack')) throw new Error(`codestack --help printed:\n${help}`);
+  console.log('the installed codestack bin: ok');
 } catch (error) {
   failed = true;
   console.error(error instanceof Error ? error.message : error);

@@ -11,4 +11,5 @@ test('the packed tarballs install into a fresh app: a strict TypeScript ESM prog
   expect(result.stdout).toContain('tsc (strict, skipLibCheck: false, module nodenext): no errors');
   expect(result.stdout).toContain('typed ESM program: ok');
   expect(result.stdout).toContain('CommonJS require: ok (7 packages)');
+  expect(result.stdout).toContain('the installed codestack bin: ok');
 });
