@@ -19,8 +19,9 @@
  *   `setUncaughtExceptionCaptureCallback`, and records the built-in prototypes' methods.
  *
  * Then it runs the code (a CommonJS module, or an ES module file) and, when there are tests, the
- * tests as a separate script after it (code and tests as two global scripts, so the tests see the
- * code's declarations but the code cannot reach or absorb the tests' text). If the tests' last
+ * code as a global script and the tests after it through a direct `eval` in a function made before
+ * the code ran (so the tests see the code's declarations, keep their own `var`s local, and the code
+ * cannot reach or absorb the tests' text; `eval` itself is locked). If the tests' last
  * value is a promise it is awaited. Only when all of that returned normally, the event loop drained
  * (`beforeExit`), no uncaught exception was seen, no capture callback or foreign handler is
  * installed, `process.exitCode` is unset and no built-in method was replaced, does it write the
@@ -290,11 +291,23 @@ export const sandboxGuardSource = String.raw`'use strict';
     'Error.prototype': Error.prototype, 'RegExp.prototype': RegExp.prototype, 'Date.prototype': Date.prototype, Symbol,
     'BigInt.prototype': BigInt.prototype, 'Buffer.prototype': Buffer.prototype, Buffer,
   };
+  const standardGlobals = {};
+  for (const name of [
+    'Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'BigInt', 'Date', 'Promise', 'RegExp', 'Error',
+    'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'JSON', 'Math', 'Reflect', 'Proxy', 'Map', 'Set', 'WeakMap',
+    'WeakSet', 'ArrayBuffer', 'Uint8Array', 'Int32Array', 'Float64Array', 'DataView', 'Intl', 'eval', 'parseInt', 'parseFloat',
+    'isNaN', 'isFinite', 'Buffer', 'globalThis',
+  ]) {
+    const descriptor = getOwnPropertyDescriptor(globalThis, name);
+    if (descriptor && 'value' in descriptor) standardGlobals[name] = descriptor.value;
+  }
+  intrinsics.globalThis = globalThis;
   const recorded = [];
   for (const [label, target] of Object.entries(intrinsics)) {
     for (const key of Reflect.ownKeys(target)) {
       const descriptor = getOwnPropertyDescriptor(target, key);
-      if (descriptor && (typeof descriptor.value === 'function' || descriptor.get || descriptor.set)) recorded.push([label, target, key, descriptor]);
+      if (target === globalThis && !(key in standardGlobals)) continue;
+      if (descriptor && (typeof descriptor.value === 'function' || descriptor.get || descriptor.set || target === globalThis)) recorded.push([label, target, key, descriptor]);
     }
   }
   const replacedBuiltin = () => {
@@ -324,6 +337,8 @@ export const sandboxGuardSource = String.raw`'use strict';
     try { writeSync(3, nonce + '\n'); closeSync(3); } catch {}
   }
   process.on('beforeExit', onBeforeExit);
+  // Direct eval runs the tests; it must stay the real one (a global 'let eval' is then a SyntaxError).
+  defineProperty(globalThis, 'eval', { value: globalThis.eval, writable: false, configurable: false, enumerable: false });
   Module.syncBuiltinESMExports();
 
   // 6. Run the code, then the tests.
@@ -368,10 +383,14 @@ export const sandboxGuardSource = String.raw`'use strict';
   globalThis.exports = codeModule.exports;
   globalThis.__filename = filename;
   globalThis.__dirname = workDirectory;
+  // The tests run through a direct eval inside a function made before the code runs: they see the
+  // code's top-level declarations, but their own var and function declarations stay local, so the
+  // code cannot pre-define them on the global object (say, as accessors that always compare equal).
+  const runTests = new vm.Script('(function () { return eval(arguments[0]); })', { filename: path.join(workDirectory, 'tests.cjs') }).runInThisContext();
   new vm.Script(payload.code, { filename }).runInThisContext();
   phase = 'tests';
   const strict = /^\s*(?:\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*(['"])use strict\1/.test(payload.code) ? '"use strict";' : '';
-  const value = new vm.Script(strict + payload.tests, { filename: path.join(workDirectory, 'tests.cjs') }).runInThisContext();
+  const value = runTests(strict + payload.tests);
   if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
     apply(promiseThen, apply(promiseResolve, Promise, [value]), [done, (error) => { throw error; }]);
   } else done();

@@ -32,9 +32,10 @@ export interface SandboxOptions {
   /** The program to run, as JavaScript. */
   code: string;
   /**
-   * Tests to run after `code`, as JavaScript. For CommonJS, code and tests run as two separate
-   * global scripts (the tests see the code's top-level declarations, as if concatenated, but the
-   * code can neither read nor absorb the tests' text); a last expression that is a promise is
+   * Tests to run after `code`, as JavaScript. For CommonJS, the code runs as a global script and
+   * the tests after it through a direct `eval` inside a function the harness made first: the tests
+   * see the code's top-level declarations (as if concatenated), their own `var`s stay local, and the
+   * code can neither read nor absorb the tests' text. A last expression that is a promise is
    * awaited. The run passes only if the tests ran to their end. For `module`, they are appended to
    * the code in one module.
    */
