@@ -256,6 +256,17 @@ describe('codestack with no model options', { timeout: 120000 }, () => {
   });
 });
 
+describe('codestack defaults fit the bundled model (256 tokens of context)', { timeout: 120000 }, () => {
+  it('eval pass-at-k runs with no --maximum-tokens, and a number that cannot fit names the option and the window', async () => {
+    const evaluated = await runBin(['eval', 'pass-at-k', '--data', fixture, '--limit', '1', '--json']);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ scoredTasks: 1 });
+    const tooMany = await runBin(['complete', '--maximum-tokens', '300', '--json'], 'x');
+    expect(tooMany.code).toBe(2);
+    expect(JSON.parse(tooMany.stderr).error.message).toContain("--maximum-tokens': must be in [1, 255] for the model's context window of 256 tokens, got 300");
+  });
+});
+
 describe('codestack with a checkpoint that carries its compact vocabulary', () => {
   const modelDirectory = () => join(directory, 'compact-model');
 

@@ -1,6 +1,6 @@
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, readInput } from './arguments.js';
-import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
 
 /** `codestack complete`. */
 export async function completeCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -17,7 +17,7 @@ export async function completeCommand(args: readonly string[], context: CliConte
       .join('');
   } else prefix = await readInput(undefined, context);
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
-  const maximumOutputTokens = positiveInteger(values['maximum-tokens'], '--maximum-tokens', 64);
+  const maximumOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);
   const retriever = await resolveRetriever(values.docs, context);
   let prompt = prefix;
   let documentTokens = 0;

@@ -2,7 +2,7 @@ import { InvalidArgumentError, createProgressReporter } from '@codestack/core';
 import { resolve } from 'node:path';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
-import { modelOptions, resolveModel } from './resolve-model.js';
+import { modelOptions, outputTokens, resolveModel } from './resolve-model.js';
 import { completionEvalCommand } from './eval-completion-command.js';
 
 /** `codestack eval pass-at-k` (and the dispatch to `eval completion`). */
@@ -28,10 +28,10 @@ export async function evalCommand(args: readonly string[], context: CliContext):
   const k = (values.k ?? '1').split(',').map((item) => positiveInteger(item.trim(), '--k', 1));
   let complete: import('../evaluate-pass-at-k.js').TaskCompleter | undefined;
   if (!values.canonical) {
-    const { model } = await resolveModel(values, context);
+    const { model, contextTokens } = await resolveModel(values, context);
     const { generateText } = await import('../generate-text.js');
     const temperature = values.temperature === undefined ? (samples > 1 ? 0.8 : 0) : Number(values.temperature);
-    const maximumOutputTokens = positiveInteger(values['maximum-tokens'], '--maximum-tokens', 384);
+    const maximumOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 384);
     complete = async (task, { sampleIndex, signal }) =>
       (await generateText({ model, prompt: task.prompt, maximumOutputTokens, temperature, seed: sampleIndex, ...(signal ? { signal } : {}) })).text;
   }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, readInput } from './arguments.js';
-import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
 
 /** `codestack generate "<task>"`. */
 export async function generateCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -19,8 +19,6 @@ export async function generateCommand(args: readonly string[], context: CliConte
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
-  // A small local model's window (the bundled one has 256 tokens) is shared: 3/8 for the answer.
-  const defaultOutputTokens = contextTokens === undefined ? 512 : Math.min(512, Math.floor((contextTokens * 3) / 8));
   const { generate } = await import('../generate.js');
   const run = generate({
     task,
@@ -29,7 +27,7 @@ export async function generateCommand(args: readonly string[], context: CliConte
     ...(retriever ? { retriever } : {}),
     validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
     maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
-    maximumOutputTokens: positiveInteger(values['maximum-tokens'], '--maximum-tokens', defaultOutputTokens),
+    maximumOutputTokens: outputTokens(values['maximum-tokens'], contextTokens, 512),
     ...(contextTokens === undefined ? {} : { contextTokens }),
     signal: context.signal,
   });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InvalidArgumentError, type LanguageModel, type Retriever, type Tokenizer } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
+import { positiveInteger } from './arguments.js';
 
 /** The options every model-using command takes. */
 export const modelOptions = {
@@ -72,4 +73,21 @@ export async function resolveRetriever(directory: string | undefined, context: C
   if (directory === undefined) return undefined;
   const { loadDocsIndexRetriever } = await import('../docs-index-retriever.js');
   return loadDocsIndexRetriever(resolve(context.cwd ?? process.cwd(), directory), { signal: context.signal });
+}
+
+/**
+ * The output tokens of a command: `--maximum-tokens` when given (checked against a local model's
+ * context window), else the command's `preferred` default capped at 3/8 of that window, so a
+ * default always fits the model (the bundled model's 256 tokens give at most 96).
+ */
+export function outputTokens(given: string | undefined, contextTokens: number | undefined, preferred: number): number {
+  if (given === undefined) return contextTokens === undefined ? preferred : Math.max(1, Math.min(preferred, Math.floor((contextTokens * 3) / 8)));
+  const tokens = positiveInteger(given, '--maximum-tokens', preferred);
+  if (tokens < 1 || (contextTokens !== undefined && tokens >= contextTokens)) {
+    throw new InvalidArgumentError({
+      argument: '--maximum-tokens',
+      message: `must be in [1, ${contextTokens === undefined ? '∞' : contextTokens - 1}]${contextTokens === undefined ? '' : ` for the model's context window of ${contextTokens} tokens`}, got ${tokens}`,
+    });
+  }
+  return tokens;
 }
