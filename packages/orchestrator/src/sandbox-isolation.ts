@@ -139,7 +139,7 @@ export function namespaceCommand(plan: LaunchPlan): string[] {
     if (nodePrefix !== '/usr' && nodePrefix !== '/') args.push('--ro-bind', nodePrefix, nodePrefix);
     if (existsSync('/etc/localtime')) args.push('--ro-bind', '/etc/localtime', '/etc/localtime');
     for (const root of [...plan.readableRoots].sort((a, b) => a.length - b.length)) args.push('--ro-bind', root, root);
-    args.push('--proc', '/proc', '--dev', '/dev', '--size', String(plan.diskBytes), '--tmpfs', plan.workDirectory, '--chdir', plan.workDirectory);
+    args.push('--proc', '/proc', '--dev', '/dev', '--size', String(plan.diskBytes), '--tmpfs', plan.workDirectory, '--remount-ro', '/', '--chdir', plan.workDirectory);
     args.push('--', node, ...plan.node);
     return [...limits(plan, false), ...args];
   }
