@@ -75,6 +75,12 @@ describe('createProgressReporter', () => {
     expect(chunks.join('')).not.toContain('{');
   });
 
+  it('a plain line of a job without a total or updates leaves out the count', () => {
+    const { chunks, stream } = captureStream(false);
+    createProgressReporter({ label: 'load', stream, now: () => 0 }).finish({ entries: 131 });
+    expect(chunks.join('')).toBe('load: started\nload: done in 0.0s entries=131\n');
+  });
+
   it('prints nothing when silent', () => {
     const { chunks, stream } = captureStream(false);
     const reporter = createProgressReporter({ label: 'x', stream, silent: true });

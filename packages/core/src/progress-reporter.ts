@@ -154,7 +154,8 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
         stream.write('\n');
       } else if (usePlain) {
         startPlain();
-        stream.write(`${options.label}: done, ${counted()} in ${elapsedSeconds.toFixed(1)}s${describeFields({ ...lastFields, ...fields })}\n`);
+        const count = options.total === undefined && lastCompleted === 0 ? '' : `, ${counted()}`;
+        stream.write(`${options.label}: done${count} in ${elapsedSeconds.toFixed(1)}s${describeFields({ ...lastFields, ...fields })}\n`);
       } else {
         writeJson('finish', { completed: lastCompleted, total: options.total, elapsedSeconds, ...fields });
       }
