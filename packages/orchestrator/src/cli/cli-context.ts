@@ -10,6 +10,9 @@ export interface CliContext {
   signal?: AbortSignal;
   /** The directory relative paths and dependencies resolve from. Default `process.cwd()`. */
   cwd?: string;
-  /** Environment variables (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`). Default `process.env`. */
+  /**
+   * Environment variables (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`, `CODESTACK_API_KEY`,
+   * `CODESTACK_SERVER_API_KEY`); the commands read the environment only through this. Default `process.env`.
+   */
   environment?: Readonly<Record<string, string | undefined>>;
 }
