@@ -172,6 +172,15 @@ describe('typeCheck confinement', () => {
     const result = await check(`export const a: 5 = null! as typeof import('${join(outside, 'secret')}')['apiKey'];\nexport type T = import('../outside/config').apiKey;\n`);
     expect(text(result)).not.toContain(secret);
     expect(result.diagnostics.map((diagnostic) => diagnostic.code)).toEqual([2307, 2307]);
+    // The same through checked JavaScript: JSDoc import types and require().
+    const javascript = await typeCheck({
+      code: `/** @type {typeof import('${join(outside, 'secret')}').apiKey} */\nexport const a = 5;\nconst { apiKey } = require('${join(outside, 'config.ts')}');\n/** @type {5} */\nexport const b = apiKey;\n`,
+      language: 'javascript',
+      checkJavaScript: true,
+      projectDirectory: project,
+    });
+    expect(text(javascript)).not.toContain(secret);
+    expect(javascript.ok).toBe(false);
   });
 
   it('a @jsxImportSource pragma pointing outside reads nothing', async () => {
