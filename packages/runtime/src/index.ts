@@ -1,3 +1,4 @@
+/// <reference types="long" preserve="true" />
 export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './runtime.js';
 export { BackendUnavailableError } from './backend-unavailable-error.js';
 export { BackendNotActiveError } from './backend-not-active-error.js';
