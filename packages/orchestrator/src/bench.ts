@@ -43,7 +43,7 @@ const documents: RetrievedDocument[] = Array.from({ length: 8 }, (_, index) => (
   score: 8 - index,
   text: `/** Document ${index}: clamp, min and max helpers. */\nexport declare function helper${index}(value: number): number;\n`.repeat(6),
 }));
-const retriever: Retriever = { retrieve: async (_query, { k }) => documents.slice(0, k) };
+const retriever: Retriever = { retrieve: async (_query, { topK }) => documents.slice(0, topK) };
 const tokenizer = getTokenizer('cl100k_base');
 
 async function timeEach(iterations: number, body: () => Promise<unknown>): Promise<{ mean: number; p50: number; p95: number }> {

@@ -37,7 +37,7 @@ function queryFor(prefix: string): string {
 async function documentBlock(retriever: Retriever, prefix: string, k: number, budget: number, tokenizer: Tokenizer, signal: AbortSignal | undefined): Promise<string> {
   const query = queryFor(prefix);
   if (!query.trim() || budget <= 0) return '';
-  const documents = await retriever.retrieve(query, { k, ...(signal ? { signal } : {}) });
+  const documents = await retriever.retrieve(query, { topK: k, ...(signal ? { signal } : {}) });
   let block = '';
   for (const document of documents) {
     const lines = document.text

@@ -26,7 +26,7 @@ afterAll(async () => {
 describe('loadDocsIndexRetriever', () => {
   it('retrieves the declarations of a real package index as documents', async () => {
     const retriever = await loadDocsIndexRetriever(directory);
-    const documents = await retriever.retrieve('write a file atomically', { k: 3 });
+    const documents = await retriever.retrieve('write a file atomically', { topK: 3 });
     expect(documents).toHaveLength(3);
     expect(documents[0]?.id).toContain('writeFileAtomic');
     expect(documents[0]?.text).toContain('function writeFileAtomic(path: string');

@@ -7,8 +7,8 @@ import { DocsIndex, entryDocumentation, type DocsSearchResult } from '@codestack
  */
 export function createDocsIndexRetriever(index: DocsIndex): Retriever {
   return {
-    async retrieve(query, { k, signal }) {
-      const results: DocsSearchResult[] = await index.search(query, { topK: k, ...(signal ? { signal } : {}) });
+    async retrieve(query, { topK, signal }) {
+      const results: DocsSearchResult[] = await index.search(query, { topK, ...(signal ? { signal } : {}) });
       return results.map((result) => ({
         id: result.entry.id,
         text: [...result.entry.signatures, entryDocumentation(result.entry)].filter(Boolean).join('\n'),

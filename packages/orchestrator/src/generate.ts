@@ -34,7 +34,7 @@ export interface GenerateOptions {
   /** Finds reference documents for the task; optional. */
   retriever?: Retriever;
   /** Documents to retrieve. Default 4. */
-  retrievalCount?: number;
+  retrievalTopK?: number;
   /** The user's context (such as the open file). */
   context?: string;
   /** The system prompt. Default `defaultSystemPrompt`. */
@@ -134,7 +134,7 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
   const { contextTokens, maximumOutputTokens, tokenizer } = resolveBudget(options);
   let documents: RetrievedDocument[] = [];
   if (options.retriever) {
-    documents = await options.retriever.retrieve(options.task, { k: options.retrievalCount ?? 4, signal });
+    documents = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
     channel.push({ type: 'retrieval', query: options.task, documents: documents.map(({ id, score, source }) => ({ id, score, ...(source ? { source } : {}) })) });
   }
   const budget = allocatePromptBudget({

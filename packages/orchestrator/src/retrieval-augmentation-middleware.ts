@@ -22,7 +22,7 @@ export interface RetrievalAugmentationOptions {
   /** The most tokens the documents may take. */
   maximumDocumentTokens: number;
   /** Documents to ask for. Default 4. */
-  k?: number;
+  topK?: number;
   /** Called with what was used, once per call. */
   onRetrieval?: (record: RetrievalRecord) => void;
 }
@@ -43,7 +43,7 @@ export function retrievalAugmentationMiddleware(options: RetrievalAugmentationOp
     async transformParams({ params }) {
       const query = typeof params.prompt === 'string' ? params.prompt : ([...params.prompt].reverse().find((message) => message.role === 'user')?.content ?? '');
       if (query.trim() === '') return params;
-      const documents = await options.retriever.retrieve(query, { k: options.k ?? 4, signal: params.abortSignal });
+      const documents = await options.retriever.retrieve(query, { topK: options.topK ?? 4, signal: params.abortSignal });
       const fit = fitBudget({
         budget: options.maximumDocumentTokens,
         tokenizer: options.tokenizer,

@@ -62,7 +62,7 @@ describe('DocsIndex search', () => {
   });
 
   it('serves as core\'s Retriever with prompt-ready text', async () => {
-    const documents = await index.retrieve('sha256 digest', { k: 2 });
+    const documents = await index.retrieve('sha256 digest', { topK: 2 });
     expect(documents).toHaveLength(2);
     expect(documents[0]).toMatchObject({ id: 'demo:hash.sha256', source: 'demo/index.d.ts:1' });
     expect(documents[0]?.text.split('\n')).toEqual([
@@ -71,7 +71,7 @@ describe('DocsIndex search', () => {
       'Computes the SHA-256 digest of bytes.',
     ]);
     expect(documents[0]?.score).toBe((await index.search('sha256 digest', { topK: 1 }))[0]?.score);
-    await expect(index.retrieve('x', { k: 1, signal: AbortSignal.abort() })).rejects.toSatisfy(AbortedError.isInstance);
+    await expect(index.retrieve('x', { topK: 1, signal: AbortSignal.abort() })).rejects.toSatisfy(AbortedError.isInstance);
   });
 
   it('upserts and deletes entries', async () => {

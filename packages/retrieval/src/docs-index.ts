@@ -387,7 +387,7 @@ export class DocsIndex implements Retriever {
    * as source.
    */
   async retrieve(query: string, options: RetrieveOptions): Promise<RetrievedDocument[]> {
-    const results = await this.search(query, { topK: options.k, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    const results = await this.search(query, { topK: options.topK, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     return results.map(({ entry, score }) => ({
       id: entry.id,
       text: entryPromptText(entry),

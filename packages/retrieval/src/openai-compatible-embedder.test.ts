@@ -22,7 +22,7 @@ let server: Server | undefined;
 /** Starts a real embeddings server on 127.0.0.1; `script` answers each request in turn. */
 async function startServer(
   script: (request: Recorded, index: number, response: ServerResponse) => boolean,
-): Promise<{ baseUrl: string; requests: Recorded[] }> {
+): Promise<{ baseURL: string; requests: Recorded[] }> {
   const requests: Recorded[] = [];
   server = createServer((request: IncomingMessage, response: ServerResponse) => {
     let text = '';
@@ -46,7 +46,7 @@ async function startServer(
     });
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  return { baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
 afterEach(async () => {
@@ -59,8 +59,8 @@ afterEach(async () => {
 
 describe('OpenAICompatibleEmbedder', () => {
   it('batches texts, sends the key and returns vectors in input order', async () => {
-    const { baseUrl, requests } = await startServer(() => false);
-    const embedder = new OpenAICompatibleEmbedder({ baseUrl, apiKey: 'secret', model: 'm', dimension: 3, batchSize: 2 });
+    const { baseURL, requests } = await startServer(() => false);
+    const embedder = new OpenAICompatibleEmbedder({ baseURL, apiKey: 'secret', model: 'm', dimension: 3, batchSize: 2 });
     const vectors = await embedder.embed(['a', 'bb', 'ccc', 'dddd', 'eeeee']);
     expect(requests.map((request) => request.body.input.length)).toEqual([2, 2, 1]);
     expect(requests[0]?.authorization).toBe('Bearer secret');
@@ -70,7 +70,7 @@ describe('OpenAICompatibleEmbedder', () => {
   });
 
   it('retries a 429 after its Retry-After and a 503 with backoff', async () => {
-    const { baseUrl, requests } = await startServer((_request, index, response) => {
+    const { baseURL, requests } = await startServer((_request, index, response) => {
       if (index === 0) {
         response.writeHead(429, { 'retry-after': '1' }).end('slow down');
         return true;
@@ -81,7 +81,7 @@ describe('OpenAICompatibleEmbedder', () => {
       }
       return false;
     });
-    const embedder = new OpenAICompatibleEmbedder({ baseUrl: `${baseUrl}/v1`, model: 'm', dimension: 3, initialBackoffMilliseconds: 20 });
+    const embedder = new OpenAICompatibleEmbedder({ baseURL: `${baseURL}/v1`, model: 'm', dimension: 3, initialBackoffMilliseconds: 20 });
     const vectors = await embedder.embed(['hello']);
     expect(vectors[0]?.[0]).toBe(5);
     expect(requests).toHaveLength(3);
@@ -89,13 +89,13 @@ describe('OpenAICompatibleEmbedder', () => {
   });
 
   it('fails with a typed error on a 400, after the retries run out, and on a wrong dimension', async () => {
-    const { baseUrl, requests } = await startServer((request, _index, response) => {
+    const { baseURL, requests } = await startServer((request, _index, response) => {
       if (request.body.input[0] === 'bad') response.writeHead(400).end('{"error":"bad input"}');
       else if (request.body.input[0] === 'down') response.writeHead(500).end('down');
       else return false;
       return true;
     });
-    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 3, maximumRetries: 2, initialBackoffMilliseconds: 5 });
+    const embedder = new OpenAICompatibleEmbedder({ baseURL, model: 'm', dimension: 3, maximumRetries: 2, initialBackoffMilliseconds: 5 });
     const bad = await embedder.embed(['bad']).catch((error: unknown) => error);
     expect(EmbeddingRequestError.isInstance(bad)).toBe(true);
     expect((bad as EmbeddingRequestError).status).toBe(400);
@@ -103,16 +103,16 @@ describe('OpenAICompatibleEmbedder', () => {
     const down = await embedder.embed(['down']).catch((error: unknown) => error);
     expect((down as EmbeddingRequestError).code).toBe('EMBEDDING_REQUEST_FAILED');
     expect(requests).toHaveLength(4);
-    const wrong = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 4 });
+    const wrong = new OpenAICompatibleEmbedder({ baseURL, model: 'm', dimension: 4 });
     await expect(wrong.embed(['ok'])).rejects.toSatisfy(EmbedderMismatchError.isInstance);
   });
 
   it('is cancelled by its signal while waiting to retry', async () => {
-    const { baseUrl } = await startServer((_request, _index, response) => {
+    const { baseURL } = await startServer((_request, _index, response) => {
       response.writeHead(429, { 'retry-after': '30' }).end();
       return true;
     });
-    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'm', dimension: 3 });
+    const embedder = new OpenAICompatibleEmbedder({ baseURL, model: 'm', dimension: 3 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
@@ -121,15 +121,15 @@ describe('OpenAICompatibleEmbedder', () => {
   });
 
   it('refuses bad options', () => {
-    expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'not a url', model: 'm', dimension: 3 })).toThrow(InvalidArgumentError);
-    expect(() => new OpenAICompatibleEmbedder({ baseUrl: 'http://127.0.0.1', model: 'm', dimension: 0 })).toThrow(InvalidArgumentError);
+    expect(() => new OpenAICompatibleEmbedder({ baseURL: 'not a url', model: 'm', dimension: 3 })).toThrow(InvalidArgumentError);
+    expect(() => new OpenAICompatibleEmbedder({ baseURL: 'http://127.0.0.1', model: 'm', dimension: 0 })).toThrow(InvalidArgumentError);
   });
 });
 
 describe('a DocsIndex built through the remote embedder', () => {
   it('records the remote embedder in its manifest and needs it to load', async () => {
     // A server whose vectors count letters a-h: real HTTP, deterministic, meaningful enough.
-    const { baseUrl, requests } = await startServer((request, _index, response) => {
+    const { baseURL, requests } = await startServer((request, _index, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(
         JSON.stringify({
@@ -141,7 +141,7 @@ describe('a DocsIndex built through the remote embedder', () => {
       );
       return true;
     });
-    const embedder = new OpenAICompatibleEmbedder({ baseUrl, model: 'letters', dimension: 8, batchSize: 4 });
+    const embedder = new OpenAICompatibleEmbedder({ baseURL, model: 'letters', dimension: 8, batchSize: 4 });
     const index = await DocsIndex.build(sampleEntries(), { embedder });
     expect(requests.length).toBe(2);
     const directory = await mkdtemp(join(tmpdir(), 'codestack-remote-index-'));

@@ -6,7 +6,7 @@ import { EmbeddingRequestError } from './embedding-request-error.js';
 /** Options of {@link OpenAICompatibleEmbedder}. */
 export interface OpenAICompatibleEmbedderOptions {
   /** The server, such as `https://api.openai.com` or `http://127.0.0.1:8080`; `/v1/embeddings` is appended (or just `/embeddings` when it already ends in `/v1`). */
-  baseUrl: string;
+  baseURL: string;
   /** Sent as `Authorization: Bearer <apiKey>` when given. */
   apiKey?: string;
   /** The model name, such as `text-embedding-3-small`. */
@@ -43,9 +43,9 @@ export class OpenAICompatibleEmbedder implements Embedder {
   constructor(options: OpenAICompatibleEmbedderOptions) {
     let base: URL;
     try {
-      base = new URL(options.baseUrl);
+      base = new URL(options.baseURL);
     } catch (cause) {
-      throw new InvalidArgumentError({ argument: 'baseUrl', message: `'${options.baseUrl}' is not a URL`, cause });
+      throw new InvalidArgumentError({ argument: 'baseURL', message: `'${options.baseURL}' is not a URL`, cause });
     }
     if (typeof options.model !== 'string' || options.model === '') {
       throw new InvalidArgumentError({ argument: 'model', message: 'must be a non-empty string' });

@@ -13,7 +13,7 @@ export interface RetrievedDocument {
 /** Options of {@link Retriever.retrieve}. */
 export interface RetrieveOptions {
   /** The most documents to return. */
-  k: number;
+  topK: number;
   /** Cancels the search. */
   signal?: AbortSignal;
 }
@@ -23,6 +23,6 @@ export interface RetrieveOptions {
  * index; the orchestrator's pipeline and middleware take one as an injected dependency.
  */
 export interface Retriever {
-  /** The documents most relevant to `query`, best first, at most `options.k`. */
+  /** The documents most relevant to `query`, best first, at most `options.topK`. */
   retrieve(query: string, options: RetrieveOptions): Promise<RetrievedDocument[]>;
 }
