@@ -7,7 +7,7 @@ import { generateText, streamText } from './generate-text.js';
 describe('AI SDK interop with the real ai package', () => {
   it('serves our local model to ai.generateText', async () => {
     const local = await createTinyLocalModel();
-    const ours = await generateText({ model: local, prompt: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Write sum.' }], maximumOutputTokens: 5, seed: 4, temperature: 0.6 });
+    const ours = await generateText({ model: local, prompt: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Write sum.' }], maxOutputTokens: 5, seed: 4, temperature: 0.6 });
     const theirs = await aiGenerateText({ model: toAISDKLanguageModel(local), system: 'Be brief.', prompt: 'Write sum.', maxOutputTokens: 5, seed: 4, temperature: 0.6 });
     expect(theirs.text).toBe(ours.text);
     expect(theirs.finishReason).toBe('length');
@@ -17,7 +17,7 @@ describe('AI SDK interop with the real ai package', () => {
 
   it('serves our local model to ai.streamText', async () => {
     const local = await createTinyLocalModel();
-    const ours = await generateText({ model: local, prompt: [{ role: 'user', content: 'Go.' }], maximumOutputTokens: 6 });
+    const ours = await generateText({ model: local, prompt: [{ role: 'user', content: 'Go.' }], maxOutputTokens: 6 });
     const result = aiStreamText({ model: toAISDKLanguageModel(local), prompt: 'Go.', maxOutputTokens: 6 });
     const deltas: string[] = [];
     for await (const delta of result.textStream) deltas.push(delta);
@@ -28,7 +28,7 @@ describe('AI SDK interop with the real ai package', () => {
   it('accepts an AI SDK model as our backend, round-tripping what the model produced', async () => {
     const local = await createTinyLocalModel();
     const backend = fromAISDKLanguageModel(toAISDKLanguageModel(local));
-    const options = { prompt: [{ role: 'user' as const, content: 'Loop.' }], maximumOutputTokens: 4, seed: 9, temperature: 0.7 };
+    const options = { prompt: [{ role: 'user' as const, content: 'Loop.' }], maxOutputTokens: 4, seed: 9, temperature: 0.7 };
     expect(await generateText({ model: backend, ...options })).toEqual(await generateText({ model: local, ...options }));
     expect(await (await streamText({ model: backend, ...options })).text).toBe((await generateText({ model: local, ...options })).text);
   });

@@ -56,7 +56,7 @@ function fromV3Options(options: LanguageModelV3CallOptions, warnings: SharedV3Wa
     if (options[setting] !== undefined) warnings.push({ type: 'unsupported', feature: setting });
   }
   const call: LanguageModelCallOptions = { prompt: fromV3Prompt(options.prompt, warnings) };
-  if (options.maxOutputTokens !== undefined) call.maximumOutputTokens = options.maxOutputTokens;
+  if (options.maxOutputTokens !== undefined) call.maxOutputTokens = options.maxOutputTokens;
   if (options.temperature !== undefined) call.temperature = options.temperature;
   if (options.topP !== undefined) call.topP = options.topP;
   if (options.topK !== undefined) call.topK = options.topK;
@@ -122,7 +122,7 @@ function toV3Options(options: LanguageModelCallOptions): LanguageModelV3CallOpti
     message.role === 'system' ? { role: 'system', content: message.content } : { role: message.role, content: [{ type: 'text', text: message.content }] },
   );
   const call: LanguageModelV3CallOptions = { prompt };
-  if (options.maximumOutputTokens !== undefined) call.maxOutputTokens = options.maximumOutputTokens;
+  if (options.maxOutputTokens !== undefined) call.maxOutputTokens = options.maxOutputTokens;
   if (options.temperature !== undefined) call.temperature = options.temperature;
   if (options.topP !== undefined) call.topP = options.topP;
   if (options.topK !== undefined) call.topK = options.topK;

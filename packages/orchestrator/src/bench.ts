@@ -64,7 +64,7 @@ async function timeEach(iterations: number, body: () => Promise<unknown>): Promi
 }
 
 const pipeline = await timeEach(200, async () => {
-  const run = generate({ task: 'Write clamp(value, low, high).', model: instantModel, tokenizer, retriever, context: 'const limit = 10;\n', contextTokens: 4096, maximumOutputTokens: 512 });
+  const run = generate({ task: 'Write clamp(value, low, high).', model: instantModel, tokenizer, retriever, context: 'const limit = 10;\n', contextTokens: 4096, maxOutputTokens: 512 });
   for await (const _event of run.events) {
     // Drain the events as a client would.
   }

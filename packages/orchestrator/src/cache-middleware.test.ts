@@ -13,14 +13,14 @@ describe('cacheMiddleware', () => {
     const events: TraceEvent[] = [];
     const base = wrapLanguageModel({ model: await createTinyLocalModel(), middleware: traceMiddleware({ onEvent: (event) => events.push(event) }) });
     const model = wrapLanguageModel({ model: base, middleware: cacheMiddleware({ store: createMemoryCacheStore() }) });
-    const first = await generateText({ model, prompt: 'const a =', maximumOutputTokens: 3 });
-    const second = await generateText({ model, prompt: 'const a =   ', maximumOutputTokens: 3 });
+    const first = await generateText({ model, prompt: 'const a =', maxOutputTokens: 3 });
+    const second = await generateText({ model, prompt: 'const a =   ', maxOutputTokens: 3 });
     expect(second).toEqual(first);
     expect(events.filter((event) => event.type === 'call-start')).toHaveLength(1);
-    const streamed = await streamText({ model, prompt: 'const a =', maximumOutputTokens: 3 });
+    const streamed = await streamText({ model, prompt: 'const a =', maxOutputTokens: 3 });
     expect(await streamed.text).toBe(first.text);
     expect(events.filter((event) => event.type === 'call-start')).toHaveLength(1);
-    await generateText({ model, prompt: 'const a =', maximumOutputTokens: 3, temperature: 0.9 });
+    await generateText({ model, prompt: 'const a =', maxOutputTokens: 3, temperature: 0.9 });
     expect(events.filter((event) => event.type === 'call-start')).toHaveLength(2);
   });
 
@@ -35,17 +35,17 @@ describe('cacheMiddleware', () => {
     const directory = await mkdtemp(join(tmpdir(), 'codestack-cache-'));
     try {
       const model = wrapLanguageModel({ model: await createTinyLocalModel(), middleware: cacheMiddleware({ store: createDirectoryCacheStore(directory) }) });
-      const streamed = await streamText({ model, prompt: 'let b', maximumOutputTokens: 3 });
+      const streamed = await streamText({ model, prompt: 'let b', maxOutputTokens: 3 });
       const text = await streamed.text;
       const files = await readdir(directory);
       expect(files).toHaveLength(1);
-      const again = await generateText({ model: wrapLanguageModel({ model: await createTinyLocalModel(99), middleware: cacheMiddleware({ store: createDirectoryCacheStore(directory) }) }), prompt: 'let b', maximumOutputTokens: 3 });
+      const again = await generateText({ model: wrapLanguageModel({ model: await createTinyLocalModel(99), middleware: cacheMiddleware({ store: createDirectoryCacheStore(directory) }) }), prompt: 'let b', maxOutputTokens: 3 });
       expect(again.text).toBe(text);
       const path = join(directory, files[0]!);
       const entry = JSON.parse(await readFile(path, 'utf8')) as { value: { text: string } };
       entry.value.text = 'tampered';
       await writeFile(path, JSON.stringify(entry));
-      await expect(generateText({ model, prompt: 'let b', maximumOutputTokens: 3 })).rejects.toMatchObject({ code: 'CORRUPT_FILE' });
+      await expect(generateText({ model, prompt: 'let b', maxOutputTokens: 3 })).rejects.toMatchObject({ code: 'CORRUPT_FILE' });
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

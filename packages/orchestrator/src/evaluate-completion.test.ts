@@ -32,7 +32,7 @@ async function recordingModel() {
 describe('evaluateCompletion', () => {
   it('scores every case of the held-out files with the case rule, within the prompt budget', async () => {
     const { model, prompts } = await recordingModel();
-    const report = await evaluateCompletion({ model, tokenizer, sources, casesPerFile: 2, maximumPromptTokens: 64, maximumOutputTokens: 8 });
+    const report = await evaluateCompletion({ model, tokenizer, sources, casesPerFile: 2, maximumPromptTokens: 64, maxOutputTokens: 8 });
     const cases = buildCompletionCases(sources, { casesPerFile: 2 });
     expect(report.results).toHaveLength(cases.length);
     expect(report.nextLine.cases + report.nextIdentifier.cases).toBe(cases.length);
@@ -58,7 +58,7 @@ describe('evaluateCompletion', () => {
   it('scores exactly the cases it is given, when the caller built them', async () => {
     const { model, prompts } = await recordingModel();
     const cases = buildCompletionCases(sources, { casesPerFile: 2 }).filter((testCase) => testCase.kind === 'next-line');
-    const report = await evaluateCompletion({ model, tokenizer, sources, cases, maximumPromptTokens: 64, maximumOutputTokens: 8 });
+    const report = await evaluateCompletion({ model, tokenizer, sources, cases, maximumPromptTokens: 64, maxOutputTokens: 8 });
     expect(report.results.map((result) => [result.path, result.line, result.kind])).toEqual(cases.map((testCase) => [testCase.path, testCase.line, testCase.kind]));
     expect(report.nextIdentifier.cases).toBe(0);
     expect(prompts).toHaveLength(cases.length);
@@ -70,7 +70,7 @@ describe('evaluateCompletion', () => {
       { id: 'readFileSync', text: 'readFileSync(path, encoding) reads the entire contents of a file synchronously.' },
       { id: 'exports', text: 'module.exports sets what a CommonJS module exports.' },
     ]);
-    const report = await evaluateCompletion({ model, tokenizer, sources, retriever, casesPerFile: 1, maximumPromptTokens: 96, maximumDocumentTokens: 32, maximumOutputTokens: 8 });
+    const report = await evaluateCompletion({ model, tokenizer, sources, retriever, casesPerFile: 1, maximumPromptTokens: 96, maximumDocumentTokens: 32, maxOutputTokens: 8 });
     expect(report.withDocuments).toBe(true);
     expect(report.meanDocumentTokens).toBeGreaterThan(0);
     expect(retriever.queries.length).toBe(report.results.length);

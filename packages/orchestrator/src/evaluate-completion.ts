@@ -24,7 +24,7 @@ export interface EvaluateCompletionOptions {
   /** The cases to score, when the caller built them already (say, to size a progress bar). Default `buildCompletionCases(sources, { casesPerFile })`. */
   cases?: readonly CompletionCase[];
   /** Output tokens for a next-line case (identifier cases get a quarter). Default 32. */
-  maximumOutputTokens?: number;
+  maxOutputTokens?: number;
   /** Per-request provider options, such as `{ codestack: { adapter: 'rxjs' } }`. */
   providerOptions?: Record<string, Record<string, unknown>>;
   /** Progress over cases. */
@@ -89,12 +89,12 @@ export interface CompletionReport {
  */
 export async function evaluateCompletion(options: EvaluateCompletionOptions): Promise<CompletionReport> {
   const maximumPromptTokens = options.maximumPromptTokens ?? 224;
-  const maximumOutputTokens = options.maximumOutputTokens ?? 32;
+  const maxOutputTokens = options.maxOutputTokens ?? 32;
   if (!Number.isInteger(maximumPromptTokens) || maximumPromptTokens < 8) {
     throw new InvalidArgumentError({ argument: 'maximumPromptTokens', message: `expected an integer of at least 8, got ${maximumPromptTokens}` });
   }
-  if (!Number.isInteger(maximumOutputTokens) || maximumOutputTokens < 4) {
-    throw new InvalidArgumentError({ argument: 'maximumOutputTokens', message: `expected an integer of at least 4, got ${maximumOutputTokens}` });
+  if (!Number.isInteger(maxOutputTokens) || maxOutputTokens < 4) {
+    throw new InvalidArgumentError({ argument: 'maxOutputTokens', message: `expected an integer of at least 4, got ${maxOutputTokens}` });
   }
   const maximumDocumentTokens = options.maximumDocumentTokens ?? Math.floor(maximumPromptTokens / 4);
   if (options.retriever && maximumDocumentTokens >= maximumPromptTokens) {
@@ -115,7 +115,7 @@ export async function evaluateCompletion(options: EvaluateCompletionOptions): Pr
     const generated = await generateText({
       model: options.model,
       prompt,
-      maximumOutputTokens: testCase.kind === 'next-line' ? maximumOutputTokens : Math.max(4, Math.ceil(maximumOutputTokens / 4)),
+      maxOutputTokens: testCase.kind === 'next-line' ? maxOutputTokens : Math.max(4, Math.ceil(maxOutputTokens / 4)),
       temperature: 0,
       stopSequences: ['\n'],
       ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),

@@ -8,11 +8,9 @@ import type {
 import { ModelCallError } from './model-call-error.js';
 
 /** Options of {@link generateText} and {@link streamText}: a model and the call options. */
-export type GenerateTextOptions = Omit<LanguageModelCallOptions, 'abortSignal'> & {
+export type GenerateTextOptions = LanguageModelCallOptions & {
   /** The model to call. */
   model: LanguageModel;
-  /** Cancels the call. */
-  signal?: AbortSignal;
 };
 
 /** What {@link generateText} returns. */
@@ -40,8 +38,8 @@ export interface StreamTextResult {
 }
 
 function callOptions(options: GenerateTextOptions): LanguageModelCallOptions {
-  const { model: _model, signal, ...rest } = options;
-  return { ...rest, abortSignal: signal };
+  const { model: _model, ...rest } = options;
+  return rest;
 }
 
 /** Generates a whole answer: a friendly wrapper over `model.doGenerate`. */

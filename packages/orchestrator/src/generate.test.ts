@@ -40,7 +40,7 @@ describe('generate', () => {
   });
 
   it('stops after the repair rounds with ok false, against the real tiny local model', async () => {
-    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, validation, maximumRepairRounds: 1, maximumOutputTokens: 6, contextTokens: 256 });
+    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, validation, maximumRepairRounds: 1, maxOutputTokens: 6, contextTokens: 256 });
     const result = await run.result;
     expect(result.ok).toBe(false);
     expect(result.attempts).toHaveLength(2);
@@ -50,14 +50,14 @@ describe('generate', () => {
   it('is cancelled by its signal', async () => {
     const controller = new AbortController();
     controller.abort();
-    const run = generate({ task: 'Write clamp.', model: createScriptedModelTestDouble(['x']), tokenizer, signal: controller.signal });
+    const run = generate({ task: 'Write clamp.', model: createScriptedModelTestDouble(['x']), tokenizer, abortSignal: controller.signal });
     await expect(run.result).rejects.toSatisfy((error) => AbortedError.isInstance(error));
     await expect((async () => { for await (const _ of run.events) { /* drain */ } })()).rejects.toSatisfy((error) => AbortedError.isInstance(error));
   });
 
   it('is cancelled mid-stream, ending both the events and the result with AbortedError', async () => {
     const controller = new AbortController();
-    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, maximumOutputTokens: 40, contextTokens: 256, signal: controller.signal });
+    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, maxOutputTokens: 40, contextTokens: 256, abortSignal: controller.signal });
     const seen: string[] = [];
     const drained = (async () => {
       for await (const event of run.events) {

@@ -43,9 +43,9 @@ export interface GenerateOptions {
   contextTokens?: number;
   /**
    * Tokens for each answer. Default: 1024, but at most 3/8 of the context window and at most the
-   * model's own `maximumOutputTokens` (the bundled model's 256-token window gives 96).
+   * model's own `maxOutputTokens` (the bundled model's 256-token window gives 96).
    */
-  maximumOutputTokens?: number;
+  maxOutputTokens?: number;
   /** Validation of every answer; without it the first answer is final. */
   validation?: GenerateValidation;
   /** Repair rounds after a failed validation. Default 2. */
@@ -56,8 +56,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Provider options passed to the model (such as the adapter). */
   providerOptions?: Record<string, Record<string, unknown>>;
-  /** Cancels the whole run. */
-  signal?: AbortSignal;
+  /** Cancels the whole run (the AI SDK's name). */
+  abortSignal?: AbortSignal;
 }
 
 /** One answer and its validation. */
@@ -103,7 +103,7 @@ export interface GenerateResult {
  * The code-generation pipeline: retrieve documents for the task, fit system prompt, documents,
  * context and task into the context window, stream the model's answer, extract and validate the
  * code, and on failure feed the diagnostics back for up to `maximumRepairRounds` repairs.
- * Returns the typed event stream and the final result; `signal` cancels everything (the result
+ * Returns the typed event stream and the final result; `abortSignal` cancels everything (the result
  * rejects with `AbortedError`, and the events end).
  */
 export function generate(options: GenerateOptions): { events: AsyncIterable<GenerateEvent>; result: Promise<GenerateResult> } {
@@ -129,9 +129,9 @@ export function generate(options: GenerateOptions): { events: AsyncIterable<Gene
 }
 
 async function run(options: GenerateOptions, rounds: number, channel: EventChannel<GenerateEvent>): Promise<GenerateResult> {
-  const { signal } = options;
+  const { abortSignal: signal } = options;
   throwIfAborted(signal, 'generate');
-  const { contextTokens, maximumOutputTokens, tokenizer } = resolveBudget(options);
+  const { contextTokens, maxOutputTokens, tokenizer } = resolveBudget(options);
   let documents: RetrievedDocument[] = [];
   if (options.retriever) {
     documents = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
@@ -140,7 +140,7 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
   const budget = allocatePromptBudget({
     tokenizer,
     contextTokens,
-    reservedOutputTokens: maximumOutputTokens,
+    reservedOutputTokens: maxOutputTokens,
     system: options.system,
     documents,
     context: options.context,
@@ -160,11 +160,11 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
     const streamed = await streamText({
       model: options.model,
       prompt: [...messages],
-      maximumOutputTokens,
+      maxOutputTokens,
       temperature: options.temperature ?? 0,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
       ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
-      signal,
+      abortSignal: signal,
     });
     for await (const part of streamed.fullStream) {
       if (part.type === 'text-delta') channel.push({ type: 'text-delta', attempt: index, delta: part.delta });
@@ -195,14 +195,14 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
 /** What a model may report about itself; `loadLocalModel` models report all of it. */
 interface ReportedLimits {
   contextTokens?: unknown;
-  maximumOutputTokens?: unknown;
+  maxOutputTokens?: unknown;
   tokenizer?: unknown;
 }
 
 const isPositiveInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
 
 /** The budget of a run: the options where given, else derived from the model, naming the default in any error. */
-function resolveBudget(options: GenerateOptions): { contextTokens: number; maximumOutputTokens: number; tokenizer: Tokenizer } {
+function resolveBudget(options: GenerateOptions): { contextTokens: number; maxOutputTokens: number; tokenizer: Tokenizer } {
   const reported = options.model as ReportedLimits;
   const tokenizer = options.tokenizer ?? (typeof (reported.tokenizer as Tokenizer | undefined)?.encode === 'function' ? (reported.tokenizer as Tokenizer) : undefined);
   if (tokenizer === undefined) {
@@ -213,18 +213,18 @@ function resolveBudget(options: GenerateOptions): { contextTokens: number; maxim
   if (!isPositiveInteger(contextTokens) || contextTokens < 2) {
     throw new InvalidArgumentError({ argument: 'contextTokens', message: `must be an integer ≥ 2, got ${String(contextTokens)} (from ${contextSource})` });
   }
-  if (options.maximumOutputTokens !== undefined) {
-    if (!isPositiveInteger(options.maximumOutputTokens) || options.maximumOutputTokens >= contextTokens) {
+  if (options.maxOutputTokens !== undefined) {
+    if (!isPositiveInteger(options.maxOutputTokens) || options.maxOutputTokens >= contextTokens) {
       throw new InvalidArgumentError({
-        argument: 'maximumOutputTokens',
-        message: `must be an integer in [1, ${contextTokens - 1}] (the context window is ${contextTokens} tokens, from ${contextSource}), got ${String(options.maximumOutputTokens)}`,
+        argument: 'maxOutputTokens',
+        message: `must be an integer in [1, ${contextTokens - 1}] (the context window is ${contextTokens} tokens, from ${contextSource}), got ${String(options.maxOutputTokens)}`,
       });
     }
-    return { contextTokens, maximumOutputTokens: options.maximumOutputTokens, tokenizer };
+    return { contextTokens, maxOutputTokens: options.maxOutputTokens, tokenizer };
   }
-  const modelLimit = isPositiveInteger(reported.maximumOutputTokens) ? reported.maximumOutputTokens : Number.POSITIVE_INFINITY;
-  const maximumOutputTokens = Math.max(1, Math.min(1024, modelLimit, Math.floor((contextTokens * 3) / 8)));
-  return { contextTokens, maximumOutputTokens, tokenizer };
+  const modelLimit = isPositiveInteger(reported.maxOutputTokens) ? reported.maxOutputTokens : Number.POSITIVE_INFINITY;
+  const maxOutputTokens = Math.max(1, Math.min(1024, modelLimit, Math.floor((contextTokens * 3) / 8)));
+  return { contextTokens, maxOutputTokens, tokenizer };
 }
 
 /** The message that asks the model to repair a failed answer. */

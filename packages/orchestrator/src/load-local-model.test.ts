@@ -28,7 +28,7 @@ describe('loadLocalModel and loadBundledModel', { timeout: 60000 }, () => {
   it('loads the bundled model in one call, carrying its window, limits, end-of-sequence id and tokenizer', () => {
     expect(bundled.modelId).toBe('codestack-base-1m');
     expect(bundled.contextTokens).toBe(256);
-    expect(bundled.maximumOutputTokens).toBe(255);
+    expect(bundled.maxOutputTokens).toBe(255);
     expect(bundled.endOfSequenceIds).toEqual([2]);
     expect(bundled.tokenizer.encodingName).toMatch(/^compact-/);
   });
@@ -60,7 +60,7 @@ describe('loadLocalModel and loadBundledModel', { timeout: 60000 }, () => {
       const tokenizer = await loadCompactVocabulary(join(baseModelDirectory, 'vocabulary.json'));
       const local = createLocalLanguageModel({ model, tokenizer, defaultMaximumOutputTokens: 300 });
       await expect(local.doGenerate({ prompt: 'x' })).rejects.toThrow(/defaultMaximumOutputTokens/);
-      const { result } = generate({ task: 'Write add(a, b).', model: local, maximumOutputTokens: 400 });
+      const { result } = generate({ task: 'Write add(a, b).', model: local, maxOutputTokens: 400 });
       await expect(result).rejects.toThrow(/\[1, 255\].*context window is 256 tokens, from the context window model codestack-local reports/);
     } finally {
       model.dispose();

@@ -29,7 +29,7 @@ beforeAll(async () => {
 
 const call = (adapter?: string) => ({
   prompt: 'export function add(a: number, b: number) {',
-  maximumOutputTokens: 12,
+  maxOutputTokens: 12,
   ...(adapter === undefined ? {} : { providerOptions: { codestack: { adapter } } }),
 });
 

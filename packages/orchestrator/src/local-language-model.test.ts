@@ -8,7 +8,7 @@ import { getTokenizer } from '@codestack/tokenizer';
 describe('createLocalLanguageModel', () => {
   it('generates deterministically under a seed and streams the same text', async () => {
     const model = await createTinyLocalModel();
-    const options = { model, prompt: 'function add(a, b) {', maximumOutputTokens: 6, temperature: 0.8, seed: 3 };
+    const options = { model, prompt: 'function add(a, b) {', maxOutputTokens: 6, temperature: 0.8, seed: 3 };
     const first = await generateText(options);
     const second = await generateText(options);
     expect(first).toEqual(second);
@@ -25,13 +25,13 @@ describe('createLocalLanguageModel', () => {
   it('renders chat prompts with the template', async () => {
     expect(renderChatPrompt([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }])).toBe('### System\nBe brief.\n\n### User\nHi\n\n### Assistant\n');
     const model = await createTinyLocalModel();
-    const result = await generateText({ model, prompt: [{ role: 'user', content: 'Hi' }], maximumOutputTokens: 3 });
+    const result = await generateText({ model, prompt: [{ role: 'user', content: 'Hi' }], maxOutputTokens: 3 });
     expect(result.usage.inputTokens).toBeGreaterThan(3);
   });
 
   it('refuses an output budget beyond the context', async () => {
     const model = await createTinyLocalModel();
-    await expect(generateText({ model, prompt: 'x', maximumOutputTokens: 10000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'maximumOutputTokens' });
+    await expect(generateText({ model, prompt: 'x', maxOutputTokens: 10000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'maxOutputTokens' });
   });
 
   it('builds a fill-in-the-middle prompt from the suffix option, and refuses one without sentinels', async () => {
@@ -40,7 +40,7 @@ describe('createLocalLanguageModel', () => {
     const tokenizer = getTokenizer('cl100k_base');
     const sentinels = { prefix: '<PRE>', suffix: '<SUF>', middle: '<MID>' };
     const fim = createLocalLanguageModel({ model: llama, tokenizer, fillInTheMiddle: sentinels });
-    const withSuffix = await fim.doGenerate({ prompt: 'function f(', providerOptions: { codestack: { suffix: ') {}' } }, maximumOutputTokens: 2 });
+    const withSuffix = await fim.doGenerate({ prompt: 'function f(', providerOptions: { codestack: { suffix: ') {}' } }, maxOutputTokens: 2 });
     expect(withSuffix.usage.inputTokens).toBe(tokenizer.countTokens('<PRE>function f(<SUF>) {}<MID>'));
     const plain = createLocalLanguageModel({ model: llama, tokenizer });
     await expect(plain.doGenerate({ prompt: 'a', providerOptions: { codestack: { suffix: 'b' } } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -47,7 +47,8 @@ export interface LocalLanguageModel extends LanguageModel {
   /** The model's context window in tokens (prompt and output together). */
   readonly contextTokens: number;
   /** The most output tokens one call may ask for: the context window less one prompt token. */
-  readonly maximumOutputTokens: number;  /** The token ids that end generation (empty when none were configured). */
+  readonly maxOutputTokens: number;
+  /** The token ids that end generation (empty when none were configured). */
   readonly endOfSequenceIds: readonly number[];
   /** The tokenizer whose ids the model was trained on. */
   readonly tokenizer: Tokenizer;
@@ -126,14 +127,14 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
       }
       text = buildFillInTheMiddlePrompt(call.prompt, suffix, options.fillInTheMiddle);
     }
-    const maximumNewTokens = call.maximumOutputTokens ?? defaultTokens;
+    const maximumNewTokens = call.maxOutputTokens ?? defaultTokens;
     if (!Number.isInteger(maximumNewTokens) || maximumNewTokens < 1 || maximumNewTokens >= context) {
       const source =
-        call.maximumOutputTokens !== undefined
+        call.maxOutputTokens !== undefined
           ? `got ${String(maximumNewTokens)}`
           : `got ${String(maximumNewTokens)} from the default defaultMaximumOutputTokens of createLocalLanguageModel`;
       throw new InvalidArgumentError({
-        argument: call.maximumOutputTokens !== undefined ? 'maximumOutputTokens' : 'defaultMaximumOutputTokens',
+        argument: call.maxOutputTokens !== undefined ? 'maxOutputTokens' : 'defaultMaximumOutputTokens',
         message: `must be an integer in [1, ${context - 1}] for a context window of ${context} tokens; ${source}`,
       });
     }
@@ -167,7 +168,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     provider: 'codestack.local',
     modelId: options.modelId ?? 'codestack-local',
     contextTokens: context,
-    maximumOutputTokens: context - 1,
+    maxOutputTokens: context - 1,
     endOfSequenceIds: options.endOfSequenceIds ?? [],
     tokenizer: options.tokenizer,
     async doGenerate(call): Promise<LanguageModelGenerateResult> {

@@ -44,7 +44,7 @@ describe('OpenAICompatibleModel', () => {
   it('sends chat prompts to /chat/completions with the key and maps the answer', async () => {
     const baseURL = await endpoint([chatAnswer]);
     const model = new OpenAICompatibleModel({ baseURL, modelId: 'm', apiKey: 'secret' });
-    const result = await generateText({ model, prompt: [{ role: 'user', content: 'hi' }], maximumOutputTokens: 5, temperature: 0, stopSequences: ['\n'] });
+    const result = await generateText({ model, prompt: [{ role: 'user', content: 'hi' }], maxOutputTokens: 5, temperature: 0, stopSequences: ['\n'] });
     expect(result).toEqual({ text: 'hello', finishReason: 'stop', usage: { inputTokens: 3, outputTokens: 1 } });
     expect(seen[0]).toMatchObject({
       path: '/v1/chat/completions',
@@ -123,7 +123,7 @@ describe('OpenAICompatibleModel', () => {
     const baseURL = await endpoint([() => undefined]);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const error = await generateText({ model: new OpenAICompatibleModel({ baseURL, modelId: 'm' }), prompt: 'x', signal: controller.signal }).catch((caught: unknown) => caught);
+    const error = await generateText({ model: new OpenAICompatibleModel({ baseURL, modelId: 'm' }), prompt: 'x', abortSignal: controller.signal }).catch((caught: unknown) => caught);
     expect(AbortedError.isInstance(error)).toBe(true);
   });
 

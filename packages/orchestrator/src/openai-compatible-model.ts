@@ -172,7 +172,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       body.prompt = typeof options.prompt === 'string' ? options.prompt : renderMessagesAsText(options.prompt);
     }
     if (stream) body.stream_options = { include_usage: true };
-    if (options.maximumOutputTokens !== undefined) body.max_tokens = options.maximumOutputTokens;
+    if (options.maxOutputTokens !== undefined) body.max_tokens = options.maxOutputTokens;
     if (options.temperature !== undefined) body.temperature = options.temperature;
     if (options.topP !== undefined) body.top_p = options.topP;
     if (options.topK !== undefined) body.top_k = options.topK;

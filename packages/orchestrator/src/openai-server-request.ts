@@ -35,7 +35,7 @@ export interface CompletionRequestLimits {
   /** The id of the one served model; any other `model` is answered 404 `model_not_found`. */
   modelId: string;
   /** The most output tokens the served model can produce in one call. */
-  maximumOutputTokens: number;
+  maxOutputTokens: number;
   /** The most chat messages in one request. */
   maximumMessages: number;
 }
@@ -93,10 +93,10 @@ export function parseCompletionRequest(body: Record<string, unknown>, isChat: bo
   for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
     const tokens = body[field];
     if (tokens === undefined || tokens === null) continue;
-    if (typeof tokens !== 'number' || !Number.isInteger(tokens) || tokens < 1 || tokens > limits.maximumOutputTokens) {
-      throw invalid(field, `'${field}' must be an integer in [1, ${limits.maximumOutputTokens}] for model ${limits.modelId}, got ${JSON.stringify(tokens)}.`);
+    if (typeof tokens !== 'number' || !Number.isInteger(tokens) || tokens < 1 || tokens > limits.maxOutputTokens) {
+      throw invalid(field, `'${field}' must be an integer in [1, ${limits.maxOutputTokens}] for model ${limits.modelId}, got ${JSON.stringify(tokens)}.`);
     }
-    callOptions.maximumOutputTokens = tokens;
+    callOptions.maxOutputTokens = tokens;
     outputTokensField = field;
   }
   const number = (name: string, minimum: number, maximum: number): number | undefined => {
@@ -163,13 +163,13 @@ const requestFieldOfArgument: Record<string, string> = {
 
 /**
  * Renames a model's `InvalidArgumentError` about a call option to a 400 naming the request's own
- * field (`maximumOutputTokens` becomes `max_tokens` or `max_completion_tokens`, `prompt` becomes
+ * field (`maxOutputTokens` becomes `max_tokens` or `max_completion_tokens`, `prompt` becomes
  * `messages` or `prompt`); other errors pass through unchanged.
  */
 export function toRequestError(error: unknown, request: Pick<CompletionRequest, 'outputTokensField'>, isChat: boolean): unknown {
   if (!InvalidArgumentError.isInstance(error)) return error;
   const field =
-    error.argument === 'maximumOutputTokens'
+    error.argument === 'maxOutputTokens'
       ? request.outputTokensField
       : error.argument === 'prompt'
         ? isChat

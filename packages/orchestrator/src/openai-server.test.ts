@@ -32,7 +32,7 @@ describe('createOpenAIServer with the official openai client', () => {
   it('answers a non-streaming chat completion with what the model generated', async () => {
     const prompt = [{ role: 'user' as const, content: 'Write add.' }];
     const completion = await client().chat.completions.create({ model: 'codestack-tiny', messages: prompt, max_tokens: 5, temperature: 0.7, seed: 11 });
-    const direct = await generateText({ model, prompt, maximumOutputTokens: 5, temperature: 0.7, seed: 11 });
+    const direct = await generateText({ model, prompt, maxOutputTokens: 5, temperature: 0.7, seed: 11 });
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices[0]?.message.role).toBe('assistant');
     expect(completion.choices[0]?.message.content).toBe(direct.text);
@@ -154,11 +154,11 @@ describe('createOpenAIServer request limits', () => {
       .chat.completions.create({ model: 'codestack-tiny', messages: user, max_completion_tokens: 4096 })
       .catch((caught: unknown) => caught)) as ApiError;
     expect(completionTokens.param).toBe('max_completion_tokens');
-    expect(completionTokens.message).not.toContain('maximumOutputTokens');
+    expect(completionTokens.message).not.toContain('maxOutputTokens');
   });
 
   it('names the request field when a model that reports no limits refuses an option, and bounds messages', async () => {
-    // A wrapper without maximumOutputTokens: the server cannot know the limit and the model refuses.
+    // A wrapper without maxOutputTokens: the server cannot know the limit and the model refuses.
     const opaque: LanguageModel = {
       specificationVersion: 'codestack-v1',
       provider: model.provider,
@@ -190,7 +190,7 @@ describe('createOpenAIServer request limits', () => {
 describe('OpenAICompatibleModel against the server over loopback', () => {
   it('round-trips what the local model produced, generating and streaming', async () => {
     const remote = new OpenAICompatibleModel({ baseURL, apiKey, modelId: 'codestack-tiny' });
-    const options = { prompt: [{ role: 'user' as const, content: 'Write a loop.' }], maximumOutputTokens: 5, seed: 5, temperature: 0.5 };
+    const options = { prompt: [{ role: 'user' as const, content: 'Write a loop.' }], maxOutputTokens: 5, seed: 5, temperature: 0.5 };
     const direct = await generateText({ model, ...options });
     const overHttp = await generateText({ model: remote, ...options });
     expect(overHttp).toEqual(direct);
@@ -199,7 +199,7 @@ describe('OpenAICompatibleModel against the server over loopback', () => {
     for await (const part of streamed.fullStream) parts.push(part.type);
     expect(parts.at(-1)).toBe('finish');
     expect(await streamed.text).toBe(direct.text);
-    const completion = await generateText({ model: remote, prompt: 'let total = 0;', maximumOutputTokens: 4 });
-    expect(completion).toEqual(await generateText({ model, prompt: 'let total = 0;', maximumOutputTokens: 4 }));
+    const completion = await generateText({ model: remote, prompt: 'let total = 0;', maxOutputTokens: 4 });
+    expect(completion).toEqual(await generateText({ model, prompt: 'let total = 0;', maxOutputTokens: 4 }));
   });
 });

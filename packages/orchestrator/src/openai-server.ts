@@ -18,9 +18,9 @@ export interface OpenAIServerOptions {
   maximumBodyBytes?: number;
   /**
    * The largest `max_tokens` / `max_completion_tokens` accepted. Defaults to the model's own limit
-   * when it reports one (a local model's `maximumOutputTokens`: its context window less one), else 4096.
+   * when it reports one (a local model's `maxOutputTokens`: its context window less one), else 4096.
    */
-  maximumOutputTokens?: number;
+  maxOutputTokens?: number;
   /** The most chat messages in one request (else 400). Default 1024. */
   maximumMessages?: number;
 }
@@ -55,8 +55,8 @@ const openAIFinishReasons: Record<LanguageModelFinishReason, string> = {
 export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
   const modelId = options.modelId ?? options.model.modelId;
   const maximumBodyBytes = options.maximumBodyBytes ?? 1024 * 1024;
-  const reported = (options.model as Partial<{ maximumOutputTokens: unknown }>).maximumOutputTokens;
-  const maximumOutputTokens = options.maximumOutputTokens ?? (typeof reported === 'number' && Number.isInteger(reported) && reported > 0 ? reported : 4096);
+  const reported = (options.model as Partial<{ maxOutputTokens: unknown }>).maxOutputTokens;
+  const maxOutputTokens = options.maxOutputTokens ?? (typeof reported === 'number' && Number.isInteger(reported) && reported > 0 ? reported : 4096);
   const maximumMessages = options.maximumMessages ?? 1024;
   const expectedKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
   const created = Math.floor(Date.now() / 1000);
@@ -96,7 +96,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     }
     if (request.method !== 'POST') throw new OpenAIRequestError({ status: 405, type: 'invalid_request_error', message: `Use POST for ${path}.` });
     const body = await readJsonBody(request, maximumBodyBytes);
-    const parsed = parseCompletionRequest(body, isChat, { modelId, maximumOutputTokens, maximumMessages });
+    const parsed = parseCompletionRequest(body, isChat, { modelId, maxOutputTokens, maximumMessages });
     const { callOptions, includeUsage } = parsed;
     callOptions.abortSignal = controller.signal;
     const id = `${isChat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;

@@ -39,7 +39,7 @@ describe('retrievalAugmentationMiddleware', () => {
       model: await createTinyLocalModel(),
       middleware: retrievalAugmentationMiddleware({ retriever: await createRecordingDocsRetriever(documents), tokenizer: getTokenizer('cl100k_base'), maximumDocumentTokens: 200 }),
     });
-    const result = await model.doGenerate({ prompt: 'sum of an array', maximumOutputTokens: 2 });
+    const result = await model.doGenerate({ prompt: 'sum of an array', maxOutputTokens: 2 });
     const retrieval = result.providerMetadata?.codestack?.retrieval as RetrievalRecord;
     expect(retrieval.used.map((document) => document.id)).toEqual(['lodash-sum', 'lodash-chunk']);
   });

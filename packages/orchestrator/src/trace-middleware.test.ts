@@ -8,8 +8,8 @@ describe('traceMiddleware', () => {
   it('emits start and finish events with usage and time to first token', async () => {
     const events: TraceEvent[] = [];
     const model = wrapLanguageModel({ model: await createTinyLocalModel(), middleware: traceMiddleware({ onEvent: (event) => events.push(event), openTelemetry: true }) });
-    await generateText({ model, prompt: 'a', maximumOutputTokens: 2 });
-    await (await streamText({ model, prompt: 'b', maximumOutputTokens: 2 })).text;
+    await generateText({ model, prompt: 'a', maxOutputTokens: 2 });
+    await (await streamText({ model, prompt: 'b', maxOutputTokens: 2 })).text;
     expect(events.map((event) => `${event.type}:${event.operation}:${event.callId}`)).toEqual(['call-start:generate:1', 'call-finish:generate:1', 'call-start:stream:2', 'call-finish:stream:2']);
     expect(events[1]).toMatchObject({ finishReason: 'length', outputTokens: 2 });
     expect((events[3] as { firstTokenMilliseconds?: number }).firstTokenMilliseconds).toBeGreaterThan(0);
@@ -18,7 +18,7 @@ describe('traceMiddleware', () => {
   it('reports failures', async () => {
     const events: TraceEvent[] = [];
     const model = wrapLanguageModel({ model: await createTinyLocalModel(), middleware: traceMiddleware({ onEvent: (event) => events.push(event) }) });
-    await expect(generateText({ model, prompt: 'a', maximumOutputTokens: 100000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(generateText({ model, prompt: 'a', maxOutputTokens: 100000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(events.map((event) => event.type)).toEqual(['call-start', 'call-error']);
   });
 

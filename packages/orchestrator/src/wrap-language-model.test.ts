@@ -23,11 +23,21 @@ describe('wrapLanguageModel', () => {
     let seen: LanguageModelCallOptions | undefined;
     const spy: LanguageModelMiddleware = { async transformParams({ params }) { seen = params; return params; } };
     const model = wrapLanguageModel({ model: base, middleware: [layer('a'), layer('b'), spy] });
-    const result = await generateText({ model, prompt: 'x', maximumOutputTokens: 2 });
+    const result = await generateText({ model, prompt: 'x', maxOutputTokens: 2 });
     expect(log).toEqual(['a:params', 'a:before:a', 'b:params', 'b:before:a,b', 'b:after', 'a:after']);
     expect(seen?.stopSequences).toEqual(['a', 'b']);
     expect(result.text.endsWith('|b|a')).toBe(true);
     expect(model.modelId).toBe(base.modelId);
+  });
+
+  it('keeps the limits and tokenizer the model reports, so generate derives its defaults through middleware', async () => {
+    const base = await createTinyLocalModel();
+    const model = wrapLanguageModel({ model: base, middleware: [{}, {}] });
+    expect(base.contextTokens).toBeGreaterThan(0);
+    expect(model.contextTokens).toBe(base.contextTokens);
+    expect(model.maxOutputTokens).toBe(base.maxOutputTokens);
+    expect(model.endOfSequenceIds).toEqual(base.endOfSequenceIds);
+    expect(model.tokenizer).toBe(base.tokenizer);
   });
 
   it('passes streams through wrapStream', async () => {
@@ -40,7 +50,7 @@ describe('wrapLanguageModel', () => {
         },
       },
     });
-    const plain = await generateText({ model: await createTinyLocalModel(), prompt: 'y', maximumOutputTokens: 3 });
-    expect(await (await streamText({ model, prompt: 'y', maximumOutputTokens: 3 })).text).toBe(plain.text.toUpperCase());
+    const plain = await generateText({ model: await createTinyLocalModel(), prompt: 'y', maxOutputTokens: 3 });
+    expect(await (await streamText({ model, prompt: 'y', maxOutputTokens: 3 })).text).toBe(plain.text.toUpperCase());
   });
 });

@@ -41,6 +41,11 @@ function wrapOne(inner: LanguageModel, layer: LanguageModelMiddleware): Language
     specificationVersion: inner.specificationVersion,
     provider: inner.provider,
     modelId: inner.modelId,
+    // A wrapped model keeps the limits and tokenizer it reports, so defaults still derive from them.
+    ...(inner.contextTokens === undefined ? {} : { contextTokens: inner.contextTokens }),
+    ...(inner.maxOutputTokens === undefined ? {} : { maxOutputTokens: inner.maxOutputTokens }),
+    ...(inner.endOfSequenceIds === undefined ? {} : { endOfSequenceIds: inner.endOfSequenceIds }),
+    ...(inner.tokenizer === undefined ? {} : { tokenizer: inner.tokenizer }),
     async doGenerate(options) {
       const params = layer.transformParams ? await layer.transformParams({ type: 'generate', params: options, model: inner }) : options;
       const doGenerate = (): Promise<LanguageModelGenerateResult> => inner.doGenerate(params);

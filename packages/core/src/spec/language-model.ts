@@ -1,3 +1,5 @@
+import type { Tokenizer } from './tokenizer.js';
+
 /** One message of a chat prompt. */
 export interface LanguageModelMessage {
   /** Who speaks. */
@@ -28,7 +30,7 @@ export interface LanguageModelCallOptions {
   /** The prompt. */
   prompt: LanguageModelPrompt;
   /** The most tokens to generate. */
-  maximumOutputTokens?: number;
+  maxOutputTokens?: number;
   /** Sampling temperature; 0 is greedy. */
   temperature?: number;
   /** Nucleus sampling mass. */
@@ -87,6 +89,17 @@ export interface LanguageModel {
   readonly provider: string;
   /** The model's id within its provider. */
   readonly modelId: string;
+  /**
+   * The model's context window in tokens (prompt and output together), when it knows it. Callers
+   * derive their defaults (prompt budget, output length) from it; middleware passes it through.
+   */
+  readonly contextTokens?: number;
+  /** The most output tokens one call may ask for, when the model knows it. */
+  readonly maxOutputTokens?: number;
+  /** The token ids that end generation, when the model knows them. */
+  readonly endOfSequenceIds?: readonly number[];
+  /** The tokenizer whose ids the model reads, when it carries one, so callers count tokens as the model does. */
+  readonly tokenizer?: Tokenizer;
   /** Generates a whole answer. */
   doGenerate(options: LanguageModelCallOptions): Promise<LanguageModelGenerateResult>;
   /** Streams an answer. */

@@ -17,7 +17,7 @@ export async function completeCommand(args: readonly string[], context: CliConte
       .join('');
   } else prefix = await readInput(undefined, context);
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
-  const maximumOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);
+  const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);
   const retriever = await resolveRetriever(values.docs, context);
   let prompt = prefix;
   let documentTokens = 0;
@@ -28,14 +28,14 @@ export async function completeCommand(args: readonly string[], context: CliConte
       prefix,
       tokenizer,
       retriever,
-      maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maximumOutputTokens),
+      maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maxOutputTokens),
       ...(context.signal ? { signal: context.signal } : {}),
     }));
     // The docs the model sees go to stderr, so stdout stays the completion alone.
     if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
   }
   const { streamText } = await import('../generate-text.js');
-  const streamed = await streamText({ model, prompt, maximumOutputTokens, temperature: 0, signal: context.signal });
+  const streamed = await streamText({ model, prompt, maxOutputTokens, temperature: 0, abortSignal: context.signal });
   let text = '';
   for await (const delta of streamed.textStream) {
     text += delta;

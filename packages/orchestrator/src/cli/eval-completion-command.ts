@@ -24,8 +24,8 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
   const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
-  const maximumOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
-  const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maximumOutputTokens));
+  const maxOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
+  const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maxOutputTokens));
   const { evaluateCompletion } = await import('../evaluate-completion.js');
   const cases = buildCompletionCases(sources, { casesPerFile });
   const progress = createProgressReporter({ label: 'completion', total: cases.length, json: values.json === true, stream: context.stderr });
@@ -35,7 +35,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     sources,
     cases,
     maximumPromptTokens,
-    maximumOutputTokens,
+    maxOutputTokens,
     ...(retriever ? { retriever } : {}),
     ...(values['document-tokens'] === undefined ? {} : { maximumDocumentTokens: positiveInteger(values['document-tokens'], '--document-tokens', 0) }),
     progress,

@@ -31,9 +31,9 @@ export async function evalCommand(args: readonly string[], context: CliContext):
     const { model, contextTokens } = await resolveModel(values, context);
     const { generateText } = await import('../generate-text.js');
     const temperature = values.temperature === undefined ? (samples > 1 ? 0.8 : 0) : Number(values.temperature);
-    const maximumOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 384);
+    const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 384);
     complete = async (task, { sampleIndex, signal }) =>
-      (await generateText({ model, prompt: task.prompt, maximumOutputTokens, temperature, seed: sampleIndex, ...(signal ? { signal } : {}) })).text;
+      (await generateText({ model, prompt: task.prompt, maxOutputTokens, temperature, seed: sampleIndex, ...(signal ? { signal } : {}) })).text;
   }
   const progress = createProgressReporter({ label: 'pass@k', total: tasks.length, json: values.json === true, stream: context.stderr });
   const report = await evaluatePassAtK({

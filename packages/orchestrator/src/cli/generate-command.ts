@@ -27,9 +27,9 @@ export async function generateCommand(args: readonly string[], context: CliConte
     ...(retriever ? { retriever } : {}),
     validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
     maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
-    maximumOutputTokens: outputTokens(values['maximum-tokens'], contextTokens, 512),
+    maxOutputTokens: outputTokens(values['maximum-tokens'], contextTokens, 512),
     ...(contextTokens === undefined ? {} : { contextTokens }),
-    signal: context.signal,
+    abortSignal: context.signal,
   });
   for await (const event of run.events) {
     if (values.json) context.stdout.write(`${JSON.stringify(event)}\n`);
