@@ -3,6 +3,8 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CodestackError } from '@codestack/core';
+import { SandboxIsolationUnavailableError } from './sandbox-error.js';
 import { guardCommand, namespaceCommand, probeSandboxIsolation } from './sandbox-isolation.js';
 
 const support = await probeSandboxIsolation();
@@ -59,5 +61,15 @@ describe('sandbox isolation launchers', () => {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  });
+
+  it('names an unavailable level with a typed CodestackError', () => {
+    const error = new SandboxIsolationUnavailableError({ level: 'namespace', reason: 'bwrap is not installed' });
+    expect(error).toBeInstanceOf(CodestackError);
+    expect(error.code).toBe('SANDBOX_ISOLATION_UNAVAILABLE');
+    expect(error.reason).toBe('bwrap is not installed');
+    expect(error.message).toContain("'namespace'");
+    expect(SandboxIsolationUnavailableError.isInstance(error)).toBe(true);
+    expect(SandboxIsolationUnavailableError.isInstance(new Error('x'))).toBe(false);
   });
 });
