@@ -141,7 +141,15 @@ export const sandboxGuardSource = String.raw`'use strict';
   lockAll(require('node:cluster'), 'cluster');
   const workerThreads = require('node:worker_threads');
   lock(workerThreads, 'Worker', 'worker_threads.Worker');
-  lockAll(require('node:inspector'), 'inspector');
+  // inspector/promises wraps inspector's Session: load it first, then lock both (an in-process
+  // Session could read the guard's closures through the debugger protocol).
+  let inspectorPromises;
+  try { inspectorPromises = require('node:inspector/promises'); } catch {}
+  const inspector = require('node:inspector');
+  const InspectorSession = inspector.Session;
+  lockAll(inspector, 'inspector');
+  if (inspectorPromises) lockAll(inspectorPromises, 'inspector/promises');
+  lockPrototypeChain(InspectorSession.prototype, 'inspector.Session');
   lockAll(require('node:trace_events'), 'trace_events');
   lockAll(require('node:wasi'), 'wasi');
   const v8 = require('node:v8');

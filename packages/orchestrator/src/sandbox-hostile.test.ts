@@ -135,6 +135,7 @@ const snippets: Snippet[] = [
   { name: 'a fork bomb', code: attempt("for (;;) require('child_process').fork(__filename);") },
   { name: 'a worker through eval', code: attempt("new (require('worker_threads').Worker)('process.exit(0)', { eval: true });") },
   { name: 'the inspector', code: attempt("require('inspector').open(9229); console.log(require('inspector').url());") },
+  { name: 'an in-process inspector session (inspector/promises) to read the harness', code: attempt("const { Session } = require('inspector/promises'); const s = new Session(); s.connect(); s.post('Runtime.evaluate', { expression: 'process.pid' }).then(console.log);") },
   { name: 'a heap snapshot to find the nonce', code: attempt("require('v8').getHeapSnapshot();") },
   { name: 'module.register loader hooks', code: attempt("require('module').register('data:text/javascript,');") },
   { name: 'rewrite what runs: delete the temp dir and argv', code: "try { require('fs').rmSync(process.cwd(), { recursive: true }); } catch {} process.argv.length = 0;" },
