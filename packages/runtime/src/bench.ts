@@ -6,13 +6,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, type BackendRequest, type Runtime } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
-import { parameterCount, type ModelConfig } from './model-config.js';
-import { SeededRandom } from './seeded-random.js';
-import { writeTokenShard } from './token-shards.js';
-import { PackedDataset } from './packed-dataset.js';
-import { Trainer } from './trainer.js';
+import { createRuntime, type BackendRequest, type Runtime } from './backend/runtime.js';
+import { LlamaModel } from './model/llama-model.js';
+import { parameterCount, type ModelConfig } from './model/model-config.js';
+import { SeededRandom } from './random/seeded-random.js';
+import { writeTokenShard } from './data/token-shards.js';
+import { PackedDataset } from './data/packed-dataset.js';
+import { Trainer } from './training/trainer.js';
 
 const referenceConfigs: Record<string, ModelConfig> = {
   '1M': {

@@ -1,8 +1,10 @@
 /// <reference types="long" preserve="true" />
-export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './runtime.js';
-export { BackendUnavailableError } from './backend-unavailable-error.js';
-export { BackendNotActiveError } from './backend-not-active-error.js';
-export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model-config.js';
+// The package's public API. Each concept lives in its own folder (backend, ops, model, generation, io,
+// data, training, random); this list is what other packages may import.
+export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './backend/index.js';
+export { BackendUnavailableError } from './backend/index.js';
+export { BackendNotActiveError } from './backend/index.js';
+export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model/index.js';
 export {
   LlamaModel,
   projectionNames,
@@ -12,12 +14,12 @@ export {
   type CreateModelOptions,
   type WeightData,
   type LogitsOptions,
-} from './llama-model.js';
-export { KeyValueCache } from './key-value-cache.js';
-export { matMul2d, batchedMatMul, embeddingLookup, rotaryEmbedding } from './fast-ops.js';
-export { GradientWorker, workerFileUrl } from './gradient-worker.js';
-export { SeededRandom, type SeededRandomState } from './seeded-random.js';
-export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16.js';
+} from './model/index.js';
+export { KeyValueCache } from './model/index.js';
+export { matMul2d, batchedMatMul, embeddingLookup, rotaryEmbedding } from './ops/index.js';
+export { GradientWorker, workerFileUrl } from './training/index.js';
+export { SeededRandom, type SeededRandomState } from './random/index.js';
+export { float32ToFloat16Bits, float16BitsToFloat32 } from './io/index.js';
 export {
   encodeSafetensors,
   decodeSafetensors,
@@ -28,7 +30,7 @@ export {
   type SafetensorsContent,
   type SafetensorsWriteOptions,
   type SafetensorsReadOptions,
-} from './safetensors.js';
+} from './io/index.js';
 export {
   saveModel,
   loadModel,
@@ -38,7 +40,7 @@ export {
   maximumConfigBytes,
   type SaveModelOptions,
   type LoadModelOptions,
-} from './checkpoint.js';
+} from './io/index.js';
 export {
   RepetitionPenaltyProcessor,
   TemperatureProcessor,
@@ -46,8 +48,8 @@ export {
   TopPProcessor,
   softmax,
   type LogitsProcessor,
-} from './logits-processors.js';
-export { GreedySampler, MultinomialSampler, type Sampler } from './samplers.js';
+} from './generation/index.js';
+export { GreedySampler, MultinomialSampler, type Sampler } from './generation/index.js';
 export {
   MaximumTokensCriterion,
   EndOfSequenceCriterion,
@@ -55,7 +57,7 @@ export {
   type StoppingCriterion,
   type GenerationState,
   type FinishReason,
-} from './stopping-criteria.js';
+} from './generation/index.js';
 export {
   generate,
   generateTokens,
@@ -66,9 +68,9 @@ export {
   type GenerationOptions,
   type GenerationChunk,
   type GenerationResult,
-} from './generate.js';
-export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './fill-in-the-middle.js';
-export { registerMissingGradients } from './register-gradients.js';
+} from './generation/index.js';
+export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './generation/index.js';
+export { registerMissingGradients } from './ops/index.js';
 export {
   writeTokenShard,
   readTokenShard,
@@ -79,13 +81,13 @@ export {
   tokenShardHeaderBytes,
   type TokenShardDtype,
   type TokenShardHeader,
-} from './token-shards.js';
-export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch } from './packed-dataset.js';
-export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
-export { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './learning-rate-schedule.js';
-export { clipByGlobalNorm, globalNorm } from './gradient-clipping.js';
-export { computeGradients, accumulateGradients, scaleGradients } from './compute-gradients.js';
-export { crossEntropyLoss } from './cross-entropy.js';
+} from './data/index.js';
+export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch } from './data/index.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './training/index.js';
+export { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/index.js';
+export { clipByGlobalNorm, globalNorm } from './training/index.js';
+export { computeGradients, accumulateGradients, scaleGradients } from './training/index.js';
+export { crossEntropyLoss } from './ops/index.js';
 export {
   Trainer,
   trainerCheckpointFiles,
@@ -94,4 +96,4 @@ export {
   type TrainSummary,
   type StepResult,
   type LossFunction,
-} from './trainer.js';
+} from './training/index.js';

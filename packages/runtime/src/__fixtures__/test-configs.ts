@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../model-config.js';
+import type { ModelConfig } from '../model/model-config.js';
 
 /** A tiny configuration (about 30k parameters) for tests and examples: 2 layers, grouped-query attention. */
 export const tinyConfig: ModelConfig = {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // A fresh Node process per case: the host application, importing the built package.
-const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 let directory: string;
 
 function runApplication(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

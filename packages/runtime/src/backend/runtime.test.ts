@@ -3,8 +3,8 @@ import { InvalidArgumentError } from '@codestack/core';
 import { BackendUnavailableError } from './backend-unavailable-error.js';
 import { BackendNotActiveError } from './backend-not-active-error.js';
 import { createRuntime, type ModuleLoader } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { LlamaModel } from '../model/llama-model.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 /** A module loader whose tfjs-node imports throw, as when the native addon cannot load. */
 const loaderWithUnloadableTfjsNode: ModuleLoader = async (specifier) => {

@@ -2,10 +2,9 @@ import * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import { BackendUnavailableError } from './backend-unavailable-error.js';
 import { BackendNotActiveError } from './backend-not-active-error.js';
-import { registerMissingGradients } from './register-gradients.js';
+import { registerMissingGradients } from '../ops/register-gradients.js';
+import type { TensorFlow } from './tensorflow.js';
 
-/** The TensorFlow.js namespace a runtime owns. */
-export type TensorFlow = typeof tfCore;
 
 /** A concrete tensor backend. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

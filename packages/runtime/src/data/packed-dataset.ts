@@ -1,5 +1,5 @@
 import { FileFormatError, InvalidArgumentError } from '@codestack/core';
-import { SeededRandom, type SeededRandomState } from './seeded-random.js';
+import { SeededRandom, type SeededRandomState } from '../random/seeded-random.js';
 import { listTokenShards, readTokenShard, readTokenShardHeader, type TokenShardHeader } from './token-shards.js';
 
 /** Where a {@link PackedDataset} is in its stream; saved in checkpoints for exact resume. */

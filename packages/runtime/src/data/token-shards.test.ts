@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectRefused } from './__fixtures__/expect-refused.js';
+import { expectRefused } from '../__fixtures__/expect-refused.js';
 import { readTokenShard, readTokenShardHeader, tokenShardHeaderBytes, writeTokenShard } from './token-shards.js';
 import { PackedDataset } from './packed-dataset.js';
 

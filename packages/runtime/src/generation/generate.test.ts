@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError, type Tokenizer } from '@codestack/core';
-import { createRuntime, type BackendName } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
+import { createRuntime, type BackendName } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
 import { generate, generateTokens, streamGenerate } from './generate.js';
 import type { LogitsProcessor } from './logits-processors.js';
 import { buildFillInTheMiddlePrompt } from './fill-in-the-middle.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 /** A small real tokenizer: every id decodes to a fixed piece of text (some pieces span characters). */
 const pieces = Array.from({ length: 48 }, (_, id) => (id < 26 ? String.fromCharCode(97 + id) : id < 36 ? `<${id}>` : ` ${String.fromCharCode(65 + id - 36)}`));

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, throwIfAborted, type Tokenizer } from '@codestack/core';
-import type { LlamaModel } from './llama-model.js';
-import type { KeyValueCache } from './key-value-cache.js';
+import type { LlamaModel } from '../model/llama-model.js';
+import type { KeyValueCache } from '../model/key-value-cache.js';
 import {
   RepetitionPenaltyProcessor,
   TemperatureProcessor,
@@ -9,7 +9,7 @@ import {
   type LogitsProcessor,
 } from './logits-processors.js';
 import { GreedySampler, MultinomialSampler, type Sampler } from './samplers.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 import {
   EndOfSequenceCriterion,
   MaximumTokensCriterion,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RepetitionPenaltyProcessor, TemperatureProcessor, TopKProcessor, TopPProcessor, softmax } from './logits-processors.js';
 import { GreedySampler, MultinomialSampler } from './samplers.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../random/seeded-random.js';
 
 describe('logits processors and samplers', () => {
   it('penalise repeated tokens by sign, scale by temperature, and cut by topK and topP', () => {

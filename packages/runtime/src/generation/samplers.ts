@@ -1,4 +1,4 @@
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '../random/seeded-random.js';
 import { softmax } from './logits-processors.js';
 
 /** Picks the next token from processed logits. */

@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDirectoryAtomic } from '@codestack/core';
-import { createRuntime, type Runtime } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
+import { createRuntime, type Runtime } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
 import { encodeModelFiles, loadModel, saveModel } from './checkpoint.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 // kill -9 at random points of a checkpoint save, then load: the checkpoint is the old one or the
 // new one, every time. The child process commits the exact files `saveModel` writes
@@ -30,7 +30,7 @@ describe('a checkpoint save killed at a random point', () => {
   it('leaves the old checkpoint or the new one (60 kill -9 tries), and the next save sweeps the leftovers', async () => {
     const writer = join(workspace, 'writer.mjs');
     await build({
-      entryPoints: [fileURLToPath(new URL('../../core/src/atomic-directory.ts', import.meta.url))],
+      entryPoints: [fileURLToPath(new URL('../../../core/src/atomic-directory.ts', import.meta.url))],
       bundle: true,
       platform: 'node',
       format: 'esm',

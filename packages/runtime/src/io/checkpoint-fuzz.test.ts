@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodestackError, FileFormatError } from '@codestack/core';
-import { createRuntime, type Runtime } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
+import { createRuntime, type Runtime } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
 import { loadModel, saveModel } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 // Every damaged checkpoint must be refused with a typed error or load exactly the saved model.
 

@@ -2,12 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectRefused } from './__fixtures__/expect-refused.js';
-import { createRuntime, type BackendName } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
+import { expectRefused } from '../__fixtures__/expect-refused.js';
+import { createRuntime, type BackendName } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
 import { loadModel, saveModel } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {

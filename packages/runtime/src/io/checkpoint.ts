@@ -8,9 +8,9 @@ import {
   writeDirectoryAtomic,
   type DirectoryFiles,
 } from '@codestack/core';
-import { LlamaModel, type WeightData } from './llama-model.js';
-import { fromHuggingFaceConfig, parameterCount, toHuggingFaceConfig, weightShapes, type ModelConfig } from './model-config.js';
-import type { Runtime } from './runtime.js';
+import { LlamaModel, type WeightData } from '../model/llama-model.js';
+import { fromHuggingFaceConfig, parameterCount, toHuggingFaceConfig, weightShapes, type ModelConfig } from '../model/model-config.js';
+import type { Runtime } from '../backend/runtime.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
 
 /** The file names of a model checkpoint directory (the Hugging Face names). */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@codestack/core';
-import { createRuntime, type BackendName } from './runtime.js';
+import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { LlamaModel } from './llama-model.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 
 function maximumDifference(left: Float32Array | number[], right: Float32Array | number[]): number {

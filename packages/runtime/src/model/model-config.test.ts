@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@codestack/core';
 import { fromHuggingFaceConfig, parameterCount, toHuggingFaceConfig, validateModelConfig, weightShapes } from './model-config.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 describe('model configuration', () => {
   it('accepts a valid configuration and round-trips through the Hugging Face keys', () => {

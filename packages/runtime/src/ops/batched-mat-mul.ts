@@ -1,38 +1,10 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
+import { matMul2d } from './mat-mul-2d.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
 type Tensor3D = tfCore.Tensor3D;
-type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
-
-const matMulCache = new WeakMap<TensorFlow, GradientPair>();
-
-/**
- * `a @ b` for 2-D tensors with a custom gradient (or a plain matMul when `differentiable` is false) that never uses `transposeA`/`transposeB`.
- *
- * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
- * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
- * `transpose(a) @ dy`, with explicit (cheap) transposes.
- */
-export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
-  if (!differentiable) return tf.matMul(a, b);
-  let operation = matMulCache.get(tf);
-  if (operation === undefined) {
-    operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
-      save([left, right]);
-      return {
-        value: tf.matMul(left, right),
-        gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
-          const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
-          return [tf.matMul(dy, tf.transpose(savedRight)), tf.matMul(tf.transpose(savedLeft), dy)];
-        },
-      };
-    }) as never) as unknown as GradientPair;
-    matMulCache.set(tf, operation);
-  }
-  return operation(a, b);
-}
 
 type BatchedPair = (a: Tensor3D, b: Tensor3D) => Tensor3D;
 const batchedCache = new WeakMap<TensorFlow, BatchedPair>();
@@ -101,93 +73,4 @@ export function batchedMatMul(tf: TensorFlow, a: Tensor3D, b: Tensor3D, differen
     batchedCache.set(tf, operation);
   }
   return operation(a, b);
-}
-
-/**
- * Looks up rows of `table` ([vocabulary, width]) for `ids` (int32, any shape [n]).
- *
- * The gradient is a scatter-add done in JavaScript, because tfjs-wasm lacks the
- * `UnsortedSegmentSum` kernel that `tf.gather`'s gradient needs.
- */
-export function embeddingLookup(tf: TensorFlow, table: Tensor2D, ids: tfCore.Tensor1D, differentiable = true): Tensor2D {
-  if (!differentiable) return tf.gather(table, ids);
-  // Read the ids now: intermediate tensors of the forward pass are gone when the gradient runs.
-  const indices = Int32Array.from(ids.dataSync() as Int32Array);
-  const operation = tf.customGrad(((weights: Tensor2D, save: (tensors: Tensor[]) => void) => {
-    save([]);
-    // A JavaScript gather: tfjs-wasm's GatherV2 is slow for this shape.
-    const [rows, width] = weights.shape;
-    const values = weights.dataSync() as Float32Array;
-    const gathered = new Float32Array(indices.length * width);
-    for (let position = 0; position < indices.length; position++) {
-      const row = indices[position] as number;
-      if (row < 0 || row >= rows) throw new RangeError(`embedding index ${row} is outside [0, ${rows})`);
-      gathered.set(values.subarray(row * width, (row + 1) * width), position * width);
-    }
-    return {
-      value: tf.tensor2d(gathered, [indices.length, width]),
-      gradFunc: (dy: Tensor2D) => {
-        const [rows, width] = table.shape;
-        const gradient = new Float32Array(rows * width);
-        const upstream = dy.dataSync() as Float32Array;
-        for (let position = 0; position < indices.length; position++) {
-          const target = (indices[position] as number) * width;
-          const source = position * width;
-          for (let column = 0; column < width; column++) {
-            gradient[target + column] = (gradient[target + column] as number) + (upstream[source + column] as number);
-          }
-        }
-        return [tf.tensor2d(gradient, [rows, width])];
-      },
-    };
-  }) as never) as unknown as (weights: Tensor2D) => Tensor2D;
-  return operation(table);
-}
-
-/**
- * Rotary position embedding (Hugging Face `rotate_half` convention) on a [batch * tokens, heads *
- * head] projection output, as one custom op computed in JavaScript: `x * cos + rotate_half(x) *
- * sin` per head, for positions `offset .. offset + tokens - 1`. `cos`/`sin` are [maximumContext,
- * head / 2] tables; `scale` (default 1) multiplies the result (attention folds 1/sqrt(head) in
- * here). The gradient is the transposed rotation, also in JavaScript.
- */
-export function rotaryEmbedding(
-  tf: TensorFlow,
-  input: Tensor2D,
-  options: { batch: number; tokens: number; offset: number; head: number; cos: Float32Array; sin: Float32Array; scale?: number },
-  differentiable = true,
-): Tensor2D {
-  const { batch, tokens, offset, head, cos, sin } = options;
-  const scale = options.scale ?? 1;
-  const half = head / 2;
-  const width = input.shape[1];
-  const heads = width / head;
-  const apply = (values: Float32Array, direction: 1 | -1): Float32Array => {
-    const output = new Float32Array(values.length);
-    for (let row = 0; row < batch * tokens; row++) {
-      const position = offset + (row % tokens);
-      const tableBase = position * half;
-      for (let headIndex = 0; headIndex < heads; headIndex++) {
-        const base = row * width + headIndex * head;
-        for (let index = 0; index < half; index++) {
-          const c = (cos[tableBase + index] as number) * scale;
-          const s = (sin[tableBase + index] as number) * direction * scale;
-          const first = values[base + index] as number;
-          const second = values[base + index + half] as number;
-          output[base + index] = first * c - second * s;
-          output[base + index + half] = second * c + first * s;
-        }
-      }
-    }
-    return output;
-  };
-  if (!differentiable) return tf.tensor2d(apply(input.dataSync() as Float32Array, 1), input.shape);
-  const operation = tf.customGrad(((x: Tensor2D, save: (tensors: Tensor[]) => void) => {
-    save([]);
-    return {
-      value: tf.tensor2d(apply(x.dataSync() as Float32Array, 1), x.shape),
-      gradFunc: (dy: Tensor2D) => [tf.tensor2d(apply(dy.dataSync() as Float32Array, -1), dy.shape)],
-    };
-  }) as never) as unknown as (x: Tensor2D) => Tensor2D;
-  return operation(input);
 }

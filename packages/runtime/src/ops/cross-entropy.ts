@@ -1,5 +1,5 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
 
 /**
  * Mean next-token cross-entropy of `logits` ([tokens, vocabulary]) against int32 `targets`

@@ -1,5 +1,5 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
 
 type Tensor = tfCore.Tensor;
 type GradientMap = Record<string, () => Tensor>;

@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
 
 type Tensor = tfCore.Tensor;
 type Variable = tfCore.Variable;

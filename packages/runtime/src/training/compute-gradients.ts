@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
 
 /**
  * Runs `lossFunction` under a gradient tape and returns the loss value and the gradient of every

@@ -4,11 +4,11 @@
  * {@link GradientWorker} from the built `dist/` file (Node cannot run `.ts` in a worker).
  */
 import { parentPort } from 'node:worker_threads';
-import { createRuntime, type BackendName } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
-import type { ModelConfig } from './model-config.js';
+import { createRuntime, type BackendName } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
+import type { ModelConfig } from '../model/model-config.js';
 import { computeGradients } from './compute-gradients.js';
-import { crossEntropyLoss } from './cross-entropy.js';
+import { crossEntropyLoss } from '../ops/cross-entropy.js';
 
 /** Messages the main thread sends to the worker. */
 export type WorkerRequest =

@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
-import type { TensorFlow } from './runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
 
 /** The global L2 norm over every gradient. */
 export function globalNorm(tf: TensorFlow, gradients: ReadonlyMap<string, tfCore.Tensor>): number {

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CodestackError } from '@codestack/core';
-import type { BackendName } from './runtime.js';
-import type { ModelConfig } from './model-config.js';
+import type { BackendName } from '../backend/runtime.js';
+import type { ModelConfig } from '../model/model-config.js';
 import type { WorkerRequest, WorkerResponse } from './data-parallel-worker.js';
 
-/** The built worker file: beside this module in `dist/`, or `../dist/` when running from `src/` (tests). */
+/** The built worker file: beside this module in `dist/`, or `dist/training/` when running from `src/training/` (tests). */
 export function workerFileUrl(): URL {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../dist/data-parallel-worker.js', here) : new URL('./data-parallel-worker.js', here);
+  return here.endsWith('.ts') ? new URL('../../dist/training/data-parallel-worker.js', here) : new URL('./data-parallel-worker.js', here);
 }
 
 /**

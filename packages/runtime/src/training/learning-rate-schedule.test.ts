@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@codestack/core';
 import { warmupCosineSchedule } from './learning-rate-schedule.js';
 import { clipByGlobalNorm, globalNorm } from './gradient-clipping.js';
-import { createRuntime } from './runtime.js';
+import { createRuntime } from '../backend/runtime.js';
 
 describe('warmup + cosine schedule', () => {
   it('warms up linearly, decays by cosine to the minimum and stays there', () => {

@@ -5,18 +5,18 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { AbortedError } from '@codestack/core';
-import { expectRefused } from './__fixtures__/expect-refused.js';
-import { createRuntime, type BackendName, type Runtime } from './runtime.js';
-import { LlamaModel } from './llama-model.js';
-import { writeTokenShard } from './token-shards.js';
-import { PackedDataset } from './packed-dataset.js';
+import { expectRefused } from '../__fixtures__/expect-refused.js';
+import { createRuntime, type BackendName, type Runtime } from '../backend/runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
+import { writeTokenShard } from '../data/token-shards.js';
+import { PackedDataset } from '../data/packed-dataset.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
 import { AdamW } from './adamw.js';
 import { computeGradients } from './compute-gradients.js';
-import { crossEntropyLoss } from './cross-entropy.js';
-import { SeededRandom } from './seeded-random.js';
-import { loadModel } from './checkpoint.js';
-import { tinyConfig } from './__fixtures__/test-configs.js';
+import { crossEntropyLoss } from '../ops/cross-entropy.js';
+import { SeededRandom } from '../random/seeded-random.js';
+import { loadModel } from '../io/checkpoint.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 let directory: string;
 beforeEach(async () => {

@@ -9,15 +9,15 @@ import {
   throwIfAborted,
   writeDirectoryAtomic,
 } from '@codestack/core';
-import type { LlamaModel } from './llama-model.js';
-import type { PackedDataset, DataPosition, TrainingBatch } from './packed-dataset.js';
+import type { LlamaModel } from '../model/llama-model.js';
+import type { PackedDataset, DataPosition, TrainingBatch } from '../data/packed-dataset.js';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 import { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './learning-rate-schedule.js';
 import { clipByGlobalNorm } from './gradient-clipping.js';
 import { accumulateGradients, computeGradients, scaleGradients } from './compute-gradients.js';
-import { crossEntropyLoss } from './cross-entropy.js';
-import { encodeModelFiles } from './checkpoint.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from './safetensors.js';
+import { crossEntropyLoss } from '../ops/cross-entropy.js';
+import { encodeModelFiles } from '../io/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import { GradientWorker } from './gradient-worker.js';
 
 type Variable = tfCore.Variable;

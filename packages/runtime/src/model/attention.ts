@@ -1,0 +1,50 @@
+import type * as tfCore from '@tensorflow/tfjs-core';
+import { batchedMatMul } from '../ops/batched-mat-mul.js';
+import { rotaryEmbedding } from '../ops/rotary-embedding.js';
+import type { ForwardPass } from './forward-pass.js';
+import { headSize } from './model-config.js';
+
+type Tensor = tfCore.Tensor;
+type Tensor2D = tfCore.Tensor2D;
+
+/** Reshape then transpose; with one token per sequence the transpose only moves size-1 axes, so a reshape does it. */
+function permute(pass: ForwardPass, input: Tensor, shape: number[], permutation: number[]): Tensor {
+  const tf = pass.tf;
+  return pass.tokens === 1 ? tf.reshape(input, permutation.map((axis) => shape[axis] as number)) : tf.transpose(tf.reshape(input, shape), permutation);
+}
+
+/**
+ * Causal grouped-query self-attention of one decoder layer (`self_attn`): projects `normed`
+ * ([batch * tokens, hidden]) to queries, keys and values, rotates queries and keys, appends keys
+ * and values to the cache, attends, and returns the output projection ([batch * tokens, hidden]).
+ */
+export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): Tensor2D {
+  const { tf, config, batch, tokens, offset, differentiable, rotary } = pass;
+  const head = headSize(config);
+  const groups = config.attentionHeads / config.keyValueHeads;
+  const keyValueHeads = config.keyValueHeads;
+  const totalKeys = offset + tokens;
+  const scale = 1 / Math.sqrt(head);
+  const rotate = (input: Tensor2D, scaleBy = 1): Tensor2D =>
+    rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rotary.cos, sin: rotary.sin, scale: scaleBy }, differentiable);
+
+  const query = pass.project(normed, layer, 'q_proj');
+  const key = pass.project(normed, layer, 'k_proj');
+  const value = pass.project(normed, layer, 'v_proj');
+  // rotary embedding on the [tokens, heads * head] layout (1/sqrt(head) folded into the queries), then
+  // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
+  const rotatedQuery = permute(pass, rotate(query, scale), [batch, tokens, keyValueHeads, groups, head], [0, 2, 3, 1, 4]);
+  // keys are kept transposed, [batch, kvHeads, head, tokens], so attention needs no transposed matMul
+  let keyTransposed4 = permute(pass, rotate(key), [batch, tokens, keyValueHeads, head], [0, 2, 3, 1]) as tfCore.Tensor4D;
+  let value4 = permute(pass, value, [batch, tokens, keyValueHeads, head], [0, 2, 1, 3]) as tfCore.Tensor4D;
+  if (pass.cache !== undefined) [keyTransposed4, value4] = pass.cache.append(tf, layer, keyTransposed4, value4);
+  const slices = batch * keyValueHeads;
+  const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
+  const keysTransposed = tf.reshape(keyTransposed4, [slices, head, totalKeys]) as tfCore.Tensor3D;
+  let scores = batchedMatMul(tf, queries, keysTransposed, differentiable);
+  if (pass.mask !== undefined) scores = tf.add(scores, pass.mask);
+  const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
+  const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
+  const merged = tf.reshape(permute(pass, context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.hiddenSize]) as Tensor2D;
+  return pass.project(merged, layer, 'o_proj');
+}

@@ -1,0 +1,15 @@
+// The Llama-style decoder: its configuration, and the units it is composed of (attention, MLP, decoder layer, key/value cache).
+export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model-config.js';
+export { projectionNames, projectionWeightName, type ProjectionName, type LinearHook, type LinearHookContext } from './projection.js';
+export {
+  LlamaModel,
+  type CreateModelOptions,
+  type WeightData,
+  type LogitsOptions,
+} from './llama-model.js';
+export { KeyValueCache } from './key-value-cache.js';
+export { attention } from './attention.js';
+export { mlp } from './mlp.js';
+export { decoderLayer } from './decoder-layer.js';
+export { type ForwardPass } from './forward-pass.js';
+export { createRotaryTables, type RotaryTables } from './rotary-tables.js';

@@ -1,0 +1,34 @@
+import type * as tfCore from '@tensorflow/tfjs-core';
+import type { TensorFlow } from '../backend/tensorflow.js';
+
+type Tensor = tfCore.Tensor;
+type Tensor2D = tfCore.Tensor2D;
+type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
+
+const matMulCache = new WeakMap<TensorFlow, GradientPair>();
+
+/**
+ * `a @ b` for 2-D tensors with a custom gradient (or a plain matMul when `differentiable` is false) that never uses `transposeA`/`transposeB`.
+ *
+ * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
+ * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
+ * `transpose(a) @ dy`, with explicit (cheap) transposes.
+ */
+export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
+  if (!differentiable) return tf.matMul(a, b);
+  let operation = matMulCache.get(tf);
+  if (operation === undefined) {
+    operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
+      save([left, right]);
+      return {
+        value: tf.matMul(left, right),
+        gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
+          const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
+          return [tf.matMul(dy, tf.transpose(savedRight)), tf.matMul(tf.transpose(savedLeft), dy)];
+        },
+      };
+    }) as never) as unknown as GradientPair;
+    matMulCache.set(tf, operation);
+  }
+  return operation(a, b);
+}
