@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,6 +239,14 @@ describe('runInSandbox isolation levels', () => {
         const gone = Date.now() + 5000;
         while (withMarker().length > 0 && Date.now() < gone) await new Promise((resolve) => setTimeout(resolve, 50));
         expect(withMarker()).toEqual([]);
+        // The orphaned directory stays until it is a minute old and its parent is gone.
+        const orphans = readdirSync(tmpdir()).filter((name) => name.startsWith(`codestack-sandbox-${parent.pid}-`));
+        expect(orphans).toHaveLength(1);
+        await new Promise((resolve) => setTimeout(resolve, 2100));
+        await runInSandbox({ code: '', isolation: 'guard' });
+        expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`codestack-sandbox-${parent.pid}-`))).toEqual(orphans);
+        const minuteAgo = new Date(Date.now() - 61_000);
+        for (const name of orphans) utimesSync(join(tmpdir(), name), minuteAgo, minuteAgo);
         await new Promise((resolve) => setTimeout(resolve, 2100));
         await runInSandbox({ code: '', isolation: 'guard' });
         expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`codestack-sandbox-${parent.pid}-`))).toEqual([]);

@@ -93,6 +93,7 @@ const diskPollEvery = 4;
 const maximumReportBytes = 4096;
 const sandboxPrefix = `codestack-sandbox-${process.pid}-`;
 const sweepEveryMilliseconds = 2000;
+const staleAfterMilliseconds = 60_000;
 let sweptAt = Number.NEGATIVE_INFINITY;
 
 /**
@@ -192,7 +193,11 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxResu
   }
 }
 
-/** Removes the directories of earlier runs whose parent process died before it could clean up. */
+/**
+ * Removes the directories of earlier runs whose parent process died before it could clean up:
+ * the parent's PID (in the name) is gone and the directory is untouched for a minute (so that a
+ * live parent in another PID namespace sharing this temporary directory keeps its runs).
+ */
 async function sweepStaleDirectories(): Promise<void> {
   let names: string[];
   try {
@@ -206,7 +211,10 @@ async function sweepStaleDirectories(): Promise<void> {
     try {
       process.kill(Number(match[1]), 0);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+      const path = join(tmpdir(), name);
+      const modified = await lstat(path).then((status) => status.mtimeMs, () => Date.now());
+      if (Date.now() - modified >= staleAfterMilliseconds) await rm(path, { recursive: true, force: true });
     }
   }
 }
