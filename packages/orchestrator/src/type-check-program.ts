@@ -77,6 +77,8 @@ export function checkProgram(request: TypeCheckProgramRequest): TypeCheckProgram
   } catch (error) {
     // The compiler's parser and checker recurse; code nested deeply enough overflows the stack.
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      // The overflow may have cut binding short in a cached file: parse everything afresh next time.
+      sourceFileCache.clear();
       const message = 'The code is nested too deeply for the TypeScript compiler to check (it ran out of stack).';
       return { ok: false, diagnostics: [{ code: 0, category: 'error', message }] };
     }

@@ -216,12 +216,13 @@ describe('typeCheck confinement', () => {
 });
 
 describe('typeCheck time limit and cancellation', () => {
-  // Each `Outer` instantiation walks ~800 × 800 tail-recursive `Inner` steps over growing tuples:
-  // about 10 s a statement on an idle machine, so these eight would take over a minute unchecked.
+  // `Count` takes 999 tail-recursive steps, each building a longer tuple of that statement's own
+  // 1000-member union, so nothing is shared between statements: about 4 s a statement on an idle
+  // 2-core machine; these twenty took 127 s unchecked on the old in-process check (under load).
   const expensive =
-    "type Inner<I extends 0[], Tag> = I['length'] extends 800 ? [Tag] : Inner<[...I, 0], Tag>;\n" +
-    "type Outer<O extends 0[], Acc, Tag> = O['length'] extends 800 ? Acc : Outer<[...O, 0], Inner<[], [Tag, O['length']]> | Acc, Tag>;\n" +
-    Array.from({ length: 8 }, (_, index) => `export const v${index}: Outer<[], never, ${index}> = null!;\n`).join('');
+    "type D = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9';\n" +
+    "type Count<S extends string, N extends unknown[] = []> = N['length'] extends 999 ? S : Count<S, [...N, S]>;\n" +
+    Array.from({ length: 20 }, (_, index) => `export const v${index}: Count<\`${index}\${D}\${D}\${D}\`> = null!;\n`).join('');
 
   it('stops a check at the time limit the caller sets, and the next check starts a fresh worker', async () => {
     await typeCheck({ code: 'export {};', projectDirectory: packageDirectory }); // A warm worker: the limit measures the check.
