@@ -30,7 +30,7 @@
  * It is plain CommonJS kept as a string so that it works the same from `src` and `dist`.
  */
 export const sandboxGuardSource = String.raw`'use strict';
-(() => {
+((require) => {
   const fs = require('node:fs');
   const path = require('node:path');
   const Module = require('node:module');
@@ -356,10 +356,36 @@ export const sandboxGuardSource = String.raw`'use strict';
   codeModule.paths = Module._nodeModulePaths(workDirectory);
   process.mainModule = codeModule;
   const done = () => { finished = true; };
+  // 'node -e' defines require, module, exports, __filename and __dirname globally; the code gets
+  // its own (CommonJS) or none (ES modules), as under plain node.
+  for (const name of ['require', 'module', 'exports', '__filename', '__dirname']) delete globalThis[name];
   if (payload.moduleType === 'module') {
-    const source = payload.tests ? payload.code + '\n' + payload.tests + '\n' : payload.code;
-    fs.writeFileSync(filename, source);
-    apply(promiseThen, import(url.pathToFileURL(filename).href), [done, (error) => { throw error; }]);
+    if (payload.tests === null) {
+      fs.writeFileSync(filename, payload.code);
+      apply(promiseThen, import(url.pathToFileURL(filename).href), [done, (error) => { throw error; }]);
+      return;
+    }
+    // ES modules cannot share a scope across files, so code and tests are one module. Two secret
+    // markers around the tests prove they ran whole: code that opens a literal, comment or block
+    // to swallow the tests swallows the first marker too. A helper imported first (evaluated
+    // before the code, after every source was read) deletes the files, so the code cannot read
+    // the markers' secrets.
+    const crypto = require('node:crypto');
+    const beginSecret = crypto.randomBytes(24).toString('hex');
+    const endSecret = crypto.randomBytes(24).toString('hex');
+    let began = false;
+    let ended = false;
+    const helper = path.join(workDirectory, 'sandbox-' + crypto.randomBytes(8).toString('hex') + '.mjs');
+    const hook = (name, value) => defineProperty(globalThis, Symbol.for('codestack.sandbox.' + name), { value, writable: false, configurable: false, enumerable: false });
+    hook('loaded', () => {
+      for (const file of [filename, helper]) try { fs.unlinkSync(file); } catch {}
+    });
+    hook('begin', (secret) => { if (secret === beginSecret && !ended) began = true; });
+    hook('end', (secret) => { if (secret === endSecret && began) ended = true; });
+    fs.writeFileSync(helper, "globalThis[Symbol.for('codestack.sandbox.loaded')]();\n");
+    const call = (name, secret) => "\n;globalThis[Symbol.for('codestack.sandbox." + name + "')](" + JSON.stringify(secret) + ');\n';
+    fs.writeFileSync(filename, 'import ' + JSON.stringify(url.pathToFileURL(helper).href) + ';' + payload.code + call('begin', beginSecret) + payload.tests + call('end', endSecret));
+    apply(promiseThen, import(url.pathToFileURL(filename).href), [() => { if (began && ended) done(); else complain('the tests did not run whole; the run does not pass'); }, (error) => { throw error; }]);
     return;
   }
   if (payload.tests === null) {
@@ -402,5 +428,5 @@ export const sandboxGuardSource = String.raw`'use strict';
   if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
     apply(promiseThen, apply(promiseResolve, Promise, [value]), [done, (error) => { throw error; }]);
   } else done();
-})();
+})(require);
 `;

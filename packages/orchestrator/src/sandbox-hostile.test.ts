@@ -166,6 +166,8 @@ const snippets: Snippet[] = [
   { name: 'absorbing the tests into a template literal', code: 'const swallowed = String.raw`', tests: "const x = 1; // `\nthrow new Error('fails');" },
   { name: 'Atomics.wait forever', code: 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);', check: (result) => expect(result.status).toBe('timed-out') },
   { name: 'WebAssembly and huge stdout', code: "new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); const line = 'y'.repeat(1 << 16); for (let i = 0; i < 2000; i++) process.stdout.write(line);", check: (result) => expect(result.stdout.length).toBeLessThan(70000) },
+  { name: 'ES module: a block that swallows the tests', moduleType: 'module', code: 'const answer = 42;\nif (false) {', tests: "{ }\n}\nthrow new Error('fails');" },
+  { name: 'ES module: reading its own file for the markers', moduleType: 'module', code: "import { readFileSync, readdirSync } from 'node:fs';\ntry { console.log(readFileSync(new URL(import.meta.url), 'utf8')); } catch (e) { console.log('blocked', e.code); }\nconsole.log(readdirSync('.').join());", tests: failingTest },
   { name: 'ES module imports of network classes', moduleType: 'module', code: "import { Socket } from 'node:dgram';\nimport { Resolver } from 'node:dns';\nimport { readFileSync } from 'node:fs';\ntry { new Socket({ type: 'udp4' }).send('x', UDP, '127.0.0.1'); } catch (e) { console.log(e.code); }\ntry { new Resolver(); } catch (e) { console.log(e.code); }\ntry { console.log(readFileSync('ESCAPE', 'utf8')); } catch (e) { console.log(e.code); }", tests: failingTest },
 ];
 
