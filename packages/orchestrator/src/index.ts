@@ -1,7 +1,16 @@
 export { runInSandbox, type SandboxOptions, type SandboxResult, type SandboxStatus } from './sandbox.js';
 export { sandboxGuardSource } from './sandbox-guard.js';
 export { extractCode, type ExtractCodeOptions, type ExtractedCode, type ExtractedCodeSource } from './extract-code.js';
-export { typeCheck, formatDiagnostics, type CodeDiagnostic, type TypeCheckOptions, type TypeCheckResult } from './type-check.js';
+export {
+  typeCheck,
+  formatDiagnostics,
+  defaultTypeCheckTimeoutMilliseconds,
+  TypeCheckTimeoutError,
+  TypeCheckWorkerError,
+  type CodeDiagnostic,
+  type TypeCheckOptions,
+  type TypeCheckResult,
+} from './type-check.js';
 export { transpileTypeScript, type TranspileResult } from './transpile.js';
 export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval-task.js';
 export { passAtK } from './pass-at-k.js';
@@ -25,6 +34,7 @@ export {
 } from './generate-text.js';
 export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
 export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
+export { OpenAIRequestError, maximumStopSequences, maximumStopSequenceLength } from './openai-server-request.js';
 export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
 export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions, type LocalLanguageModel } from './local-language-model.js';
 export {
