@@ -15,10 +15,11 @@ let rootWritable = true;
 try { fs.writeFileSync('/codestack-probe', 'x'); fs.unlinkSync('/codestack-probe'); } catch { rootWritable = false; }
 let bigWrite = 'ok';
 try { fs.writeFileSync(process.cwd() + '/big', Buffer.alloc(3 << 20)); } catch (error) { bigWrite = error.code; }
-console.log(JSON.stringify({ pid: process.pid, interfaces: Object.keys(require('os').networkInterfaces()), rootWritable, bigWrite, cwd: process.cwd() }));
+const hostVisible = ['/etc/hostname', '/etc/passwd', '/root', '/home'].filter((path) => fs.existsSync(path));
+console.log(JSON.stringify({ pid: process.pid, interfaces: Object.keys(require('os').networkInterfaces()), rootWritable, bigWrite, cwd: process.cwd(), hostVisible }));
 `;
 
-function launch(command: string[]): { pid: number; interfaces: string[]; rootWritable: boolean; bigWrite: string; cwd: string } {
+function launch(command: string[]): { pid: number; interfaces: string[]; rootWritable: boolean; bigWrite: string; cwd: string; hostVisible: string[] } {
   const result = spawnSync(command[0]!, command.slice(1), { env: {}, encoding: 'utf8', timeout: 20000 });
   expect(result.status, result.stderr).toBe(0);
   return JSON.parse(result.stdout);
@@ -32,8 +33,8 @@ describe('sandbox isolation launchers', () => {
   });
 
   for (const launcher of ['bubblewrap', 'unshare'] as const) {
-    it(`${launcher}: own PID and network namespaces, a read-only root and a sized tmpfs`, (context) => {
-      if (process.platform !== 'linux' || !(launcher === 'bubblewrap' ? support.tools.bwrap : support.tools.unshare && support.tools.sh)) {
+    it(`${launcher}: own PID and network namespaces, a read-only new root holding only what is bound, a sized tmpfs`, (context) => {
+      if (process.platform !== 'linux' || !(launcher === 'bubblewrap' ? support.tools.bwrap : support.tools.unshare && support.tools.sh && support.tools.chroot)) {
         return context.skip(`${launcher} is not installed`);
       }
       if (!support.namespace) return context.skip(`namespaces unavailable: ${support.reason}`);
@@ -45,6 +46,8 @@ describe('sandbox isolation launchers', () => {
         expect(seen.rootWritable).toBe(false);
         expect(['ENOSPC', 'EFBIG']).toContain(seen.bigWrite);
         expect(seen.cwd).toBe(work);
+        // Only what is bound in exists: no /etc/passwd, no home directories.
+        expect(seen.hostVisible).toEqual([]);
       } finally {
         rmSync(work, { recursive: true, force: true });
       }

@@ -22,8 +22,8 @@ export interface SandboxIsolationSupport {
   launcher?: 'bubblewrap' | 'unshare';
   /** Why the `namespace` level is unavailable, when it is. */
   reason?: string;
-  /** Absolute paths of the helpers found (`bwrap`, `unshare`, `prlimit`, `setpriv`, `sh`). */
-  tools: Partial<Record<'bwrap' | 'unshare' | 'prlimit' | 'setpriv' | 'sh', string>>;
+  /** Absolute paths of the helpers found (`bwrap`, `unshare`, `prlimit`, `setpriv`, `sh`, `chroot`). */
+  tools: Partial<Record<'bwrap' | 'unshare' | 'prlimit' | 'setpriv' | 'sh' | 'chroot', string>>;
 }
 
 let probed: Promise<SandboxIsolationSupport> | undefined;
@@ -40,7 +40,7 @@ export function probeSandboxIsolation(): Promise<SandboxIsolationSupport> {
 
 async function probe(): Promise<SandboxIsolationSupport> {
   const tools: SandboxIsolationSupport['tools'] = {};
-  for (const name of ['bwrap', 'unshare', 'prlimit', 'setpriv', 'sh'] as const) {
+  for (const name of ['bwrap', 'unshare', 'prlimit', 'setpriv', 'sh', 'chroot'] as const) {
     const found = findExecutable(name);
     if (found) tools[name] = found;
   }
@@ -53,12 +53,12 @@ async function probe(): Promise<SandboxIsolationSupport> {
     if (outcome === undefined) return { namespace: true, launcher: 'bubblewrap', tools };
     reasons.push(`bwrap failed (${outcome})`);
   } else reasons.push('bwrap is not installed');
-  if (tools.unshare && tools.sh) {
-    const command = namespaceCommand({ launcher: 'unshare', tools, workDirectory: probeDirectory, readableRoots: [], diskBytes: 1 << 20, node: ['-e', '0'], probeOnly: true });
+  if (tools.unshare && tools.sh && tools.chroot) {
+    const command = namespaceCommand({ launcher: 'unshare', tools, workDirectory: probeDirectory, readableRoots: [], diskBytes: 1 << 20, node: ['-e', '0'] });
     const outcome = await runQuietly(command[0]!, command.slice(1));
     if (outcome === undefined) return { namespace: true, launcher: 'unshare', tools };
     reasons.push(`unshare failed (${outcome})`);
-  } else reasons.push('unshare is not installed');
+  } else reasons.push('unshare, sh or chroot is not installed');
   return { namespace: false, reason: reasons.join('; '), tools };
 }
 
@@ -104,8 +104,6 @@ export interface LaunchPlan {
   diskBytes: number;
   /** Node's arguments (flags, `-e`, the guard source). */
   node: readonly string[];
-  /** Only for the probe: do the mounts, then run node without the read-only remount. */
-  probeOnly?: boolean;
 }
 
 const maximumTasks = 128;
@@ -123,36 +121,57 @@ export function guardCommand(plan: LaunchPlan): string[] {
   return [...limits(plan, true), realpathSync(process.execPath), ...plan.node];
 }
 
+/** What the new root holds besides the readable roots: `[path]` to bind, `[path, target]` for a link. */
+function systemPaths(node: string): Array<[string, string | undefined]> {
+  const paths: Array<[string, string | undefined]> = [['/usr', undefined]];
+  for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    const status = lstatSync(top, { throwIfNoEntry: false });
+    if (!status) continue;
+    if (status.isSymbolicLink()) paths.push([top, readlinkSync(top)]);
+    else if (status.isDirectory()) paths.push([top, undefined]);
+  }
+  const nodePrefix = dirname(dirname(node));
+  if (nodePrefix !== '/usr' && nodePrefix !== '/') paths.push([nodePrefix, undefined]);
+  if (existsSync('/etc/localtime')) paths.push(['/etc/localtime', undefined]);
+  return paths;
+}
+
 /** The command line of a `namespace`-level run with bubblewrap or `unshare`. */
 export function namespaceCommand(plan: LaunchPlan): string[] {
   const node = realpathSync(process.execPath);
   if (plan.launcher === 'bubblewrap') {
     const args = [plan.tools.bwrap!, '--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL'];
-    args.push('--ro-bind', '/usr', '/usr');
-    for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
-      const status = lstatSync(top, { throwIfNoEntry: false });
-      if (!status) continue;
-      if (status.isSymbolicLink()) args.push('--symlink', readlinkSync(top), top);
-      else if (status.isDirectory()) args.push('--ro-bind', top, top);
-    }
-    const nodePrefix = dirname(dirname(node));
-    if (nodePrefix !== '/usr' && nodePrefix !== '/') args.push('--ro-bind', nodePrefix, nodePrefix);
-    if (existsSync('/etc/localtime')) args.push('--ro-bind', '/etc/localtime', '/etc/localtime');
+    for (const [source, target] of systemPaths(node)) args.push(...(target === undefined ? ['--ro-bind', source, source] : ['--symlink', target, source]));
     for (const root of [...plan.readableRoots].sort((a, b) => a.length - b.length)) args.push('--ro-bind', root, root);
     args.push('--proc', '/proc', '--dev', '/dev', '--size', String(plan.diskBytes), '--tmpfs', plan.workDirectory, '--remount-ro', '/', '--chdir', plan.workDirectory);
     args.push('--', node, ...plan.node);
     return [...limits(plan, false), ...args];
   }
-  // unshare: as the namespace's root, make every inherited mount read-only, then mount a sized
-  // tmpfs on the work directory, and exec node. --kill-child ends the namespace with unshare.
+  // unshare: as the namespace's root, build a new root on a small tmpfs mounted over the work
+  // directory (read-only binds of /usr, Node and the readable roots, a fresh /proc, four devices,
+  // a sized tmpfs as the work directory), remount it read-only and chroot into it, so that only
+  // what is bound in exists. --kill-child ends the namespace with unshare.
   const script = [
     'set -e',
-    plan.probeOnly ? ':' : 'while read -r _ _ _ _ point _; do mount -o remount,bind,ro "$point" 2>/dev/null || true; done < /proc/self/mountinfo',
-    'mount -t tmpfs -o "size=$2,mode=0700" tmpfs "$1"',
-    'cd "$1"',
-    'shift 2',
-    'exec "$@"',
+    'work=$1; size=$2; chroot_command=$3; shift 3',
+    'root=$work',
+    'mount -t tmpfs -o size=4m,mode=0755 tmpfs "$root"',
+    'while [ "$1" != "--" ]; do',
+    '  if [ "$1" = link ]; then mkdir -p "$root$(dirname "$2")"; ln -s "$3" "$root$2"; shift 3; continue; fi',
+    '  if [ -d "$2" ]; then mkdir -p "$root$2"; else mkdir -p "$root$(dirname "$2")"; : > "$root$2"; fi',
+    '  mount --rbind "$2" "$root$2"; mount -o remount,bind,ro "$root$2" 2>/dev/null || true; shift 2',
+    'done',
+    'shift',
+    'mkdir -p "$root/proc" "$root/dev" "$root$work"',
+    'mount -t proc proc "$root/proc"',
+    'for device in null zero random urandom; do : > "$root/dev/$device"; mount --bind "/dev/$device" "$root/dev/$device"; done',
+    'mount -t tmpfs -o "size=$size,mode=0700" tmpfs "$root$work"',
+    'mount -o remount,ro "$root"',
+    'exec "$chroot_command" "$root" /bin/sh -c \'cd "$0" && exec "$@"\' "$work" "$@"',
   ].join('\n');
+  const binds: string[] = [];
+  for (const [source, target] of systemPaths(node)) binds.push(...(target === undefined ? ['bind', source] : ['link', source, target]));
+  for (const root of [...plan.readableRoots].sort((a, b) => a.length - b.length)) binds.push('bind', root);
   return [
     ...limits(plan, true),
     plan.tools.unshare!,
@@ -171,6 +190,9 @@ export function namespaceCommand(plan: LaunchPlan): string[] {
     'sandbox',
     plan.workDirectory,
     String(plan.diskBytes),
+    plan.tools.chroot!,
+    ...binds,
+    '--',
     node,
     ...plan.node,
   ];
