@@ -69,6 +69,7 @@ export {
   type GenerationChunk,
   type GenerationResult,
 } from './generation/index.js';
+export { TextStreamer } from './generation/index.js';
 export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './generation/index.js';
 export { registerMissingGradients } from './ops/index.js';
 export {
@@ -82,7 +83,7 @@ export {
   type TokenShardDtype,
   type TokenShardHeader,
 } from './data/index.js';
-export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch } from './data/index.js';
+export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch, type BatchSource } from './data/index.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './training/index.js';
 export { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './training/index.js';
 export { clipByGlobalNorm, globalNorm } from './training/index.js';
@@ -96,4 +97,8 @@ export {
   type TrainSummary,
   type StepResult,
   type LossFunction,
+  type TrainingObserver,
+  type EvaluationResult,
+  type CheckpointEvent,
+  TrainingFailedError,
 } from './training/index.js';

@@ -10,4 +10,5 @@ export {
   type TokenShardDtype,
   type TokenShardHeader,
 } from './token-shards.js';
-export { PackedDataset, type PackedDatasetOptions, type DataPosition, type TrainingBatch } from './packed-dataset.js';
+export { PackedDataset, type PackedDatasetOptions, type DataPosition } from './packed-dataset.js';
+export type { BatchSource, TrainingBatch } from './batch-source.js';

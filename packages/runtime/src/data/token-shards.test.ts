@@ -71,16 +71,62 @@ describe('PackedDataset', () => {
     await writeTokenShard(join(directory, '1.tokens'), [5, 6, 7, 8, 9, 10]);
     const dataset = await PackedDataset.open(directory, { shuffleShards: false });
     expect(dataset.totalTokens).toBe(11);
-    const first = await dataset.nextBatch(2, 3);
+    const first = await dataset.next(2, 3);
     expect([...first.inputs]).toEqual([0, 1, 2, 3, 4, 5]);
     expect([...first.targets]).toEqual([1, 2, 3, 4, 5, 6]);
-    const position = dataset.getPosition();
-    const second = await dataset.nextBatch(2, 3);
+    const position = dataset.position();
+    const second = await dataset.next(2, 3);
     expect([...second.inputs]).toEqual([6, 7, 8, 9, 10, 0]);
     expect([...second.targets]).toEqual([7, 8, 9, 10, 0, 1]);
-    expect(dataset.getPosition().epoch).toBe(1);
+    expect(dataset.position().epoch).toBe(1);
+    dataset.restore(position);
+    expect([...(await dataset.next(2, 3)).inputs]).toEqual([...second.inputs]);
+    // The names from before it was a BatchSource still work.
     dataset.setPosition(position);
+    expect(dataset.getPosition()).toEqual(position);
     expect([...(await dataset.nextBatch(2, 3)).inputs]).toEqual([...second.inputs]);
+  });
+
+  it('draws each row of a batch from its own seeded offset with rowSampling random, and resumes exactly', async () => {
+    // Token i sits at stream offset i, so a row's first input is its offset.
+    await writeTokenShard(join(directory, '0.tokens'), Array.from({ length: 100 }, (_, index) => index));
+    await writeTokenShard(join(directory, '1.tokens'), Array.from({ length: 100 }, (_, index) => 100 + index));
+    const open = (seed: number): Promise<PackedDataset> => PackedDataset.open(directory, { seed, rowSampling: 'random' });
+    const dataset = await open(5);
+    const starts: number[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const { inputs, targets } = await dataset.next(8, 4);
+      for (let row = 0; row < 8; row++) {
+        const start = inputs[row * 4]!;
+        starts.push(start);
+        // Rows are contiguous windows of the stream (also across the shard boundary).
+        for (let column = 0; column < 4; column++) {
+          expect(inputs[row * 4 + column]).toBe(start + column);
+          expect(targets[row * 4 + column]).toBe(start + column + 1);
+        }
+      }
+    }
+    const firstBatch = starts.slice(0, 8);
+    expect(firstBatch.some((start, row) => row > 0 && start !== firstBatch[row - 1]! + 4)).toBe(true);
+    expect(new Set(starts).size).toBeGreaterThan(24);
+    expect(starts.some((start) => start < 100) && starts.some((start) => start >= 100)).toBe(true);
+    expect(Math.max(...starts)).toBeLessThanOrEqual(195);
+    // Seeded: the same seed draws the same rows, another seed other rows.
+    const again = await open(5);
+    expect([...(await again.next(8, 4)).inputs].filter((_, index) => index % 4 === 0)).toEqual(firstBatch);
+    expect([...(await (await open(6)).next(8, 4)).inputs].filter((_, index) => index % 4 === 0)).not.toEqual(firstBatch);
+    // The position carries the row generator: a fresh dataset restored to it reads the same batches.
+    const position = again.position();
+    expect(position.rowRandomState).toHaveLength(4);
+    const expected = [await again.next(8, 4), await again.next(8, 4)];
+    const resumed = await open(5);
+    resumed.restore(position);
+    for (const batch of expected) expect([...(await resumed.next(8, 4)).inputs]).toEqual([...batch.inputs]);
+    // A sequential position does not fit a random dataset, nor the other way round.
+    const sequential = await PackedDataset.open(directory, { seed: 5 });
+    expect(() => resumed.restore(sequential.position())).toThrow(/does not fit/);
+    expect(() => sequential.restore(position)).toThrow(/does not fit/);
+    await expect(PackedDataset.open(directory, { rowSampling: 'shuffled' as 'random' })).rejects.toThrow(/rowSampling/);
   });
 
   it('shuffles the shard order per epoch from a seed, reproducibly', async () => {
@@ -89,8 +135,8 @@ describe('PackedDataset', () => {
       const dataset = await PackedDataset.open(directory, { seed });
       const orders: number[][] = [];
       for (let epoch = 0; epoch < 3; epoch++) {
-        orders.push(dataset.getPosition().order);
-        while (dataset.getPosition().epoch === epoch) await dataset.nextBatch(1, 2);
+        orders.push(dataset.position().order);
+        while (dataset.position().epoch === epoch) await dataset.next(1, 2);
       }
       return orders;
     };
@@ -103,7 +149,7 @@ describe('PackedDataset', () => {
   it('refuses token ids outside the vocabulary and a position that does not fit', async () => {
     await writeTokenShard(join(directory, '0.tokens'), [1, 2, 300, 4]);
     const dataset = await PackedDataset.open(directory, { vocabularySize: 256 });
-    await expectRefused(dataset.nextBatch(1, 3), 'MISMATCHED_FILE', /token 300 is outside the vocabulary/);
-    expect(() => dataset.setPosition({ ...dataset.getPosition(), order: [0, 1] })).toThrow(/does not fit/);
+    await expectRefused(dataset.next(1, 3), 'MISMATCHED_FILE', /token 300 is outside the vocabulary/);
+    expect(() => dataset.restore({ ...dataset.position(), order: [0, 1] })).toThrow(/does not fit/);
   });
 });

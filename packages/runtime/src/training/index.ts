@@ -10,6 +10,7 @@ export {
   type TrainerOptions,
   type TrainOptions,
   type TrainSummary,
-  type StepResult,
   type LossFunction,
 } from './trainer.js';
+export type { TrainingObserver, StepResult, EvaluationResult, CheckpointEvent } from './training-observer.js';
+export { TrainingFailedError } from './training-failed-error.js';

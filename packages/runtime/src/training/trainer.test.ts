@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type * as tfCore from '@tensorflow/tfjs-core';
-import { AbortedError } from '@codestack/core';
+import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { expectRefused } from '../__fixtures__/expect-refused.js';
 import { createRuntime, type BackendName, type Runtime } from '../backend/runtime.js';
 import { LlamaModel } from '../model/llama-model.js';
 import { writeTokenShard } from '../data/token-shards.js';
 import { PackedDataset } from '../data/packed-dataset.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
+import { TrainingFailedError } from './training-failed-error.js';
+import type { BatchSource, TrainingBatch } from '../data/batch-source.js';
 import { AdamW } from './adamw.js';
 import { computeGradients } from './compute-gradients.js';
 import { crossEntropyLoss } from '../ops/cross-entropy.js';
@@ -47,9 +49,9 @@ function maximumDifference(left: Map<string, Float32Array>, right: Map<string, F
   return worst;
 }
 
-async function makeTrainer(runtime: Runtime, overrides: Partial<TrainerOptions> = {}): Promise<Trainer> {
+async function makeTrainer(runtime: Runtime, overrides: Partial<TrainerOptions> = {}, rowSampling: 'sequential' | 'random' = 'sequential'): Promise<Trainer> {
   const model = LlamaModel.create(runtime, tinyConfig, { seed: 2 });
-  const data = await PackedDataset.open(join(directory, 'train'), { seed: 4, vocabularySize: tinyConfig.vocabularySize });
+  const data = await PackedDataset.open(join(directory, 'train'), { seed: 4, vocabularySize: tinyConfig.vocabularySize, rowSampling });
   return new Trainer({ model, data, batchSize: 2, sequenceLength: 16, schedule: { peakLearningRate: 1e-2, warmupSteps: 2, totalSteps: 12 }, ...overrides });
 }
 
@@ -157,6 +159,92 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('resumes base training exactly through train({ resume, untilStep }) with random rows, telling the observer', async () => {
+    const runtime = await createRuntime({ backend: 'wasm' });
+    const straight = await makeTrainer(runtime, { accumulationSteps: 2 }, 'random');
+    const expected = await straight.train({ untilStep: 6, silent: true });
+    expect(expected.losses).toHaveLength(6);
+    expect(expected.startStep).toBe(0);
+    expect(expected.peakTensorBytes).toBeGreaterThan(0);
+
+    const checkpoint = join(directory, 'checkpoint');
+    const first = await makeTrainer(runtime, { accumulationSteps: 2 }, 'random');
+    const firstHalf = await first.train({ untilStep: 3, silent: true, checkpointDirectory: checkpoint, resume: true });
+    expect(firstHalf.losses).toEqual(expected.losses.slice(0, 3));
+    expect(await Trainer.hasCheckpoint(checkpoint)).toBe(true);
+    const state = JSON.parse(await readFile(join(checkpoint, 'trainer-state.json'), 'utf8')) as { dataPosition: { rowRandomState?: number[] } };
+    expect(state.dataPosition.rowRandomState).toHaveLength(4);
+
+    const resumed = await makeTrainer(runtime, { accumulationSteps: 2 }, 'random');
+    const events: string[] = [];
+    const tensors = runtime.tf.memory().numTensors;
+    const secondHalf = await resumed.train({
+      untilStep: 6,
+      silent: true,
+      checkpointDirectory: checkpoint,
+      checkpointEvery: 2,
+      resume: true,
+      observer: {
+        onResume: ({ step }) => void events.push(`resume ${step}`),
+        onStep: ({ step }) => void events.push(`step ${step}`),
+        onCheckpoint: ({ step }) => void events.push(`checkpoint ${step}`),
+      },
+    });
+    expect(events).toEqual(['resume 3', 'step 4', 'checkpoint 4', 'step 5', 'step 6', 'checkpoint 6']);
+    expect(secondHalf.startStep).toBe(3);
+    expect(secondHalf.losses).toEqual(expected.losses.slice(3));
+    expect(maximumDifference(weightsOf(resumed.model), weightsOf(straight.model))).toBe(0);
+    // Nothing left to do at the end; the optimizer moments are the only tensors the run kept.
+    expect((await resumed.train({ untilStep: 6, silent: true })).losses).toEqual([]);
+    expect(runtime.tf.memory().numTensors).toBe(tensors + 2 * resumed.variables.size);
+    for (const trainer of [straight, first, resumed]) {
+      trainer.dispose();
+      trainer.model.dispose();
+    }
+  });
+
+  it('trains on any BatchSource with a custom loss; the default loss refuses masked batches', async () => {
+    const runtime = await createRuntime({ backend: 'wasm' });
+    const { tf } = runtime;
+    const random = new SeededRandom(3);
+    let state = random.getState();
+    const source: BatchSource<number[]> = {
+      async next(batchSize, sequenceLength) {
+        const generator = SeededRandom.fromState(state as [number, number, number, number]);
+        const size = batchSize * sequenceLength;
+        const batch: TrainingBatch = {
+          batchSize,
+          sequenceLength,
+          inputs: Int32Array.from({ length: size }, () => generator.nextInt(tinyConfig.vocabularySize)),
+          targets: Int32Array.from({ length: size }, () => generator.nextInt(tinyConfig.vocabularySize)),
+          mask: Float32Array.from({ length: size }, (_, index) => (index % sequenceLength >= sequenceLength / 2 ? 1 : 0)),
+        };
+        state = generator.getState();
+        return batch;
+      },
+      position: () => [...state],
+      restore: (position) => void (state = [...position] as typeof state),
+    };
+    const model = LlamaModel.create(runtime, tinyConfig, { seed: 2 });
+    const options = { model, data: source, batchSize: 2, sequenceLength: 8, schedule: () => 1e-2 };
+    const refusing = new Trainer(options);
+    await expect(refusing.trainStep()).rejects.toSatisfy((error: unknown) => InvalidArgumentError.isInstance(error) && /loss mask/.test((error as Error).message));
+    const masked = new Trainer({
+      ...options,
+      lossFunction: (batch) => {
+        const logits = model.logitsFlat(tf.tensor2d(batch.inputs, [batch.batchSize, batch.sequenceLength], 'int32'));
+        const picked = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(batch.targets, 'int32'), tinyConfig.vocabularySize)), -1);
+        return tf.div(tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(batch.mask!)))), 8) as tfCore.Scalar;
+      },
+    });
+    const result = await masked.trainStep();
+    expect(result.tokens).toBe(8);
+    expect(result.loss).toBeGreaterThan(0);
+    masked.dispose();
+    refusing.dispose();
+    model.dispose();
+  });
+
   it('trains data-parallel on a worker thread (built dist) to the same weights as one thread', async () => {
     const runtime = await createRuntime({ backend: 'wasm' });
     const parallel = await makeTrainer(runtime, { workers: 2 });
@@ -223,7 +311,7 @@ describe('Trainer', () => {
         throw new Error('loss exploded');
       },
     });
-    await expect(failing.trainStep()).rejects.toThrow(/loss exploded/);
+    await expect(failing.trainStep()).rejects.toSatisfy((error: unknown) => TrainingFailedError.isInstance(error) && /step 0: loss exploded/.test((error as Error).message));
     expect(runtime.tf.memory().numTensors).toBe(before);
     expect(trainer.step).toBe(1);
   });

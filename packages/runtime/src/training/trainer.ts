@@ -1,6 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import {
+  CodestackError,
   FileFormatError,
   InvalidArgumentError,
   createProgressReporter,
@@ -10,7 +12,7 @@ import {
   writeDirectoryAtomic,
 } from '@codestack/core';
 import type { LlamaModel } from '../model/llama-model.js';
-import type { PackedDataset, DataPosition, TrainingBatch } from '../data/packed-dataset.js';
+import type { BatchSource, TrainingBatch } from '../data/batch-source.js';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 import { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './learning-rate-schedule.js';
 import { clipByGlobalNorm } from './gradient-clipping.js';
@@ -19,18 +21,23 @@ import { crossEntropyLoss } from '../ops/cross-entropy.js';
 import { encodeModelFiles } from '../io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import { GradientWorker } from './gradient-worker.js';
+import { TrainingFailedError } from './training-failed-error.js';
+import type { EvaluationResult, StepResult, TrainingObserver } from './training-observer.js';
 
 type Variable = tfCore.Variable;
 
-/** A loss over one micro-batch, computed inside the gradient tape. */
+/**
+ * A loss over one micro-batch, computed inside the gradient tape: a scalar tensor whose gradient
+ * trains the variables (for example the tuning package's loss masked to completion tokens).
+ */
 export type LossFunction = (batch: TrainingBatch) => tfCore.Scalar;
 
 /** Options of {@link Trainer}. */
 export interface TrainerOptions {
   /** The model to train (or whose forward a custom loss uses). */
   model: LlamaModel;
-  /** Training data. */
-  data: PackedDataset;
+  /** Training data: a `PackedDataset` of token shards or any other {@link BatchSource}. */
+  data: BatchSource;
   /** Rows per micro-batch. */
   batchSize: number;
   /** Tokens per row. */
@@ -45,10 +52,10 @@ export interface TrainerOptions {
   maximumGradientNorm?: number;
   /** The variables to train, by name. Default: every model weight. Adapters pass their own. */
   variables?: ReadonlyMap<string, Variable>;
-  /** The loss of a micro-batch. Default: the model's next-token cross-entropy. */
+  /** The loss of a micro-batch. Default: the model's mean next-token cross-entropy (which refuses masked batches). */
   lossFunction?: LossFunction;
   /** Periodic evaluation: `batches` batches of `data` (from its start) every `every` steps. */
-  evaluation?: { data: PackedDataset; every: number; batches: number };
+  evaluation?: { data: BatchSource; every: number; batches: number };
   /**
    * Data-parallel participants (default 1): with `n` > 1, each micro-batch is split into `n` equal
    * row slices; the main thread computes one and `n - 1` worker threads (each with its own tensor
@@ -58,26 +65,16 @@ export interface TrainerOptions {
   workers?: number;
 }
 
-/** The result of one optimizer step. */
-export interface StepResult {
-  /** The step number after this step (1-based). */
-  step: number;
-  /** Mean training loss over the micro-batches. */
-  loss: number;
-  /** The learning rate used. */
-  learningRate: number;
-  /** The global gradient norm before clipping. */
-  gradientNorm: number;
-  /** Tokens processed. */
-  tokens: number;
-}
-
 /** Options of {@link Trainer.train}. */
 export interface TrainOptions {
-  /** Optimizer steps to run now. */
-  steps: number;
-  /** Cancels between steps with `AbortedError`; the trainer stays consistent. */
+  /** Optimizer steps to run now. Give this or `untilStep`. */
+  steps?: number;
+  /** Run until the trainer's step reaches this (counting resumed steps; nothing to do when it already has). Give this or `steps`. */
+  untilStep?: number;
+  /** Cancels between micro-batches with `AbortedError`; the trainer stays consistent. */
   signal?: AbortSignal;
+  /** The progress label. Default `train`. */
+  label?: string;
   /** Log JSON lines even on a TTY. */
   json?: boolean;
   /** Print nothing. */
@@ -88,18 +85,37 @@ export interface TrainOptions {
   checkpointDirectory?: string;
   /** Steps between checkpoints (default: only at the end). */
   checkpointEvery?: number;
+  /**
+   * Load the checkpoint in `checkpointDirectory` first when there is one (a `resume` progress
+   * event and `observer.onResume` follow). Default false.
+   */
+  resume?: boolean;
+  /** Callbacks after each step, evaluation, checkpoint and resume. */
+  observer?: TrainingObserver;
 }
 
 /** What {@link Trainer.train} returns. */
 export interface TrainSummary {
   /** The step reached. */
   step: number;
-  /** The last training loss. */
+  /** The step this call started from (after a resume, the checkpoint's). */
+  startStep: number;
+  /** The last training loss (`NaN` when no step ran). */
   loss: number;
+  /** The loss of every step this call ran. */
+  losses: number[];
   /** Evaluation losses by step. */
-  evaluations: { step: number; loss: number }[];
-  /** Training throughput over the run. */
+  evaluations: EvaluationResult[];
+  /** Tokens learned in this call (see {@link StepResult.tokens}). */
+  tokens: number;
+  /** Wall-clock seconds of this call (evaluations and checkpoints included). */
+  seconds: number;
+  /** Training throughput over the call. */
   tokensPerSecond: number;
+  /** Peak tensor memory (`tf.profile`'s `peakBytes`) of the call's first step: activations, gradients and optimizer state. */
+  peakTensorBytes: number;
+  /** Highest process resident set size seen after a step, in bytes. */
+  peakResidentBytes: number;
 }
 
 /** File names inside a trainer checkpoint directory. */
@@ -116,7 +132,8 @@ interface TrainerState {
   batchSize: number;
   sequenceLength: number;
   accumulationSteps: number;
-  dataPosition: DataPosition;
+  /** The batch source's `position()`: any JSON value. */
+  dataPosition: unknown;
   sha256: { trainable: string; optimizer: string };
 }
 
@@ -126,9 +143,11 @@ function positiveInteger(name: string, value: unknown): number {
 }
 
 /**
- * Trains a set of variables with AdamW, a learning-rate schedule, global-norm clipping and
- * gradient accumulation, on packed sequences from token shards. Checkpoints resume exactly:
- * weights, optimizer moments, step and data position (with its shuffle state) are saved.
+ * The training loop of every codestack training path: trains a set of variables (the model's own
+ * weights, or an adapter's over a frozen base) with AdamW, a learning-rate schedule, global-norm
+ * clipping and gradient accumulation, on batches from any {@link BatchSource}, with a pluggable
+ * {@link LossFunction} and {@link TrainingObserver}. Checkpoints resume exactly: weights,
+ * optimizer moments, step and the batch source's position (with its generator state) are saved.
  */
 export class Trainer {
   /** The model. */
@@ -141,7 +160,7 @@ export class Trainer {
   private readonly schedule: LearningRateSchedule;
   private readonly lossFunction: LossFunction;
   private readonly accumulationSteps: number;
-  private readonly evaluationStart: DataPosition | undefined;
+  private readonly evaluationStart: unknown;
   private stepCount = 0;
   private readonly participants: number;
   private workerPool: Promise<GradientWorker[]> | undefined;
@@ -175,7 +194,7 @@ export class Trainer {
     this.optimizer = new AdamW(options.model.runtime.tf, options.optimizer);
     this.schedule = typeof options.schedule === 'function' ? options.schedule : warmupCosineSchedule(options.schedule);
     this.lossFunction = options.lossFunction ?? ((batch) => this.defaultLoss(batch));
-    this.evaluationStart = options.evaluation?.data.getPosition();
+    this.evaluationStart = options.evaluation?.data.position();
   }
 
   /** Optimizer steps done (restored by {@link Trainer.loadCheckpoint}). */
@@ -183,17 +202,35 @@ export class Trainer {
     return this.stepCount;
   }
 
-  /** Runs one optimizer step: `accumulationSteps` micro-batches, clipping, AdamW. */
+  /** Checks whether `directory` holds a trainer checkpoint (its state file), without reading it. */
+  static async hasCheckpoint(directory: string): Promise<boolean> {
+    try {
+      await stat(join(directory, trainerCheckpointFiles.state));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Runs one optimizer step: `accumulationSteps` micro-batches, clipping, AdamW. An error that
+   * is not a `CodestackError` is wrapped in {@link TrainingFailedError}; no tensor leaks either way.
+   */
   async trainStep(signal?: AbortSignal): Promise<StepResult> {
     const runtime = this.model.runtime;
     runtime.assertActive();
     const tf = runtime.tf;
     const total = new Map<string, tfCore.Tensor>();
     let lossSum = 0;
+    let tokens = 0;
     try {
       for (let micro = 0; micro < this.accumulationSteps; micro++) {
         throwIfAborted(signal, 'training step');
-        const batch = await this.options.data.nextBatch(this.options.batchSize, this.options.sequenceLength);
+        const batch = await this.options.data.next(this.options.batchSize, this.options.sequenceLength);
+        if (batch.batchSize !== this.options.batchSize || batch.sequenceLength !== this.options.sequenceLength) {
+          throw new InvalidArgumentError({ argument: 'data', message: `the batch source returned ${batch.batchSize}x${batch.sequenceLength} rows, expected ${this.options.batchSize}x${this.options.sequenceLength}` });
+        }
+        tokens += batch.mask === undefined ? batch.batchSize * batch.sequenceLength : batch.mask.reduce((sum, value) => sum + value, 0);
         if (this.participants > 1) {
           lossSum += await this.dataParallelGradients(batch, total);
         } else {
@@ -223,8 +260,11 @@ export class Trainer {
         loss: lossSum / this.accumulationSteps,
         learningRate,
         gradientNorm,
-        tokens: this.accumulationSteps * this.options.batchSize * this.options.sequenceLength,
+        tokens,
       };
+    } catch (error) {
+      if (CodestackError.isInstance(error)) throw error;
+      throw new TrainingFailedError({ step: this.stepCount, message: error instanceof Error ? error.message : String(error), cause: error });
     } finally {
       for (const gradient of total.values()) gradient.dispose();
     }
@@ -235,53 +275,99 @@ export class Trainer {
     const evaluation = this.options.evaluation;
     if (evaluation === undefined || this.evaluationStart === undefined) throw new InvalidArgumentError({ argument: 'evaluation', message: 'no evaluation data was configured' });
     const tf = this.model.runtime.tf;
-    evaluation.data.setPosition(this.evaluationStart);
+    evaluation.data.restore(this.evaluationStart);
     let sum = 0;
     for (let index = 0; index < evaluation.batches; index++) {
       throwIfAborted(signal, 'evaluation');
-      const batch = await evaluation.data.nextBatch(this.options.batchSize, this.options.sequenceLength);
+      const batch = await evaluation.data.next(this.options.batchSize, this.options.sequenceLength);
       sum += tf.tidy(() => this.lossFunction(batch).dataSync()[0] as number);
     }
     return sum / evaluation.batches;
   }
 
-  /** Runs `steps` optimizer steps with progress reporting, periodic evaluation and checkpoints. */
+  /**
+   * Runs `steps` optimizer steps (or until step `untilStep`) with progress reporting, periodic
+   * evaluation, checkpoints every `checkpointEvery` steps and at the end, and the observer's
+   * callbacks; with `resume`, first loads the checkpoint in `checkpointDirectory` if there is one.
+   * Measures throughput, the tensor memory peak of the first step and the resident set size.
+   */
   async train(options: TrainOptions): Promise<TrainSummary> {
-    const steps = positiveInteger('steps', options.steps);
-    const reporter = createProgressReporter({ label: 'train', total: this.stepCount + steps, json: options.json, silent: options.silent, stream: options.stream });
-    const evaluations: { step: number; loss: number }[] = [];
+    if ((options.steps === undefined) === (options.untilStep === undefined)) {
+      throw new InvalidArgumentError({ argument: 'steps', message: 'give either steps or untilStep' });
+    }
+    if (options.steps !== undefined) positiveInteger('steps', options.steps);
+    if (options.untilStep !== undefined && !(Number.isInteger(options.untilStep) && options.untilStep >= 0)) {
+      throw new InvalidArgumentError({ argument: 'untilStep', message: `expected a non-negative integer, got ${String(options.untilStep)}` });
+    }
+    if (options.checkpointEvery !== undefined) positiveInteger('checkpointEvery', options.checkpointEvery);
+    const { observer, checkpointDirectory: directory } = options;
+    const tf = this.model.runtime.tf;
     const started = performance.now();
+    let resumedFrom: number | undefined;
+    if (options.resume === true && directory !== undefined && (await Trainer.hasCheckpoint(directory))) {
+      await this.loadCheckpoint(directory);
+      resumedFrom = this.stepCount;
+    }
+    const startStep = this.stepCount;
+    const end = options.untilStep ?? startStep + (options.steps as number);
+    const reporter = createProgressReporter({ label: options.label ?? 'train', total: Math.max(end, startStep), json: options.json, silent: options.silent, stream: options.stream });
+    if (resumedFrom !== undefined && directory !== undefined) {
+      reporter.event('resume', { step: resumedFrom, directory });
+      await observer?.onResume?.({ step: resumedFrom, directory });
+    }
+    const evaluations: EvaluationResult[] = [];
+    const losses: number[] = [];
     let tokens = 0;
-    let loss = Number.NaN;
-    const end = this.stepCount + steps;
+    let peakTensorBytes = 0;
+    let peakResidentBytes = 0;
+    const seconds = (): number => Math.max((performance.now() - started) / 1000, 1e-9);
     while (this.stepCount < end) {
       throwIfAborted(options.signal, 'training');
-      const result = await this.trainStep(options.signal);
+      let result: StepResult;
+      if (this.stepCount === startStep) {
+        // Profile the first step once: its peak holds activations, gradients and optimizer state.
+        let captured: StepResult | undefined;
+        const profile = await tf.profile(async () => {
+          captured = await this.trainStep(options.signal);
+          return [];
+        });
+        peakTensorBytes = Math.max(profile.peakBytes, tf.memory().numBytes);
+        result = captured as StepResult;
+      } else {
+        result = await this.trainStep(options.signal);
+      }
+      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
       tokens += result.tokens;
-      loss = result.loss;
-      const seconds = (performance.now() - started) / 1000;
+      losses.push(result.loss);
       reporter.update({
         completed: result.step,
-        fields: { loss: result.loss, learningRate: result.learningRate, gradientNorm: result.gradientNorm, tokensPerSecond: Math.round(tokens / seconds) },
+        fields: { loss: result.loss, learningRate: result.learningRate, gradientNorm: result.gradientNorm, tokensPerSecond: Math.round(tokens / seconds()) },
       });
+      await observer?.onStep?.(result);
       if (this.options.evaluation !== undefined && result.step % this.options.evaluation.every === 0) {
-        const evaluationLoss = await this.evaluate(options.signal);
-        evaluations.push({ step: result.step, loss: evaluationLoss });
-        reporter.event('evaluation', { step: result.step, loss: evaluationLoss });
+        const evaluation = { step: result.step, loss: await this.evaluate(options.signal) };
+        evaluations.push(evaluation);
+        reporter.event('evaluation', { ...evaluation });
+        await observer?.onEvaluation?.(evaluation);
       }
+      // Let an abort (or other work) run between steps.
+      await new Promise((resolve) => setImmediate(resolve));
       const every = options.checkpointEvery;
-      if (options.checkpointDirectory !== undefined && every !== undefined && result.step % every === 0 && this.stepCount < end) {
-        await this.saveCheckpoint(options.checkpointDirectory);
-        reporter.event('checkpoint', { step: result.step, directory: options.checkpointDirectory });
+      if (directory !== undefined && every !== undefined && result.step % every === 0 && this.stepCount < end) {
+        await this.checkpoint(directory, reporter, observer);
       }
     }
-    if (options.checkpointDirectory !== undefined) {
-      await this.saveCheckpoint(options.checkpointDirectory);
-      reporter.event('checkpoint', { step: this.stepCount, directory: options.checkpointDirectory });
-    }
-    const tokensPerSecond = tokens / ((performance.now() - started) / 1000);
+    if (directory !== undefined && this.stepCount > startStep) await this.checkpoint(directory, reporter, observer);
+    const loss = losses.at(-1) ?? Number.NaN;
+    const tokensPerSecond = tokens / seconds();
     reporter.finish({ loss, tokensPerSecond: Math.round(tokensPerSecond) });
-    return { step: this.stepCount, loss, evaluations, tokensPerSecond };
+    return { step: this.stepCount, startStep, loss, losses, evaluations, tokens, seconds: seconds(), tokensPerSecond, peakTensorBytes, peakResidentBytes };
+  }
+
+  private async checkpoint(directory: string, reporter: ReturnType<typeof createProgressReporter>, observer: TrainingObserver | undefined): Promise<void> {
+    await this.saveCheckpoint(directory);
+    reporter.event('checkpoint', { step: this.stepCount, directory });
+    await observer?.onCheckpoint?.({ step: this.stepCount, directory });
   }
 
   /**
@@ -313,7 +399,7 @@ export class Trainer {
       batchSize: this.options.batchSize,
       sequenceLength: this.options.sequenceLength,
       accumulationSteps: this.accumulationSteps,
-      dataPosition: this.options.data.getPosition(),
+      dataPosition: this.options.data.position(),
       sha256: { trainable: sha256Hex(trainableBytes), optimizer: sha256Hex(optimizerBytes) },
     };
     files.set(trainerCheckpointFiles.state, `${JSON.stringify(state, null, 2)}\n`);
@@ -368,7 +454,7 @@ export class Trainer {
       if (!this.variables.has(name)) throw new FileFormatError({ path: optimizerPath, reason: 'mismatch', message: `moment of unknown variable ${name}` });
       (kind === 'first' ? optimizerState.firstMoments : optimizerState.secondMoments).set(name, { shape: value.shape, data: value.data });
     }
-    this.options.data.setPosition(state.dataPosition);
+    this.options.data.restore(state.dataPosition);
     for (const [name, variable] of this.variables) {
       const tensor = trainable.get(name) as SafetensorsTensor;
       const value = tf.tensor(tensor.data, tensor.shape, 'float32');
@@ -393,6 +479,7 @@ export class Trainer {
    */
   private async dataParallelGradients(batch: TrainingBatch, total: Map<string, tfCore.Tensor>): Promise<number> {
     const tf = this.model.runtime.tf;
+    if (batch.mask !== undefined) throw new InvalidArgumentError({ argument: 'workers', message: 'data-parallel workers train with the default loss, which takes no loss mask' });
     this.workerPool ??= Promise.all(
       Array.from({ length: this.participants - 1 }, () => GradientWorker.start(this.model.runtime.backend, this.model.config)),
     );
@@ -438,6 +525,9 @@ export class Trainer {
 
   private defaultLoss(batch: TrainingBatch): tfCore.Scalar {
     const tf = this.model.runtime.tf;
+    if (batch.mask !== undefined) {
+      throw new InvalidArgumentError({ argument: 'lossFunction', message: 'the batch has a loss mask; pass a lossFunction that applies it' });
+    }
     const inputs = tf.tensor2d(batch.inputs, [batch.batchSize, batch.sequenceLength], 'int32');
     const targets = tf.tensor1d(batch.targets, 'int32');
     return crossEntropyLoss(tf, this.model.logitsFlat(inputs), targets);
