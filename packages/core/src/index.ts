@@ -21,7 +21,8 @@ export {
   type ProgressReporterOptions,
   type ProgressUpdate,
 } from './progress-reporter.js';
-export type { Tokenizer } from './spec/tokenizer.js';
+export type { Tokenizer, IncrementalDecoder } from './spec/tokenizer.js';
+export { createIncrementalDecoder } from './incremental-decoder.js';
 export type { Embedder, EmbedOptions } from './spec/embedder.js';
 export type { VectorIndex, VectorSearchHit, VectorSearchOptions } from './spec/vector-index.js';
 export type {

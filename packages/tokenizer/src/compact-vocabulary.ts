@@ -1,8 +1,9 @@
-import { InvalidArgumentError, sha256Hex, type Tokenizer } from '@codestack/core';
+import { InvalidArgumentError, sha256Hex, type IncrementalDecoder, type Tokenizer } from '@codestack/core';
 import { assertString, assertTokenArray, assertWholeNumber } from './argument-checks.js';
 import { type CorpusInput, type CorpusJobOptions, createCorpusEncoder } from './corpus-encoder.js';
 import { type EncodingName, encodingNames, isEncodingName } from './encoding-registry.js';
 import { loadTokenizer, type OpenAiTokenizer } from './openai-tokenizer.js';
+import { createIncrementalByteDecoder } from './streaming-decoder.js';
 import { decodeTokenBytes } from './token-bytes.js';
 import { UnknownEncodingError } from './unknown-encoding-error.js';
 
@@ -73,6 +74,8 @@ export interface CompactVocabulary extends Tokenizer {
   countTokens(text: string): number;
   /** The UTF-8 bytes of one id (special ids: their marker text), for streaming decode. */
   tokenBytes(token: number): Uint8Array;
+  /** A decoder for ids as they arrive: each push decodes only the new ids' bytes, holding back a split character. */
+  createDecoder(): IncrementalDecoder;
 }
 
 /** Options of {@link buildCompactVocabulary}. */
@@ -183,6 +186,7 @@ function createCompactVocabularyFromBase(base: OpenAiTokenizer, baseTokenIds: re
     encode,
     countTokens: (text) => encode(text).length,
     tokenBytes,
+    createDecoder: () => createIncrementalByteDecoder({ tokenBytes }),
     decode(tokens) {
       assertTokenArray(tokens, 'tokens');
       return decodeTokenBytes(tokens, tokenBytes);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, throwIfAborted, type Tokenizer } from '@codestack/core';
+import { InvalidArgumentError, throwIfAborted, type IncrementalDecoder, type Tokenizer } from '@codestack/core';
 import type { ChatMessage } from 'gpt-tokenizer/GptEncoding';
 import { assertString, assertTokenArray } from './argument-checks.js';
 import {
@@ -10,6 +10,7 @@ import {
   loadEncodingSync,
 } from './encoding-registry.js';
 import { getModelInfo } from './model-registry.js';
+import { createIncrementalByteDecoder } from './streaming-decoder.js';
 import { decodeTokenBytes } from './token-bytes.js';
 import { UnknownEncodingError } from './unknown-encoding-error.js';
 import { UnknownModelError } from './unknown-model-error.js';
@@ -54,6 +55,8 @@ export interface OpenAiTokenizer extends Tokenizer {
   countTokens(text: string, options?: EncodeOptions): number;
   /** The UTF-8 bytes one token stands for (special tokens: the bytes of their string). */
   tokenBytes(token: number): Uint8Array;
+  /** A decoder for ids as they arrive: each push decodes only the new ids' bytes, holding back a split character. */
+  createDecoder(): IncrementalDecoder;
   /** The special-token strings of this encoding and their ids. */
   readonly specialTokens: ReadonlyMap<string, number>;
   /**
@@ -141,6 +144,10 @@ class EncodingTokenizer implements OpenAiTokenizer {
     // Not gpt-tokenizer's decode: it streams through one shared TextDecoder, so a call that ends
     // inside a character leaks a U+FFFD into the next call. Here each call decodes on its own.
     return decodeTokenBytes(tokens, (token) => this.tokenBytes(token));
+  }
+
+  createDecoder(): IncrementalDecoder {
+    return createIncrementalByteDecoder(this);
   }
 
   tokenBytes(token: number): Uint8Array {

@@ -1,6 +1,7 @@
 import { AbortedError } from '@codestack/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createCompactVocabulary } from './compact-vocabulary.js';
 import { getTokenizer } from './openai-tokenizer.js';
 import { createStreamingDecoder, decodeTokenStream } from './streaming-decoder.js';
 
@@ -81,5 +82,45 @@ describe('createStreamingDecoder', () => {
   it('refuses unknown token ids', () => {
     const decoder = createStreamingDecoder(getTokenizer('cl100k_base'));
     expect(() => decoder.write(10_000_000)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('Tokenizer.createDecoder (the @codestack/core incremental decoder)', () => {
+  const pushAll = (decoder: { push(tokens: readonly number[]): string; flush(): string }, tokens: number[], sizes: number[]): string => {
+    let text = '';
+    for (let position = 0, batch = 0; position < tokens.length; batch++) {
+      const size = sizes[batch % sizes.length] as number;
+      text += decoder.push(tokens.slice(position, position + size));
+      position += size;
+    }
+    return text + decoder.flush();
+  };
+
+  it('streams exactly the whole decode for random ids of cl100k_base, also ids that split characters (property)', () => {
+    const tokenizer = getTokenizer('cl100k_base');
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 99_999 }), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 5 }),
+        (tokens, sizes) => {
+          expect(pushAll(tokenizer.createDecoder(), tokens, sizes)).toBe(tokenizer.decode(tokens));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('streams exactly the whole decode for random ids of a compact vocabulary (byte ids split characters, property)', async () => {
+    const vocabulary = await createCompactVocabulary({ baseEncoding: 'cl100k_base', baseTokenIds: [15339, 1917, 11, 30, 9468, 239, 222] });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: vocabulary.vocabularySize - 1 }), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 5 }),
+        (tokens, sizes) => {
+          expect(pushAll(vocabulary.createDecoder(), tokens, sizes)).toBe(vocabulary.decode(tokens));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { throwIfAborted } from '@codestack/core';
+import { throwIfAborted, type IncrementalDecoder } from '@codestack/core';
 import { assertTokenArray } from './argument-checks.js';
 
 /** Anything that can give the UTF-8 bytes of a token id (the OpenAI tokenizers, compact vocabularies). */
@@ -39,6 +39,16 @@ export function createStreamingDecoder(source: TokenByteSource): StreamingDecode
       return rest;
     },
   };
+}
+
+/**
+ * The {@link IncrementalDecoder} of `@codestack/core`'s `Tokenizer.createDecoder` for a tokenizer
+ * that knows its tokens' bytes: a {@link StreamingDecoder} under the contract's names (`push` is
+ * `write`, `flush` is `end`). Each push decodes only the new ids' bytes.
+ */
+export function createIncrementalByteDecoder(source: TokenByteSource): IncrementalDecoder {
+  const decoder = createStreamingDecoder(source);
+  return { push: (tokens) => decoder.write(tokens), flush: () => decoder.end() };
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type FinishReason,
   type StoppingCriterion,
 } from './stopping-criteria.js';
+import { TextStreamer } from './text-streamer.js';
 
 /** Options of {@link generate} and {@link streamGenerate}. */
 export interface GenerationOptions {
@@ -106,8 +107,8 @@ export function createStoppingCriteria(options: GenerationOptions): StoppingCrit
 interface SequenceState {
   ids: number[];
   generated: number[];
-  emittedLength: number;
-  text: string | undefined;
+  /** The text stage, when a tokenizer was given. */
+  streamer: TextStreamer | undefined;
   finishReason: FinishReason | undefined;
 }
 
@@ -130,8 +131,10 @@ function validatePrompts(model: LlamaModel, prompts: readonly (readonly number[]
 
 /**
  * Generates continuations of equal-length `prompts` together, yielding every new token as it is
- * chosen. The pipeline per step is: model logits -> logits processors -> sampler -> stopping
- * criteria. Tensors are disposed by hand (no `tf.tidy` across `await`), also on abort or error.
+ * chosen. The pipeline per step is: model logits -> logits processors -> sampler -> text stage
+ * ({@link TextStreamer}: decodes the new token only, holds back split characters and what stopping
+ * criteria declare with `holdBackCharacters`) -> stopping criteria. Tensors are disposed by hand
+ * (no `tf.tidy` across `await`), also on abort or error.
  */
 export async function* generateTokens(
   model: LlamaModel,
@@ -142,15 +145,13 @@ export async function* generateTokens(
   const processors = createLogitsProcessors(options);
   const sampler = createSampler(options);
   const criteria = createStoppingCriteria(options);
-  const stopCriterion = criteria.find((criterion): criterion is StopSequenceCriterion => criterion instanceof StopSequenceCriterion);
   const tokenizer = options.tokenizer;
   const useCache = options.useCache ?? true;
   const vocabulary = model.config.vocabularySize;
   const states: SequenceState[] = prompts.map((prompt) => ({
     ids: [...prompt],
     generated: [],
-    emittedLength: 0,
-    text: tokenizer === undefined ? undefined : '',
+    streamer: tokenizer === undefined ? undefined : new TextStreamer(tokenizer, criteria),
     finishReason: undefined,
   }));
   const cache: KeyValueCache | undefined = useCache ? model.createCache(prompts.length) : undefined;
@@ -177,30 +178,21 @@ export async function* generateTokens(
         const token = sampler.sample(row);
         state.ids.push(token);
         state.generated.push(token);
-        let visibleEnd: number | undefined;
-        if (tokenizer !== undefined) {
-          state.text = tokenizer.decode(state.generated);
-          visibleEnd = state.text.length;
-          // hold back an incomplete UTF-8 character and anything that may start a stop sequence
-          while (visibleEnd > state.emittedLength && state.text.charCodeAt(visibleEnd - 1) === 0xfffd) visibleEnd--;
-          if (stopCriterion !== undefined) visibleEnd -= stopCriterion.pendingSuffixLength(state.text.slice(0, visibleEnd));
-        }
+        // The text stage decodes the new token only; criteria see the whole characters so far.
+        state.streamer?.put([token]);
+        let keepTextLength: number | undefined;
         for (const criterion of criteria) {
-          const verdict = criterion.check({ generatedIds: state.generated, text: state.text });
+          const verdict = criterion.check({ generatedIds: state.generated, text: state.streamer?.text });
           if (verdict !== undefined) {
             state.finishReason = verdict.reason;
-            if (state.text !== undefined && verdict.keepTextLength !== undefined) state.text = state.text.slice(0, verdict.keepTextLength);
+            keepTextLength = verdict.keepTextLength;
             break;
           }
         }
         if (state.finishReason === undefined && state.ids.length >= model.config.maximumContext) state.finishReason = 'context';
-        if (state.text !== undefined) {
-          const end = state.finishReason !== undefined ? state.text.length : Math.max(state.emittedLength, visibleEnd ?? 0);
-          chunks.push({ sequence, token, text: state.text.slice(state.emittedLength, end) });
-          state.emittedLength = Math.max(state.emittedLength, end);
-        } else {
-          chunks.push({ sequence, token, text: '' });
-        }
+        const streamer = state.streamer;
+        const text = streamer === undefined ? '' : state.finishReason !== undefined ? streamer.end(keepTextLength) : streamer.takeDelta();
+        chunks.push({ sequence, token, text });
       }
       for (const chunk of chunks) yield chunk;
       input = useCache ? states.map((state) => [state.ids[state.ids.length - 1] as number]) : states.map((state) => state.ids);
@@ -208,7 +200,7 @@ export async function* generateTokens(
   } finally {
     cache?.dispose();
   }
-  return states.map((state) => ({ tokens: state.generated, text: state.text, finishReason: state.finishReason ?? 'length' }));
+  return states.map((state) => ({ tokens: state.generated, text: state.streamer?.text, finishReason: state.finishReason ?? 'length' }));
 }
 
 /**

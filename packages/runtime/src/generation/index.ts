@@ -28,3 +28,4 @@ export {
   type GenerationResult,
 } from './generate.js';
 export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './fill-in-the-middle.js';
+export { TextStreamer } from './text-streamer.js';

@@ -18,6 +18,12 @@ export interface StoppingCriterion {
    * length of text to keep (stop sequences cut the text before the match).
    */
   check(state: GenerationState): { reason: FinishReason; keepTextLength?: number } | undefined;
+  /**
+   * Optional: how many characters at the end of `text` a stream must hold back because a later
+   * token could still make them part of a match (a stop sequence's prefix). The text streamer asks
+   * every criterion and holds back the most; criteria that do not look at text leave it out.
+   */
+  holdBackCharacters?(text: string): number;
 }
 
 /** Stops after `maximumTokens` generated tokens. */
@@ -78,7 +84,7 @@ export class StopSequenceCriterion implements StoppingCriterion {
    * How many characters at the end of `text` could still start a stop sequence: a stream holds
    * them back so it never emits text that a later token turns into a stop sequence.
    */
-  pendingSuffixLength(text: string): number {
+  holdBackCharacters(text: string): number {
     let longest = 0;
     for (const sequence of this.stopSequences) {
       for (let length = Math.min(sequence.length - 1, text.length); length > longest; length--) {
@@ -89,5 +95,10 @@ export class StopSequenceCriterion implements StoppingCriterion {
       }
     }
     return longest;
+  }
+
+  /** @deprecated Use {@link StopSequenceCriterion.holdBackCharacters} (the {@link StoppingCriterion} hook). */
+  pendingSuffixLength(text: string): number {
+    return this.holdBackCharacters(text);
   }
 }
