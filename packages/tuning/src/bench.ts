@@ -25,7 +25,7 @@ import type { AdapterConfig } from './adapter-config.js';
 import { adapterFileSize, saveAdapter } from './adapter-files.js';
 import { evaluatePerplexity, type PerplexityResult } from './evaluate-perplexity.js';
 import { trainAdapter } from './train-adapter.js';
-import { runTrainingLoop, type TrainingOptions, type TrainingResult } from './training-loop.js';
+import { runTraining, type TrainingOptions, type TrainingResult } from './run-training.js';
 
 const beginOfText = 256;
 const endOfText = 257;
@@ -153,7 +153,7 @@ async function runPhase(method: Method, baseDirectory: string): Promise<MethodRe
   let adapter: Adapter | undefined;
   let adapterFileBytes: number | undefined;
   if (method === 'full') {
-    result = await runTrainingLoop(model, model.trainableVariables(), options, 'full-fine-tune');
+    result = await runTraining(model, undefined, options, 'full-fine-tune');
   } else {
     adapter = Adapter.create(model, adapterConfigs[method], { seed: 1, name: method });
     result = await trainAdapter({ ...options, model, adapter });
@@ -200,7 +200,7 @@ function runChild(method: Method, baseDirectory: string): Promise<MethodReport> 
 async function pretrain(runtime: Runtime, directory: string): Promise<{ loss: number; seconds: number; heldOutBase: PerplexityResult; corpus: Record<string, { files: number; bytes: number }> }> {
   const { general, domainTrain, domainHeldOut } = await corpora();
   const model = LlamaModel.create(runtime, modelConfig, { seed: 7 });
-  const result = await runTrainingLoop(model, model.trainableVariables(), { ...trainingOptions(general, settings.pretrainSteps, 3e-3), weightDecay: 0.01 }, 'pretrain');
+  const result = await runTraining(model, undefined, { ...trainingOptions(general, settings.pretrainSteps, 3e-3), weightDecay: 0.01 }, 'pretrain');
   await saveModel(model, directory);
   const heldOutBase = await heldOut(model, domainHeldOut);
   model.dispose();
@@ -229,7 +229,7 @@ async function interleavedThroughput(runtime: Runtime, directory: string): Promi
       const options = trainingOptions(domainTrain, quick ? 2 : 5, learningRates[method]);
       let result: TrainingResult;
       if (method === 'full') {
-        result = await runTrainingLoop(model, model.trainableVariables(), options, 'throughput');
+        result = await runTraining(model, undefined, options, 'throughput');
       } else {
         const adapter = Adapter.create(model, adapterConfigs[method], { seed: round });
         result = await trainAdapter({ ...options, model, adapter });

@@ -1,11 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '@codestack/core';
+import { Writable } from 'node:stream';
+import { AbortedError, InvalidArgumentError } from '@codestack/core';
+import { loadModel } from '@codestack/runtime';
 import { Adapter } from './adapter.js';
 import { evaluatePerplexity } from './evaluate-perplexity.js';
 import { fineTuneModel } from './fine-tune-model.js';
-import { patternSequences, removeTemporaryDirectories, testRuntime, tinyModel, weightBytes } from './test-support.js';
+import { patternSequences, removeTemporaryDirectories, temporaryDirectory, testRuntime, tinyModel, weightBytes } from './test-support.js';
 
 afterAll(removeTemporaryDirectories);
+
+/** A progress stream that aborts `controller` once a line contains `marker`. */
+function abortAfter(controller: AbortController, marker: string): Writable {
+  return new Writable({
+    write(chunk, _encoding, callback) {
+      if (String(chunk).includes(marker)) controller.abort();
+      callback();
+    },
+  });
+}
 
 describe('fineTuneModel', () => {
   const data = { sequences: patternSequences(24, 33) };
@@ -28,6 +40,30 @@ describe('fineTuneModel', () => {
     const changed = [...before].filter(([name, bytes]) => Buffer.compare(Buffer.from(bytes), Buffer.from(after.get(name) as Uint8Array)) !== 0);
     expect(changed.length).toBe(before.size);
     model.dispose();
+  });
+
+  it('resumes exactly: 6 steps straight equal 3 steps, checkpoint, and 3 more on a fresh model', async () => {
+    const options = { data, steps: 6, batchSize: 2, sequenceLength: 16, learningRate: 1e-2, warmupSteps: 2, weightDecay: 0.01, seed: 5, silent: true } as const;
+    const straight = await tinyModel(4);
+    const uninterrupted = await fineTuneModel({ ...options, model: straight });
+
+    const directory = await temporaryDirectory();
+    const first = await tinyModel(4);
+    const controller = new AbortController();
+    await expect(
+      fineTuneModel({ ...options, model: first, checkpointDirectory: directory, checkpointEvery: 3, signal: controller.signal, silent: false, json: true, stream: abortAfter(controller, '"completed":3') }),
+    ).rejects.toSatisfy((error) => AbortedError.isInstance(error));
+    const resumedModel = await tinyModel(9);
+    const resumed = await fineTuneModel({ ...options, model: resumedModel, checkpointDirectory: directory });
+    expect(resumed.startStep).toBe(3);
+    expect(resumed.losses).toEqual(uninterrupted.losses.slice(3));
+    const expected = weightBytes(straight);
+    for (const [name, bytes] of weightBytes(resumedModel)) expect(Buffer.compare(Buffer.from(bytes), Buffer.from(expected.get(name) as Uint8Array)), name).toBe(0);
+    // The checkpoint of full fine-tuning is also a loadable model.
+    const runtime = await testRuntime();
+    const loaded = await loadModel(runtime, directory);
+    expect(loaded.config).toEqual(straight.config);
+    for (const model of [straight, first, resumedModel, loaded]) model.dispose();
   });
 
   it('refuses a model that carries an adapter hook', async () => {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@codestack/core';
 import type { LlamaModel } from '@codestack/runtime';
-import { runTrainingLoop, type TrainingOptions, type TrainingResult } from './training-loop.js';
+import { runTraining, type TrainingOptions, type TrainingResult } from './run-training.js';
 
 /** Options of {@link fineTuneModel}: the model and the same training options adapters take. */
 export interface FineTuneModelOptions extends TrainingOptions {
@@ -9,9 +9,10 @@ export interface FineTuneModelOptions extends TrainingOptions {
 }
 
 /**
- * Full fine-tuning: trains every weight of `model` in place with the same loop, loss, schedule
- * and data handling as `trainAdapter`. It is the baseline an adapter is measured against (same
- * data, same steps); the model must not carry an adapter hook while it trains.
+ * Full fine-tuning: trains every weight of `model` in place with the runtime's `Trainer` and the
+ * same loss, schedule, data handling and checkpoints as `trainAdapter` (a checkpoint directory
+ * also loads with `loadModel`). It is the baseline an adapter is measured against (same data,
+ * same steps); the model must not carry an adapter hook while it trains.
  */
 export async function fineTuneModel(options: FineTuneModelOptions): Promise<TrainingResult> {
   const { model } = options;
@@ -19,5 +20,5 @@ export async function fineTuneModel(options: FineTuneModelOptions): Promise<Trai
   if (model.linearHook !== undefined) {
     throw new InvalidArgumentError({ argument: 'model', message: 'the model has an adapter hook installed; fine-tune the bare model' });
   }
-  return runTrainingLoop(model, model.trainableVariables(), options, 'fine-tune');
+  return runTraining(model, undefined, options, 'fine-tune');
 }

@@ -34,9 +34,12 @@ export { combineLoraAdapters, type WeightedAdapter } from './combine-adapters.js
 export { mergeAdapter, unmergeAdapter, mergedAdapters } from './merge-adapter.js';
 export { trainAdapter, type TrainAdapterOptions, type TrainAdapterResult } from './train-adapter.js';
 export { fineTuneModel, type FineTuneModelOptions } from './fine-tune-model.js';
-export type { TrainingOptions, TrainingResult } from './training-loop.js';
+export type { TrainingOptions, TrainingResult } from './run-training.js';
+export { TokenDataSource, type TokenDataSourceOptions, type TokenDataPosition } from './token-data-source.js';
+export { maskedMeanLoss } from './masked-loss.js';
 export { buildWindows, type TokenData, type TokenWindow, type PromptCompletionPair } from './training-data.js';
 export { evaluatePerplexity, type EvaluatePerplexityOptions, type PerplexityResult } from './evaluate-perplexity.js';
 export { AdapterStateError } from './adapter-state-error.js';
 export { IncompatibleAdaptersError } from './incompatible-adapters-error.js';
-export { TrainingFailedError } from './training-failed-error.js';
+// The runtime's trainer raises it; re-exported so tuning users keep importing it from here.
+export { TrainingFailedError } from '@codestack/runtime';

@@ -1,5 +1,5 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
-import type { LlamaModel } from '@codestack/runtime';
+import type { LlamaModel, LossFunction } from '@codestack/runtime';
 import type { TokenWindow } from './training-data.js';
 
 /** Int32/float tensors of a batch of windows. */
@@ -46,4 +46,26 @@ export function maskedNegativeLogLikelihood(model: LlamaModel, batch: WindowBatc
   const logProbabilities = tf.logSoftmax(logits);
   const picked = tf.sum(tf.mul(logProbabilities, tf.oneHot(batch.targets, model.config.vocabularySize)), -1);
   return tf.neg(tf.sum(tf.mul(picked, batch.mask))) as tfCore.Scalar;
+}
+
+/**
+ * The training loss tuning passes to the runtime's `Trainer`: the masked negative log-likelihood
+ * of a batch divided by its learned tokens (the sum of its `mask`, or every target when the
+ * batch has none), i.e. the mean loss per learned token.
+ */
+export function maskedMeanLoss(model: LlamaModel): LossFunction {
+  return (batch) => {
+    const tf = model.runtime.tf;
+    const mask = batch.mask ?? new Float32Array(batch.inputs.length).fill(1);
+    let learnedTokens = 0;
+    for (const value of mask) learnedTokens += value;
+    const tensors: WindowBatch = {
+      inputs: tf.tensor2d(batch.inputs, [batch.batchSize, batch.sequenceLength], 'int32'),
+      targets: tf.tensor1d(batch.targets, 'int32'),
+      mask: tf.tensor1d(mask, 'float32'),
+      learnedTokens,
+    };
+    // Runs inside the trainer's gradient tape (or a tidy), which releases these tensors.
+    return tf.div(maskedNegativeLogLikelihood(model, tensors), Math.max(1, learnedTokens)) as tfCore.Scalar;
+  };
 }

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,7 +84,7 @@ describe('trainAdapter', () => {
     const options = { data, sequenceLength: 16, learningRate: 1e-2, warmupSteps: 2, silent: true, seed: 3 } as const;
     const straightModel = await tinyModel(4);
     const straight = Adapter.create(straightModel, { method: 'lora', r: 2 }, { seed: 8 });
-    await trainAdapter({ ...options, model: straightModel, adapter: straight, steps: 6 });
+    const uninterrupted = await trainAdapter({ ...options, model: straightModel, adapter: straight, steps: 6 });
 
     const directory = await temporaryDirectory();
     const model = await tinyModel(4);
@@ -103,8 +104,10 @@ describe('trainAdapter', () => {
     const second = Adapter.create(model, { method: 'lora', r: 2 }, { seed: 99 });
     const resumed = await trainAdapter({ ...options, model, adapter: second, steps: 6, checkpointDirectory: directory });
     expect(resumed.startStep).toBe(4);
-    expect(resumed.losses).toHaveLength(2);
+    expect(resumed.losses).toEqual(uninterrupted.losses.slice(4));
     expect(adapterDifference(second, straight)).toBe(0);
+    // One checkpoint format: the runtime trainer's, holding only the adapter's variables.
+    expect((await readdir(directory)).sort()).toEqual(['codestack-manifest.json', 'optimizer.safetensors', 'trainable.safetensors', 'trainer-state.json']);
     straight.dispose();
     second.dispose();
     straightModel.dispose();
@@ -135,6 +138,7 @@ describe('trainAdapter', () => {
     await expect(trainAdapter({ model, adapter, data, steps: 0 })).rejects.toThrow(InvalidArgumentError);
     await expect(trainAdapter({ model, adapter, data: { sequences: [[1, 2, 400]] }, steps: 1 })).rejects.toThrow(/outside \[0, 40\)/);
     await expect(trainAdapter({ model, adapter, data, steps: 1, sequenceLength: 64 })).rejects.toThrow(/maximumContext/);
+    await expect(trainAdapter({ model, adapter, data, steps: 1, maximumGradientNorm: -1, silent: true })).rejects.toThrow(/maximumGradientNorm/);
     adapter.dispose();
     model.dispose();
   });

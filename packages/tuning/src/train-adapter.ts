@@ -1,18 +1,11 @@
 import { InvalidArgumentError } from '@codestack/core';
-import { PackedDataset, type LlamaModel } from '@codestack/runtime';
+import type { LlamaModel } from '@codestack/runtime';
 import type { Adapter } from './adapter.js';
 import { AdapterStateError } from './adapter-state-error.js';
-import { runShardTraining } from './shard-training.js';
-import { runTrainingLoop, type TrainingOptions, type TrainingResult } from './training-loop.js';
+import { runTraining, type TrainingOptions, type TrainingResult } from './run-training.js';
 
 /** Options of {@link trainAdapter}. */
-export interface TrainAdapterOptions extends Omit<TrainingOptions, 'data'> {
-  /**
-   * Token sequences (a code corpus) or prompt→completion pairs held in memory, or the runtime's
-   * `PackedDataset` of token shards (then the runtime's `Trainer` runs the steps and its
-   * checkpoints, including the data position, make the resume exact; `seed` does not apply).
-   */
-  data: TrainingOptions['data'] | PackedDataset;
+export interface TrainAdapterOptions extends TrainingOptions {
   /** The frozen base model. */
   model: LlamaModel;
   /** The adapter to train (its variables are the only ones updated). */
@@ -28,14 +21,16 @@ export interface TrainAdapterResult extends TrainingResult {
 }
 
 /**
- * Trains `adapter` on a frozen `model`: only the adapter's variables receive gradients and
- * updates, so the base weights stay bit-identical. The adapter's hook is installed on the model
- * for the duration (the previous hook is restored afterwards) and LoRA dropout is active.
+ * Trains `adapter` on a frozen `model` with the runtime's `Trainer`: only the adapter's
+ * variables receive gradients and updates, so the base weights stay bit-identical. The adapter's
+ * hook is installed on the model for the duration (the previous hook is restored afterwards) and
+ * LoRA dropout is active.
  *
- * Uses masked next-token loss over token sequences or prompt→completion pairs, AdamW with
- * warmup+cosine schedule, global-norm clipping and gradient accumulation; reports progress
- * (`json`, `silent`), checkpoints and resumes a training state (`checkpointDirectory`), and
- * stops on `signal` with core's `AbortedError`.
+ * Data is token sequences or prompt→completion pairs in memory (masked next-token loss) or any
+ * runtime `BatchSource` such as a `PackedDataset` of token shards. AdamW with warmup+cosine
+ * schedule, global-norm clipping (`maximumGradientNorm`) and gradient accumulation; reports
+ * progress (`json`, `silent`), checkpoints and resumes exactly (`checkpointDirectory`, the
+ * trainer's checkpoint format), and stops on `signal` with core's `AbortedError`.
  */
 export async function trainAdapter(options: TrainAdapterOptions): Promise<TrainAdapterResult> {
   const { model, adapter } = options;
@@ -47,11 +42,7 @@ export async function trainAdapter(options: TrainAdapterOptions): Promise<TrainA
   model.linearHook = adapter.hook;
   adapter.training = true;
   try {
-    const { data } = options;
-    const result =
-      data instanceof PackedDataset
-        ? await runShardTraining(model, adapter.trainableVariables(), { ...options, data }, 'train-adapter')
-        : await runTrainingLoop(model, adapter.trainableVariables(), { ...options, data }, 'train-adapter');
+    const result = await runTraining(model, adapter.trainableVariables(), options, 'train-adapter');
     let baseParameters = 0;
     for (const weight of model.weights.values()) baseParameters += weight.size;
     return { ...result, baseParameters, trainableShare: result.trainableParameters / (baseParameters + result.trainableParameters) };
