@@ -9,7 +9,6 @@ import {
   loadModel,
   parameterCount,
   saveModel,
-  trainerCheckpointFiles,
   type ModelConfig,
   type Runtime,
 } from '@codestack/runtime';
@@ -70,9 +69,12 @@ export interface TrainBaseModelResult {
 }
 
 /**
- * Trains (or resumes) the base model on prepared shards. Checkpoints hold weights, optimizer
- * moments, step and data position, so stopping (time budget, Ctrl-C through `signal`) and
- * starting again continues exactly where it was.
+ * Trains (or resumes) the base model on prepared shards with the runtime's `Trainer`; each row of
+ * a batch starts at its own seeded random offset of the train shards (`rowSampling: 'random'`).
+ * Checkpoints hold weights, optimizer moments, step and data position (with the row generator's
+ * state), so stopping (time budget, Ctrl-C through `signal`) and starting again continues
+ * exactly where it was. A run directory checkpointed before rows were sampled at random does
+ * not resume (its data position does not fit).
  */
 export async function trainBaseModel(options: TrainBaseModelOptions): Promise<TrainBaseModelResult> {
   const manifest = JSON.parse(await readFile(join(options.dataDirectory, trainingDataManifestFile), 'utf8')) as TrainingDataManifest;
@@ -80,11 +82,12 @@ export async function trainBaseModel(options: TrainBaseModelOptions): Promise<Tr
   const batchSize = options.batchSize ?? 8;
   const sequenceLength = options.sequenceLength ?? config.maximumContext;
   const checkpointEvery = options.checkpointEvery ?? 100;
-  const resuming = existsSync(join(options.runDirectory, trainerCheckpointFiles.state));
+  const resuming = await Trainer.hasCheckpoint(options.runDirectory);
   const model = resuming
     ? await loadModel(options.runtime, options.runDirectory, { expectedConfig: config })
     : LlamaModel.create(options.runtime, config, { seed: 1 });
-  const data = await PackedDataset.open(join(options.dataDirectory, 'train'), { seed: 1, vocabularySize: config.vocabularySize });
+  // Each row of a batch from its own seeded offset: neighbouring rows of one shard are usually one file.
+  const data = await PackedDataset.open(join(options.dataDirectory, 'train'), { seed: 1, vocabularySize: config.vocabularySize, rowSampling: 'random' });
   const validation = await PackedDataset.open(join(options.dataDirectory, 'validation'), { shuffleShards: false, vocabularySize: config.vocabularySize });
   const validationBatches = Math.max(1, Math.min(16, Math.floor(manifest.splits.validation.tokens / (batchSize * sequenceLength))));
   const trainer = new Trainer({
