@@ -240,11 +240,11 @@ export class Trainer {
         }
       }
       scaleGradients(tf, total, 1 / this.accumulationSteps);
-      const clipNorm = this.options.maximumGradientNorm ?? 1;
+      const maximumNorm = this.options.maximumGradientNorm ?? 1;
       let gradients = total;
       let gradientNorm: number;
-      if (clipNorm > 0) {
-        const clipped = clipByGlobalNorm(tf, total, clipNorm);
+      if (maximumNorm > 0) {
+        const clipped = clipByGlobalNorm(tf, total, maximumNorm);
         gradients = clipped.gradients;
         gradientNorm = clipped.norm;
       } else {
