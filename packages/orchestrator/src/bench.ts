@@ -9,7 +9,7 @@ import type { LanguageModel, LanguageModelStreamPart, RetrievedDocument, Retriev
 import { getTokenizer } from '@codestack/tokenizer';
 import { cacheMiddleware, createMemoryCacheStore } from './cache-middleware.js';
 import { defaultSettingsMiddleware } from './default-settings-middleware.js';
-import { generate } from './generate.js';
+import { generateCode } from './generate-code.js';
 import { generateText } from './generate-text.js';
 import { OpenAICompatibleModel } from './openai-compatible-model.js';
 import { createOpenAIServer } from './openai-server.js';
@@ -64,7 +64,7 @@ async function timeEach(iterations: number, body: () => Promise<unknown>): Promi
 }
 
 const pipeline = await timeEach(200, async () => {
-  const run = generate({ task: 'Write clamp(value, low, high).', model: instantModel, tokenizer, retriever, context: 'const limit = 10;\n', contextTokens: 4096, maxOutputTokens: 512 });
+  const run = generateCode({ task: 'Write clamp(value, low, high).', model: instantModel, tokenizer, retriever, context: 'const limit = 10;\n', contextTokens: 4096, maxOutputTokens: 512 });
   for await (const _event of run.events) {
     // Drain the events as a client would.
   }

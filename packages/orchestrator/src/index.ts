@@ -64,14 +64,14 @@ export {
 } from './prompt-templates.js';
 export { allocatePromptBudget, type PromptBudget, type PromptBudgetOptions } from './prompt-budget.js';
 export {
-  generate,
+  generateCode,
   repairFeedback,
-  type GenerateOptions,
-  type GenerateResult,
-  type GenerateEvent,
-  type GenerateAttempt,
-  type GenerateValidation,
-} from './generate.js';
+  type GenerateCodeOptions,
+  type GenerateCodeResult,
+  type GenerateCodeEvent,
+  type GenerateCodeAttempt,
+  type GenerateCodeValidation,
+} from './generate-code.js';
 export { EventChannel } from './event-channel.js';
 export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
 export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';

@@ -7,7 +7,7 @@ import { loadCompactVocabulary } from '@codestack/tokenizer';
 import { generateText as aiGenerateText, streamText as aiStreamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCodestack } from './codestack-provider.js';
-import { generate } from './generate.js';
+import { generateCode } from './generate-code.js';
 import { createLocalLanguageModel } from './local-language-model.js';
 import { loadBundledModel, loadLocalModel, type LoadedLocalModel } from './load-local-model.js';
 
@@ -34,7 +34,7 @@ describe('loadLocalModel and loadBundledModel', { timeout: 60000 }, () => {
   });
 
   it('generate needs no tokenizer and no budget options: every default derives from the model', async () => {
-    const { result } = generate({ task: 'Write add(a, b).', model: bundled });
+    const { result } = generateCode({ task: 'Write add(a, b).', model: bundled });
     const outcome = await result;
     expect(outcome.attempts).toHaveLength(1);
     expect(outcome.usage.outputTokens).toBeGreaterThan(0);
@@ -46,7 +46,7 @@ describe('loadLocalModel and loadBundledModel', { timeout: 60000 }, () => {
     const model = await loadModel(runtime, baseModelDirectory);
     try {
       const tokenizer = await loadCompactVocabulary(join(baseModelDirectory, 'vocabulary.json'));
-      const { result } = generate({ task: 'Write add(a, b).', model: createLocalLanguageModel({ model, tokenizer }), tokenizer });
+      const { result } = generateCode({ task: 'Write add(a, b).', model: createLocalLanguageModel({ model, tokenizer }), tokenizer });
       expect((await result).attempts).toHaveLength(1);
     } finally {
       model.dispose();
@@ -60,7 +60,7 @@ describe('loadLocalModel and loadBundledModel', { timeout: 60000 }, () => {
       const tokenizer = await loadCompactVocabulary(join(baseModelDirectory, 'vocabulary.json'));
       const local = createLocalLanguageModel({ model, tokenizer, defaultMaximumOutputTokens: 300 });
       await expect(local.doGenerate({ prompt: 'x' })).rejects.toThrow(/defaultMaximumOutputTokens/);
-      const { result } = generate({ task: 'Write add(a, b).', model: local, maxOutputTokens: 400 });
+      const { result } = generateCode({ task: 'Write add(a, b).', model: local, maxOutputTokens: 400 });
       await expect(result).rejects.toThrow(/\[1, 255\].*context window is 256 tokens, from the context window model codestack-local reports/);
     } finally {
       model.dispose();

@@ -83,12 +83,12 @@ function endOfSequenceIdsOf(tokenizer: Tokenizer, vocabularySize: number): numbe
 /**
  * Loads a checkpoint directory in one call: the runtime (unless given), the weights, the tokenizer
  * (its `vocabulary.json`, else `encoding`), the end-of-sequence ids and any adapters, and returns a
- * model that carries its limits, so `generate({ task, model })` needs no tokenizer and no budget
+ * model that carries its limits, so `generateCode({ task, model })` needs no tokenizer and no budget
  * options.
  *
  * @example
  * const model = await loadLocalModel('./my-checkpoint');
- * const { result } = generate({ task: 'Write clamp(value, low, high).', model });
+ * const { result } = generateCode({ task: 'Write clamp(value, low, high).', model });
  *
  * @throws FileFormatError (`MISSING_FILE`) naming the directory and the files expected there;
  * `InvalidArgumentError` when the tokenizer's ids do not fit the model.

@@ -19,8 +19,8 @@ export async function generateCommand(args: readonly string[], context: CliConte
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
-  const { generate } = await import('../generate.js');
-  const run = generate({
+  const { generateCode } = await import('../generate-code.js');
+  const run = generateCode({
     task,
     model,
     tokenizer,

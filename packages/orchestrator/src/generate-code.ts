@@ -17,11 +17,11 @@ import { buildChatPrompt } from './prompt-templates.js';
 import { formatDiagnostics } from './type-check.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
 
-/** How {@link generate} validates each answer. */
-export type GenerateValidation = Omit<ValidateCodeOptions, 'code' | 'signal'>;
+/** How {@link generateCode} validates each answer. */
+export type GenerateCodeValidation = Omit<ValidateCodeOptions, 'code' | 'signal'>;
 
-/** Options of {@link generate}. */
-export interface GenerateOptions {
+/** Options of {@link generateCode}. */
+export interface GenerateCodeOptions {
   /** What to write, in words. */
   task: string;
   /** The model. */
@@ -47,7 +47,7 @@ export interface GenerateOptions {
    */
   maxOutputTokens?: number;
   /** Validation of every answer; without it the first answer is final. */
-  validation?: GenerateValidation;
+  validation?: GenerateCodeValidation;
   /** Repair rounds after a failed validation. Default 2. */
   maximumRepairRounds?: number;
   /** Sampling temperature. Default 0. */
@@ -61,7 +61,7 @@ export interface GenerateOptions {
 }
 
 /** One answer and its validation. */
-export interface GenerateAttempt {
+export interface GenerateCodeAttempt {
   /** 0 for the first answer, then one per repair round. */
   index: number;
   /** The model's whole answer. */
@@ -75,7 +75,7 @@ export interface GenerateAttempt {
 }
 
 /** The events of a run, in order: retrieval?, prompt, then per attempt text-deltas and validation?, repair between attempts, finish. */
-export type GenerateEvent =
+export type GenerateCodeEvent =
   | { type: 'retrieval'; query: string; documents: { id: string; score: number; source?: string }[] }
   | { type: 'prompt'; attempt: number; messages: LanguageModelMessage[]; usedTokens: number; dropped: string[]; truncated: string[] }
   | { type: 'text-delta'; attempt: number; delta: string }
@@ -83,14 +83,14 @@ export type GenerateEvent =
   | { type: 'repair'; attempt: number; feedback: string }
   | { type: 'finish'; ok: boolean; attempts: number; code: string };
 
-/** The outcome of {@link generate}. */
-export interface GenerateResult {
+/** The outcome of {@link generateCode}. */
+export interface GenerateCodeResult {
   /** Whether the final code validated (true without validation). */
   ok: boolean;
   /** The final code. */
   code: string;
   /** Every attempt, in order. */
-  attempts: GenerateAttempt[];
+  attempts: GenerateCodeAttempt[];
   /** Documents used in the prompt. */
   documents: RetrievedDocument[];
   /** What the prompt budget dropped. */
@@ -106,13 +106,13 @@ export interface GenerateResult {
  * Returns the typed event stream and the final result; `abortSignal` cancels everything (the result
  * rejects with `AbortedError`, and the events end).
  */
-export function generate(options: GenerateOptions): { events: AsyncIterable<GenerateEvent>; result: Promise<GenerateResult> } {
+export function generateCode(options: GenerateCodeOptions): { events: AsyncIterable<GenerateCodeEvent>; result: Promise<GenerateCodeResult> } {
   if (typeof options.task !== 'string' || options.task.trim() === '') {
     throw new InvalidArgumentError({ argument: 'task', message: 'must be a non-empty string' });
   }
   const rounds = options.maximumRepairRounds ?? 2;
   if (!Number.isInteger(rounds) || rounds < 0) throw new InvalidArgumentError({ argument: 'maximumRepairRounds', message: 'must be an integer ≥ 0' });
-  const channel = new EventChannel<GenerateEvent>();
+  const channel = new EventChannel<GenerateCodeEvent>();
   const result = run(options, rounds, channel).then(
     (value) => {
       channel.close();
@@ -128,9 +128,9 @@ export function generate(options: GenerateOptions): { events: AsyncIterable<Gene
   return { events: channel, result };
 }
 
-async function run(options: GenerateOptions, rounds: number, channel: EventChannel<GenerateEvent>): Promise<GenerateResult> {
+async function run(options: GenerateCodeOptions, rounds: number, channel: EventChannel<GenerateCodeEvent>): Promise<GenerateCodeResult> {
   const { abortSignal: signal } = options;
-  throwIfAborted(signal, 'generate');
+  throwIfAborted(signal, 'generateCode');
   const { contextTokens, maxOutputTokens, tokenizer } = resolveBudget(options);
   let documents: RetrievedDocument[] = [];
   if (options.retriever) {
@@ -152,10 +152,10 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
     context: budget.context || undefined,
     instruction: budget.instruction,
   });
-  const attempts: GenerateAttempt[] = [];
+  const attempts: GenerateCodeAttempt[] = [];
   const usage: LanguageModelUsage = { inputTokens: 0, outputTokens: 0 };
   for (let index = 0; ; index += 1) {
-    throwIfAborted(signal, 'generate');
+    throwIfAborted(signal, 'generateCode');
     channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, dropped: budget.dropped, truncated: budget.truncated });
     const streamed = await streamText({
       model: options.model,
@@ -168,7 +168,7 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
     });
     for await (const part of streamed.fullStream) {
       if (part.type === 'text-delta') channel.push({ type: 'text-delta', attempt: index, delta: part.delta });
-      else if (part.type === 'error') throw AbortedError.isInstance(part.error) || !signal?.aborted ? part.error : new AbortedError({ operation: 'generate', cause: part.error });
+      else if (part.type === 'error') throw AbortedError.isInstance(part.error) || !signal?.aborted ? part.error : new AbortedError({ operation: 'generateCode', cause: part.error });
     }
     const text = await streamed.text;
     const callUsage = await streamed.usage;
@@ -176,7 +176,7 @@ async function run(options: GenerateOptions, rounds: number, channel: EventChann
     usage.outputTokens = (usage.outputTokens ?? 0) + (callUsage.outputTokens ?? 0);
     const language = options.validation?.language ?? 'typescript';
     const code = extractCode(text, { preferredLanguages: language === 'typescript' ? ['typescript', 'ts', 'tsx'] : ['javascript', 'js'] }).code;
-    const attempt: GenerateAttempt = { index, text, code, usage: callUsage };
+    const attempt: GenerateCodeAttempt = { index, text, code, usage: callUsage };
     attempts.push(attempt);
     if (!options.validation) break;
     attempt.validation = await validateCode({ ...options.validation, code, signal });
@@ -202,7 +202,7 @@ interface ReportedLimits {
 const isPositiveInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
 
 /** The budget of a run: the options where given, else derived from the model, naming the default in any error. */
-function resolveBudget(options: GenerateOptions): { contextTokens: number; maxOutputTokens: number; tokenizer: Tokenizer } {
+function resolveBudget(options: GenerateCodeOptions): { contextTokens: number; maxOutputTokens: number; tokenizer: Tokenizer } {
   const reported = options.model as ReportedLimits;
   const tokenizer = options.tokenizer ?? (typeof (reported.tokenizer as Tokenizer | undefined)?.encode === 'function' ? (reported.tokenizer as Tokenizer) : undefined);
   if (tokenizer === undefined) {

@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
 import { createScriptedModelTestDouble } from './__fixtures__/scripted-model-test-double.js';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
-import { generate, type GenerateEvent } from './generate.js';
+import { generateCode, type GenerateCodeEvent } from './generate-code.js';
 
 const projectDirectory = fileURLToPath(new URL('..', import.meta.url));
 const tokenizer = getTokenizer('cl100k_base');
 const validation = { language: 'typescript' as const, projectDirectory, tests: "import { strictEqual } from 'node:assert';\nstrictEqual(clamp(5, 0, 3), 3);\nstrictEqual(clamp(-1, 0, 3), 0);\n" };
 
-describe('generate', () => {
+describe('generateCode', () => {
   it('retrieves, prompts, validates, repairs with the diagnostics, and records every attempt', async () => {
     const model = createScriptedModelTestDouble([
       'Sure:\n```ts\nexport function clamp(value: number, low: number, high: number): string {\n  return Math.min(high, Math.max(low, value));\n}\n```',
@@ -19,8 +19,8 @@ describe('generate', () => {
       '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```',
     ]);
     const retriever = await createRecordingDocsRetriever([{ id: 'math-clamp', text: 'clamp limits a number between low and high using Math.min and Math.max.' }]);
-    const run = generate({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, validation, maximumRepairRounds: 3 });
-    const events: GenerateEvent[] = [];
+    const run = generateCode({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, validation, maximumRepairRounds: 3 });
+    const events: GenerateCodeEvent[] = [];
     for await (const event of run.events) events.push(event);
     const result = await run.result;
     expect(result.ok).toBe(true);
@@ -40,7 +40,7 @@ describe('generate', () => {
   });
 
   it('stops after the repair rounds with ok false, against the real tiny local model', async () => {
-    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, validation, maximumRepairRounds: 1, maxOutputTokens: 6, contextTokens: 256 });
+    const run = generateCode({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, validation, maximumRepairRounds: 1, maxOutputTokens: 6, contextTokens: 256 });
     const result = await run.result;
     expect(result.ok).toBe(false);
     expect(result.attempts).toHaveLength(2);
@@ -50,14 +50,14 @@ describe('generate', () => {
   it('is cancelled by its signal', async () => {
     const controller = new AbortController();
     controller.abort();
-    const run = generate({ task: 'Write clamp.', model: createScriptedModelTestDouble(['x']), tokenizer, abortSignal: controller.signal });
+    const run = generateCode({ task: 'Write clamp.', model: createScriptedModelTestDouble(['x']), tokenizer, abortSignal: controller.signal });
     await expect(run.result).rejects.toSatisfy((error) => AbortedError.isInstance(error));
     await expect((async () => { for await (const _ of run.events) { /* drain */ } })()).rejects.toSatisfy((error) => AbortedError.isInstance(error));
   });
 
   it('is cancelled mid-stream, ending both the events and the result with AbortedError', async () => {
     const controller = new AbortController();
-    const run = generate({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, maxOutputTokens: 40, contextTokens: 256, abortSignal: controller.signal });
+    const run = generateCode({ task: 'Write clamp.', model: await createTinyLocalModel(), tokenizer, maxOutputTokens: 40, contextTokens: 256, abortSignal: controller.signal });
     const seen: string[] = [];
     const drained = (async () => {
       for await (const event of run.events) {
@@ -72,6 +72,6 @@ describe('generate', () => {
   });
 
   it('refuses an empty task', () => {
-    expect(() => generate({ task: ' ', model: createScriptedModelTestDouble([]), tokenizer })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'task' }));
+    expect(() => generateCode({ task: ' ', model: createScriptedModelTestDouble([]), tokenizer })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'task' }));
   });
 });
