@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Embedder, RetrieveOptions, RetrievedDocument, Retriever, Tokenizer } from '@codestack/core';
+import type { Embedder, RetrieveOptions, RetrievedDocument, Retriever, Tokenizer, VectorIndex } from '@codestack/core';
 import {
   FileFormatError,
   InvalidArgumentError,
@@ -91,8 +91,15 @@ export interface DocsSearchResult {
 export interface CreateDocsIndexOptions {
   /** Default HNSW search `ef`, an integer in [1, {@link maximumSearchEf}]. Defaults to {@link defaultSearchEf}. */
   ef?: number;
-  /** hnswlib construction options. */
+  /** hnswlib construction options (of the default vector index). */
   hnsw?: HnswVectorIndexOptions;
+  /**
+   * Creates the vector store for vectors of `dimension` (the embedder's). Defaults to an
+   * {@link HnswVectorIndex} with `hnsw` and `ef`. Any core `VectorIndex` drops in, such as
+   * `new ExactVectorIndex(dimension)`; {@link DocsIndex.save} writes the hnswlib graph, so only
+   * an index over the default store can be saved.
+   */
+  createVectorIndex?: (dimension: number) => VectorIndex;
   /** Token budget of one indexed piece; longer entries are split. Defaults to 512. */
   maximumTokens?: number;
   /** Counts tokens for that budget. Defaults to `getTokenizer('cl100k_base')`. */
@@ -150,15 +157,17 @@ const dataFilePattern = /^(graph|docstore|embedder)-[0-9a-f]{16}\.(bin|json)$/;
 export class DocsIndex implements Retriever {
   /** The embedder the vectors came from. */
   readonly embedder: Embedder;
-  private readonly vectors: HnswVectorIndex;
+  private readonly vectors: VectorIndex;
+  private readonly searchEf: number;
   private readonly lexical = new Bm25Index();
   private readonly pieces = new Map<string, DocEntry>();
   private readonly maximumTokens: number;
   private tokenizer: Tokenizer | undefined;
 
-  private constructor(embedder: Embedder, vectors: HnswVectorIndex, options: CreateDocsIndexOptions) {
+  private constructor(embedder: Embedder, vectors: VectorIndex, options: CreateDocsIndexOptions) {
     this.embedder = embedder;
     this.vectors = vectors;
+    this.searchEf = options.ef === undefined ? defaultSearchEf : checkIntegerInRange(options.ef, 'ef', 1, maximumSearchEf);
     this.maximumTokens = checkIntegerInRange(options.maximumTokens ?? 512, 'maximumTokens', 1, 1_000_000);
     this.tokenizer = options.tokenizer;
   }
@@ -170,6 +179,16 @@ export class DocsIndex implements Retriever {
    */
   static create(embedder: Embedder, options: CreateDocsIndexOptions = {}): DocsIndex {
     checkEmbedder(embedder);
+    if (options.createVectorIndex !== undefined) {
+      const vectors = options.createVectorIndex(embedder.dimension);
+      if (vectors.dimension !== embedder.dimension) {
+        throw new InvalidArgumentError({
+          argument: 'createVectorIndex',
+          message: `must create a vector index of the embedder's dimension ${embedder.dimension}, got ${vectors.dimension}`,
+        });
+      }
+      return new DocsIndex(embedder, vectors, options);
+    }
     const hnsw = { ...options.hnsw, ...(options.ef === undefined ? {} : { ef: options.ef }) };
     return new DocsIndex(embedder, new HnswVectorIndex(embedder.dimension, hnsw), options);
   }
@@ -255,7 +274,7 @@ export class DocsIndex implements Retriever {
 
   /** The default HNSW search `ef`. */
   get ef(): number {
-    return this.vectors.ef;
+    return this.vectors instanceof HnswVectorIndex ? this.vectors.ef : this.searchEf;
   }
 
   /** The piece with id `id`. */
@@ -371,7 +390,7 @@ export class DocsIndex implements Retriever {
         pool.map((result) => ({
           id: result.entry.id,
           relevance: result.score,
-          vector: this.vectors.vectorOf(result.entry.id) ?? new Float32Array(this.embedder.dimension),
+          vector: this.vectors.vectorOf?.(result.entry.id) ?? new Float32Array(this.embedder.dimension),
         })),
         topK,
         lambda,
@@ -400,17 +419,23 @@ export class DocsIndex implements Retriever {
    * Saves the index to `directory`: content-addressed data files first (each written atomically),
    * then the manifest as the atomic switch, then stale data files are removed. A crash at any point
    * leaves the previous or the new index loadable.
+   * @throws InvalidArgumentError when the index was created over another vector store than hnswlib
+   * (`createVectorIndex`): the saved format is the hnswlib graph.
    */
   async save(directory: string, options: { signal?: AbortSignal } = {}): Promise<IndexManifest> {
+    const vectors = this.vectors;
+    if (!(vectors instanceof HnswVectorIndex)) {
+      throw new InvalidArgumentError({ argument: 'createVectorIndex', message: 'save writes the hnswlib graph; an index over another vector store cannot be saved' });
+    }
     await mkdir(directory, { recursive: true });
     throwIfAborted(options.signal, 'DocsIndex.save');
-    const graph = await writeDataFile(directory, 'graph', 'bin', await this.vectors.toBytes(directory));
+    const graph = await writeDataFile(directory, 'graph', 'bin', await vectors.toBytes(directory));
     throwIfAborted(options.signal, 'DocsIndex.save');
     const docstore = await writeDataFile(
       directory,
       'docstore',
       'json',
-      Buffer.from(JSON.stringify({ graphSha256: graph.sha256, entries: [...this.pieces.values()], labels: this.vectors.labels() })),
+      Buffer.from(JSON.stringify({ graphSha256: graph.sha256, entries: [...this.pieces.values()], labels: vectors.labels() })),
     );
     const embedderState =
       this.embedder instanceof LocalEmbedder
@@ -422,7 +447,7 @@ export class DocsIndex implements Retriever {
       formatVersion: indexFormatVersion,
       embedder: { id: this.embedder.id, dimension: this.embedder.dimension },
       count: this.size,
-      ef: this.vectors.ef,
+      ef: vectors.ef,
       files: { graph, docstore, ...(embedderState === undefined ? {} : { embedderState }) },
       createdAt: new Date().toISOString(),
     };

@@ -26,6 +26,7 @@ export {
   type HnswGraphHeader,
   type HnswGraphExpectations,
 } from './hnsw-vector-index.js';
+export { ExactVectorIndex } from './exact-vector-index.js';
 export { reciprocalRankFusion, defaultFusionK } from './reciprocal-rank-fusion.js';
 export { maximalMarginalRelevance, type RelevanceCandidate } from './maximal-marginal-relevance.js';
 export {

@@ -30,4 +30,9 @@ export interface VectorIndex {
   has(id: string): boolean;
   /** The nearest vectors to `query`, most similar first. */
   search(query: Float32Array, options: VectorSearchOptions): VectorSearchHit[];
+  /**
+   * The stored vector of `id`, or `undefined` when absent. Optional: a store that cannot return its
+   * vectors leaves it out, and callers that diversify results by vector (MMR) fall back to zeros.
+   */
+  vectorOf?(id: string): Float32Array | undefined;
 }
