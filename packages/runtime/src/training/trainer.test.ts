@@ -323,6 +323,7 @@ describe('Trainer', () => {
     const checkpoint = join(directory, 'checkpoint');
     await trainer.saveCheckpoint(checkpoint);
     await expectRefused((await makeTrainer(runtime, { batchSize: 3 })).loadCheckpoint(checkpoint), 'MISMATCHED_FILE', /batchSize is 2/);
+    await expectRefused((await makeTrainer(runtime, {}, 'random')).loadCheckpoint(checkpoint), 'MISMATCHED_FILE', /data position does not fit/);
     const optimizerPath = join(checkpoint, 'optimizer.safetensors');
     const optimizer = await readFile(optimizerPath);
     const damaged = new Uint8Array(optimizer);

@@ -454,7 +454,12 @@ export class Trainer {
       if (!this.variables.has(name)) throw new FileFormatError({ path: optimizerPath, reason: 'mismatch', message: `moment of unknown variable ${name}` });
       (kind === 'first' ? optimizerState.firstMoments : optimizerState.secondMoments).set(name, { shape: value.shape, data: value.data });
     }
-    this.options.data.restore(state.dataPosition);
+    try {
+      this.options.data.restore(state.dataPosition);
+    } catch (error) {
+      if (!InvalidArgumentError.isInstance(error)) throw error;
+      throw new FileFormatError({ path: statePath, reason: 'mismatch', message: `the data position does not fit this batch source: ${error.message}`, cause: error });
+    }
     for (const [name, variable] of this.variables) {
       const tensor = trainable.get(name) as SafetensorsTensor;
       const value = tf.tensor(tensor.data, tensor.shape, 'float32');
