@@ -1,4 +1,21 @@
-export { runInSandbox, type SandboxOptions, type SandboxResult, type SandboxStatus } from './sandbox.js';
+/**
+ * `@codestack/orchestrator`: the generation pipeline (`generateCode`), remote models, middleware,
+ * validation and the OpenAI-compatible server. This entry loads no tensor runtime, native addon or
+ * model data; local models are in `@codestack/orchestrator/local`, the docs index retriever in
+ * `@codestack/orchestrator/retrieval` and the evaluations in `@codestack/orchestrator/evaluation`.
+ *
+ * @packageDocumentation
+ */
+export {
+  runInSandbox,
+  probeSandboxIsolation,
+  type SandboxOptions,
+  type SandboxResult,
+  type SandboxStatus,
+  type SandboxIsolation,
+  type SandboxIsolationLevel,
+  type SandboxIsolationSupport,
+} from './sandbox.js';
 export { sandboxGuardSource } from './sandbox-guard.js';
 export { extractCode, type ExtractCodeOptions, type ExtractedCode, type ExtractedCodeSource } from './extract-code.js';
 export {
@@ -12,18 +29,7 @@ export {
   type TypeCheckResult,
 } from './type-check.js';
 export { transpileTypeScript, type TranspileResult } from './transpile.js';
-export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval-task.js';
-export { passAtK } from './pass-at-k.js';
-export {
-  evaluatePassAtK,
-  buildTaskProgram,
-  type EvaluatePassAtKOptions,
-  type PassAtKReport,
-  type SampleOutcome,
-  type TaskCompleter,
-  type TaskOutcome,
-} from './evaluate-pass-at-k.js';
-export { SandboxError } from './sandbox-error.js';
+export { SandboxError, SandboxIsolationUnavailableError } from './sandbox-error.js';
 export { ModelCallError } from './model-call-error.js';
 export {
   generateText,
@@ -36,16 +42,6 @@ export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type Open
 export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
 export { OpenAIRequestError, maximumStopSequences, maximumStopSequenceLength } from './openai-server-request.js';
 export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
-export { createLocalLanguageModel, renderChatPrompt, type LocalLanguageModelOptions, type LocalLanguageModel } from './local-language-model.js';
-export {
-  loadLocalModel,
-  loadBundledModel,
-  localModelFiles,
-  type LoadLocalModelOptions,
-  type LoadBundledModelOptions,
-  type LoadedLocalModel,
-} from './load-local-model.js';
-export { createCodestack, type CodestackProvider, type CodestackProviderSettings, type CodestackModelSettings } from './codestack-provider.js';
 export { wrapLanguageModel, type LanguageModelMiddleware } from './wrap-language-model.js';
 export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
 export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
@@ -55,14 +51,26 @@ export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './tra
 export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
 export {
   buildChatPrompt,
+  renderChatPrompt,
   buildCompletionPrompt,
+  buildCodeCompletionPrompt,
   buildFillInTheMiddlePrompt,
+  defaultFillInTheMiddleSentinels,
   renderDocuments,
+  documentsHeading,
   defaultSystemPrompt,
+  allocatePromptBudget,
+  promptPartsOf,
+  PromptTooLongError,
   type PromptParts,
+  type RepairTurn,
+  type DocumentsLayout,
+  type RenderDocumentsOptions,
+  type CodeCompletionPromptOptions,
   type FillInTheMiddleSentinels,
-} from './prompt-templates.js';
-export { allocatePromptBudget, type PromptBudget, type PromptBudgetOptions } from './prompt-budget.js';
+  type PromptBudget,
+  type PromptBudgetOptions,
+} from './prompt/index.js';
 export {
   generateCode,
   repairFeedback,
@@ -74,23 +82,3 @@ export {
 } from './generate-code.js';
 export { EventChannel } from './event-channel.js';
 export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
-export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';
-export { runCli, cliUsage, type CliContext } from './run-cli.js';
-export {
-  buildCompletionCases,
-  isExactCompletion,
-  completionSimilarity,
-  readCompletionSources,
-  type CompletionCase,
-  type CompletionCaseKind,
-  type CompletionSource,
-  type BuildCompletionCasesOptions,
-} from './completion-cases.js';
-export {
-  evaluateCompletion,
-  type EvaluateCompletionOptions,
-  type CompletionReport,
-  type CompletionScore,
-  type CompletionCaseResult,
-} from './evaluate-completion.js';
-export { buildCodeCompletionPrompt, type CodeCompletionPromptOptions } from './code-completion-prompt.js';
