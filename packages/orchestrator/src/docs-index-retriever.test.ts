@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runDocsCommand } from '@codestack/retrieval';
+import { DocsIndex, runDocsCommand } from '@codestack/retrieval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDocsIndexRetriever } from './docs-index-retriever.js';
 
@@ -31,6 +31,14 @@ describe('loadDocsIndexRetriever', () => {
     expect(documents[0]?.id).toContain('writeFileAtomic');
     expect(documents[0]?.text).toContain('function writeFileAtomic(path: string');
     expect(documents[0]!.score).toBeGreaterThanOrEqual(documents[1]!.score);
+  });
+
+  it('gives the documents exactly as DocsIndex.retrieve renders them: one rendering of an entry', async () => {
+    const retriever = await loadDocsIndexRetriever(directory);
+    const index = await DocsIndex.load(directory);
+    const documents = await retriever.retrieve('write a file atomically', { topK: 3 });
+    expect(documents).toEqual(await index.retrieve('write a file atomically', { topK: 3 }));
+    expect(documents[0]?.text.split('\n')[0]).toMatch(/^\/\/ @codestack\/core.writeFileAtomic \(function, @codestack\/core@/);
   });
 
   it('refuses a directory that is not an index', async () => {

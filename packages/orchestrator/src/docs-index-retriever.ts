@@ -1,22 +1,14 @@
 import type { Retriever } from '@codestack/core';
-import { DocsIndex, entryDocumentation, type DocsSearchResult } from '@codestack/retrieval';
+import { DocsIndex } from '@codestack/retrieval';
 
 /**
- * Adapts a `DocsIndex` of `@codestack/retrieval` to the {@link Retriever} contract: hybrid search,
- * each hit rendered as its signatures followed by its documentation.
+ * A `DocsIndex` of `@codestack/retrieval` as the {@link Retriever} contract: hybrid search, each hit
+ * as `DocsIndex.retrieve` gives it (the entry's `entryPromptText`: a `//` header naming the entry
+ * and its source, the signatures, the documentation). The index renders entries in one way only;
+ * the prompt templates lay the documents out with `renderDocuments`.
  */
 export function createDocsIndexRetriever(index: DocsIndex): Retriever {
-  return {
-    async retrieve(query, { topK, signal }) {
-      const results: DocsSearchResult[] = await index.search(query, { topK, ...(signal ? { signal } : {}) });
-      return results.map((result) => ({
-        id: result.entry.id,
-        text: [...result.entry.signatures, entryDocumentation(result.entry)].filter(Boolean).join('\n'),
-        score: result.score,
-        source: `${result.entry.package}/${result.entry.sourceFile}`,
-      }));
-    },
-  };
+  return { retrieve: (query, options) => index.retrieve(query, options) };
 }
 
 /** Loads an index directory written by `codestack docs index` and returns it as a {@link Retriever}. */

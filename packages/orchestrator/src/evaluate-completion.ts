@@ -1,6 +1,6 @@
 import { AbortedError, InvalidArgumentError, type LanguageModel, type ProgressReporter, type Retriever, type Tokenizer } from '@codestack/core';
 import { buildCompletionCases, completionSimilarity, isExactCompletion, type CompletionCase, type CompletionCaseKind, type CompletionSource } from './completion-cases.js';
-import { buildCodeCompletionPrompt } from './code-completion-prompt.js';
+import { buildCodeCompletionPrompt } from './prompt/completion-template.js';
 import { generateText } from './generate-text.js';
 
 /** Options of {@link evaluateCompletion}. */

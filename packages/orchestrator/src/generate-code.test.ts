@@ -75,3 +75,37 @@ describe('generateCode', () => {
     expect(() => generateCode({ task: ' ', model: createScriptedModelTestDouble([]), tokenizer })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'task' }));
   });
 });
+
+describe('generateCode with the bundled model (256-token window)', { timeout: 120000 }, () => {
+  it('reports as usedTokens exactly the prompt tokens the model receives, within the window less the output, and reports the cuts', async () => {
+    const { loadBundledModel } = await import('./load-local-model.js');
+    const model = await loadBundledModel();
+    try {
+      const retriever = await createRecordingDocsRetriever([
+        { id: 'math-clamp', text: 'clamp(value: number, low: number, high: number): number\nLimits a number between low and high using Math.min and Math.max.' },
+        { id: 'math-round', text: 'round(value: number): number\nRounds to the nearest integer.' },
+      ]);
+      const context = Array.from({ length: 60 }, (_, index) => `export const limit${index} = ${index * 7};`).join('\n');
+      const run = generateCode({ task: 'Write clamp(value, low, high) that limits a number.', model, retriever, context, validation: { language: 'typescript', projectDirectory }, maximumRepairRounds: 1 });
+      const events: GenerateCodeEvent[] = [];
+      for await (const event of run.events) events.push(event);
+      const result = await run.result;
+      const prompts = events.filter((event) => event.type === 'prompt');
+      expect(prompts.length).toBe(result.attempts.length);
+      const reservedOutputTokens = 96;
+      for (const [index, prompt] of prompts.entries()) {
+        // What the local model really encoded: its usage counts the ids it was given.
+        expect(prompt.usedTokens).toBe(result.attempts[index]!.usage.inputTokens);
+        expect(prompt.usedTokens).toBe(model.countPromptTokens(prompt.messages));
+        expect(prompt.usedTokens).toBeLessThanOrEqual(256 - reservedOutputTokens);
+      }
+      // The long context cannot fit whole: it is cut from the start (or dropped), and that is reported.
+      expect([...prompts[0]!.truncated, ...prompts[0]!.dropped]).toContain('context');
+      const user = prompts[0]!.messages.find((message) => message.role === 'user')!.content;
+      expect(user).not.toContain('export const limit0 = 0;');
+      expect(user).toContain('Write clamp(value, low, high) that limits a number.');
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -12,8 +12,9 @@ import {
 import { EventChannel } from './event-channel.js';
 import { extractCode } from './extract-code.js';
 import { streamText } from './generate-text.js';
-import { allocatePromptBudget } from './prompt-budget.js';
-import { buildChatPrompt } from './prompt-templates.js';
+import { buildChatPrompt, renderChatPrompt } from './prompt/chat-template.js';
+import type { PromptParts } from './prompt/prompt-parts.js';
+import { allocatePromptBudget, promptPartsOf, type PromptBudget } from './prompt/prompt-budget.js';
 import { formatDiagnostics } from './type-check.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
 
@@ -137,29 +138,31 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     documents = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
     channel.push({ type: 'retrieval', query: options.task, documents: documents.map(({ id, score, source }) => ({ id, score, ...(source ? { source } : {}) })) });
   }
-  const budget = allocatePromptBudget({
-    tokenizer,
-    contextTokens,
-    reservedOutputTokens: maxOutputTokens,
-    system: options.system,
-    documents,
-    context: options.context,
-    instruction: options.task,
-  });
-  const messages: LanguageModelMessage[] = buildChatPrompt({
-    system: options.system === undefined ? undefined : budget.system,
-    documents: budget.documents,
-    context: budget.context || undefined,
-    instruction: budget.instruction,
-  });
+  const measure = promptMeasure(options.model, tokenizer);
+  /** Fits the parts (with a repair turn from the second attempt on) so the rendered prompt fits. */
+  const fit = (repair?: { answer: string; feedback: string }): PromptBudget =>
+    allocatePromptBudget({
+      tokenizer,
+      contextTokens,
+      reservedOutputTokens: maxOutputTokens,
+      system: options.system,
+      documents,
+      context: options.context,
+      instruction: options.task,
+      ...(repair ? { repair } : {}),
+      measure,
+    });
+  const first = fit();
+  let budget = first;
   const attempts: GenerateCodeAttempt[] = [];
   const usage: LanguageModelUsage = { inputTokens: 0, outputTokens: 0 };
   for (let index = 0; ; index += 1) {
     throwIfAborted(signal, 'generateCode');
+    const messages = buildChatPrompt(promptPartsOf(budget));
     channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, dropped: budget.dropped, truncated: budget.truncated });
     const streamed = await streamText({
       model: options.model,
-      prompt: [...messages],
+      prompt: messages,
       maxOutputTokens,
       temperature: options.temperature ?? 0,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -184,12 +187,25 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     if (attempt.validation.ok || index >= rounds) break;
     const feedback = repairFeedback(attempt.validation);
     channel.push({ type: 'repair', attempt: index + 1, feedback });
-    messages.push({ role: 'assistant', content: text }, { role: 'user', content: feedback });
+    // The repair prompt is the first prompt plus the last answer and its feedback, fitted again.
+    budget = fit({ answer: text, feedback });
   }
   const last = attempts[attempts.length - 1]!;
   const ok = last.validation?.ok ?? true;
   channel.push({ type: 'finish', ok, attempts: attempts.length, code: last.code });
-  return { ok, code: last.code, attempts, documents: budget.documents, dropped: budget.dropped, usage };
+  return { ok, code: last.code, attempts, documents: first.documents, dropped: first.dropped, usage };
+}
+
+/**
+ * Counts the rendered prompt as the model will receive it: with the model's own
+ * `countPromptTokens` (local models: their chat template and tokenizer), else with the chat counting
+ * of an OpenAI tokenizer got by model name, else as the local chat template renders it, with `tokenizer`.
+ */
+function promptMeasure(model: LanguageModel, tokenizer: Tokenizer): (parts: PromptParts) => number {
+  if (typeof model.countPromptTokens === 'function') return (parts) => model.countPromptTokens!(buildChatPrompt(parts));
+  const openAi = tokenizer as Partial<{ modelName: string; countChatTokens(messages: readonly LanguageModelMessage[]): number }>;
+  if (typeof openAi.modelName === 'string' && typeof openAi.countChatTokens === 'function') return (parts) => openAi.countChatTokens!(buildChatPrompt(parts));
+  return (parts) => tokenizer.countTokens(renderChatPrompt(buildChatPrompt(parts)));
 }
 
 /** What a model may report about itself; `loadLocalModel` models report all of it. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTinyLocalModel } from './__fixtures__/tiny-local-model.js';
 import { generateText, streamText } from './generate-text.js';
-import { createLocalLanguageModel, renderChatPrompt } from './local-language-model.js';
+import { createLocalLanguageModel } from './local-language-model.js';
+import { PromptTooLongError, renderChatPrompt } from './prompt/index.js';
 import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { getTokenizer } from '@codestack/tokenizer';
 
@@ -27,6 +28,21 @@ describe('createLocalLanguageModel', () => {
     const model = await createTinyLocalModel();
     const result = await generateText({ model, prompt: [{ role: 'user', content: 'Hi' }], maxOutputTokens: 3 });
     expect(result.usage.inputTokens).toBeGreaterThan(3);
+  });
+
+  it('counts a prompt as it receives it, and refuses a prompt too long for the window instead of cutting it', async () => {
+    const model = await createTinyLocalModel();
+    const messages = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Hi' }];
+    const counted = model.countPromptTokens(messages);
+    expect(counted).toBe(model.tokenizer.encode(renderChatPrompt(messages)).length);
+    expect((await generateText({ model, prompt: messages, maxOutputTokens: 2 })).usage.inputTokens).toBe(counted);
+    const long = 'const value = compute(1);\n'.repeat(60);
+    const promptTokens = model.countPromptTokens(long);
+    expect(promptTokens + 8).toBeGreaterThan(model.contextTokens);
+    const error = await generateText({ model, prompt: long, maxOutputTokens: 8 }).catch((caught: unknown) => caught);
+    expect(PromptTooLongError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'prompt', promptTokens, contextTokens: model.contextTokens, reservedOutputTokens: 8 });
+    expect((error as Error).message).toContain(String(promptTokens));
   });
 
   it('refuses an output budget beyond the context', async () => {

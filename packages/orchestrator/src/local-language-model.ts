@@ -9,9 +9,11 @@ import {
   type LanguageModelStreamResult,
   type Tokenizer,
 } from '@codestack/core';
-import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from './prompt-templates.js';
 import { streamGenerate, type FinishReason, type GenerationOptions, type GenerationResult, type LlamaModel } from '@codestack/runtime';
 import type { AdapterSet } from '@codestack/tuning';
+import { renderChatPrompt } from './prompt/chat-template.js';
+import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from './prompt/fill-in-the-middle-template.js';
+import { PromptTooLongError } from './prompt/prompt-too-long-error.js';
 
 /** Options of {@link createLocalLanguageModel}. */
 export interface LocalLanguageModelOptions {
@@ -52,6 +54,12 @@ export interface LocalLanguageModel extends LanguageModel {
   readonly endOfSequenceIds: readonly number[];
   /** The tokenizer whose ids the model was trained on. */
   readonly tokenizer: Tokenizer;
+  /**
+   * The tokens of `prompt` as this model receives it: a text prompt as is, chat messages rendered
+   * with its chat template, counted with its tokenizer. Prompt budgets measure with it, so that
+   * what fits the budget fits the model.
+   */
+  countPromptTokens(prompt: string | readonly LanguageModelMessage[]): number;
 }
 
 /**
@@ -70,18 +78,10 @@ const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
 };
 
 /**
- * A plain-text chat template for base models: `### System`, `### User`, `### Assistant`
- * sections, ending with an open assistant section.
- */
-export function renderChatPrompt(messages: readonly LanguageModelMessage[]): string {
-  const title = { system: 'System', user: 'User', assistant: 'Assistant' } as const;
-  return `${messages.map((message) => `### ${title[message.role]}\n${message.content.trim()}\n`).join('\n')}\n### Assistant\n`;
-}
-
-/**
  * Adapts the local runtime (a `LlamaModel` and `generate` / `streamGenerate` of
- * `@codestack/runtime`) to the {@link LanguageModel} contract. Prompts longer than the context
- * keep their last tokens. `providerOptions.codestack.useCache` may switch the key/value cache off.
+ * `@codestack/runtime`) to the {@link LanguageModel} contract. Nothing is cut: a prompt that does
+ * not fit in the context window with the call's output tokens is a {@link PromptTooLongError}
+ * naming the sizes (fit prompts with `allocatePromptBudget` measured by `countPromptTokens`). `providerOptions.codestack.useCache` may switch the key/value cache off.
  */
 export function createLocalLanguageModel(options: LocalLanguageModelOptions): LocalLanguageModel {
   const renderChat = options.renderChat ?? renderChatPrompt;
@@ -138,7 +138,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
         message: `must be an integer in [1, ${context - 1}] for a context window of ${context} tokens; ${source}`,
       });
     }
-    let ids = options.tokenizer.encode(text);
+    const ids = options.tokenizer.encode(text);
     if (ids.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'encodes to no tokens' });
     const outside = ids.find((id) => id >= options.model.config.vocabularySize);
     if (outside !== undefined) {
@@ -147,7 +147,9 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
         message: `${options.tokenizer.encodingName} produced id ${outside}, outside the model's vocabulary of ${options.model.config.vocabularySize}; use the tokenizer the model was trained with`,
       });
     }
-    if (ids.length + maximumNewTokens > context) ids = ids.slice(ids.length - (context - maximumNewTokens));
+    if (ids.length + maximumNewTokens > context) {
+      throw new PromptTooLongError({ what: 'The prompt', promptTokens: ids.length, contextTokens: context, reservedOutputTokens: maximumNewTokens });
+    }
     const generation: GenerationOptions = {
       maximumNewTokens,
       tokenizer: options.tokenizer,
@@ -171,6 +173,9 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     maxOutputTokens: context - 1,
     endOfSequenceIds: options.endOfSequenceIds ?? [],
     tokenizer: options.tokenizer,
+    countPromptTokens(prompt) {
+      return options.tokenizer.encode(typeof prompt === 'string' ? prompt : renderChat(prompt)).length;
+    },
     async doGenerate(call): Promise<LanguageModelGenerateResult> {
       const { ids, generation } = prepare(call);
       const release = await acquire(call);

@@ -1,6 +1,7 @@
 import type { LanguageModelCallOptions, LanguageModelMessage, Retriever, Tokenizer } from '@codestack/core';
 import { InvalidArgumentError } from '@codestack/core';
 import { fitBudget } from '@codestack/tokenizer';
+import { renderDocuments } from './prompt/render-documents.js';
 import type { LanguageModelMiddleware } from './wrap-language-model.js';
 
 /** What the retrieval middleware put into a call. */
@@ -60,7 +61,7 @@ export function retrievalAugmentationMiddleware(options: RetrievalAugmentationOp
       };
       options.onRetrieval?.(record);
       if (used.length === 0) return params;
-      const block = `Reference documents:\n\n${used.map((document) => `[${document.id}]\n${document.text.trim()}`).join('\n\n')}`;
+      const block = renderDocuments(used, { layout: 'section' });
       const prompt: LanguageModelCallOptions['prompt'] =
         typeof params.prompt === 'string'
           ? `${block}\n\n${params.prompt}`

@@ -46,6 +46,7 @@ function wrapOne(inner: LanguageModel, layer: LanguageModelMiddleware): Language
     ...(inner.maxOutputTokens === undefined ? {} : { maxOutputTokens: inner.maxOutputTokens }),
     ...(inner.endOfSequenceIds === undefined ? {} : { endOfSequenceIds: inner.endOfSequenceIds }),
     ...(inner.tokenizer === undefined ? {} : { tokenizer: inner.tokenizer }),
+    ...(inner.countPromptTokens === undefined ? {} : { countPromptTokens: inner.countPromptTokens.bind(inner) }),
     async doGenerate(options) {
       const params = layer.transformParams ? await layer.transformParams({ type: 'generate', params: options, model: inner }) : options;
       const doGenerate = (): Promise<LanguageModelGenerateResult> => inner.doGenerate(params);

@@ -100,6 +100,12 @@ export interface LanguageModel {
   readonly endOfSequenceIds?: readonly number[];
   /** The tokenizer whose ids the model reads, when it carries one, so callers count tokens as the model does. */
   readonly tokenizer?: Tokenizer;
+  /**
+   * The tokens of `prompt` as the model receives it (chat messages rendered with its own template,
+   * counted with its own tokenizer), when the model can tell. Prompt budgets measure the rendered
+   * prompt with it, so a prompt that fits the budget fits the model.
+   */
+  countPromptTokens?(prompt: string | readonly LanguageModelMessage[]): number;
   /** Generates a whole answer. */
   doGenerate(options: LanguageModelCallOptions): Promise<LanguageModelGenerateResult>;
   /** Streams an answer. */

@@ -1,7 +1,6 @@
-import type { LanguageModel } from '@codestack/core';
 import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { getTokenizer } from '@codestack/tokenizer';
-import { createLocalLanguageModel } from '../local-language-model.js';
+import { createLocalLanguageModel, type LocalLanguageModel } from '../local-language-model.js';
 
 /**
  * A real local stack for tests: a tiny Llama model of `@codestack/runtime` (2 layers, hidden 32,
@@ -9,7 +8,7 @@ import { createLocalLanguageModel } from '../local-language-model.js';
  * tokenizer. Its text is gibberish, but every token really comes out of the model, so tests
  * assert structure, determinism under a seed, and round trips — never specific text.
  */
-export function createTinyLocalModel(seed = 7): Promise<LanguageModel> {
+export function createTinyLocalModel(seed = 7): Promise<LocalLanguageModel> {
   let model = models.get(seed);
   if (!model) {
     model = build(seed);
@@ -19,9 +18,9 @@ export function createTinyLocalModel(seed = 7): Promise<LanguageModel> {
 }
 
 // One model per seed and test file: generation keeps no state between calls.
-const models = new Map<number, Promise<LanguageModel>>();
+const models = new Map<number, Promise<LocalLanguageModel>>();
 
-async function build(seed: number): Promise<LanguageModel> {
+async function build(seed: number): Promise<LocalLanguageModel> {
   const runtime = await createRuntime();
   const tokenizer = getTokenizer('cl100k_base');
   const model = LlamaModel.create(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildChatPrompt, buildCompletionPrompt, buildFillInTheMiddlePrompt, defaultSystemPrompt } from './prompt-templates.js';
+import { buildChatPrompt, defaultSystemPrompt, renderChatPrompt } from './chat-template.js';
 
-describe('prompt templates', () => {
+describe('chat template', () => {
   it('builds a chat prompt with documents, context and task', () => {
     expect(buildChatPrompt({ documents: [{ id: 'a', text: 'doc A\n' }], context: 'const x = 1;', instruction: 'Add y.' })).toEqual([
       { role: 'system', content: defaultSystemPrompt },
@@ -9,12 +9,15 @@ describe('prompt templates', () => {
     ]);
   });
 
-  it('builds a completion prompt with a leading comment that cannot close early', () => {
-    expect(buildCompletionPrompt({ instruction: 'Sum */ values.', context: 'function sum(' })).toBe('/**\n * Sum * / values.\n */\nfunction sum(');
+  it('leaves the system message out for an empty system prompt, and adds a repair turn', () => {
+    expect(buildChatPrompt({ system: '', instruction: 'Add y.', repair: { answer: '```ts\nx\n```', feedback: 'Fix it.' } })).toEqual([
+      { role: 'user', content: 'Task:\n\nAdd y.' },
+      { role: 'assistant', content: '```ts\nx\n```' },
+      { role: 'user', content: 'Fix it.' },
+    ]);
   });
 
-  it('builds a fill-in-the-middle prompt', () => {
-    expect(buildFillInTheMiddlePrompt('a(', ')')).toBe('<fim_prefix>a(<fim_suffix>)<fim_middle>');
-    expect(buildFillInTheMiddlePrompt('p', 's', { prefix: '<PRE>', suffix: '<SUF>', middle: '<MID>' })).toBe('<PRE>p<SUF>s<MID>');
+  it('renders messages with the local models\' plain-text template', () => {
+    expect(renderChatPrompt([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }])).toBe('### System\nBe brief.\n\n### User\nHi\n\n### Assistant\n');
   });
 });

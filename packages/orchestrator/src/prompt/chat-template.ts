@@ -1,67 +1,36 @@
-import type { LanguageModelMessage, RetrievedDocument } from '@codestack/core';
-
-/** The parts of a code-generation prompt. */
-export interface PromptParts {
-  /** The system prompt (chat models). */
-  system?: string;
-  /** Retrieved reference documents, best first. */
-  documents?: readonly Pick<RetrievedDocument, 'id' | 'text'>[];
-  /** The user's own context, such as the surrounding file. */
-  context?: string;
-  /** What to do. */
-  instruction: string;
-}
+import type { LanguageModelMessage } from '@codestack/core';
+import type { PromptParts } from './prompt-parts.js';
+import { renderDocuments } from './render-documents.js';
 
 /** The system prompt used when none is given. */
 export const defaultSystemPrompt =
   'You are a careful TypeScript engineer. Answer with one fenced code block containing the complete code, and nothing else.';
 
-/** Renders documents as `[id]` headed blocks. */
-export function renderDocuments(documents: readonly Pick<RetrievedDocument, 'id' | 'text'>[]): string {
-  return documents.map((document) => `[${document.id}]\n${document.text.trim()}`).join('\n\n');
-}
-
-/** A chat prompt: the system message, then one user message with documents, context and instruction. */
+/**
+ * A chat prompt: the system message (`parts.system`, else {@link defaultSystemPrompt}; none for
+ * `''`), one user message with the documents, context and instruction, and in a repair round the
+ * previous answer as an assistant message followed by the feedback as a user message (each left
+ * out when empty).
+ */
 export function buildChatPrompt(parts: PromptParts): LanguageModelMessage[] {
   const sections: string[] = [];
-  if (parts.documents?.length) sections.push(`Reference documents:\n\n${renderDocuments(parts.documents)}`);
+  if (parts.documents?.length) sections.push(renderDocuments(parts.documents, { layout: 'section' }));
   if (parts.context) sections.push(`Context:\n\n${parts.context}`);
   sections.push(`Task:\n\n${parts.instruction}`);
+  const system = parts.system ?? defaultSystemPrompt;
   return [
-    { role: 'system', content: parts.system ?? defaultSystemPrompt },
+    ...(system === '' ? [] : [{ role: 'system', content: system } satisfies LanguageModelMessage]),
     { role: 'user', content: sections.join('\n\n') },
+    ...(parts.repair?.answer ? [{ role: 'assistant', content: parts.repair.answer } satisfies LanguageModelMessage] : []),
+    ...(parts.repair?.feedback ? [{ role: 'user', content: parts.repair.feedback } satisfies LanguageModelMessage] : []),
   ];
 }
 
 /**
- * A completion prompt for base code models: documents and the instruction as a leading comment,
- * then the context (code to continue).
+ * The plain-text chat template of the local models (base models without a chat format of their
+ * own): `### System`, `### User`, `### Assistant` sections, ending with an open assistant section.
  */
-export function buildCompletionPrompt(parts: PromptParts): string {
-  const comment = [
-    ...(parts.documents?.length ? ['Reference documents:', '', ...renderDocuments(parts.documents).split('\n'), ''] : []),
-    parts.instruction,
-  ]
-    .map((line) => (line ? ` * ${line.replaceAll('*/', '* /')}` : ' *'))
-    .join('\n');
-  return `/**\n${comment}\n */\n${parts.context ?? ''}`;
-}
-
-/** The sentinel strings of a fill-in-the-middle model. Defaults are StarCoder's. */
-export interface FillInTheMiddleSentinels {
-  /** Default `<fim_prefix>`. */
-  prefix: string;
-  /** Default `<fim_suffix>`. */
-  suffix: string;
-  /** Default `<fim_middle>`. */
-  middle: string;
-}
-
-/** A fill-in-the-middle prompt in prefix-suffix-middle order: the model writes what goes between. */
-export function buildFillInTheMiddlePrompt(
-  prefix: string,
-  suffix: string,
-  sentinels: FillInTheMiddleSentinels = { prefix: '<fim_prefix>', suffix: '<fim_suffix>', middle: '<fim_middle>' },
-): string {
-  return `${sentinels.prefix}${prefix}${sentinels.suffix}${suffix}${sentinels.middle}`;
+export function renderChatPrompt(messages: readonly LanguageModelMessage[]): string {
+  const title = { system: 'System', user: 'User', assistant: 'Assistant' } as const;
+  return `${messages.map((message) => `### ${title[message.role]}\n${message.content.trim()}\n`).join('\n')}\n### Assistant\n`;
 }

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { getTokenizer } from '@codestack/tokenizer';
-import { createRecordingDocsRetriever } from './__fixtures__/docs-retriever.js';
-import { buildCodeCompletionPrompt } from './code-completion-prompt.js';
+import { createRecordingDocsRetriever } from '../__fixtures__/docs-retriever.js';
+import { buildCodeCompletionPrompt, buildCompletionPrompt } from './completion-template.js';
 
 const tokenizer = getTokenizer('cl100k_base');
 const prefix = Array.from({ length: 30 }, (_, index) => `const value${index} = compute(${index});`).join('\n') + '\n';
+
+describe('buildCompletionPrompt', () => {
+  it('builds a completion prompt with a leading comment that cannot close early', () => {
+    expect(buildCompletionPrompt({ instruction: 'Sum */ values.', context: 'function sum(' })).toBe('/**\n * Sum * / values.\n */\nfunction sum(');
+  });
+
+  it('puts the documents, rendered as a section, into the comment', () => {
+    expect(buildCompletionPrompt({ documents: [{ id: 'a', text: 'a(): void' }], instruction: 'Call a.' })).toBe('/**\n * Reference documents:\n *\n * [a]\n * a(): void\n *\n * Call a.\n */\n');
+  });
+});
 
 describe('buildCodeCompletionPrompt', () => {
   it('keeps the prefix whole when it fits, else its last whole lines within the budget', async () => {
@@ -35,7 +45,7 @@ describe('buildCodeCompletionPrompt', () => {
     const retriever = await createRecordingDocsRetriever([{ id: 'compute', text: 'compute(n) returns the nth value of the series.\nIt never throws.' }]);
     const result = await buildCodeCompletionPrompt({ prefix, tokenizer, retriever, maximumPromptTokens: 64, maximumDocumentTokens: 20 });
     expect(result.documents.length).toBeGreaterThan(0);
-    expect(result.documents.split('\n').filter(Boolean).every((line) => line.startsWith('// '))).toBe(true);
+    expect(result.documents.split('\n').filter(Boolean).every((line: string) => line.startsWith('// '))).toBe(true);
     expect(result.documentTokens).toBeLessThanOrEqual(20);
     expect(result.prompt.startsWith(result.documents)).toBe(true);
     expect(tokenizer.countTokens(result.prompt)).toBeLessThanOrEqual(64);
