@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cache = join(here, '..', '..', '.cache');
-const bin = createRequire(import.meta.url).resolve('@codestack/orchestrator/package.json').replace(/package\.json$/, 'dist/cli.js');
+const bin = createRequire(import.meta.url).resolve('@codestack/cli/package.json').replace(/package\.json$/, 'dist/cli.js');
 const codestack = (args) => {
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return { status: result.status, stdout: result.stdout };

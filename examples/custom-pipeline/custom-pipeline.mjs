@@ -2,14 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import {
-  adapterRoutingMiddleware,
-  createDocsIndexRetriever,
-  createLocalLanguageModel,
-  generateText,
-  retrievalAugmentationMiddleware,
-  wrapLanguageModel,
-} from '@codestack/orchestrator';
+import { adapterRoutingMiddleware, generateText, retrievalAugmentationMiddleware, wrapLanguageModel } from '@codestack/orchestrator';
+import { createLocalLanguageModel } from '@codestack/orchestrator/local';
+import { createDocsIndexRetriever } from '@codestack/orchestrator/retrieval';
 import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
 import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { buildCompactVocabulary } from '@codestack/tokenizer';

@@ -2,7 +2,8 @@
 // With CODESTACK_MODEL_DIR set it serves that checkpoint (saved by @codestack/runtime's saveModel);
 // otherwise a tiny randomly initialised model (fixed seed): real tokens from the real runtime and
 // tokenizer, gibberish text — enough to see the API work end to end.
-import { createLocalLanguageModel, createOpenAIServer } from '@codestack/orchestrator';
+import { createOpenAIServer } from '@codestack/orchestrator';
+import { createLocalLanguageModel } from '@codestack/orchestrator/local';
 import { createRuntime, LlamaModel, loadModel } from '@codestack/runtime';
 import { getTokenizer } from '@codestack/tokenizer';
 

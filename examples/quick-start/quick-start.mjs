@@ -13,12 +13,12 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '@codestack/orchestrator';
+import { runCli } from '@codestack/cli';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const index = join(root, '.cache', 'docs', 'types-node');
-const context = { stdout: process.stdout, stderr: process.stderr, cwd: root };
+const context = { stdout: process.stdout, stderr: process.stderr, cwd: root, environment: process.env };
 const remote = process.env.OPENAI_BASE_URL ? `the remote model at ${process.env.OPENAI_BASE_URL}` : 'the bundled base model';
 
 function show(title, argv) {

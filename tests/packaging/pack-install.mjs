@@ -4,11 +4,14 @@
 //   1. compiles a strict TypeScript ESM program that uses every package (skipLibCheck: false,
 //      module nodenext) with tsc and runs it with node, and
 //   2. require()s each package from CommonJS, and
-//   3. runs the installed `codestack --help`.
+//   3. runs the installed `codestack --help` (of @codestack/cli), and
+//   4. installs only core, tokenizer and the orchestrator into a second app: none of the optional
+//      peers (runtime, tuning, retrieval, model-base) nor tfjs or hnswlib may be installed, and
+//      validation runs there.
 // It fails on any EBADENGINE warning of the install. Run after `npm run build` (turbo's test task
 // builds first). `--keep` leaves the temp dir for inspection.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +67,22 @@ try {
   const help = run(join(app, 'node_modules', '.bin', 'codestack'), ['--help'], app).output;
   if (!help.startsWith('Usage: codestack')) throw new Error(`codestack --help printed:\n${help}`);
   console.log('the installed codestack bin: ok');
+
+  const light = join(work, 'light');
+  mkdirSync(light);
+  writeFileSync(join(light, 'package.json'), JSON.stringify({ name: 'light-consumer', private: true, version: '0.0.0', type: 'module' }, null, 2));
+  const lightTarballs = files.filter((file) => /^codestack-(core|tokenizer|orchestrator)-\d/.test(file));
+  if (lightTarballs.length !== 3) throw new Error(`expected the core, tokenizer and orchestrator tarballs, found ${lightTarballs.join(', ')}`);
+  run(npm, ['install', '--no-audit', '--no-fund', '--loglevel=warn', ...lightTarballs.map((file) => `../tarballs/${file}`)], light);
+  const heavy = ['@codestack/runtime', '@codestack/tuning', '@codestack/retrieval', '@codestack/model-base', '@tensorflow/tfjs-core', 'hnswlib-node'];
+  const installed = heavy.filter((name) => existsSync(join(light, 'node_modules', name)));
+  if (installed.length > 0) throw new Error(`an app of core, tokenizer and orchestrator installed ${installed.join(', ')}`);
+  writeFileSync(
+    join(light, 'validate.mjs'),
+    "import { validateCode } from '@codestack/orchestrator';\nconst report = await validateCode({ code: 'export const answer: number = 42;\\n' });\nif (!report.ok) throw new Error(JSON.stringify(report));\n",
+  );
+  run(process.execPath, [join(light, 'validate.mjs')], light);
+  console.log(`a light app (core, tokenizer, orchestrator): validation runs, and none of ${heavy.join(', ')} is installed`);
 } catch (error) {
   failed = true;
   console.error(error instanceof Error ? error.message : error);

@@ -10,6 +10,7 @@ test('the packed tarballs install into a fresh app: a strict TypeScript ESM prog
   expect(result.status, result.stderr).toBe(0);
   expect(result.stdout).toContain('tsc (strict, skipLibCheck: false, module nodenext): no errors');
   expect(result.stdout).toContain('typed ESM program: ok');
-  expect(result.stdout).toContain('CommonJS require: ok (7 packages)');
+  expect(result.stdout).toContain('CommonJS require: ok (8 packages)');
   expect(result.stdout).toContain('the installed codestack bin: ok');
+  expect(result.stdout).toContain('a light app (core, tokenizer, orchestrator): validation runs');
 });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
   process.stderr.write(
-    'codestack: @codestack/orchestrator is not built yet (dist/cli.js is missing). In the codestack repository, run `npm start` or `npm run build` first.\n',
+    'codestack: @codestack/cli is not built yet (dist/cli.js is missing). In the codestack repository, run `npm start` or `npm run build` first.\n',
   );
   process.exit(1);
 }

@@ -12,7 +12,8 @@ export interface CliContext {
   cwd?: string;
   /**
    * Environment variables (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`, `CODESTACK_API_KEY`,
-   * `CODESTACK_SERVER_API_KEY`); the commands read the environment only through this. Default `process.env`.
+   * `CODESTACK_SERVER_API_KEY`); the commands read the environment only through this, never
+   * `process.env`. Default: none (the `codestack` bin passes `process.env`).
    */
   environment?: Readonly<Record<string, string | undefined>>;
 }

@@ -22,4 +22,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   stdin: process.stdin,
   signal: controller.signal,
+  cwd: process.cwd(),
+  environment: process.env,
 });

@@ -19,22 +19,18 @@ export async function completeCommand(args: readonly string[], context: CliConte
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);
   const retriever = await resolveRetriever(values.docs, context);
-  let prompt = prefix;
-  let documentTokens = 0;
-  if (retriever) {
-    const { buildCodeCompletionPrompt } = await import('../code-completion-prompt.js');
-    let documents: string;
-    ({ prompt, documents, documentTokens } = await buildCodeCompletionPrompt({
-      prefix,
-      tokenizer,
-      retriever,
-      maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maxOutputTokens),
-      ...(context.signal ? { signal: context.signal } : {}),
-    }));
-    // The docs the model sees go to stderr, so stdout stays the completion alone.
-    if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
-  }
-  const { streamText } = await import('../generate-text.js');
+  // The prompt is fitted whether or not docs are retrieved: the model refuses a prompt too long for its window.
+  const { buildCodeCompletionPrompt } = await import('@codestack/orchestrator');
+  const { prompt, documents, documentTokens } = await buildCodeCompletionPrompt({
+    prefix,
+    tokenizer,
+    ...(retriever ? { retriever } : {}),
+    maximumPromptTokens: Math.max(8, (contextTokens ?? 8192) - maxOutputTokens),
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
+  // The docs the model sees go to stderr, so stdout stays the completion alone.
+  if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
+  const { streamText } = await import('@codestack/orchestrator');
   const streamed = await streamText({ model, prompt, maxOutputTokens, temperature: 0, abortSignal: context.signal });
   let text = '';
   for await (const delta of streamed.textStream) {

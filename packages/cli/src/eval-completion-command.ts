@@ -17,7 +17,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     details: { type: 'boolean' },
   });
   if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give held-out code: --data DIR or --data FILE.jsonl' });
-  const { readCompletionSources, buildCompletionCases } = await import('../completion-cases.js');
+  const { readCompletionSources, buildCompletionCases } = await import('@codestack/orchestrator/evaluation');
   let sources = await readCompletionSources(resolve(context.cwd ?? process.cwd(), values.data));
   if (values.limit !== undefined) sources = sources.slice(0, positiveInteger(values.limit, '--limit', sources.length));
   if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
@@ -26,7 +26,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
   const retriever = await resolveRetriever(values.docs, context);
   const maxOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
   const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maxOutputTokens));
-  const { evaluateCompletion } = await import('../evaluate-completion.js');
+  const { evaluateCompletion } = await import('@codestack/orchestrator/evaluation');
   const cases = buildCompletionCases(sources, { casesPerFile });
   const progress = createProgressReporter({ label: 'completion', total: cases.length, json: values.json === true, stream: context.stderr });
   const report = await evaluateCompletion({

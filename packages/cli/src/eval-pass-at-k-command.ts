@@ -20,16 +20,16 @@ export async function evalCommand(args: readonly string[], context: CliContext):
   });
   if (positionals[0] !== 'pass-at-k') throw new InvalidArgumentError({ argument: 'subcommand', message: "eval supports 'pass-at-k' and 'completion'" });
   if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give the task file: --data FILE.jsonl' });
-  const { readEvalTasks } = await import('../eval-task.js');
-  const { evaluatePassAtK } = await import('../evaluate-pass-at-k.js');
+  const { readEvalTasks } = await import('@codestack/orchestrator/evaluation');
+  const { evaluatePassAtK } = await import('@codestack/orchestrator/evaluation');
   let tasks = await readEvalTasks(resolve(context.cwd ?? process.cwd(), values.data));
   if (values.limit !== undefined) tasks = tasks.slice(0, positiveInteger(values.limit, '--limit', tasks.length));
   const samples = positiveInteger(values.samples, '--samples', 1);
   const k = (values.k ?? '1').split(',').map((item) => positiveInteger(item.trim(), '--k', 1));
-  let complete: import('../evaluate-pass-at-k.js').TaskCompleter | undefined;
+  let complete: import('@codestack/orchestrator/evaluation').TaskCompleter | undefined;
   if (!values.canonical) {
     const { model, contextTokens } = await resolveModel(values, context);
-    const { generateText } = await import('../generate-text.js');
+    const { generateText } = await import('@codestack/orchestrator');
     const temperature = values.temperature === undefined ? (samples > 1 ? 0.8 : 0) : Number(values.temperature);
     const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 384);
     complete = async (task, { sampleIndex, signal }) =>

@@ -19,7 +19,7 @@ export async function generateCommand(args: readonly string[], context: CliConte
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
-  const { generateCode } = await import('../generate-code.js');
+  const { generateCode } = await import('@codestack/orchestrator');
   const run = generateCode({
     task,
     model,

@@ -34,7 +34,7 @@ export interface ModelValues {
  * `@codestack/model-base` on the local runtime.
  */
 export async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer; contextTokens?: number }> {
-  const environment = context.environment ?? process.env;
+  const environment = context.environment ?? {};
   const cwd = context.cwd ?? process.cwd();
   if (values['base-url'] === undefined && values.model === undefined && environment.OPENAI_BASE_URL) {
     values = { ...values, 'base-url': environment.OPENAI_BASE_URL, 'model-name': values['model-name'] ?? environment.OPENAI_MODEL ?? 'gpt-4o-mini' };
@@ -44,7 +44,7 @@ export async function resolveModel(values: ModelValues, context: CliContext): Pr
     if (values.model !== undefined) throw new InvalidArgumentError({ argument: '--model', message: 'give either --model DIR or --base-url, not both' });
     if (values.adapter !== undefined) throw new InvalidArgumentError({ argument: '--adapter', message: 'adapters apply to a local --model only' });
     const { getTokenizer } = await import('@codestack/tokenizer');
-    const { OpenAICompatibleModel } = await import('../openai-compatible-model.js');
+    const { OpenAICompatibleModel } = await import('@codestack/orchestrator');
     const apiKey = values['api-key'] ?? environment.CODESTACK_API_KEY;
     return {
       model: new OpenAICompatibleModel({ baseURL: values['base-url'], modelId: values['model-name'] ?? 'default', ...(apiKey ? { apiKey } : {}) }),
@@ -58,7 +58,7 @@ export async function resolveModel(values: ModelValues, context: CliContext): Pr
   let adapter = values.adapter === undefined ? undefined : resolve(cwd, values.adapter);
   // With the bundled model, a bare name picks one of its bundled adapters (`--adapter rxjs`).
   if (modelBase && adapter !== undefined && !existsSync(adapter)) adapter = modelBase.bundledAdapterDirectory(values.adapter!);
-  const { loadLocalModel } = await import('../load-local-model.js');
+  const { loadLocalModel } = await import('@codestack/orchestrator/local');
   const model = await loadLocalModel(directory, {
     modelId: values['model-name'] ?? modelBase?.baseModelId ?? 'codestack-local',
     ...(values.encoding === undefined ? {} : { encoding: values.encoding }),
@@ -71,7 +71,7 @@ export async function resolveModel(values: ModelValues, context: CliContext): Pr
 /** Loads the docs index retriever of `--docs DIR`, if given. */
 export async function resolveRetriever(directory: string | undefined, context: CliContext): Promise<Retriever | undefined> {
   if (directory === undefined) return undefined;
-  const { loadDocsIndexRetriever } = await import('../docs-index-retriever.js');
+  const { loadDocsIndexRetriever } = await import('@codestack/orchestrator/retrieval');
   return loadDocsIndexRetriever(resolve(context.cwd ?? process.cwd(), directory), { signal: context.signal });
 }
 

@@ -1,16 +1,16 @@
 import { CodestackError, InvalidArgumentError } from '@codestack/core';
-import type { CliContext } from './cli/cli-context.js';
-import { checkCommand } from './cli/check-command.js';
-import { completeCommand } from './cli/complete-command.js';
-import { docsCommand } from './cli/docs-command.js';
-import { evalCommand } from './cli/eval-pass-at-k-command.js';
-import { generateCommand } from './cli/generate-command.js';
-import { serveCommand } from './cli/serve-command.js';
-import { tokensCommand } from './cli/tokens-command.js';
-import { closestName } from './cli/closest-name.js';
-import { commandHelp } from './cli/help.js';
+import type { CliContext } from './cli-context.js';
+import { checkCommand } from './check-command.js';
+import { completeCommand } from './complete-command.js';
+import { docsCommand } from './docs-command.js';
+import { evalCommand } from './eval-pass-at-k-command.js';
+import { generateCommand } from './generate-command.js';
+import { serveCommand } from './serve-command.js';
+import { tokensCommand } from './tokens-command.js';
+import { closestName } from './closest-name.js';
+import { commandHelp } from './help.js';
 
-export type { CliContext } from './cli/cli-context.js';
+export type { CliContext } from './cli-context.js';
 
 /** The usage text of the `codestack` command (`codestack help`). */
 export const cliUsage: string = commandHelp['']!;

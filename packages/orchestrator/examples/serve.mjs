@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { baseModelDirectory, baseModelId } from '@codestack/model-base';
-import { createLocalLanguageModel, createOpenAIServer } from '@codestack/orchestrator';
+import { createOpenAIServer } from '@codestack/orchestrator';
+import { createLocalLanguageModel } from '@codestack/orchestrator/local';
 import { createRuntime, loadModel } from '@codestack/runtime';
 import { loadCompactVocabulary } from '@codestack/tokenizer';
 

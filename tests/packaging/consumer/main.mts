@@ -8,7 +8,11 @@ import { getTokenizer } from '@codestack/tokenizer';
 import { LlamaModel, createRuntime, type ModelConfig } from '@codestack/runtime';
 import { Adapter } from '@codestack/tuning';
 import { DocsIndex, type DocEntry } from '@codestack/retrieval';
-import { createLocalLanguageModel, extractCode, passAtK } from '@codestack/orchestrator';
+import { extractCode, generateCode } from '@codestack/orchestrator';
+import { createLocalLanguageModel } from '@codestack/orchestrator/local';
+import { createDocsIndexRetriever } from '@codestack/orchestrator/retrieval';
+import { passAtK } from '@codestack/orchestrator/evaluation';
+import { cliUsage, type CliContext } from '@codestack/cli';
 import { baseModelDirectory, bundledAdapterNames } from '@codestack/model-base';
 
 const error: unknown = new InvalidArgumentError({ argument: 'x', message: 'bad x' });
@@ -27,6 +31,9 @@ const model = LlamaModel.create(runtime, config, { seed: 1 });
 const adapter = Adapter.create(model, { method: 'lora', r: 2, alpha: 4, targetModules: 'all-linear' });
 ok(adapter.parameterCount() > 0);
 ok(typeof createLocalLanguageModel === 'function');
+ok(typeof createDocsIndexRetriever === 'function' && typeof generateCode === 'function');
+const cliContext: CliContext = { stdout: process.stdout, stderr: process.stderr, environment: {} };
+ok(cliUsage.startsWith('Usage: codestack') && cliContext.environment !== undefined);
 
 const entries: DocEntry[] = [];
 ok(typeof DocsIndex.build === 'function' && entries.length === 0);

@@ -8,6 +8,7 @@ const expected = {
   '@codestack/retrieval': 'DocsIndex',
   '@codestack/orchestrator': 'extractCode',
   '@codestack/model-base': 'baseModelDirectory',
+  '@codestack/cli': 'runCli',
 };
 for (const [name, exportName] of Object.entries(expected)) {
   const loaded = require(name);

@@ -1,0 +1,34 @@
+/**
+ * `@codestack/orchestrator/evaluation`: pass@k on executable tasks (mxeval / MultiPL-E JSONL) and
+ * exact-match completion on held-out source files, for any `LanguageModel`.
+ *
+ * @packageDocumentation
+ */
+export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval-task.js';
+export { passAtK } from './pass-at-k.js';
+export {
+  evaluatePassAtK,
+  buildTaskProgram,
+  type EvaluatePassAtKOptions,
+  type PassAtKReport,
+  type SampleOutcome,
+  type TaskCompleter,
+  type TaskOutcome,
+} from './evaluate-pass-at-k.js';
+export {
+  buildCompletionCases,
+  isExactCompletion,
+  completionSimilarity,
+  readCompletionSources,
+  type CompletionCase,
+  type CompletionCaseKind,
+  type CompletionSource,
+  type BuildCompletionCasesOptions,
+} from './completion-cases.js';
+export {
+  evaluateCompletion,
+  type EvaluateCompletionOptions,
+  type CompletionReport,
+  type CompletionScore,
+  type CompletionCaseResult,
+} from './evaluate-completion.js';
