@@ -396,7 +396,12 @@ export const sandboxGuardSource = String.raw`'use strict';
   }
   // Code and tests as two global scripts sharing the global scope, as if concatenated.
   const codeRequire = Module.createRequire(filename);
+  // The specifiers that name the code under test, in a map without a prototype, made before the
+  // code runs (so the code cannot change how they are looked up).
+  const codeModuleSpecifiers = Object.create(null);
+  for (let index = 0; index < payload.codeModuleSpecifiers.length; index += 1) codeModuleSpecifiers[payload.codeModuleSpecifiers[index]] = true;
   const testsRequire = (id) => {
+    if (typeof id === 'string' && codeModuleSpecifiers[id] === true) return codeModule.exports;
     if (id === 'assert' || id === 'node:assert') return assert;
     if (id === 'assert/strict' || id === 'node:assert/strict') return assertStrict;
     if (typeof id === 'string' && isBuiltin(id)) return codeRequire(id.startsWith('node:') ? id : 'node:' + id);

@@ -40,6 +40,12 @@ export interface SandboxOptions {
    * the code in one module.
    */
   tests?: string;
+  /**
+   * The specifiers by which the tests import the code under test (such as `./clamp` and
+   * `./clamp.js` for tests written as `import { clamp } from './clamp'`). With CommonJS, a
+   * `require` of one of them from the tests returns the code's own `exports`.
+   */
+  codeModuleSpecifiers?: readonly string[];
   /** `commonjs` (default) runs it as a CommonJS module, `module` as an `.mjs` ES module. */
   moduleType?: 'commonjs' | 'module';
   /**
@@ -171,6 +177,7 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxResu
       nonce,
       code: options.code,
       tests: options.tests ?? null,
+      codeModuleSpecifiers: (options.codeModuleSpecifiers ?? []).filter((specifier) => typeof specifier === 'string'),
       moduleType: options.moduleType ?? 'commonjs',
       workDirectory: directory,
       readableRoots,

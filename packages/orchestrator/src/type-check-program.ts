@@ -62,11 +62,14 @@ export function checkProgram(request: TypeCheckProgramRequest): TypeCheckProgram
   };
   try {
     const program = compiler.createProgram({ rootNames: [fileName], options: compilerOptions, host });
-    const sourceFile = program.getSourceFile(fileName);
+    // The snippet's own diagnostics, then those of the caller's in-memory files it imports (the
+    // code under test, when the snippet is its tests), so an error is reported where it is.
+    const sourceFiles = [fileName, ...[...virtualFiles.keys()].filter((path) => path !== fileName)]
+      .map((path) => program.getSourceFile(path))
+      .filter((sourceFile): sourceFile is ts.SourceFile => sourceFile !== undefined);
     const diagnostics = [
       ...program.getOptionsDiagnostics(),
-      ...program.getSyntacticDiagnostics(sourceFile),
-      ...program.getSemanticDiagnostics(sourceFile),
+      ...sourceFiles.flatMap((sourceFile) => [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)]),
     ].map((diagnostic) => {
       const result = toCodeDiagnostic(diagnostic, fileName, request.fileName);
       // Errors in the caller's other in-memory files are named as the caller named them.

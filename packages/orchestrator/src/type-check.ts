@@ -24,7 +24,10 @@ export interface TypeCheckOptions {
    * the project's own source files are not, unless passed in {@link TypeCheckOptions.files}.
    */
   projectDirectory?: string;
-  /** The in-memory file's name (without directory). Defaults to `snippet.ts` / `snippet.js`. */
+  /**
+   * The in-memory file's path relative to `projectDirectory` (such as `src/clamp.test.ts`), which
+   * diagnostics name. Defaults to `snippet.ts` / `snippet.js`.
+   */
   fileName?: string;
   /**
    * Further in-memory files the snippet may import, by path relative to `projectDirectory`, such
@@ -52,7 +55,7 @@ export interface TypeCheckOptions {
 export interface TypeCheckResult {
   /** Whether there were no error diagnostics. */
   ok: boolean;
-  /** Every diagnostic for the snippet (errors in other files are included only when they block it). */
+  /** Every diagnostic for the snippet and for the in-memory `files` it imports (errors in other files only when they block it). */
   diagnostics: CodeDiagnostic[];
 }
 
@@ -85,14 +88,17 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
   if (!Number.isFinite(timeoutMilliseconds) || timeoutMilliseconds <= 0) {
     throw new InvalidArgumentError({ argument: 'timeoutMilliseconds', message: `must be a positive number, got ${String(timeoutMilliseconds)}` });
   }
-  const fileName = options.fileName ?? (language === 'typescript' ? 'snippet.ts' : 'snippet.js');
-  if (typeof fileName !== 'string' || fileName === '' || /[\\/]/.test(fileName) || fileName === '.' || fileName === '..') {
-    throw new InvalidArgumentError({ argument: 'fileName', message: `must be a file name without a directory, got '${String(fileName)}'` });
+  const isInsideProject = (name: string, path: string): boolean =>
+    !isAbsolute(name) && !path.startsWith('../') && path !== '..' && path !== '.' && !path.endsWith('/') && path !== '';
+  const requestedName = options.fileName ?? (language === 'typescript' ? 'snippet.ts' : 'snippet.js');
+  const fileName = typeof requestedName === 'string' ? normalize(requestedName).replaceAll('\\', '/') : '';
+  if (typeof requestedName !== 'string' || requestedName === '' || !isInsideProject(requestedName, fileName)) {
+    throw new InvalidArgumentError({ argument: 'fileName', message: `must be a file path inside the project directory, got '${String(requestedName)}'` });
   }
   const files: Record<string, string> = {};
   for (const [name, text] of Object.entries(options.files ?? {})) {
     const path = normalize(name).replaceAll('\\', '/');
-    if (isAbsolute(name) || path.startsWith('../') || path === '..' || path === '.' || path.endsWith('/')) {
+    if (!isInsideProject(name, path)) {
       throw new InvalidArgumentError({ argument: 'files', message: `'${name}' must be a file path inside the project directory` });
     }
     if (typeof text !== 'string') throw new InvalidArgumentError({ argument: 'files', message: `the text of '${name}' must be a string` });
