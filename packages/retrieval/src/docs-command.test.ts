@@ -64,6 +64,29 @@ describe('codestack-docs (built bin in a child process)', () => {
     expect(text.stdout).toContain('resizeIndex');
   });
 
+  it('prints help on stdout and exits 0 for --help and -h, on every subcommand', async () => {
+    for (const args of [['--help'], ['-h'], ['index', '--help'], ['search', '-h']]) {
+      const result = await cli(args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stdout).toContain('Usage');
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it('ends quietly with exit code 0 when the reader of its output goes away (| head -0)', { timeout: 60_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, 'search', 'read a file', '--index', join(directory, 'index'), '-k', '50'], { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   it('exits 1 with the error code for a bad package and 2 for bad usage', { timeout: 60_000 }, async () => {
     const missing = await cli(['index', 'no-such-package-xyz', '--out', join(directory, 'bad')]);
     expect(missing.code).toBe(1);

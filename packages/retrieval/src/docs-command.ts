@@ -49,11 +49,16 @@ const usage = `Usage:
  */
 export async function runDocsCommand(argv: readonly string[], context: DocsCommandContext): Promise<number> {
   const [command, ...rest] = argv;
+  // Help is an answer, not a usage error: it goes to stdout with exit code 0.
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help') || rest.includes('-h')) {
+    context.stdout.write(`${usage}\n`);
+    return 0;
+  }
   try {
     if (command === 'index') return await indexCommand(rest, context);
     if (command === 'search') return await searchCommand(rest, context);
     context.stderr.write(`${usage}\n`);
-    return command === undefined || command === '--help' || command === 'help' ? 0 : 2;
+    return 2;
   } catch (error) {
     const json = rest.includes('--json');
     if (CodestackError.isInstance(error)) {
