@@ -78,6 +78,15 @@ describe('checkpoint refusal', () => {
     await writeFile(join(directory, 'config.json'), JSON.stringify(keepChecksum ? config : rest));
   }
 
+  it('names the path and what it expected there when there is no checkpoint', async () => {
+    const { runtime } = await saved();
+    const missing = join(directory, 'nope');
+    await expectRefused(loadModel(runtime, missing), 'MISSING_FILE', /nope: does not exist: expected a model checkpoint directory holding config\.json and model\.safetensors/);
+    await rm(join(directory, 'codestack-manifest.json'), { force: true });
+    await rm(join(directory, 'config.json'));
+    await expectRefused(loadModel(runtime, directory), 'MISSING_FILE', /config\.json: does not exist: expected a model checkpoint directory/);
+  });
+
   it('refuses a truncated weights file', async () => {
     const { runtime, weights, config } = await saved();
     await rewrite(weights.subarray(0, weights.length - 100), config);

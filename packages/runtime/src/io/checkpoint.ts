@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import {
   CodestackError,
   FileFormatError,
@@ -113,8 +114,22 @@ export async function readModelConfig(directory: string): Promise<{ config: Read
  * mismatch; `MISSING_FILE`.
  */
 export async function loadModel(runtime: Runtime, directory: string, options: LoadModelOptions = {}): Promise<LlamaModel> {
+  const expectedDirectory = `a model checkpoint directory holding ${checkpointFiles.config} and ${checkpointFiles.weights}`;
+  const directoryStat = await stat(directory).catch(() => undefined);
+  if (directoryStat === undefined || !directoryStat.isDirectory()) {
+    throw new FileFormatError({
+      path: directory,
+      reason: 'missing',
+      message: `${directoryStat === undefined ? 'does not exist' : 'is not a directory'}: expected ${expectedDirectory}`,
+    });
+  }
   const files = await openDirectoryFiles(directory);
-  const { config, weightsSha256 } = await readConfigFrom(files);
+  const { config, weightsSha256 } = await readConfigFrom(files).catch((error: unknown) => {
+    if (FileFormatError.isInstance(error) && error.reason === 'missing') {
+      throw new FileFormatError({ path: join(directory, checkpointFiles.config), reason: 'missing', message: `does not exist: expected ${expectedDirectory}`, cause: error });
+    }
+    throw error;
+  });
   const configPath = join(directory, checkpointFiles.config);
   if (options.expectedConfig !== undefined) {
     for (const [key, value] of Object.entries(options.expectedConfig)) {
