@@ -188,7 +188,7 @@ describe('codestack bin', { timeout: 120000 }, () => {
     });
 
     it('generate retrieves from a docs index, streams typed events as JSON lines and records the attempts', async () => {
-      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--docs', join(directory, 'docs-index'), '--json']);
+      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--context-tokens', '256', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--docs', join(directory, 'docs-index'), '--json']);
       const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; event?: string; attempts?: number; ok?: boolean; documents?: { id: string }[] });
       expect(events[0]?.type).toBe('retrieval');
       expect(events[0]?.documents?.length).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ const modelOptionsHelp = `Model options (without any: OPENAI_BASE_URL selects a 
   --base-url URL          an OpenAI-compatible endpoint, such as http://127.0.0.1:8080/v1
   --model-name NAME       the model the endpoint serves (default $OPENAI_MODEL or gpt-4o-mini)
   --api-key KEY           the endpoint's key (default $OPENAI_API_KEY)
+  --context-tokens N      the endpoint model's context window, for the prompt budget (default 8192)
   --maximum-tokens N      the most tokens to generate (default: from the model's context window)`;
 
 const commonHelp = `  --json                  results, progress and errors as JSON lines

@@ -15,6 +15,7 @@ export const modelOptions = {
   adapter: { type: 'string' },
   json: { type: 'boolean' },
   'maximum-tokens': { type: 'string' },
+  'context-tokens': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /** The parsed model options. */
@@ -25,6 +26,7 @@ export interface ModelValues {
   'model-name'?: string;
   'api-key'?: string;
   adapter?: string;
+  'context-tokens'?: string;
 }
 
 /**
@@ -49,8 +51,11 @@ export async function resolveModel(values: ModelValues, context: CliContext): Pr
     return {
       model: new OpenAICompatibleModel({ baseURL: values['base-url'], modelId: values['model-name'] ?? 'default', ...(apiKey ? { apiKey } : {}) }),
       tokenizer: getTokenizer(values.encoding ?? 'cl100k_base'),
+      // An endpoint does not say its context window: prompts are budgeted for the one given here.
+      ...(values['context-tokens'] === undefined ? {} : { contextTokens: positiveInteger(values['context-tokens'], '--context-tokens', 0) }),
     };
   }
+  if (values['context-tokens'] !== undefined) throw new InvalidArgumentError({ argument: '--context-tokens', message: 'applies to a --base-url model only; a local model knows its context window' });
   // A local checkpoint, or without one the bundled base model: one loadLocalModel call either way.
   const bundled = values.model === undefined;
   const modelBase = bundled ? await import('@codestack/model-base') : undefined;
