@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Retriever } from '@codestack/core';
+import fc from 'fast-check';
 import { getTokenizer } from '@codestack/tokenizer';
 import { createRecordingDocsRetriever } from '../__fixtures__/docs-retriever.js';
 import { buildCodeCompletionPrompt, buildCompletionPrompt } from './completion-template.js';
@@ -50,5 +52,26 @@ describe('buildCodeCompletionPrompt', () => {
     expect(result.prompt.startsWith(result.documents)).toBe(true);
     expect(tokenizer.countTokens(result.prompt)).toBeLessThanOrEqual(64);
     expect(retriever.queries[0]).toBe(prefix.trim().split('\n').slice(-3).join('\n'));
+  });
+});
+
+describe('buildCodeCompletionPrompt property', () => {
+  it('never gives a prompt over maximumPromptTokens, as the model\'s tokenizer counts the joined prompt', async () => {
+    const model = getTokenizer('o200k_base');
+    const line = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 60 }), fc.constantFrom('  return a + b;', '}', 'const x = [1, 2, 3];', '\t// 注释 🚀', ''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 80, size: 'max' }),
+        fc.array(fc.array(line, { maxLength: 6 }), { maxLength: 3 }),
+        fc.integer({ min: 8, max: 512 }),
+        async (prefixLines, documentLines, maximumPromptTokens) => {
+          const retriever: Retriever = { retrieve: async () => documentLines.map((lines, index) => ({ id: String(index), text: lines.join('\n'), score: 1 })) };
+          const result = await buildCodeCompletionPrompt({ prefix: prefixLines.join('\n'), tokenizer: model, retriever, maximumPromptTokens });
+          expect(model.countTokens(result.prompt)).toBeLessThanOrEqual(maximumPromptTokens);
+          expect(result.documentTokens).toBeLessThanOrEqual(Math.floor(maximumPromptTokens / 4));
+        },
+      ),
+      { numRuns: 100, seed: 13 },
+    );
   });
 });
