@@ -52,3 +52,16 @@ export {
 export { UnknownEncodingError } from './unknown-encoding-error.js';
 export { UnknownModelError } from './unknown-model-error.js';
 export { CorpusEncoderError } from './corpus-encoder-error.js';
+export {
+  loadHuggingFaceTokenizer,
+  type HuggingFaceTokenizer,
+  type HuggingFaceEncodeOptions,
+} from './hugging-face-tokenizer.js';
+export {
+  tokenizerFileByteLimit,
+  tokenizerConfigurationFileByteLimit,
+  chatTemplateFileByteLimit,
+} from './hugging-face-model-files.js';
+export type { ChatTemplate, ChatMessage, RenderChatTemplateOptions } from './chat-template.js';
+export type { FillInTheMiddle, VocabularyToken } from './fill-in-the-middle.js';
+export { ChatTemplateError } from './chat-template-error.js';
