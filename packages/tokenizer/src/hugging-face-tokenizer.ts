@@ -48,7 +48,8 @@ export interface HuggingFaceTokenizer extends Tokenizer {
   encode(text: string, options?: HuggingFaceEncodeOptions): number[];
   /**
    * Decodes ids into text, special tokens included as their text, without the "clean-up" of
-   * spaces before punctuation (so `decode(encode(text))` gives `text` back). Throws
+   * spaces before punctuation: `decode(encode(text))` gives `text` back, as the tokenizer's
+   * normalizer left it (Qwen's normalizes to NFC). Throws
    * `INVALID_ARGUMENT` for an id outside the vocabulary.
    */
   decode(tokens: readonly number[]): string;
