@@ -4,7 +4,7 @@
 export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './backend/index.js';
 export { BackendUnavailableError } from './backend/index.js';
 export { BackendNotActiveError } from './backend/index.js';
-export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model/index.js';
+export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig, type ModelArchitecture, type RopeScaling } from './model/index.js';
 export {
   LlamaModel,
   projectionNames,
@@ -16,15 +16,21 @@ export {
   type LogitsOptions,
 } from './model/index.js';
 export { KeyValueCache } from './model/index.js';
+export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate } from './model/index.js';
 export { matMul2d, batchedMatMul, embeddingLookup, rotaryEmbedding } from './ops/index.js';
 export { GradientWorker, workerFileUrl } from './training/index.js';
 export { SeededRandom, type SeededRandomState } from './random/index.js';
-export { float32ToFloat16Bits, float16BitsToFloat32 } from './io/index.js';
+export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBfloat16Bits, bfloat16BitsToFloat32 } from './io/index.js';
 export {
   encodeSafetensors,
   decodeSafetensors,
   writeSafetensors,
   readSafetensors,
+  safetensorsHeaderLength,
+  parseSafetensorsHeader,
+  decodeSafetensorsValues,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
   type SafetensorsDtype,
   type SafetensorsTensor,
   type SafetensorsContent,

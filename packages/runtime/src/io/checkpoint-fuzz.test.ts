@@ -210,9 +210,16 @@ describe('hostile configurations and weights (no manifest)', () => {
       { rope_theta: 'NaN' },
       { num_attention_heads: 3 },
       { num_key_value_heads: 3 },
-      { head_dim: 16 },
+      // head_dim and rope_scaling (llama3, linear) are supported now; these forms are not.
+      { head_dim: 15 },
+      { head_dim: 1e9 },
       { hidden_act: 'gelu' },
-      { rope_scaling: { type: 'linear', factor: 4 } },
+      { rope_scaling: { type: 'yarn', factor: 4 } },
+      { rope_scaling: { rope_type: 'llama3', factor: 8 } },
+      { model_type: 'gemma' },
+      { model_type: 'qwen2', use_sliding_window: true },
+      { model_type: 'mistral', sliding_window: 4 },
+      { attention_bias: 'yes' },
       { vocab_size: '48' },
       { tie_word_embeddings: 'yes' },
     ];

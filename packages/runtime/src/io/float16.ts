@@ -36,3 +36,17 @@ export function float16BitsToFloat32(bits: number): number {
   if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : NaN;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
+
+/** Converts a float32 number to bfloat16 bits (the top 16 bits, rounded to nearest even; NaN stays NaN). */
+export function float32ToBfloat16Bits(value: number): number {
+  floatView[0] = value;
+  const bits = intView[0] as number;
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Converts bfloat16 bits to a number. */
+export function bfloat16BitsToFloat32(bits: number): number {
+  intView[0] = (bits & 0xffff) << 16;
+  return floatView[0] as number;
+}

@@ -1,10 +1,15 @@
 // Reading and writing weights: safetensors files, float16 conversion and model checkpoints.
-export { float32ToFloat16Bits, float16BitsToFloat32 } from './float16.js';
+export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBfloat16Bits, bfloat16BitsToFloat32 } from './float16.js';
 export {
   encodeSafetensors,
   decodeSafetensors,
   writeSafetensors,
   readSafetensors,
+  safetensorsHeaderLength,
+  parseSafetensorsHeader,
+  decodeSafetensorsValues,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
   type SafetensorsDtype,
   type SafetensorsTensor,
   type SafetensorsContent,

@@ -15,7 +15,8 @@ function permute(pass: ForwardPass, input: Tensor, shape: number[], permutation:
 
 /**
  * Causal grouped-query self-attention of one decoder layer (`self_attn`): projects `normed`
- * ([batch * tokens, hidden]) to queries, keys and values, rotates queries and keys, appends keys
+ * ([batch * tokens, hidden]) to queries, keys and values (plus their biases; with
+ * `queryKeyNorm`, RMSNorm per head on queries and keys), rotates queries and keys, appends keys
  * and values to the cache, attends, and returns the output projection ([batch * tokens, hidden]).
  */
 export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): Tensor2D {
@@ -28,8 +29,14 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
   const rotate = (input: Tensor2D, scaleBy = 1): Tensor2D =>
     rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rotary.cos, sin: rotary.sin, scale: scaleBy }, differentiable);
 
-  const query = pass.project(normed, layer, 'q_proj');
-  const key = pass.project(normed, layer, 'k_proj');
+  let query = pass.project(normed, layer, 'q_proj');
+  let key = pass.project(normed, layer, 'k_proj');
+  if (config.queryKeyNorm === true) {
+    // Qwen3: RMSNorm over each head's values, before the rotary embedding.
+    const rows = batch * tokens;
+    query = tf.reshape(pass.normalize(tf.reshape(query, [rows * config.attentionHeads, head]), `model.layers.${layer}.self_attn.q_norm.weight`), [rows, config.attentionHeads * head]);
+    key = tf.reshape(pass.normalize(tf.reshape(key, [rows * keyValueHeads, head]), `model.layers.${layer}.self_attn.k_norm.weight`), [rows, keyValueHeads * head]);
+  }
   const value = pass.project(normed, layer, 'v_proj');
   // rotary embedding on the [tokens, heads * head] layout (1/sqrt(head) folded into the queries), then
   // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
@@ -45,6 +52,6 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
   if (pass.mask !== undefined) scores = tf.add(scores, pass.mask);
   const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
   const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
-  const merged = tf.reshape(permute(pass, context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.hiddenSize]) as Tensor2D;
+  const merged = tf.reshape(permute(pass, context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.attentionHeads * head]) as Tensor2D;
   return pass.project(merged, layer, 'o_proj');
 }

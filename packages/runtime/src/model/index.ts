@@ -1,5 +1,5 @@
 // The Llama-style decoder: its configuration, and the units it is composed of (attention, MLP, decoder layer, key/value cache).
-export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig } from './model-config.js';
+export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig, type ModelArchitecture, type RopeScaling } from './model-config.js';
 export { projectionNames, projectionWeightName, type ProjectionName, type LinearHook, type LinearHookContext } from './projection.js';
 export {
   LlamaModel,
@@ -12,4 +12,5 @@ export { attention } from './attention.js';
 export { mlp } from './mlp.js';
 export { decoderLayer } from './decoder-layer.js';
 export { type ForwardPass } from './forward-pass.js';
-export { createRotaryTables, type RotaryTables } from './rotary-tables.js';
+export { createRotaryTables, rotaryFrequencies, type RotaryTables } from './rotary-tables.js';
+export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate } from './model-memory.js';

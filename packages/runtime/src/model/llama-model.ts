@@ -50,7 +50,8 @@ function isLinearWeight(name: string): boolean {
 
 /**
  * A Llama-style decoder (RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU)
- * on a {@link Runtime}. Weights are tfjs variables keyed by their Hugging Face names. Linear
+ * on a {@link Runtime}; with the options of {@link ModelConfig} it also runs Qwen2/2.5 (query,
+ * key and value biases) and Qwen3 (explicit head size, per-head RMSNorm on queries and keys). Weights are tfjs variables keyed by their Hugging Face names. Linear
  * weights are kept in memory as [in, out] (the transpose of Hugging Face's [out, in]) so that
  * every matMul, forward and backward, runs without tfjs's slow transposed kernels.
  */
@@ -59,7 +60,7 @@ export class LlamaModel {
   readonly config: Readonly<ModelConfig>;
   /** The runtime the weights live on. */
   readonly runtime: Runtime;
-  /** Every weight by Hugging Face name, in memory layout (see {@link LlamaModel.memoryLayout}). */
+  /** Every weight (and bias, and per-head norm) by Hugging Face name, in memory layout (see {@link LlamaModel.memoryLayout}). */
   readonly weights: ReadonlyMap<string, Variable>;
   /** Optional hook around every projection (see {@link LinearHook}); `undefined` for none. */
   linearHook: LinearHook | undefined;
@@ -101,14 +102,14 @@ export class LlamaModel {
 
   /**
    * Creates a model from weights in Hugging Face layout. Checks that every expected weight is
-   * present with the expected shape; throws {@link InvalidArgumentError} otherwise.
+   * present with the expected shape and value count, before anything is allocated; throws
+   * {@link InvalidArgumentError} otherwise.
    */
   static fromWeights(runtime: Runtime, config: ModelConfig, weights: ReadonlyMap<string, WeightData>): LlamaModel {
     const valid = validateModelConfig(config);
     runtime.assertActive();
-    const tf = runtime.tf;
-    const variables = new Map<string, Variable>();
-    for (const [name, shape] of weightShapes(valid)) {
+    const shapes = weightShapes(valid);
+    for (const [name, shape] of shapes) {
       const weight = weights.get(name);
       if (weight === undefined) throw new InvalidArgumentError({ argument: 'weights', message: `missing weight ${name}` });
       if (weight.shape.length !== shape.length || weight.shape.some((size, index) => size !== shape[index])) {
@@ -117,14 +118,57 @@ export class LlamaModel {
           message: `${name} has shape [${weight.shape.join(', ')}], expected [${shape.join(', ')}]`,
         });
       }
-      const value = tf.tidy(() => {
-        const tensor = tf.tensor(weight.data, shape, 'float32');
-        return isLinearWeight(name) ? tf.transpose(tensor) : tensor;
-      });
-      variables.set(name, tf.variable(value, true));
-      value.dispose();
+      const count = shape.reduce((product, size) => product * size, 1);
+      if (!(weight.data instanceof Float32Array) || weight.data.length !== count) {
+        throw new InvalidArgumentError({ argument: 'weights', message: `${name} needs ${count} float32 values` });
+      }
+    }
+    const variables = new Map<string, Variable>();
+    try {
+      for (const [name, shape] of shapes) variables.set(name, LlamaModel.toVariable(runtime.tf, name, shape, (weights.get(name) as WeightData).data));
+    } catch (error) {
+      for (const variable of variables.values()) variable.dispose();
+      throw error;
     }
     return new LlamaModel(runtime, valid, variables);
+  }
+
+  /**
+   * Creates a model by reading one weight at a time (Hugging Face name and shape in
+   * {@link weightShapes} order): each is moved to the backend before the next is read, so a
+   * loader never holds more than one weight outside the backend. `read` must return exactly
+   * `shape`'s number of float32 values. When `read` or an allocation fails, every weight
+   * allocated so far is released and the error is rethrown.
+   */
+  static async fromWeightReader(runtime: Runtime, config: ModelConfig, read: (name: string, shape: readonly number[]) => Promise<Float32Array>): Promise<LlamaModel> {
+    const valid = validateModelConfig(config);
+    runtime.assertActive();
+    const variables = new Map<string, Variable>();
+    try {
+      for (const [name, shape] of weightShapes(valid)) {
+        const data = await read(name, shape);
+        const count = shape.reduce((product, size) => product * size, 1);
+        if (!(data instanceof Float32Array) || data.length !== count) {
+          throw new InvalidArgumentError({ argument: 'read', message: `returned ${String((data as { length?: unknown } | undefined)?.length)} values for ${name}, expected ${count}` });
+        }
+        runtime.assertActive();
+        variables.set(name, LlamaModel.toVariable(runtime.tf, name, shape, data));
+      }
+    } catch (error) {
+      for (const variable of variables.values()) variable.dispose();
+      throw error;
+    }
+    return new LlamaModel(runtime, valid, variables);
+  }
+
+  private static toVariable(tf: TensorFlow, name: string, shape: number[], data: Float32Array): Variable {
+    const value = tf.tidy(() => {
+      const tensor = tf.tensor(data, shape, 'float32');
+      return isLinearWeight(name) ? tf.transpose(tensor) : tensor;
+    });
+    const variable = tf.variable(value, true);
+    value.dispose();
+    return variable;
   }
 
   /** `transposed` for linear weights (memory [in, out], Hugging Face [out, in]), `same` otherwise. */
@@ -279,7 +323,9 @@ export class LlamaModel {
   private project(input: Tensor2D, layer: number, projection: ProjectionName, differentiable: boolean): Tensor2D {
     const weightName = LlamaModel.projectionWeightName(layer, projection);
     const weight = this.getWeight(weightName);
-    const output = matMul2d(this.tf, input, weight as unknown as Tensor2D, differentiable);
+    const product = matMul2d(this.tf, input, weight as unknown as Tensor2D, differentiable);
+    const bias = this.weights.get(`${weightName.slice(0, -'weight'.length)}bias`);
+    const output = bias === undefined ? product : (this.tf.add(product, bias) as Tensor2D);
     return this.linearHook === undefined ? output : this.linearHook({ layer, projection, weightName, input, weight, output });
   }
 }
