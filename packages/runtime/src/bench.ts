@@ -214,4 +214,8 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+if (process.argv.includes('--hugging-face')) {
+  // Bring-your-own-model measurements (slow: a 1 GB checkpoint); see hugging-face.bench.ts.
+  const { runHuggingFaceBench } = await import('./hugging-face.bench.js');
+  await runHuggingFaceBench(process.argv.slice(2));
+} else await main();
