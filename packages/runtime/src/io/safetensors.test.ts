@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileFormatError } from '@codestack/core';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors.js';
-import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.js';
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from './float16.js';
 
 function headerOf(bytes: Uint8Array): Record<string, unknown> {
   const length = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
@@ -129,5 +129,20 @@ describe('safetensors', () => {
 
   it('refuses to write inconsistent tensors', () => {
     expect(() => encodeSafetensors(new Map([['x', { shape: [4], data: new Float32Array(3) }]]))).toThrow(/3 values/);
+  });
+
+  it('writes BF16 rounded to nearest even and reads it back, aligned or not', () => {
+    expect(float32ToBfloat16Bits(1)).toBe(0x3f80);
+    expect(bfloat16BitsToFloat32(float32ToBfloat16Bits(1 + 2 ** -8))).toBe(1); // halfway: to even
+    expect(bfloat16BitsToFloat32(float32ToBfloat16Bits(1 + 3 * 2 ** -8))).toBe(1 + 2 ** -6); // halfway: to even, upwards
+    expect(bfloat16BitsToFloat32(float32ToBfloat16Bits(-3.0e38))).toBeCloseTo(-3.0e38, -36);
+    expect(Number.isNaN(bfloat16BitsToFloat32(float32ToBfloat16Bits(Number.NaN)))).toBe(true);
+    const values = new Float32Array([0.1, -2.5, 1e-3, 65504, -0]);
+    const bytes = encodeSafetensors(new Map([['odd', { shape: [1], data: new Float32Array([1]), dtype: 'F16' }], ['x', { shape: [5], data: values }]]), { dtype: 'BF16' });
+    expect((headerOf(bytes).x as { dtype: string }).dtype).toBe('BF16');
+    for (const input of [bytes, (() => { const shifted = new Uint8Array(bytes.length + 1); shifted.set(bytes, 1); return shifted.subarray(1); })()]) {
+      const read = decodeSafetensors(input).tensors.get('x');
+      expect(Array.from(read?.data ?? [])).toEqual(Array.from(values, (value) => bfloat16BitsToFloat32(float32ToBfloat16Bits(value))));
+    }
   });
 });
