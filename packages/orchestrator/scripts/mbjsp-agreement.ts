@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTaskProgram, evaluatePassAtK } from '../src/evaluate-pass-at-k.js';
-import { readEvalTasks } from '../src/eval-task.js';
-import { runWithPlainNode } from '../src/plain-node-reference.js';
+import { buildTaskProgram, evaluatePassAtK } from '../src/eval/evaluate-pass-at-k.js';
+import { readEvalTasks } from '../src/eval/eval-task.js';
+import { runWithPlainNode } from '../src/eval/plain-node-reference.js';
 
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const path = process.argv[2] ?? join(packageDirectory, '../../../shared/datasets/mbjsp/mbjsp_release_v1.2.jsonl');

@@ -7,16 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LanguageModel, LanguageModelStreamPart, RetrievedDocument, Retriever } from '@codestack/core';
 import { getTokenizer } from '@codestack/tokenizer';
-import { cacheMiddleware, createMemoryCacheStore } from './cache-middleware.js';
-import { defaultSettingsMiddleware } from './default-settings-middleware.js';
-import { generateCode } from './generate-code.js';
-import { generateText } from './generate-text.js';
-import { OpenAICompatibleModel } from './openai-compatible-model.js';
-import { createOpenAIServer } from './openai-server.js';
-import { probeSandboxIsolation, runInSandbox } from './sandbox.js';
-import { traceMiddleware } from './trace-middleware.js';
-import { typeCheck } from './type-check.js';
-import { wrapLanguageModel } from './wrap-language-model.js';
+import { cacheMiddleware, createMemoryCacheStore } from './middleware/cache-middleware.js';
+import { defaultSettingsMiddleware } from './middleware/default-settings-middleware.js';
+import { generateCode } from './generate-code/generate-code.js';
+import { generateText } from './models/generate-text.js';
+import { OpenAICompatibleModel } from './models/openai-compatible-model.js';
+import { createOpenAIServer } from './server/openai-server.js';
+import { probeSandboxIsolation, runInSandbox } from './validation/sandbox/sandbox.js';
+import { traceMiddleware } from './middleware/trace-middleware.js';
+import { typeCheck } from './validation/type-check/type-check.js';
+import { wrapLanguageModel } from './models/wrap-language-model.js';
 
 const answer = '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```';
 const instantModel: LanguageModel = {

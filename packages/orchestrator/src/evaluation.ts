@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval-task.js';
-export { passAtK } from './pass-at-k.js';
+export { parseEvalTasks, readEvalTasks, type EvalTask } from './eval/index.js';
+export { passAtK } from './eval/index.js';
 export {
   evaluatePassAtK,
   buildTaskProgram,
@@ -14,7 +14,7 @@ export {
   type SampleOutcome,
   type TaskCompleter,
   type TaskOutcome,
-} from './evaluate-pass-at-k.js';
+} from './eval/index.js';
 export {
   buildCompletionCases,
   isExactCompletion,
@@ -24,11 +24,11 @@ export {
   type CompletionCaseKind,
   type CompletionSource,
   type BuildCompletionCasesOptions,
-} from './completion-cases.js';
+} from './eval/index.js';
 export {
   evaluateCompletion,
   type EvaluateCompletionOptions,
   type CompletionReport,
   type CompletionScore,
   type CompletionCaseResult,
-} from './evaluate-completion.js';
+} from './eval/index.js';

@@ -15,9 +15,9 @@ export {
   type SandboxIsolation,
   type SandboxIsolationLevel,
   type SandboxIsolationSupport,
-} from './sandbox.js';
-export { sandboxGuardSource } from './sandbox-guard.js';
-export { extractCode, type ExtractCodeOptions, type ExtractedCode, type ExtractedCodeSource } from './extract-code.js';
+} from './validation/sandbox/index.js';
+export { sandboxGuardSource } from './validation/sandbox/index.js';
+export { extractCode, type ExtractCodeOptions, type ExtractedCode, type ExtractedCodeSource } from './generate-code/index.js';
 export {
   typeCheck,
   formatDiagnostics,
@@ -27,28 +27,28 @@ export {
   type CodeDiagnostic,
   type TypeCheckOptions,
   type TypeCheckResult,
-} from './type-check.js';
-export { transpileTypeScript, type TranspileResult } from './transpile.js';
-export { SandboxError, SandboxIsolationUnavailableError } from './sandbox-error.js';
-export { ModelCallError } from './model-call-error.js';
+} from './validation/type-check/index.js';
+export { transpileTypeScript, type TranspileResult } from './validation/index.js';
+export { SandboxError, SandboxIsolationUnavailableError } from './validation/sandbox/index.js';
+export { ModelCallError } from './models/index.js';
 export {
   generateText,
   streamText,
   type GenerateTextOptions,
   type GenerateTextResult,
   type StreamTextResult,
-} from './generate-text.js';
-export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
-export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './openai-server.js';
-export { OpenAIRequestError, maximumStopSequences, maximumStopSequenceLength } from './openai-server-request.js';
-export { parseServerSentEvents, formatServerSentEvent } from './server-sent-events.js';
-export { wrapLanguageModel, type LanguageModelMiddleware } from './wrap-language-model.js';
-export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
-export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
-export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
-export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
-export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';
-export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validate-code.js';
+} from './models/index.js';
+export { OpenAICompatibleModel, parseRetryAfter, renderMessagesAsText, type OpenAICompatibleModelOptions } from './models/index.js';
+export { createOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from './server/index.js';
+export { OpenAIRequestError, maximumStopSequences, maximumStopSequenceLength } from './server/index.js';
+export { parseServerSentEvents, formatServerSentEvent } from './models/index.js';
+export { wrapLanguageModel, type LanguageModelMiddleware } from './models/index.js';
+export { defaultSettingsMiddleware, type DefaultSettings } from './middleware/index.js';
+export { adapterRoutingMiddleware } from './middleware/index.js';
+export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './middleware/index.js';
+export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './middleware/index.js';
+export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './middleware/index.js';
+export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validation/index.js';
 export {
   buildChatPrompt,
   renderChatPrompt,
@@ -79,6 +79,6 @@ export {
   type GenerateCodeEvent,
   type GenerateCodeAttempt,
   type GenerateCodeValidation,
-} from './generate-code.js';
-export { EventChannel } from './event-channel.js';
-export { toAISDKLanguageModel, fromAISDKLanguageModel } from './ai-sdk-interop.js';
+} from './generate-code/index.js';
+export { EventChannel } from './generate-code/index.js';
+export { toAISDKLanguageModel, fromAISDKLanguageModel } from './models/index.js';

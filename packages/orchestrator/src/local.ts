@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { createLocalLanguageModel, type LocalLanguageModelOptions, type LocalLanguageModel } from './local-language-model.js';
+export { createLocalLanguageModel, type LocalLanguageModelOptions, type LocalLanguageModel } from './models/local/index.js';
 export {
   loadLocalModel,
   loadBundledModel,
@@ -14,5 +14,5 @@ export {
   type LoadLocalModelOptions,
   type LoadBundledModelOptions,
   type LoadedLocalModel,
-} from './load-local-model.js';
-export { createCodestack, type CodestackProvider, type CodestackProviderSettings, type CodestackModelSettings } from './codestack-provider.js';
+} from './models/local/index.js';
+export { createCodestack, type CodestackProvider, type CodestackProviderSettings, type CodestackModelSettings } from './models/local/index.js';

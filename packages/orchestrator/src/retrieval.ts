@@ -5,4 +5,4 @@
  *
  * @packageDocumentation
  */
-export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';
+export { createDocsIndexRetriever, loadDocsIndexRetriever } from './retrieval/index.js';

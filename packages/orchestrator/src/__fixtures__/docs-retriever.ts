@@ -1,6 +1,6 @@
 import type { Retriever } from '@codestack/core';
 import { DocsIndex, type DocEntry } from '@codestack/retrieval';
-import { createDocsIndexRetriever } from '../docs-index-retriever.js';
+import { createDocsIndexRetriever } from '../retrieval/docs-index-retriever.js';
 
 /**
  * A real `@codestack/retrieval` index (hnswlib, BM25, local embedder) over a few small

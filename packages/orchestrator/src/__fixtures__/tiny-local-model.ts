@@ -1,6 +1,6 @@
 import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { getTokenizer } from '@codestack/tokenizer';
-import { createLocalLanguageModel, type LocalLanguageModel } from '../local-language-model.js';
+import { createLocalLanguageModel, type LocalLanguageModel } from '../models/local/local-language-model.js';
 
 /**
  * A real local stack for tests: a tiny Llama model of `@codestack/runtime` (2 layers, hidden 32,

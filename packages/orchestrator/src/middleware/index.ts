@@ -1,0 +1,6 @@
+/** Middleware for the model stack: defaults, retrieval augmentation, adapter routing, caching and tracing. */
+export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
+export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
+export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
+export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
+export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';

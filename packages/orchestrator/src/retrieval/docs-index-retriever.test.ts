@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { DocsIndex, runDocsCommand } from '@codestack/retrieval';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDocsIndexRetriever } from './docs-index-retriever.js';
+
+let directory: string;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'codestack-docs-'));
+  const code = await runDocsCommand(['index', '@codestack/core', '--out', directory, '--json'], {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+  });
+  expect(code).toBe(0);
+}, 60000);
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('loadDocsIndexRetriever', () => {
+  it('retrieves the declarations of a real package index as documents', async () => {
+    const retriever = await loadDocsIndexRetriever(directory);
+    const documents = await retriever.retrieve('write a file atomically', { topK: 3 });
+    expect(documents).toHaveLength(3);
+    expect(documents[0]?.id).toContain('writeFileAtomic');
+    expect(documents[0]?.text).toContain('function writeFileAtomic(path: string');
+    expect(documents[0]!.score).toBeGreaterThanOrEqual(documents[1]!.score);
+  });
+
+  it('gives the documents exactly as DocsIndex.retrieve renders them: one rendering of an entry', async () => {
+    const retriever = await loadDocsIndexRetriever(directory);
+    const index = await DocsIndex.load(directory);
+    const documents = await retriever.retrieve('write a file atomically', { topK: 3 });
+    expect(documents).toEqual(await index.retrieve('write a file atomically', { topK: 3 }));
+    expect(documents[0]?.text.split('\n')[0]).toMatch(/^\/\/ @codestack\/core.writeFileAtomic \(function, @codestack\/core@/);
+  });
+
+  it('refuses a directory that is not an index', async () => {
+    await expect(loadDocsIndexRetriever(join(directory, 'missing'))).rejects.toMatchObject({ code: expect.stringMatching(/MISSING_FILE|CORRUPT_FILE/) });
+  });
+});
