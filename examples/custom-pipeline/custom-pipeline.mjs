@@ -47,7 +47,7 @@ const stack = wrapLanguageModel({
     retrievalAugmentationMiddleware({
       retriever,
       tokenizer,
-      maximumDocumentTokens: 120,
+      maximumDocumentTokens: 60,
       onRetrieval: (record) => console.log(`retrieved: ${record.used.map((document) => document.id).join(', ')}`),
     }),
     adapterRoutingMiddleware({ routes: { lodash: 'lodash-style' } }),
