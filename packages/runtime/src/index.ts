@@ -16,7 +16,7 @@ export {
   type LogitsOptions,
 } from './model/index.js';
 export { KeyValueCache } from './model/index.js';
-export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate } from './model/index.js';
+export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate, type ModelMemoryOptions } from './model/index.js';
 export { matMul2d, batchedMatMul, embeddingLookup, rotaryEmbedding } from './ops/index.js';
 export { GradientWorker, workerFileUrl } from './training/index.js';
 export { SeededRandom, type SeededRandomState } from './random/index.js';

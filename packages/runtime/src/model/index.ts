@@ -13,4 +13,4 @@ export { mlp } from './mlp.js';
 export { decoderLayer } from './decoder-layer.js';
 export { type ForwardPass } from './forward-pass.js';
 export { createRotaryTables, rotaryFrequencies, type RotaryTables } from './rotary-tables.js';
-export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate } from './model-memory.js';
+export { estimateModelMemory, assertModelFits, ModelTooLargeError, bytesPerWeight, wasmHeapBytes, type ModelMemoryEstimate, type ModelMemoryOptions } from './model-memory.js';
