@@ -23,6 +23,7 @@ export {
 } from './progress-reporter.js';
 export type { Tokenizer, IncrementalDecoder } from './spec/tokenizer.js';
 export { createIncrementalDecoder } from './incremental-decoder.js';
+export { runCommandLineProgram, type CommandLineProgramContext } from './command-line-program.js';
 export type { Embedder, EmbedOptions } from './spec/embedder.js';
 export type { VectorIndex, VectorSearchHit, VectorSearchOptions } from './spec/vector-index.js';
 export type {
