@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@codestack/core';
-import { projectionNames, type ProjectionName } from '@codestack/runtime';
+import { LlamaModel, projectionNames, type ProjectionName } from '@codestack/runtime';
 import { compileModuleNamePattern } from './module-name-pattern.js';
 
 /**
@@ -141,7 +141,7 @@ export function resolveLayers(selection: LayerSelection, layerCount: number): nu
   throw invalid('config.layers', `expected a list, { start, end }, 'middle' or 'all', got ${JSON.stringify(selection)}`);
 }
 
-/** Resolves {@link TargetModules} to projection names in Hugging Face order. */
+/** Resolves {@link TargetModules} to projection names in Hugging Face order (patterns and names matched against the bare projection name). */
 export function resolveTargetModules(targets: TargetModules): ProjectionName[] {
   let selected: ProjectionName[];
   if (targets === 'all-linear') selected = [...projectionNames];
@@ -165,6 +165,80 @@ export function resolveTargetModules(targets: TargetModules): ProjectionName[] {
   return selected;
 }
 
+/** The full module path of a projection as PEFT sees it, e.g. `model.layers.3.self_attn.q_proj`. */
+export function projectionModulePath(layer: number, projection: ProjectionName): string {
+  return LlamaModel.projectionWeightName(layer, projection).replace(/\.weight$/, '');
+}
+
+/** The adaptable modules of a model with `layerCount` layers, as [layer, projection, full path]. */
+function moduleTable(layerCount: number): [number, ProjectionName, string][] {
+  const table: [number, ProjectionName, string][] = [];
+  for (let layer = 0; layer < layerCount; layer++) for (const projection of projectionNames) table.push([layer, projection, projectionModulePath(layer, projection)]);
+  return table;
+}
+
+/** Whether a `target_modules` pattern full-matches the full path of some projection (else it is matched against bare names). */
+function matchesFullPaths(pattern: string, layerCount: number): boolean {
+  if (pattern === 'all-linear') return false;
+  const matches = compileModuleNamePattern(pattern);
+  return moduleTable(layerCount).some(([, , path]) => matches(path));
+}
+
+/** Modules outside the decoder projections that PEFT could target; never adapted here. */
+const unadaptableModules = /(^|\.)(lm_head|embed_tokens|q_norm|k_norm|input_layernorm|post_attention_layernorm|norm)$/;
+
+/**
+ * Resolves `target_modules` the way PEFT's `check_target_module_exists` does, against the full
+ * module paths (`model.layers.3.self_attn.q_proj`) of a model with `layerCount` layers:
+ * a string pattern must full-match the path (with the safe matcher, linear time); each name of a
+ * list matches a path equal to it or ending in `.` + it (`q_proj`, `self_attn.q_proj`,
+ * `model.layers.3.self_attn.q_proj`). For compatibility, a string pattern that full-matches no
+ * path is matched against the bare projection name (`(q|v)_proj`), and a `RegExp` is tested
+ * against the bare name. The matched modules, restricted to `layers` (every layer when
+ * undefined), must be the same projections in every matched layer (what `target_modules` plus
+ * `layers_to_transform` can express). `lm_head`, `embed_tokens` and the norms are never adapted:
+ * naming one is refused. Throws {@link InvalidArgumentError} (`config.targetModules`).
+ */
+export function resolveTargetSelection(targets: TargetModules, layerCount: number, layers?: readonly number[]): { targetModules: ProjectionName[]; layers: number[] } {
+  const allowedLayers = layers ?? range(0, layerCount);
+  let matched: (path: string, projection: ProjectionName) => boolean;
+  if (targets === 'all-linear' || targets instanceof RegExp) {
+    const projections = resolveTargetModules(targets);
+    matched = (_path, projection) => projections.includes(projection);
+  } else if (typeof targets === 'string') {
+    const matches = compileModuleNamePattern(targets);
+    matched = matchesFullPaths(targets, layerCount) ? (path) => matches(path) : (_path, projection) => matches(projection);
+  } else if (Array.isArray(targets)) {
+    const names = targets as readonly unknown[];
+    if (names.length === 0) throw invalid('config.targetModules', 'expected at least one module name');
+    const table = moduleTable(layerCount);
+    const hits = (name: string, path: string): boolean => path === name || path.endsWith(`.${name}`);
+    for (const name of names) {
+      if (typeof name !== 'string') throw invalid('config.targetModules', `expected module names, got ${JSON.stringify(name)}`);
+      if (unadaptableModules.test(name)) throw invalid('config.targetModules', `${JSON.stringify(name)} is not adapted (only the seven decoder projections are: ${projectionNames.join(', ')})`);
+      if (!table.some(([, , path]) => hits(name, path))) {
+        throw invalid('config.targetModules', `unknown module ${JSON.stringify(name)}; expected some of ${projectionNames.join(', ')}`);
+      }
+    }
+    matched = (path) => (names as string[]).some((name) => hits(name, path));
+  } else {
+    throw invalid('config.targetModules', 'expected a list of projection names, a pattern or all-linear');
+  }
+  const byLayer = new Map<number, ProjectionName[]>();
+  for (const layer of allowedLayers) {
+    const projections = projectionNames.filter((projection) => matched(projectionModulePath(layer, projection), projection));
+    if (projections.length > 0) byLayer.set(layer, projections);
+  }
+  if (byLayer.size === 0) throw invalid('config.targetModules', `${String(targets)} matches no projection${layers === undefined ? '' : ' in the selected layers'}`);
+  const [first] = byLayer.values() as IterableIterator<ProjectionName[]>;
+  for (const [layer, projections] of byLayer) {
+    if (projections.join() !== first!.join()) {
+      throw invalid('config.targetModules', `${String(targets)} selects ${projections.join(', ')} in layer ${layer} but ${first!.join(', ')} elsewhere; use the same projections in every layer`);
+    }
+  }
+  return { targetModules: first!, layers: [...byLayer.keys()] };
+}
+
 function checkKeys(config: object, allowed: readonly string[]): void {
   for (const key of Object.keys(config)) {
     if (!allowed.includes(key)) throw invalid(`config.${key}`, `unknown option for method ${(config as { method: string }).method}`);
@@ -179,7 +253,11 @@ export function resolveAdapterConfig(config: AdapterConfig, layerCount: number):
   if (typeof config !== 'object' || config === null) throw invalid('config', 'expected an object');
   const baseModelName = config.baseModelName ?? 'codestack-llama';
   if (typeof baseModelName !== 'string') throw invalid('config.baseModelName', 'expected a string');
-  const layers = resolveLayers(config.layers ?? 'middle', layerCount);
+  // A full-path pattern picks its own layers (PEFT forbids layers_to_transform with a pattern), so it defaults to every layer.
+  const defaultLayers = typeof config.targetModules === 'string' && matchesFullPaths(config.targetModules, layerCount) ? 'all' : 'middle';
+  const selectedLayers = resolveLayers(config.layers ?? defaultLayers, layerCount);
+  const selection = (fallback: TargetModules): { targetModules: ProjectionName[]; layers: number[] } =>
+    resolveTargetSelection(config.targetModules ?? fallback, layerCount, selectedLayers);
   if (config.method === 'lora') {
     checkKeys(config, ['method', 'r', 'alpha', 'dropout', 'useRsLora', 'initialization', 'targetModules', 'layers', 'baseModelName']);
     const r = config.r ?? 8;
@@ -198,13 +276,13 @@ export function resolveAdapterConfig(config: AdapterConfig, layerCount: number):
     if (initialization !== 'kaiming-uniform' && initialization !== 'gaussian') {
       throw invalid('config.initialization', `expected 'kaiming-uniform' or 'gaussian', got ${JSON.stringify(initialization)}`);
     }
-    const targetModules = resolveTargetModules(config.targetModules ?? ['q_proj', 'v_proj']);
+    const { targetModules, layers } = selection(['q_proj', 'v_proj']);
     const scale = useRsLora ? alpha / Math.sqrt(r) : alpha / r;
     return { method: 'lora', r, alpha, dropout, useRsLora, initialization, targetModules, layers, baseModelName, scale };
   }
   if (config.method === 'ia3') {
     checkKeys(config, ['method', 'targetModules', 'feedforwardModules', 'layers', 'baseModelName']);
-    const targetModules = resolveTargetModules(config.targetModules ?? ['k_proj', 'v_proj', 'down_proj']);
+    const { targetModules, layers } = selection(['k_proj', 'v_proj', 'down_proj']);
     const feedforward = config.feedforwardModules ?? targetModules.filter((name) => name === 'down_proj');
     if (!Array.isArray(feedforward)) throw invalid('config.feedforwardModules', 'expected a list of projection names');
     for (const name of feedforward) {
@@ -242,6 +320,9 @@ export function toPeftConfig(config: ResolvedAdapterConfig): Record<string, unkn
       lora_alpha: config.alpha,
       lora_dropout: config.dropout,
       use_rslora: config.useRsLora,
+      use_dora: false,
+      rank_pattern: {},
+      alpha_pattern: {},
       bias: 'none',
       init_lora_weights: config.initialization === 'gaussian' ? 'gaussian' : true,
     };
@@ -288,6 +369,11 @@ export function fromPeftConfig(json: Record<string, unknown>): AdapterConfig {
     }
     if (json.lora_dropout !== undefined && json.lora_dropout !== null && typeof json.lora_dropout !== 'number') throw invalid('lora_dropout', 'expected a number');
     if (json.use_rslora !== undefined && typeof json.use_rslora !== 'boolean') throw invalid('use_rslora', 'expected a boolean');
+    if (json.use_dora === true) throw invalid('use_dora', 'DoRA adapters are not supported');
+    for (const key of ['rank_pattern', 'alpha_pattern'] as const) {
+      const value = json[key];
+      if (value !== undefined && value !== null && (typeof value !== 'object' || Object.keys(value).length > 0)) throw invalid(key, `a per-module ${key} is not supported`);
+    }
     return {
       method: 'lora',
       ...base,

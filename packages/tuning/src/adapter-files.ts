@@ -10,7 +10,7 @@ import {
   writeDirectoryAtomic,
   type DirectoryFiles,
 } from '@codestack/core';
-import { decodeSafetensors, encodeSafetensors, headSize, type LlamaModel, type ModelConfig, type ProjectionName } from '@codestack/runtime';
+import { decodeSafetensors, encodeSafetensors, LlamaModel } from '@codestack/runtime';
 import { fromPeftConfig, resolveAdapterConfig, toPeftConfig, type ResolvedAdapterConfig } from './adapter-config.js';
 import { Adapter } from './adapter.js';
 import { AdapterStateError } from './adapter-state-error.js';
@@ -156,30 +156,17 @@ export async function readAdapterConfig(
   return { config: resolveRaw(raw, layerCount, join(directory, adapterFiles.config)), baseFingerprint: raw.baseFingerprint, weightsSha256: raw.weightsSha256 };
 }
 
-/** Input and output widths of a projection of a model with `config`. */
-function projectionWidths(config: ModelConfig, name: ProjectionName): [number, number] {
-  const keyValueWidth = config.keyValueHeads * headSize(config);
-  const widths: Record<ProjectionName, [number, number]> = {
-    q_proj: [config.hiddenSize, config.hiddenSize],
-    k_proj: [config.hiddenSize, keyValueWidth],
-    v_proj: [config.hiddenSize, keyValueWidth],
-    o_proj: [config.hiddenSize, config.hiddenSize],
-    gate_proj: [config.hiddenSize, config.feedForwardSize],
-    up_proj: [config.hiddenSize, config.feedForwardSize],
-    down_proj: [config.feedForwardSize, config.hiddenSize],
-  };
-  return widths[name];
-}
-
-/** The number of values an adapter with `config` holds on a model with `modelConfig`. */
-function adapterParameterCount(config: ResolvedAdapterConfig, modelConfig: ModelConfig): number {
-  let perLayer = 0;
-  for (const name of config.targetModules) {
-    const [input, output] = projectionWidths(modelConfig, name);
-    if (config.method === 'lora') perLayer += config.r * (input + output);
-    else perLayer += config.feedforwardModules.includes(name) ? input : output;
+/** The number of values an adapter with `config` holds on `model`, from the model's actual weight shapes (Qwen3's q_proj is [heads * head_dim, hidden]). */
+function adapterParameterCount(config: ResolvedAdapterConfig, model: LlamaModel): number {
+  let total = 0;
+  for (const layer of config.layers) {
+    for (const name of config.targetModules) {
+      const [input, output] = model.getWeight(LlamaModel.projectionWeightName(layer, name)).shape as [number, number];
+      if (config.method === 'lora') total += config.r * (input + output);
+      else total += config.feedforwardModules.includes(name) ? input : output;
+    }
   }
-  return perLayer * config.layers.length;
+  return total;
 }
 
 /**
@@ -215,7 +202,7 @@ export async function loadAdapter(model: LlamaModel, directory: string, options:
   const config = resolveRaw(raw, model.config.layers, configPath);
   throwIfAborted(options.signal, 'loadAdapter');
   const weightsPath = join(directory, adapterFiles.weights);
-  const parameters = adapterParameterCount(config, model.config);
+  const parameters = adapterParameterCount(config, model);
   const size = await files.size(adapterFiles.weights);
   const smallest = 8 + 2 * parameters;
   const largest = 8 + maximumWeightsHeaderBytes + 4 * parameters;

@@ -2,6 +2,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import {
   LlamaModel,
+  headSize,
   SeededRandom,
   matMul2d,
   type LinearHook,
@@ -61,7 +62,8 @@ function sameModelShape(left: Readonly<ModelConfig>, right: Readonly<ModelConfig
     left.layers === right.layers &&
     left.attentionHeads === right.attentionHeads &&
     left.keyValueHeads === right.keyValueHeads &&
-    left.feedForwardSize === right.feedForwardSize
+    left.feedForwardSize === right.feedForwardSize &&
+    headSize(left) === headSize(right)
   );
 }
 
@@ -190,7 +192,8 @@ export class Adapter {
 
   /**
    * Applies the adapter to one projection (the body of {@link Adapter.hook}): LoRA returns
-   * `output + scale * dropout(input) @ A @ B`, IA3 returns `output * l` (or `(input * l) @ W`).
+   * `output + scale * dropout(input) @ A @ B` (the base output keeps its bias), IA3 returns
+   * `output * l` (bias included, as PEFT) or, for feed-forward modules, `(input * l) @ W + bias`.
    * Projections it does not adapt, and every projection while it is disabled, pass through unchanged.
    */
   apply(context: LinearHookContext): Tensor2D {
@@ -206,7 +209,8 @@ export class Adapter {
       return tf.add(context.output, matMul2d(tf, scaled, module.loraB as unknown as Tensor2D)) as Tensor2D;
     }
     const scale = module.ia3Scale as Variable;
-    if (module.scalesInput) return matMul2d(tf, tf.mul(context.input, scale) as Tensor2D, context.weight as unknown as Tensor2D);
+    // (input * l) @ W + bias, written as output + (input * (l - 1)) @ W so that a bias (Llama's mlp_bias) is kept, as PEFT does.
+    if (module.scalesInput) return tf.add(context.output, matMul2d(tf, tf.mul(context.input, tf.sub(scale, 1)) as Tensor2D, context.weight as unknown as Tensor2D)) as Tensor2D;
     return tf.mul(context.output, scale) as Tensor2D;
   }
 

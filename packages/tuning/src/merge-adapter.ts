@@ -16,8 +16,8 @@ export function mergedAdapters(model: LlamaModel): readonly Adapter[] {
 /**
  * Folds `adapter` into `model`'s base weights, so the model computes the adapted output with no
  * hook and no extra cost: LoRA adds `scale * A @ B` to each weight ([in, out] in memory, so no
- * transpose is needed); IA3 multiplies each weight's columns (or, for feed-forward modules, its
- * rows) by the learned vector. Undo with {@link unmergeAdapter}.
+ * transpose is needed); IA3 multiplies each weight's columns and its bias (or, for
+ * feed-forward modules, its rows) by the learned vector, as PEFT's merge does. Undo with {@link unmergeAdapter}.
  *
  * Throws {@link AdapterStateError} when the adapter is disposed or already merged, and
  * {@link InvalidArgumentError} when it does not fit the model.
@@ -66,6 +66,9 @@ function applyToWeights(model: LlamaModel, adapter: Adapter, direction: 'merge' 
         const vector = module.ia3Scale as tfCore.Variable;
         const scale = module.scalesInput ? tf.reshape(vector, [module.inputSize, 1]) : tf.reshape(vector, [1, module.outputSize]);
         updated = direction === 'merge' ? tf.mul(weight, scale) : tf.div(weight, scale);
+        // PEFT's forward scales the whole output, bias included (Qwen2's q/k/v biases), so the merge scales the bias too.
+        const bias = model.weights.get(module.weightName.replace(/weight$/, 'bias'));
+        if (bias !== undefined && !module.scalesInput) bias.assign(direction === 'merge' ? tf.mul(bias, vector) : tf.div(bias, vector));
       }
       weight.assign(updated);
     });
