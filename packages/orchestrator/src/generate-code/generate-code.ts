@@ -15,7 +15,7 @@ import { streamText } from '../models/generate-text.js';
 import { buildChatPrompt, renderChatPrompt } from '../prompt/chat-template.js';
 import type { PromptParts } from '../prompt/prompt-parts.js';
 import { allocatePromptBudget, promptPartsOf, type PromptBudget } from '../prompt/prompt-budget.js';
-import { formatDiagnostics } from '../validation/type-check/type-check.js';
+import { describeValidationFailure, type FailureSources } from './failure-report.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from '../validation/validate-code.js';
 
 /** How {@link generateCode} validates each answer. */
@@ -185,7 +185,13 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     attempt.validation = await validateCode({ ...options.validation, code, signal });
     channel.push({ type: 'validation', attempt: index, report: attempt.validation });
     if (attempt.validation.ok || index >= rounds) break;
-    const feedback = repairFeedback(attempt.validation);
+    const feedback = repairFeedback(attempt.validation, {
+      code,
+      ...(options.validation.tests === undefined ? {} : { tests: options.validation.tests }),
+      language,
+      ...(options.validation.codeFile === undefined ? {} : { codeFile: options.validation.codeFile }),
+      ...(options.validation.testsFile === undefined ? {} : { testsFile: options.validation.testsFile }),
+    });
     channel.push({ type: 'repair', attempt: index + 1, feedback });
     // The repair prompt is the first prompt plus the last answer and its feedback, fitted again.
     budget = fit({ answer: text, feedback });
@@ -243,13 +249,12 @@ function resolveBudget(options: GenerateCodeOptions): { contextTokens: number; m
   return { contextTokens, maxOutputTokens, tokenizer };
 }
 
-/** The message that asks the model to repair a failed answer. */
-export function repairFeedback(report: ValidationReport): string {
-  const parts = ['Your code did not pass validation.'];
-  if (report.diagnostics.length > 0) parts.push(`The TypeScript compiler reported:\n${formatDiagnostics(report.diagnostics.slice(0, 20))}`);
-  if (report.run && report.run.status !== 'passed') {
-    parts.push(`Running the tests ended with status '${report.run.status}':\n${report.run.stderr.trim().split('\n').slice(0, 20).join('\n')}`);
-  }
-  parts.push('Fix the code and answer with the complete corrected code in one fenced block.');
-  return parts.join('\n\n');
+/**
+ * The message that asks the model to repair a failed answer. With `sources` (the code and tests
+ * validated, and their file names) it names the failing test line of the user's tests, the code
+ * line it reached, expected and actual values, and each diagnostic's source line, with sandbox
+ * paths and Node internals left out.
+ */
+export function repairFeedback(report: ValidationReport, sources?: FailureSources): string {
+  return ['Your code did not pass validation.', ...describeValidationFailure(report, sources), 'Fix the code and answer with the complete corrected code in one fenced block.'].join('\n\n');
 }

@@ -10,3 +10,4 @@ export {
   type GenerateCodeValidation,
 } from './generate-code.js';
 export { EventChannel } from './event-channel.js';
+export { readTestFailure, formatTestFailure, type FailureSources, type TestFailure } from './failure-report.js';
