@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FileFormatError, InvalidArgumentError, throwIfAborted, type Tokenizer } from '@codestack/core';
 import type { LlamaModel, Runtime } from '@codestack/runtime';
-import { createLocalLanguageModel, type LocalLanguageModel } from './local-language-model.js';
+import { defaultHuggingFaceContextTokens, huggingFacePromptEncoder, isHuggingFaceDirectory, readEndOfSequenceIds } from './hugging-face-directory.js';
+import { createLocalLanguageModel, type LocalLanguageModel, type PromptEncoder } from './local-language-model.js';
 
 /** Options of {@link loadLocalModel}. */
 export interface LoadLocalModelOptions {
@@ -12,9 +13,15 @@ export interface LoadLocalModelOptions {
   modelId?: string;
   /**
    * The tokenizer encoding (`cl100k_base`, `o200k_base`, ...). Default: the checkpoint's own
-   * `vocabulary.json` when it has one, else `cl100k_base`.
+   * tokenizer — a Hugging Face directory's `tokenizer.json`, else its `vocabulary.json` — and
+   * `cl100k_base` when it has neither.
    */
   encoding?: string;
+  /**
+   * The context window in tokens. Default: the model's; for a Hugging Face directory its
+   * `max_position_embeddings`, at most 8,192 (ask for more here, up to `max_position_embeddings`).
+   */
+  contextTokens?: number;
   /** An adapter directory (a PEFT-style LoRA) to merge into the weights. */
   adapter?: string;
   /**
@@ -41,6 +48,7 @@ export interface LoadedLocalModel extends LocalLanguageModel {
 
 /** The files a checkpoint directory must hold, as `saveModel` of `@codestack/runtime` writes them. */
 export const localModelFiles: readonly string[] = ['config.json', 'model.safetensors'];
+// (`model.safetensors.index.json` with its shards stands in for `model.safetensors`.)
 
 function checkDirectory(directory: string, what: string): void {
   let isDirectory = false;
@@ -57,7 +65,10 @@ function checkDirectory(directory: string, what: string): void {
       message: `no ${what} directory at ${directory}: expected a directory holding ${expected.join(' and ')}`,
     });
   }
-  const missing = expected.filter((file) => !existsSync(join(directory, file)));
+  // A sharded checkpoint (a Hugging Face download of a larger model) has an index instead of one weights file.
+  const present = (file: string): boolean =>
+    existsSync(join(directory, file)) || (what === 'model' && file === 'model.safetensors' && existsSync(join(directory, 'model.safetensors.index.json')));
+  const missing = expected.filter((file) => !present(file));
   if (missing.length > 0) {
     throw new FileFormatError({
       path: directory,
@@ -86,6 +97,14 @@ function endOfSequenceIdsOf(tokenizer: Tokenizer, vocabularySize: number): numbe
  * model that carries its limits, so `generateCode({ task, model })` needs no tokenizer and no budget
  * options.
  *
+ * A Hugging Face download of a `llama`, `mistral`, `qwen2` or `qwen3` model (a `tokenizer.json`
+ * beside `config.json`) brings its own: `loadHuggingFaceTokenizer` of its files, the
+ * end-of-sequence ids of `generation_config.json`, `config.json` and `tokenizer_config.json`, the
+ * context window of `max_position_embeddings` (at most 8,192 unless `contextTokens` says), chat
+ * prompts rendered with its own chat template (the rendered template is what `countPromptTokens`
+ * counts; control-token text inside a message stays text) and fill-in-the-middle prompts with its
+ * own markers.
+ *
  * @example
  * const model = await loadLocalModel('./my-checkpoint');
  * const { result } = generateCode({ task: 'Write clamp(value, low, high).', model });
@@ -102,9 +121,14 @@ export async function loadLocalModel(directory: string, options: LoadLocalModelO
   }
   const tokenizerPackage = await import('@codestack/tokenizer');
   const vocabularyPath = join(modelDirectory, 'vocabulary.json');
+  // A Hugging Face download carries its own tokenizer.json, chat template and end-of-sequence ids.
+  const huggingFaceTokenizer =
+    options.encoding === undefined && isHuggingFaceDirectory(modelDirectory)
+      ? await tokenizerPackage.loadHuggingFaceTokenizer(modelDirectory, options.signal ? { signal: options.signal } : {})
+      : undefined;
   const compactVocabulary =
-    options.encoding === undefined && existsSync(vocabularyPath) ? await tokenizerPackage.loadCompactVocabulary(vocabularyPath) : undefined;
-  const tokenizer: Tokenizer = compactVocabulary ?? tokenizerPackage.getTokenizer(options.encoding ?? 'cl100k_base');
+    options.encoding === undefined && huggingFaceTokenizer === undefined && existsSync(vocabularyPath) ? await tokenizerPackage.loadCompactVocabulary(vocabularyPath) : undefined;
+  const tokenizer: Tokenizer = huggingFaceTokenizer ?? compactVocabulary ?? tokenizerPackage.getTokenizer(options.encoding ?? 'cl100k_base');
   const runtimePackage = await import('@codestack/runtime');
   const runtime = options.runtime ?? (await runtimePackage.createRuntime());
   throwIfAborted(options.signal, 'loadLocalModel');
@@ -134,10 +158,27 @@ export async function loadLocalModel(directory: string, options: LoadLocalModelO
         }
       }
     }
-    const endOfSequenceIds = endOfSequenceIdsOf(tokenizer, vocabularySize);
+    let promptEncoder: PromptEncoder | undefined;
+    let endOfSequenceIds: number[];
+    let contextTokens = options.contextTokens;
+    if (huggingFaceTokenizer !== undefined) {
+      // Added tokens past the embedding rows would fail on the first prompt that holds one; say so now.
+      if (huggingFaceTokenizer.vocabularySize > vocabularySize) {
+        throw new FileFormatError({
+          path: join(modelDirectory, 'tokenizer.json'),
+          reason: 'mismatch',
+          message: `the tokenizer has ${huggingFaceTokenizer.vocabularySize} ids but the model's embedding only ${vocabularySize}`,
+        });
+      }
+      promptEncoder = huggingFacePromptEncoder(huggingFaceTokenizer);
+      endOfSequenceIds = await readEndOfSequenceIds(modelDirectory, huggingFaceTokenizer, vocabularySize);
+      contextTokens ??= Math.min(model.config.maximumContext, defaultHuggingFaceContextTokens);
+    } else endOfSequenceIds = endOfSequenceIdsOf(tokenizer, vocabularySize);
     const languageModel = createLocalLanguageModel({
       model,
       tokenizer,
+      ...(promptEncoder ? { promptEncoder } : {}),
+      ...(contextTokens === undefined ? {} : { contextTokens }),
       modelId: options.modelId ?? 'codestack-local',
       ...(endOfSequenceIds.length > 0 ? { endOfSequenceIds } : {}),
       ...(adapterSet ? { adapters: adapterSet } : {}),

@@ -42,6 +42,24 @@ export interface LocalLanguageModelOptions {
    * the model from its first to its last token; a stream until it ends or is cancelled).
    */
   adapters?: AdapterSet;
+  /**
+   * Turns prompts into ids the model's own way (a Hugging Face model: its chat template, its
+   * fill-in-the-middle markers, its beginning-of-sequence token). When given, it replaces
+   * `renderChat` and `fillInTheMiddle`, and `countPromptTokens` counts what it returns.
+   */
+  promptEncoder?: PromptEncoder;
+  /** The context window, at most the model's `maximumContext` (the default). */
+  contextTokens?: number;
+}
+
+/** How a model turns each kind of prompt into token ids (see {@link LocalLanguageModelOptions.promptEncoder}). */
+export interface PromptEncoder {
+  /** A completion prompt: text the model continues. */
+  text(prompt: string): number[];
+  /** A conversation, ending where the assistant's reply begins. */
+  chat(messages: readonly LanguageModelMessage[]): number[];
+  /** A fill-in-the-middle prompt, when the model knows how; without it a suffix is refused. */
+  fillInTheMiddle?(prefix: string, suffix: string): number[];
 }
 
 /** A {@link LanguageModel} on the local runtime, with the limits of its context window. */
@@ -85,8 +103,18 @@ const finishReasons: Record<FinishReason, LanguageModelFinishReason> = {
  */
 export function createLocalLanguageModel(options: LocalLanguageModelOptions): LocalLanguageModel {
   const renderChat = options.renderChat ?? renderChatPrompt;
-  const defaultTokens = options.defaultMaximumOutputTokens ?? Math.max(1, Math.min(64, Math.floor(options.model.config.maximumContext / 4)));
-  const context = options.model.config.maximumContext;
+  const modelContext = options.model.config.maximumContext;
+  if (options.contextTokens !== undefined && (!Number.isInteger(options.contextTokens) || options.contextTokens < 2 || options.contextTokens > modelContext)) {
+    throw new InvalidArgumentError({ argument: 'contextTokens', message: `must be an integer in [2, ${modelContext}] (the model's maximumContext), got ${String(options.contextTokens)}` });
+  }
+  const context = options.contextTokens ?? modelContext;
+  const defaultTokens = options.defaultMaximumOutputTokens ?? Math.max(1, Math.min(64, Math.floor(context / 4)));
+  const fillInTheMiddle = options.fillInTheMiddle;
+  const encoder: PromptEncoder = options.promptEncoder ?? {
+    text: (prompt) => options.tokenizer.encode(prompt),
+    chat: (messages) => options.tokenizer.encode(renderChat(messages)),
+    ...(fillInTheMiddle === undefined ? {} : { fillInTheMiddle: (prefix: string, suffix: string) => options.tokenizer.encode(buildFillInTheMiddlePrompt(prefix, suffix, fillInTheMiddle)) }),
+  };
   const adapters = options.adapters;
   let queue: Promise<void> = Promise.resolve();
   /** Waits for the model (only while adapters are configured) and returns the release function. */
@@ -117,15 +145,17 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
 
   const prepare = (call: LanguageModelCallOptions): { ids: number[]; generation: GenerationOptions } => {
     const suffix = call.providerOptions?.codestack?.suffix;
-    let text = typeof call.prompt === 'string' ? call.prompt : renderChat(call.prompt);
+    let encode = (): number[] => (typeof call.prompt === 'string' ? encoder.text(call.prompt) : encoder.chat(call.prompt));
     if (typeof suffix === 'string') {
-      if (!options.fillInTheMiddle) {
+      const encodeFillInTheMiddle = encoder.fillInTheMiddle;
+      if (encodeFillInTheMiddle === undefined) {
         throw new InvalidArgumentError({ argument: 'providerOptions.codestack.suffix', message: 'this model was not configured for fill-in-the-middle' });
       }
       if (typeof call.prompt !== 'string') {
         throw new InvalidArgumentError({ argument: 'prompt', message: 'fill-in-the-middle needs a text prompt (the prefix)' });
       }
-      text = buildFillInTheMiddlePrompt(call.prompt, suffix, options.fillInTheMiddle);
+      const prefix = call.prompt;
+      encode = () => encodeFillInTheMiddle(prefix, suffix);
     }
     const maximumNewTokens = call.maxOutputTokens ?? defaultTokens;
     if (!Number.isInteger(maximumNewTokens) || maximumNewTokens < 1 || maximumNewTokens >= context) {
@@ -138,7 +168,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
         message: `must be an integer in [1, ${context - 1}] for a context window of ${context} tokens; ${source}`,
       });
     }
-    const ids = options.tokenizer.encode(text);
+    const ids = encode();
     if (ids.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'encodes to no tokens' });
     const outside = ids.find((id) => id >= options.model.config.vocabularySize);
     if (outside !== undefined) {
@@ -174,7 +204,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     endOfSequenceIds: options.endOfSequenceIds ?? [],
     tokenizer: options.tokenizer,
     countPromptTokens(prompt) {
-      return options.tokenizer.encode(typeof prompt === 'string' ? prompt : renderChat(prompt)).length;
+      return (typeof prompt === 'string' ? encoder.text(prompt) : encoder.chat(prompt)).length;
     },
     async doGenerate(call): Promise<LanguageModelGenerateResult> {
       const { ids, generation } = prepare(call);
