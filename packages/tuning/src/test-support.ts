@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LlamaModel, SeededRandom, createRuntime, type ModelConfig, type Runtime } from '@codestack/runtime';
+import { LlamaModel, SeededRandom, createRuntime, fromHuggingFaceConfig, weightShapes, type ModelConfig, type Runtime, type WeightData } from '@codestack/runtime';
 import * as tfCore from '@tensorflow/tfjs-core';
 import type { Adapter } from './adapter.js';
 
@@ -108,3 +108,35 @@ export function adapterDifference(left: Adapter, right: Adapter): number {
   }
   return worst;
 }
+
+const small = { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 3, vocab_size: 40, max_position_embeddings: 64, num_attention_heads: 4, num_key_value_heads: 2 };
+
+/** `config.json` objects with the keys of the real families (as the runtime's tiny checkpoints), at a size that trains in seconds. */
+export const architectureConfigs: Record<string, Record<string, unknown>> = {
+  // Qwen2/2.5: q/k/v biases, tied embeddings.
+  qwen2: { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, ...small },
+  // Qwen3: head_dim 16 while hidden/heads is 8 (q_proj is [64, 32]), per-head q/k RMSNorm.
+  qwen3: { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', attention_bias: false, head_dim: 16, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true, ...small },
+  // Llama 3.1: untied lm_head, llama3 rope scaling.
+  'llama-untied': {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: false, mlp_bias: false, hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 500000,
+    rope_scaling: { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 32, rope_type: 'llama3' }, tie_word_embeddings: false, ...small,
+  },
+  // A Llama with attention and MLP biases (IA3 on down_proj must keep its bias).
+  'llama-biases': { architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: true, mlp_bias: true, hidden_act: 'silu', rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, ...small },
+};
+
+/** A model for `name` with random weights (norms near one, biases and weights normal), deterministic for a seed. */
+export async function architectureModel(name: string, seed = 1): Promise<LlamaModel> {
+  const config = fromHuggingFaceConfig(architectureConfigs[name] as Record<string, unknown>);
+  const random = new SeededRandom(seed);
+  const weights = new Map<string, WeightData>();
+  for (const [weightName, shape] of weightShapes(config)) {
+    const data = new Float32Array(shape.reduce((product, size) => product * size, 1));
+    const isNorm = weightName.endsWith('norm.weight');
+    for (let index = 0; index < data.length; index++) data[index] = isNorm ? 1 + 0.2 * random.nextNormal() : 0.2 * random.nextNormal();
+    weights.set(weightName, { shape, data });
+  }
+  return LlamaModel.fromWeights(await testRuntime(), config, weights);
+}
+
