@@ -2,6 +2,8 @@ export {
   resolveAdapterConfig,
   resolveLayers,
   resolveTargetModules,
+  resolveTargetSelection,
+  projectionModulePath,
   middleLayers,
   toPeftConfig,
   fromPeftConfig,
