@@ -1,7 +1,9 @@
 /** The model options block shared by every command that runs a model. */
 const modelOptionsHelp = `Model options (without any: OPENAI_BASE_URL selects a remote model, else the bundled model runs locally):
-  --model DIR             a local checkpoint directory (config.json, model.safetensors, vocabulary.json)
-  --encoding NAME         the tokenizer of a --model without vocabulary.json (default cl100k_base)
+  --model DIR             a local checkpoint directory (config.json, model.safetensors, vocabulary.json),
+                          or a Hugging Face download of a llama/mistral/qwen2/qwen3 model (its own
+                          tokenizer.json, chat template and end-of-sequence tokens are used)
+  --encoding NAME         the tokenizer of a --model without vocabulary.json or tokenizer.json (default cl100k_base)
   --adapter DIR|NAME      a LoRA adapter directory, or a bundled adapter by name (rxjs)
   --base-url URL          an OpenAI-compatible endpoint, such as http://127.0.0.1:8080/v1
   --model-name NAME       the model the endpoint serves (default $OPENAI_MODEL or gpt-4o-mini)
@@ -88,21 +90,24 @@ Examples:
   codestack check add.ts --tests add.test.ts
   codestack check add.ts --json
 `,
-  tokens: `Usage: codestack tokens count [FILE] [--encoding NAME] [--json]
+  tokens: `Usage: codestack tokens count [FILE] [--encoding NAME | --model DIR] [--json]
 
 Run 'codestack tokens count --help' for its options.
 `,
-  'tokens count': `Usage: codestack tokens count [FILE] [--encoding NAME] [--json]
+  'tokens count': `Usage: codestack tokens count [FILE] [--encoding NAME | --model DIR] [--json]
 
 Counts the tokens of FILE, or of stdin without one.
 
 Options:
   --encoding NAME         o200k_base (default; GPT-4o and later), cl100k_base, p50k_base, r50k_base
+  --model DIR             the tokenizer of a model directory: a Hugging Face download's
+                          tokenizer.json, or a codestack checkpoint's vocabulary.json
 ${commonHelp}
 
 Examples:
   codestack tokens count src/index.ts
   git diff | codestack tokens count --encoding cl100k_base --json
+  codestack tokens count src/index.ts --model ./Qwen2.5-Coder-0.5B-Instruct
 `,
   docs: `Usage: codestack docs index|search ...
 
