@@ -14,6 +14,10 @@ import { Bm25Index } from './bm25-index.js';
 import { chunkEntries } from './chunk-entries.js';
 import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, entryPromptText, type DocEntry, type DocEntryKind } from './doc-entry.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
+import type { DocsStore, DocsStorePiece } from './docs-store.js';
+import { DocsStoreError } from './docs-store-error.js';
+import { ExactVectorIndex } from './exact-vector-index.js';
+import { identifierTokens } from './identifier-tokens.js';
 import {
   HnswVectorIndex,
   checkHnswLabels,
@@ -40,6 +44,8 @@ import { reciprocalRankFusion } from './reciprocal-rank-fusion.js';
 export interface SearchFilter {
   /** Only these packages, such as `@types/node`. */
   package?: string | readonly string[];
+  /** Only these package versions, such as `20.19.9`. */
+  version?: string | readonly string[];
   /** Only these kinds. */
   kind?: DocEntryKind | readonly DocEntryKind[];
   /** `false` hides deprecated APIs; `true` shows only them. */
@@ -140,6 +146,25 @@ export interface LoadDocsIndexOptions {
   tokenizer?: Tokenizer;
 }
 
+/** Options of {@link DocsIndex.open}. */
+export interface OpenDocsIndexOptions {
+  /** The store, such as a `PostgresDocsStore`; the caller closes it. */
+  store: DocsStore;
+  /**
+   * The embedder. Required for a store that records none yet (it is recorded then) or one built with
+   * a remote embedder; must match the recorded one. A store built with a `LocalEmbedder` restores it.
+   */
+  embedder?: Embedder;
+  /** Default approximate search `ef`. Defaults to {@link defaultSearchEf}. */
+  ef?: number;
+  /** See {@link CreateDocsIndexOptions.maximumTokens}. */
+  maximumTokens?: number;
+  /** See {@link CreateDocsIndexOptions.tokenizer}. */
+  tokenizer?: Tokenizer;
+  /** Cancels the open. */
+  signal?: AbortSignal;
+}
+
 const embedBatchSize = 256;
 /**
  * Hybrid fusion: reciprocal-rank fusion with `k` 10 and the vector ranking weighted 0.5 against
@@ -163,10 +188,12 @@ export class DocsIndex implements Retriever {
   private readonly pieces = new Map<string, DocEntry>();
   private readonly maximumTokens: number;
   private tokenizer: Tokenizer | undefined;
+  private readonly store: DocsStore | undefined;
 
-  private constructor(embedder: Embedder, vectors: VectorIndex, options: CreateDocsIndexOptions) {
+  private constructor(embedder: Embedder, vectors: VectorIndex, options: CreateDocsIndexOptions, store?: DocsStore) {
     this.embedder = embedder;
     this.vectors = vectors;
+    this.store = store;
     this.searchEf = options.ef === undefined ? defaultSearchEf : checkIntegerInRange(options.ef, 'ef', 1, maximumSearchEf);
     this.maximumTokens = checkIntegerInRange(options.maximumTokens ?? 512, 'maximumTokens', 1, 1_000_000);
     this.tokenizer = options.tokenizer;
@@ -267,6 +294,66 @@ export class DocsIndex implements Retriever {
     return index;
   }
 
+  /**
+   * An index over a {@link DocsStore} (such as PostgreSQL with pgvector) instead of memory and files.
+   * Searches run in the store; {@link DocsIndex.upsert} replaces whole package versions there and
+   * {@link DocsIndex.deletePackage} removes them, each in one transaction. `size`, `get`, `entries`,
+   * `delete` and `save` are of the in-memory index: over a store they see nothing, refuse or throw.
+   * @throws EmbedderMismatchError when `options.embedder` is not the store's recorded embedder.
+   * @throws InvalidArgumentError when the store records no embedder and none is given, or records a remote one and none is given.
+   */
+  static async open(options: OpenDocsIndexOptions): Promise<DocsIndex> {
+    const { store, signal } = options;
+    const signalOption = signal === undefined ? {} : { signal };
+    let recorded = await store.readEmbedder(signalOption);
+    let embedder = options.embedder;
+    if (recorded === undefined) {
+      if (embedder === undefined) {
+        throw new InvalidArgumentError({ argument: 'embedder', message: 'the store is empty; pass the embedder to record in it' });
+      }
+      checkEmbedder(embedder);
+      recorded = await store.initialize(
+        { id: embedder.id, dimension: embedder.dimension, ...(embedder instanceof LocalEmbedder ? { state: embedder.toState() } : {}) },
+        signalOption,
+      );
+    }
+    if (embedder !== undefined) {
+      checkSameEmbedder(embedder, recorded);
+    } else if (recorded.state !== undefined) {
+      try {
+        embedder = LocalEmbedder.fromState(recorded.state);
+      } catch (cause) {
+        throw new DocsStoreError({ reason: 'corrupt', message: `the store's local embedder state does not load: ${cause instanceof Error ? cause.message : String(cause)}`, cause });
+      }
+      checkSameEmbedder(embedder, recorded);
+    } else {
+      throw new InvalidArgumentError({ argument: 'embedder', message: `the store was built with ${recorded.id}; pass that embedder to open it` });
+    }
+    const createOptions: CreateDocsIndexOptions = {
+      ...(options.ef === undefined ? {} : { ef: options.ef }),
+      ...(options.maximumTokens === undefined ? {} : { maximumTokens: options.maximumTokens }),
+      ...(options.tokenizer === undefined ? {} : { tokenizer: options.tokenizer }),
+    };
+    return new DocsIndex(embedder, new ExactVectorIndex(embedder.dimension), createOptions, store);
+  }
+
+  /**
+   * Deletes every piece of `packageName` (of one version, or of all when `packageVersion` is absent):
+   * in the store in one transaction, or from memory. Returns the number of pieces removed.
+   */
+  async deletePackage(packageName: string, packageVersion?: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    if (this.store !== undefined) return this.store.deletePackage(packageName, packageVersion, options);
+    let removed = 0;
+    for (const piece of [...this.pieces.values()]) {
+      if (piece.package !== packageName || (packageVersion !== undefined && piece.packageVersion !== packageVersion)) continue;
+      this.pieces.delete(piece.id);
+      this.lexical.delete(piece.id);
+      this.vectors.delete(piece.id);
+      removed++;
+    }
+    return removed;
+  }
+
   /** The number of indexed pieces (an entry split by the token budget counts once per piece). */
   get size(): number {
     return this.pieces.size;
@@ -287,9 +374,14 @@ export class DocsIndex implements Retriever {
     return [...this.pieces.values()];
   }
 
-  /** Adds `entries`, replacing entries with the same id (and all their pieces). */
+  /**
+   * Adds `entries`, replacing entries with the same id (and all their pieces). Over a store
+   * ({@link DocsIndex.open}), each package version among `entries` is replaced as a whole, in one
+   * transaction, by its entries here.
+   */
   async upsert(entries: readonly DocEntry[], options: UpsertOptions = {}): Promise<void> {
     const pieces = chunkEntries(entries, { maximumTokens: this.maximumTokens, tokenizer: this.getTokenizer() });
+    if (this.store !== undefined) return this.replaceInStore(this.store, pieces, options);
     const reporter = createProgressReporter({
       label: 'index',
       total: pieces.length,
@@ -317,8 +409,14 @@ export class DocsIndex implements Retriever {
     reporter.finish({ pieces: this.size });
   }
 
-  /** Removes the entry `id` and all its pieces. Returns whether anything was removed. */
+  /**
+   * Removes the entry `id` and all its pieces. Returns whether anything was removed.
+   * @throws InvalidArgumentError over a store, which replaces and deletes whole package versions.
+   */
   delete(id: string): boolean {
+    if (this.store !== undefined) {
+      throw new InvalidArgumentError({ argument: 'id', message: 'an index over a store deletes whole package versions: use deletePackage' });
+    }
     let removed = false;
     for (let piece = 1; ; piece++) {
       const pieceId = piece === 1 ? id : `${id}#${piece}`;
@@ -346,18 +444,44 @@ export class DocsIndex implements Retriever {
     throwIfAborted(options.signal, 'DocsIndex.search');
     const mode = options.mode ?? 'hybrid';
     const candidates = Math.max(50, topK * 5);
-    const filter = this.filterOf(options.filter);
-    const lexicalHits = mode === 'vector' ? [] : this.lexical.search(query, candidates, filter);
+    let lexicalHits: { id: string; score: number }[] = [];
     let vectorHits: { id: string; similarity: number }[] = [];
+    let queryVector: Float32Array | undefined;
     if (mode !== 'lexical') {
-      const [queryVector] = await this.embedder.embed([query], options.signal === undefined ? {} : { signal: options.signal });
+      [queryVector] = await this.embedder.embed([query], options.signal === undefined ? {} : { signal: options.signal });
       if (queryVector === undefined) throw new EmbedderMismatchError({ expected: this.embedder.id, message: 'The embedder returned no vector' });
-      vectorHits = this.vectors
-        .search(queryVector, { topK: candidates, ...(options.ef === undefined ? {} : { ef: options.ef }), ...(filter === undefined ? {} : { filter }) })
-        .map((hit) => ({ ...hit, weighted: hit.similarity * entryPrior(this.pieces.get(hit.id) as DocEntry) }))
-        .sort((left, right) => right.weighted - left.weighted)
-        .map(({ id, similarity }) => ({ id, similarity }));
     }
+    // Over a store, hits are keyed by package, version and piece id; in memory by piece id.
+    let entryOf = (id: string): DocEntry | undefined => this.pieces.get(id);
+    let vectorOf = (id: string): Float32Array | undefined => this.vectors.vectorOf?.(id);
+    if (this.store !== undefined) {
+      const found = await this.store.search({
+        ...(mode === 'vector' ? {} : { lexicalTokens: identifierTokens(query) }),
+        ...(queryVector === undefined ? {} : { vector: queryVector }),
+        candidates,
+        ef: options.ef ?? this.searchEf,
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      const entries = new Map<string, DocEntry>();
+      const storedVectors = new Map<string, Float32Array>();
+      for (const hit of [...found.lexical, ...found.vector]) entries.set(hit.key, hit.entry);
+      for (const hit of found.vector) if (hit.vector !== undefined) storedVectors.set(hit.key, hit.vector);
+      entryOf = (id) => entries.get(id);
+      vectorOf = (id) => storedVectors.get(id);
+      lexicalHits = found.lexical.map((hit) => ({ id: hit.key, score: hit.score }));
+      vectorHits = found.vector.map((hit) => ({ id: hit.key, similarity: hit.score }));
+    } else {
+      const filter = this.filterOf(options.filter);
+      if (mode !== 'vector') lexicalHits = this.lexical.search(query, candidates, filter);
+      if (queryVector !== undefined) {
+        vectorHits = this.vectors.search(queryVector, { topK: candidates, ...(options.ef === undefined ? {} : { ef: options.ef }), ...(filter === undefined ? {} : { filter }) });
+      }
+    }
+    vectorHits = vectorHits
+      .map((hit) => ({ ...hit, weighted: hit.similarity * entryPrior(entryOf(hit.id) as DocEntry) }))
+      .sort((left, right) => right.weighted - left.weighted)
+      .map(({ id, similarity }) => ({ id, similarity }));
     const lexicalById = new Map(lexicalHits.map((hit, index) => [hit.id, { rank: index + 1, score: hit.score }]));
     const vectorById = new Map(vectorHits.map((hit, index) => [hit.id, { rank: index + 1, similarity: hit.similarity }]));
     const fused = reciprocalRankFusion([lexicalHits.map((hit) => hit.id), vectorHits.map((hit) => hit.id)], fusionK, [1, vectorFusionWeight]);
@@ -370,10 +494,11 @@ export class DocsIndex implements Retriever {
     const fusedById = new Map(fused.map((item) => [item.id, item.score]));
     const seen = new Set<string>();
     let results: DocsSearchResult[] = [];
+    const keys = new Map<DocsSearchResult, string>();
     for (const { id, score } of ordered) {
-      const entry = this.pieces.get(id);
+      const entry = entryOf(id);
       if (entry === undefined) continue;
-      const baseId = entry.chunk === undefined ? entry.id : entry.id.replace(/#\d+$/, '');
+      const baseId = `${entry.package}@${entry.packageVersion}#${entry.chunk === undefined ? entry.id : entry.id.replace(/#\d+$/, '')}`;
       if (seen.has(baseId)) continue;
       seen.add(baseId);
       const breakdown: ScoreBreakdown = { fused: fusedById.get(id) ?? 0 };
@@ -381,16 +506,18 @@ export class DocsIndex implements Retriever {
       const vector = vectorById.get(id);
       if (lexical !== undefined) breakdown.lexical = lexical;
       if (vector !== undefined) breakdown.vector = vector;
-      results.push({ entry, score, breakdown });
+      const result = { entry, score, breakdown };
+      keys.set(result, id);
+      results.push(result);
     }
     if (options.mmr !== undefined && options.mmr !== false) {
       const pool = results.slice(0, Math.max(topK * 4, 20));
-      const byId = new Map(pool.map((result) => [result.entry.id, result]));
+      const byId = new Map(pool.map((result) => [keys.get(result) as string, result]));
       const picked = maximalMarginalRelevance(
         pool.map((result) => ({
-          id: result.entry.id,
+          id: keys.get(result) as string,
           relevance: result.score,
-          vector: this.vectors.vectorOf?.(result.entry.id) ?? new Float32Array(this.embedder.dimension),
+          vector: vectorOf(keys.get(result) as string) ?? new Float32Array(this.embedder.dimension),
         })),
         topK,
         lambda,
@@ -423,6 +550,9 @@ export class DocsIndex implements Retriever {
    * (`createVectorIndex`): the saved format is the hnswlib graph.
    */
   async save(directory: string, options: { signal?: AbortSignal } = {}): Promise<IndexManifest> {
+    if (this.store !== undefined) {
+      throw new InvalidArgumentError({ argument: 'directory', message: 'an index over a store is saved as it is written; there is nothing to save' });
+    }
     const vectors = this.vectors;
     if (!(vectors instanceof HnswVectorIndex)) {
       throw new InvalidArgumentError({ argument: 'createVectorIndex', message: 'save writes the hnswlib graph; an index over another vector store cannot be saved' });
@@ -461,6 +591,42 @@ export class DocsIndex implements Retriever {
     return manifest;
   }
 
+  private async replaceInStore(store: DocsStore, pieces: readonly DocEntry[], options: UpsertOptions): Promise<void> {
+    const reporter = createProgressReporter({
+      label: 'index',
+      total: pieces.length,
+      json: options.json ?? false,
+      silent: options.silent ?? (options.progressStream === undefined && options.json !== true),
+      ...(options.progressStream === undefined ? {} : { stream: options.progressStream }),
+    });
+    const byPackage = new Map<string, DocsStorePiece[]>();
+    let completed = 0;
+    for (let start = 0; start < pieces.length; start += embedBatchSize) {
+      throwIfAborted(options.signal, 'DocsIndex.upsert');
+      const batch = pieces.slice(start, start + embedBatchSize);
+      const vectors = await this.embedder.embed(batch.map(entryEmbeddingText), options.signal === undefined ? {} : { signal: options.signal });
+      if (vectors.length !== batch.length) {
+        throw new EmbedderMismatchError({
+          expected: `${this.embedder.id}/${this.embedder.dimension}`,
+          message: `The embedder returned ${vectors.length} vectors for ${batch.length} texts`,
+        });
+      }
+      batch.forEach((entry, offset) => {
+        const key = JSON.stringify([entry.package, entry.packageVersion]);
+        let list = byPackage.get(key);
+        if (list === undefined) byPackage.set(key, (list = []));
+        list.push({ entry, vector: vectors[offset] as Float32Array });
+      });
+      completed += batch.length;
+      reporter.update({ completed });
+    }
+    for (const [key, list] of byPackage) {
+      const [packageName, packageVersion] = JSON.parse(key) as [string, string];
+      await store.replacePackage(packageName, packageVersion, list, options.signal === undefined ? {} : { signal: options.signal });
+    }
+    reporter.finish({ pieces: pieces.length });
+  }
+
   private getTokenizer(): Tokenizer {
     this.tokenizer ??= getTokenizer('cl100k_base');
     return this.tokenizer;
@@ -479,13 +645,15 @@ export class DocsIndex implements Retriever {
     if (filter === undefined) return undefined;
     const packages = filter.package === undefined ? undefined : new Set(typeof filter.package === 'string' ? [filter.package] : filter.package);
     const kinds = filter.kind === undefined ? undefined : new Set(typeof filter.kind === 'string' ? [filter.kind] : filter.kind);
+    const versions = filter.version === undefined ? undefined : new Set(typeof filter.version === 'string' ? [filter.version] : filter.version);
     const deprecated = filter.deprecated;
-    if (packages === undefined && kinds === undefined && deprecated === undefined) return undefined;
+    if (packages === undefined && kinds === undefined && versions === undefined && deprecated === undefined) return undefined;
     return (id) => {
       const entry = this.pieces.get(id);
       if (entry === undefined) return false;
       if (packages !== undefined && !packages.has(entry.package)) return false;
       if (kinds !== undefined && !kinds.has(entry.kind)) return false;
+      if (versions !== undefined && !versions.has(entry.packageVersion)) return false;
       if (deprecated !== undefined && (entry.deprecated !== undefined) !== deprecated) return false;
       return true;
     };

@@ -40,7 +40,25 @@ export {
   type BuildDocsIndexOptions,
   type UpsertOptions,
   type LoadDocsIndexOptions,
+  type OpenDocsIndexOptions,
 } from './docs-index.js';
+export type {
+  DocsStore,
+  DocsStoreHit,
+  DocsStoreOperationOptions,
+  DocsStorePiece,
+  DocsStoreSearchRequest,
+  DocsStoreSearchResult,
+  StoredEmbedder,
+} from './docs-store.js';
+export { DocsStoreError, type DocsStoreErrorReason } from './docs-store-error.js';
+export {
+  PostgresDocsStore,
+  postgresDocsStoreFormatVersion,
+  type PostgresClient,
+  type PostgresQueryResult,
+  type ConnectPostgresDocsStoreOptions,
+} from './postgres-docs-store.js';
 export {
   indexFormat,
   indexFormatVersion,
