@@ -19,7 +19,7 @@ describe('generateCode', () => {
       '```ts\nexport function clamp(value: number, low: number, high: number): number {\n  return Math.min(high, Math.max(low, value));\n}\n```',
     ]);
     const retriever = await createRecordingDocsRetriever([{ id: 'math-clamp', text: 'clamp limits a number between low and high using Math.min and Math.max.' }]);
-    const run = generateCode({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, validation, maximumRepairRounds: 3 });
+    const run = generateCode({ task: 'Write clamp(value, low, high) that limits a number.', model, tokenizer, retriever, minimumRelevance: 0, validation, maximumRepairRounds: 3 });
     const events: GenerateCodeEvent[] = [];
     for await (const event of run.events) events.push(event);
     const result = await run.result;

@@ -14,6 +14,8 @@ import { extractCode } from './extract-code.js';
 import { streamText } from '../models/generate-text.js';
 import { buildChatPrompt, renderChatPrompt } from '../prompt/chat-template.js';
 import type { PromptParts } from '../prompt/prompt-parts.js';
+import { compactDocuments, defaultRelevanceThreshold, gateDocuments, type CompactableDocument, type IrrelevantDocument } from '../prompt/compact-documents.js';
+import { renderDocuments } from '../prompt/render-documents.js';
 import { allocatePromptBudget, promptPartsOf, type PromptBudget } from '../prompt/prompt-budget.js';
 import { describeValidationFailure, type FailureSources } from './failure-report.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from '../validation/validate-code.js';
@@ -36,6 +38,17 @@ export interface GenerateCodeOptions {
   retriever?: Retriever;
   /** Documents to retrieve. Default 4. */
   retrievalTopK?: number;
+  /**
+   * Documents whose relevance (a docs-index retriever's, comparable across queries) is under this
+   * stay out of the prompt. Default `defaultRelevanceThreshold` (0.9); documents without a
+   * relevance are kept.
+   */
+  minimumRelevance?: number;
+  /**
+   * Tokens the documents may take: each first as its signatures and summary sentence, then, most
+   * relevant first, whole while this allows. Default: a quarter of the prompt's room, at most 1024.
+   */
+  maximumDocumentTokens?: number;
   /** The user's context (such as the open file). */
   context?: string;
   /** The system prompt. Default `defaultSystemPrompt`. */
@@ -77,8 +90,17 @@ export interface GenerateCodeAttempt {
 
 /** The events of a run, in order: retrieval?, prompt, then per attempt text-deltas and validation?, repair between attempts, finish. */
 export type GenerateCodeEvent =
-  | { type: 'retrieval'; query: string; documents: { id: string; score: number; source?: string }[] }
-  | { type: 'prompt'; attempt: number; messages: LanguageModelMessage[]; usedTokens: number; dropped: string[]; truncated: string[] }
+  | {
+      type: 'retrieval';
+      query: string;
+      /** What entered the prompt, most relevant first. */
+      documents: { id: string; score: number; relevance?: number; source?: string }[];
+      /** What was left out as irrelevant, and why (relevance vs threshold). */
+      irrelevant: IrrelevantDocument[];
+      /** The repair round this retrieval is for (diagnostics-driven); absent for the task's. */
+      attempt?: number;
+    }
+  | { type: 'prompt'; attempt: number; messages: LanguageModelMessage[]; usedTokens: number; documentTokens: number; dropped: string[]; truncated: string[] }
   | { type: 'text-delta'; attempt: number; delta: string }
   | { type: 'validation'; attempt: number; report: ValidationReport }
   | { type: 'repair'; attempt: number; feedback: string }
@@ -135,8 +157,16 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   const { contextTokens, maxOutputTokens, tokenizer } = resolveBudget(options);
   let documents: RetrievedDocument[] = [];
   if (options.retriever) {
-    documents = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
-    channel.push({ type: 'retrieval', query: options.task, documents: documents.map(({ id, score, source }) => ({ id, score, ...(source ? { source } : {}) })) });
+    const retrieved = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
+    const gate = gateDocuments(retrieved as CompactableDocument[], options.minimumRelevance ?? defaultRelevanceThreshold);
+    const room = contextTokens - maxOutputTokens;
+    documents = compactDocuments(gate.kept, { tokenizer, maximumTokens: options.maximumDocumentTokens ?? Math.min(1024, Math.floor(room / 4)) });
+    channel.push({
+      type: 'retrieval',
+      query: options.task,
+      documents: gate.kept.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })),
+      irrelevant: gate.dropped,
+    });
   }
   const measure = promptMeasure(options.model, tokenizer);
   /** Fits the parts (with a repair turn from the second attempt on) so the rendered prompt fits. */
@@ -159,7 +189,8 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   for (let index = 0; ; index += 1) {
     throwIfAborted(signal, 'generateCode');
     const messages = buildChatPrompt(promptPartsOf(budget));
-    channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, dropped: budget.dropped, truncated: budget.truncated });
+    const documentTokens = budget.documents.length === 0 ? 0 : tokenizer.countTokens(renderDocuments(budget.documents, { layout: 'section' }));
+    channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, documentTokens, dropped: budget.dropped, truncated: budget.truncated });
     const streamed = await streamText({
       model: options.model,
       prompt: messages,

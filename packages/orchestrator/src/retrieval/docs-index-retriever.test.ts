@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DocsIndex, runDocsCommand } from '@codestack/retrieval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDocsIndexRetriever } from './docs-index-retriever.js';
+import { isDocsIndexDocument, loadDocsIndexRetriever, type DocsIndexDocument } from './docs-index-retriever.js';
 
 let directory: string;
 
@@ -37,8 +37,18 @@ describe('loadDocsIndexRetriever', () => {
     const retriever = await loadDocsIndexRetriever(directory);
     const index = await DocsIndex.load(directory);
     const documents = await retriever.retrieve('write a file atomically', { topK: 3 });
-    expect(documents).toEqual(await index.retrieve('write a file atomically', { topK: 3 }));
+    expect(documents.map(({ id, text, score, source }) => ({ id, text, score, source }))).toEqual(await index.retrieve('write a file atomically', { topK: 3 }));
     expect(documents[0]?.text.split('\n')[0]).toMatch(/^\/\/ @codestack\/core.writeFileAtomic \(function, @codestack\/core@/);
+  });
+
+  it('gives each document its relevance and a compact form: header, signatures, first sentence', async () => {
+    const retriever = await loadDocsIndexRetriever(directory);
+    const [first] = await retriever.retrieve('write a file atomically', { topK: 1 });
+    expect(isDocsIndexDocument(first!)).toBe(true);
+    const document = first as DocsIndexDocument;
+    expect(document.relevance).toBeGreaterThan(0);
+    expect(document.compact).toContain('function writeFileAtomic(path: string');
+    expect(document.compact.length).toBeLessThanOrEqual(document.text.length);
   });
 
   it('refuses a directory that is not an index', async () => {

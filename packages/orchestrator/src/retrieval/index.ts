@@ -1,2 +1,9 @@
 /** The docs-index retriever (reached through `@codestack/orchestrator/retrieval`; loads hnswlib). */
-export { createDocsIndexRetriever, loadDocsIndexRetriever } from './docs-index-retriever.js';
+export {
+  createDocsIndexRetriever,
+  loadDocsIndexRetriever,
+  documentRelevance,
+  defaultRelevanceThreshold,
+  isDocsIndexDocument,
+  type DocsIndexDocument,
+} from './docs-index-retriever.js';

@@ -1,0 +1,100 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
+import { getTokenizer } from '@codestack/tokenizer';
+import type { Retriever } from '@codestack/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpenAICompatibleModel } from '../models/openai-compatible-model.js';
+import { createDocsIndexRetriever } from '../retrieval/docs-index-retriever.js';
+import { generateCode, type GenerateCodeEvent } from './generate-code.js';
+
+// A real DocsIndex over all of @types/node (built once for this file), and a local
+// OpenAI-compatible server over real HTTP that records every request body and answers with
+// scripted completions: a test double for a capable model, not a model.
+const projectDirectory = fileURLToPath(new URL('../..', import.meta.url));
+const tokenizer = getTokenizer('cl100k_base');
+let retriever: Retriever;
+let server: Server;
+let baseURL: string;
+const requests: { messages: { role: string; content: string }[] }[] = [];
+let script: string[] = [];
+
+beforeAll(async () => {
+  retriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: projectDirectory })));
+  server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      const body = JSON.parse(text) as { stream?: boolean; messages: { role: string; content: string }[] };
+      requests.push(body);
+      const content = script.shift() ?? '';
+      if (body.stream) {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`);
+        response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } })}\n\n`);
+        response.end('data: [DONE]\n\n');
+      } else {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ choices: [{ message: { content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+}, 180_000);
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+async function runWith(answers: string[], options: Partial<Parameters<typeof generateCode>[0]> & { task: string }) {
+  requests.length = 0;
+  script = [...answers];
+  const model = new OpenAICompatibleModel({ baseURL, modelId: 'scripted-test-double' });
+  const run = generateCode({ model, tokenizer, retriever, contextTokens: 8192, ...options });
+  const events: GenerateCodeEvent[] = [];
+  for await (const event of run.events) events.push(event);
+  return { result: await run.result, events, sent: requests.map((request) => request.messages.map((message) => message.content).join('\n\n')) };
+}
+
+describe('generateCode over HTTP with a real @types/node index', () => {
+  it('sends no documents for a task that needs no API, and reports why each was left out', async () => {
+    const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
+    const { events, sent } = await runWith(['```ts\nexport function wordCount(text: string): number {\n  return text.split(/\\s+/).filter(Boolean).length;\n}\n```'], { task });
+    expect(sent[0]).not.toContain('Reference documents');
+    expect(sent[0]).not.toMatch(/callCount|writeHead/);
+    const retrieval = events.find((event) => event.type === 'retrieval') as Extract<GenerateCodeEvent, { type: 'retrieval' }>;
+    expect(retrieval.documents).toEqual([]);
+    expect(retrieval.irrelevant.length).toBeGreaterThan(0);
+    expect(retrieval.irrelevant[0]!.reason).toMatch(/^relevance \d\.\d+ < threshold 0\.9$/);
+    const prompt = events.find((event) => event.type === 'prompt') as Extract<GenerateCodeEvent, { type: 'prompt' }>;
+    expect(prompt.documentTokens).toBe(0);
+  });
+
+  it("sends the right API's signature within its top documents, compactly", async () => {
+    const task = 'Write a TypeScript function decompress(data: Buffer): Buffer that decompresses gzip data synchronously.';
+    const { events, sent } = await runWith(["```ts\nimport { gunzipSync } from 'node:zlib';\nexport function decompress(data: Buffer): Buffer {\n  return gunzipSync(data);\n}\n```"], { task });
+    const retrieval = events.find((event) => event.type === 'retrieval') as Extract<GenerateCodeEvent, { type: 'retrieval' }>;
+    expect(retrieval.documents.slice(0, 3).map((document) => document.id)).toContain('@types/node:zlib.gunzipSync');
+    expect(sent[0]).toContain('Reference documents');
+    expect(sent[0]).toMatch(/function gunzipSync\(buf: InputType, options\?: ZlibOptions\): (?:Buffer|NonSharedBuffer)/);
+    const prompt = events.find((event) => event.type === 'prompt') as Extract<GenerateCodeEvent, { type: 'prompt' }>;
+    expect(prompt.documentTokens).toBeGreaterThan(0);
+    expect(prompt.documentTokens).toBeLessThanOrEqual(1024 + 16);
+  });
+
+  it("puts the failing assertion's source line of the user's tests into the repair message", async () => {
+    const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
+    const tests = "import assert from 'node:assert';\nassert.strictEqual(wordCount('one two'), 2);\nassert.strictEqual(wordCount('  spaced   out  '), 2);\n";
+    const { result, sent } = await runWith(
+      ["```ts\nexport function wordCount(text: string): number {\n  return text.split(' ').length;\n}\n```", '```ts\nexport function wordCount(text: string): number {\n  return text.split(/\\s+/).filter(Boolean).length;\n}\n```'],
+      { task, validation: { projectDirectory, tests, testsFile: 'word-count.tests.ts', codeFile: 'word-count.ts' } },
+    );
+    expect(result.ok).toBe(true);
+    expect(sent[1]).toContain("The failing test is word-count.tests.ts:3:\n    assert.strictEqual(wordCount('  spaced   out  '), 2);");
+    expect(sent[1]).toContain('Expected: 2\nActual:   8');
+    expect(sent[1]).not.toMatch(/codestack-sandbox|main\.cjs|node:internal/);
+  });
+});
