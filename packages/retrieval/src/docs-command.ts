@@ -7,6 +7,15 @@ import type { DocEntry } from './doc-entry.js';
 import { DocsIndex } from './docs-index.js';
 import { loadMarkdownDocs } from './markdown-loader.js';
 import { loadTypeScriptDocs } from './typescript-loader.js';
+import { chunkEntries } from './chunk-entries.js';
+import { entryEmbeddingText } from './doc-entry.js';
+import { LocalEmbedder } from './local-embedder.js';
+import { PostgresDocsStore } from './postgres-docs-store.js';
+
+/** The connection string without its password, for output. */
+function redactConnectionString(location: string): string {
+  return location.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
+}
 
 /** Where {@link runDocsCommand} writes and what cancels it. */
 export interface DocsCommandContext {
@@ -39,8 +48,10 @@ export interface DocsCommandResult {
 }
 
 const usage = `Usage:
-  codestack-docs index <package-or-markdown-file...> --out DIR [--json]
-  codestack-docs search "<query>" --index DIR [-k N] [--package P] [--json]`;
+  codestack-docs index <package-or-markdown-file...> (--out DIR | --store URL) [--json]
+  codestack-docs search "<query>" (--index DIR | --store URL) [-k N] [--package P] [--json]
+  URL: postgres://user@host:port/database (needs pg) or pglite:DIRECTORY (needs @electric-sql/pglite
+  and @electric-sql/pglite-pgvector); a store holds many packages, each re-index replaces its version.`;
 
 /**
  * The `codestack-docs` command: `index` builds an index of packages' declarations (and Markdown
@@ -83,10 +94,11 @@ function parse(args: readonly string[], options: OptionsConfig): { values: Recor
 }
 
 async function indexCommand(args: readonly string[], context: DocsCommandContext): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { out: { type: 'string' }, store: { type: 'string' }, json: { type: 'boolean' } });
   const out = values.out;
-  if (typeof out !== 'string' || positionals.length === 0) {
-    throw new InvalidArgumentError({ argument: 'argv', message: `index needs at least one package and --out DIR\n${usage}` });
+  const storeLocation = values.store;
+  if ((typeof out === 'string') === (typeof storeLocation === 'string') || positionals.length === 0) {
+    throw new InvalidArgumentError({ argument: 'argv', message: `index needs at least one package and one of --out DIR and --store URL\n${usage}` });
   }
   const cwd = context.cwd ?? process.cwd();
   const json = values.json === true;
@@ -112,6 +124,25 @@ async function indexCommand(args: readonly string[], context: DocsCommandContext
     }
   }
   const started = performance.now();
+  if (typeof storeLocation === 'string') {
+    const store = await PostgresDocsStore.connect({ connectionString: storeLocation, ...(context.signal === undefined ? {} : { signal: context.signal }) });
+    try {
+      const signalOption = context.signal === undefined ? {} : { signal: context.signal };
+      // An empty store records a local embedder fitted on these entries; a store with one reuses it.
+      const embedder =
+        (await store.readEmbedder(signalOption)) === undefined
+          ? await LocalEmbedder.fit(chunkEntries(entries, { maximumTokens: 512, tokenizer }).map(entryEmbeddingText), signalOption)
+          : undefined;
+      const index = await DocsIndex.open({ store, tokenizer, ...(embedder === undefined ? {} : { embedder }), ...signalOption });
+      await index.upsert(entries, { json, silent: false, progressStream: context.stderr, ...signalOption });
+      const packages = await store.packages(signalOption);
+      const summary = { store: redactConnectionString(storeLocation), entries: entries.length, embedder: { id: index.embedder.id, dimension: index.embedder.dimension }, packages, seconds: (performance.now() - started) / 1000 };
+      context.stdout.write(json ? `${JSON.stringify(summary)}\n` : `Indexed ${entries.length} entries into ${summary.store} (${packages.length} package versions in the store)\n`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  }
   const index = await DocsIndex.build(entries, {
     tokenizer,
     json,
@@ -119,8 +150,8 @@ async function indexCommand(args: readonly string[], context: DocsCommandContext
     progressStream: context.stderr,
     ...(context.signal === undefined ? {} : { signal: context.signal }),
   });
-  const manifest = await index.save(resolve(cwd, out), context.signal === undefined ? {} : { signal: context.signal });
-  const summary = { out: resolve(cwd, out), entries: entries.length, pieces: index.size, embedder: manifest.embedder, seconds: (performance.now() - started) / 1000 };
+  const manifest = await index.save(resolve(cwd, out as string), context.signal === undefined ? {} : { signal: context.signal });
+  const summary = { out: resolve(cwd, out as string), entries: entries.length, pieces: index.size, embedder: manifest.embedder, seconds: (performance.now() - started) / 1000 };
   context.stdout.write(json ? `${JSON.stringify(summary)}\n` : `Indexed ${entries.length} entries (${index.size} pieces) into ${summary.out}\n`);
   return 0;
 }
@@ -128,22 +159,31 @@ async function indexCommand(args: readonly string[], context: DocsCommandContext
 async function searchCommand(args: readonly string[], context: DocsCommandContext): Promise<number> {
   const { values, positionals } = parse(args, {
     index: { type: 'string' },
+    store: { type: 'string' },
     k: { type: 'string', short: 'k' },
     package: { type: 'string' },
     json: { type: 'boolean' },
   });
   const query = positionals.join(' ').trim();
-  if (typeof values.index !== 'string' || query === '') {
-    throw new InvalidArgumentError({ argument: 'argv', message: `search needs a query and --index DIR\n${usage}` });
+  if ((typeof values.index === 'string') === (typeof values.store === 'string') || query === '') {
+    throw new InvalidArgumentError({ argument: 'argv', message: `search needs a query and one of --index DIR and --store URL\n${usage}` });
   }
   const topK = values.k === undefined ? 10 : Number(values.k);
   if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError({ argument: 'argv', message: `-k must be a positive integer, got ${String(values.k)}` });
-  const index = await DocsIndex.load(resolve(context.cwd ?? process.cwd(), values.index), context.signal === undefined ? {} : { signal: context.signal });
-  const results = await index.search(query, {
-    topK,
-    ...(typeof values.package === 'string' ? { filter: { package: values.package } } : {}),
-    ...(context.signal === undefined ? {} : { signal: context.signal }),
-  });
+  const signalOption = context.signal === undefined ? {} : { signal: context.signal };
+  const searchOptions = { topK, ...(typeof values.package === 'string' ? { filter: { package: values.package } } : {}), ...signalOption };
+  let results;
+  if (typeof values.store === 'string') {
+    const store = await PostgresDocsStore.connect({ connectionString: values.store, ...signalOption });
+    try {
+      results = await (await DocsIndex.open({ store, ...signalOption })).search(query, searchOptions);
+    } finally {
+      await store.close();
+    }
+  } else {
+    const index = await DocsIndex.load(resolve(context.cwd ?? process.cwd(), values.index as string), signalOption);
+    results = await index.search(query, searchOptions);
+  }
   const rows: DocsCommandResult[] = results.map(({ entry, score }) => ({
     id: entry.id,
     name: entry.name,

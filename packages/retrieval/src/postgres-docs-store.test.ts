@@ -10,6 +10,11 @@ import { EmbedderMismatchError } from './embedder-mismatch-error.js';
 import { sampleEntries } from './__fixtures__/sample-entries.js';
 import { LocalEmbedder } from './local-embedder.js';
 import { PostgresDocsStore } from './postgres-docs-store.js';
+import { runDocsCommand } from './docs-command.js';
+import { Writable } from 'node:stream';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const names = (results: { entry: DocEntry }[]): string[] => results.map((result) => result.entry.name);
 const withVersion = (entries: DocEntry[], version: string): DocEntry[] => entries.map((entry) => ({ ...entry, packageVersion: version }));
@@ -149,6 +154,46 @@ describe('PostgresDocsStore embedded on PGlite', () => {
       expect((await embedded.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await embedded.close();
+    }
+  }, 120_000);
+});
+
+describe('codestack-docs --store', () => {
+  const collect = (): Writable & { text: () => string } => {
+    const chunks: string[] = [];
+    return Object.assign(new Writable({ write: (chunk, _encoding, done) => { chunks.push(String(chunk)); done(); } }), { text: () => chunks.join('') });
+  };
+
+  it('indexes into a server store and searches it, two packages side by side', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'codestack-docs-store-'));
+    try {
+      await writeFile(join(directory, 'guide.md'), '# Guide\n\n## Rotating logs\n\nRotate the log files every night with logrotate.\n');
+      await writeFile(join(directory, 'other.md'), '# Other\n\n## Brewing tea\n\nSteep green tea for two minutes.\n');
+      const storeDatabase = await PGlite.create({ extensions: { vector } });
+      const storeServer = new PGLiteSocketServer({ db: storeDatabase, host: '127.0.0.1', port: 0, maxConnections: 4 });
+      await storeServer.start();
+      const url = `postgres://postgres:secret@${storeServer.getServerConn()}/postgres`;
+      try {
+        for (const file of ['guide.md', 'other.md']) {
+          const stdout = collect();
+          expect(await runDocsCommand(['index', file, '--store', url, '--json'], { stdout, stderr: collect(), cwd: directory })).toBe(0);
+          expect(stdout.text()).not.toContain('secret');
+        }
+        const stdout = collect();
+        expect(await runDocsCommand(['search', 'rotate logs', '--store', url, '--json', '-k', '3'], { stdout, stderr: collect(), cwd: directory })).toBe(0);
+        const rows = JSON.parse(stdout.text()) as { name: string; package: string }[];
+        expect(rows[0]?.package).toBe('guide.md');
+        const filtered = collect();
+        expect(await runDocsCommand(['search', 'rotate logs', '--store', url, '--json', '--package', 'other.md'], { stdout: filtered, stderr: collect(), cwd: directory })).toBe(0);
+        expect((JSON.parse(filtered.text()) as { package: string }[]).every((row) => row.package === 'other.md')).toBe(true);
+        const usage = collect();
+        expect(await runDocsCommand(['search', 'x', '--store', url, '--index', directory], { stdout: collect(), stderr: usage, cwd: directory })).toBe(2);
+      } finally {
+        await storeServer.stop();
+        await storeDatabase.close();
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
     }
   }, 120_000);
 });
