@@ -97,4 +97,16 @@ describe('generateCode over HTTP with a real @types/node index', () => {
     expect(sent[1]).toContain('Expected: 2\nActual:   8');
     expect(sent[1]).not.toMatch(/codestack-sandbox|main\.cjs|node:internal/);
   });
+
+  it("sends a misspelt member's real signature in the repair round", async () => {
+    const task = 'Write a TypeScript function lineCount(path: string): number that counts the lines of a text file.';
+    const { events, sent } = await runWith(
+      ["```ts\nimport fs from 'node:fs';\nexport function lineCount(path: string): number {\n  return fs.readFileSyncc(path, 'utf8').split('\\n').length;\n}\n```", "```ts\nimport fs from 'node:fs';\nexport function lineCount(path: string): number {\n  return fs.readFileSync(path, 'utf8').split('\\n').length;\n}\n```"],
+      { task, validation: { projectDirectory, codeFile: 'line-count.ts' } },
+    );
+    const repairRetrieval = events.find((event) => event.type === 'retrieval' && event.attempt === 1) as Extract<GenerateCodeEvent, { type: 'retrieval' }> | undefined;
+    expect(repairRetrieval?.query).toBe('fs.readFileSync');
+    expect(sent[1]).toContain("Property 'readFileSyncc' does not exist");
+    expect(sent[1]).toMatch(/function readFileSync\(\s*path: PathOrFileDescriptor/);
+  });
 });

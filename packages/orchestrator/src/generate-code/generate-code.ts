@@ -18,6 +18,7 @@ import { compactDocuments, defaultRelevanceThreshold, gateDocuments, type Compac
 import { renderDocuments } from '../prompt/render-documents.js';
 import { allocatePromptBudget, promptPartsOf, type PromptBudget } from '../prompt/prompt-budget.js';
 import { describeValidationFailure, type FailureSources } from './failure-report.js';
+import { diagnosticQueries } from './diagnostic-queries.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from '../validation/validate-code.js';
 
 /** How {@link generateCode} validates each answer. */
@@ -224,6 +225,15 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
       ...(options.validation.testsFile === undefined ? {} : { testsFile: options.validation.testsFile }),
     });
     channel.push({ type: 'repair', attempt: index + 1, feedback });
+    // A misused API named by the type checker: look its real signature up for the repair round.
+    const queries = options.retriever ? diagnosticQueries(attempt.validation.diagnostics) : [];
+    if (queries.length > 0) {
+      const found: CompactableDocument[] = [];
+      for (const query of queries) found.push(...((await options.retriever!.retrieve(query, { topK: 1, signal })) as CompactableDocument[]));
+      const fresh = found.filter((document) => !documents.some((known) => known.id === document.id));
+      documents = [...fresh.map((document) => ({ ...document, text: document.compact ?? document.text })), ...documents];
+      channel.push({ type: 'retrieval', query: queries.join(' '), attempt: index + 1, documents: fresh.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })), irrelevant: [] });
+    }
     // The repair prompt is the first prompt plus the last answer and its feedback, fitted again.
     budget = fit({ answer: text, feedback });
   }
