@@ -2,9 +2,15 @@
  * Benchmark: indexes all of `@types/node`, then measures build throughput, query latency, HNSW
  * recall against exact search over the same embeddings at several `ef`, and retrieval quality on
  * `data/node-queries.json`. Prints one JSON object, then a one-line summary.
+ *
+ * `--postgres` also stores the same pieces and vectors in PostgreSQL with pgvector (embedded PGlite,
+ * the same SQL a server runs) and measures its build time, query latency and HNSW recall@10
+ * against exact search beside hnswlib's.
  */
 import { readFile } from 'node:fs/promises';
-import { entryEmbeddingText } from './doc-entry.js';
+import { entryEmbeddingText, type DocEntry } from './doc-entry.js';
+import type { DocsStorePiece } from './docs-store.js';
+import { PostgresDocsStore } from './postgres-docs-store.js';
 import { DocsIndex } from './docs-index.js';
 import { evaluateRetrieval, type RetrievalQuery } from './evaluate-retrieval.js';
 import { HnswVectorIndex, defaultSearchEf } from './hnsw-vector-index.js';
@@ -61,8 +67,65 @@ for (const ef of [10, 32, 64, 128, 256]) {
   };
 }
 
+function round4(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+const postgres = process.argv.includes('--postgres') ? await benchPostgres() : undefined;
+
+async function benchPostgres(): Promise<Record<string, unknown>> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const database = await PGlite.create({ extensions: { vector } });
+  const store = await PostgresDocsStore.connect({ client: database });
+  try {
+    const opened = await DocsIndex.open({ store, embedder: index.embedder });
+    const byPackage = new Map<string, DocsStorePiece[]>();
+    pieces.forEach((entry, position) => {
+      const key = `${entry.package}\u0000${entry.packageVersion}`;
+      if (!byPackage.has(key)) byPackage.set(key, []);
+      byPackage.get(key)?.push({ entry, vector: pieceVectors[position] as Float32Array });
+    });
+    const buildStart = performance.now();
+    for (const [key, list] of byPackage) {
+      const [name, version] = key.split('\u0000') as [string, string];
+      await store.replacePackage(name, version, list);
+    }
+    const buildSeconds = (performance.now() - buildStart) / 1000;
+    const recallByEf: Record<string, { recallAt10: number; millisecondsPerQuery: number }> = {};
+    const keyOf = (entry: DocEntry): string => entry.id;
+    for (const ef of [40, 100, 200]) {
+      let found = 0;
+      const start = performance.now();
+      for (const [position, query] of queryVectors.entries()) {
+        const hits = (await store.search({ vector: query, candidates: 10, ef })).vector;
+        for (const hit of hits) if (exact[position]?.has(keyOf(hit.entry))) found++;
+      }
+      recallByEf[ef] = { recallAt10: round4(found / (queryVectors.length * 10)), millisecondsPerQuery: round4((performance.now() - start) / queryVectors.length) };
+    }
+    const hybridLatencies: number[] = [];
+    for (const { query } of queries) {
+      const start = performance.now();
+      await opened.search(query, { topK: 10 });
+      hybridLatencies.push(performance.now() - start);
+    }
+    hybridLatencies.sort((left, right) => left - right);
+    const at = (share: number): number => round4(hybridLatencies[Math.min(hybridLatencies.length - 1, Math.floor(share * hybridLatencies.length))] ?? 0);
+    const postgresQuality = await evaluateRetrieval(opened, queries);
+    return {
+      engine: 'PGlite (PostgreSQL in WebAssembly) + pgvector 0.8.7, HNSW m 16 ef_construction 64, cosine',
+      buildSeconds: round4(buildSeconds),
+      hybridQueryLatencyMilliseconds: { p50: at(0.5), p95: at(0.95), queries: hybridLatencies.length },
+      hnswRecallAt10VersusExact: { queries: queryVectors.length, byEf: recallByEf },
+      recallAt5: Object.fromEntries(Object.entries(postgresQuality).map(([mode, metrics]) => [mode, round4(metrics.recallAtK[5] ?? 0)])),
+    };
+  } finally {
+    await store.close();
+    await database.close();
+  }
+}
+
 const quality = await evaluateRetrieval(index, queries);
-const round4 = (value: number): number => Math.round(value * 10_000) / 10_000;
 const result = {
   package: '@types/node',
   entries: entries.length,
@@ -86,6 +149,7 @@ const result = {
     ]),
   ),
   queries: queries.length,
+  ...(postgres === undefined ? {} : { postgres }),
 };
 console.log(JSON.stringify(result, null, 2));
 console.log(
