@@ -9,6 +9,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
   const { values } = parse(args, {
     ...modelOptions,
     data: { type: 'string' },
+    cases: { type: 'string' },
     docs: { type: 'string' },
     limit: { type: 'string' },
     'cases-per-file': { type: 'string' },
@@ -16,18 +17,30 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     'document-tokens': { type: 'string' },
     details: { type: 'boolean' },
   });
-  if (!values.data) throw new InvalidArgumentError({ argument: '--data', message: 'give held-out code: --data DIR or --data FILE.jsonl' });
-  const { readCompletionSources, buildCompletionCases } = await import('@codestack/orchestrator/evaluation');
-  let sources = await readCompletionSources(resolve(context.cwd ?? process.cwd(), values.data));
-  if (values.limit !== undefined) sources = sources.slice(0, positiveInteger(values.limit, '--limit', sources.length));
-  if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
+  if (values.data && values.cases) throw new InvalidArgumentError({ argument: '--cases', message: 'give either --data (held-out code) or --cases (a benchmark), not both' });
+  if (!values.data && !values.cases) {
+    throw new InvalidArgumentError({ argument: '--data', message: 'give held-out code: --data DIR or --data FILE.jsonl, or your own cases: --cases FILE.jsonl' });
+  }
+  const { readCompletionSources, readCompletionCases, buildCompletionCases } = await import('@codestack/orchestrator/evaluation');
+  const cwd = context.cwd ?? process.cwd();
+  let sources: Awaited<ReturnType<typeof readCompletionSources>> = [];
+  let givenCases: Awaited<ReturnType<typeof readCompletionCases>> | undefined;
+  if (values.cases) {
+    givenCases = await readCompletionCases(resolve(cwd, values.cases));
+    if (values.limit !== undefined) givenCases = givenCases.slice(0, positiveInteger(values.limit, '--limit', givenCases.length));
+    if (givenCases.length === 0) throw new InvalidArgumentError({ argument: '--cases', message: `no cases in ${values.cases}` });
+  } else {
+    sources = await readCompletionSources(resolve(cwd, values.data!));
+    if (values.limit !== undefined) sources = sources.slice(0, positiveInteger(values.limit, '--limit', sources.length));
+    if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
+  }
   const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const maxOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
   const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maxOutputTokens));
   const { evaluateCompletion } = await import('@codestack/orchestrator/evaluation');
-  const cases = buildCompletionCases(sources, { casesPerFile });
+  const cases = givenCases ?? buildCompletionCases(sources, { casesPerFile });
   const progress = createProgressReporter({ label: 'completion', total: cases.length, json: values.json === true, stream: context.stderr });
   const report = await evaluateCompletion({
     model,
@@ -45,6 +58,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     model: model.modelId,
     adapter: values.adapter ?? null,
     docs: values.docs ?? null,
+    ...(values.cases ? { cases: values.cases } : {}),
     files: report.files,
     nextLine: report.nextLine,
     nextIdentifier: report.nextIdentifier,
@@ -56,7 +70,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     context,
     values.json,
     summary,
-    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  over ${report.files} files${retriever ? ', with docs' : ''}`,
+    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  ${values.cases ? `from ${values.cases}` : `over ${report.files} files`}${retriever ? ', with docs' : ''}`,
   );
   return 0;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileFormatError } from '@codestack/core';
-import { buildCompletionCases, completionSimilarity, isExactCompletion, readCompletionSources } from './completion-cases.js';
+import { buildCompletionCases, completionSimilarity, isExactCompletion, parseCompletionCases, readCompletionCases, readCompletionSources } from './completion-cases.js';
 
 const source = {
   path: 'src/sum.ts',
@@ -112,5 +112,52 @@ describe('completionSimilarity', () => {
     // ' valuesList' runs on past the identifier: 4 extra characters over 11.
     expect(completionSimilarity(identifier!, ' valuesList = 1')).toBeCloseTo(1 - 4 / 11, 10);
     expect(completionSimilarity(identifier!, ' vals')).toBeCloseTo(1 - 2 / 7, 10);
+  });
+});
+
+describe('parseCompletionCases', () => {
+  it('reads prefix, expected and kind per row, skipping blank lines, scored like drawn cases', () => {
+    const text = [
+      JSON.stringify({ prefix: 'const x = 1;\n', expected: 'const y = x;', kind: 'next-line' }),
+      '',
+      JSON.stringify({ prefix: 'const y =', expected: ' x', kind: 'next-identifier', path: 'y.ts' }),
+    ].join('\n');
+    const cases = parseCompletionCases(text, 'bench.jsonl');
+    expect(cases).toEqual([
+      { kind: 'next-line', path: 'bench.jsonl:1', line: 1, prefix: 'const x = 1;\n', expected: 'const y = x;' },
+      { kind: 'next-identifier', path: 'y.ts', line: 3, prefix: 'const y =', expected: ' x', identifier: 'x' },
+    ]);
+    expect(isExactCompletion(cases[0]!, ' const y = x;\nmore')).toBe(true);
+    expect(isExactCompletion(cases[1]!, ' x;')).toBe(true);
+    expect(isExactCompletion(cases[1]!, ' xs')).toBe(false);
+    expect(completionSimilarity(cases[1]!, ' x')).toBe(1);
+  });
+
+  it('names the line of a malformed row', () => {
+    const good = JSON.stringify({ prefix: 'a', expected: 'b', kind: 'next-line' });
+    const failure = (text: string): FileFormatError => {
+      try {
+        parseCompletionCases(text, 'bench.jsonl');
+      } catch (error) {
+        expect(FileFormatError.isInstance(error)).toBe(true);
+        return error as FileFormatError;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(failure(`${good}\n{oops`).message).toMatch(/line 2 is not JSON/);
+    expect(failure(`${good}\n\n[1]`).message).toMatch(/line 3 is not a JSON object/);
+    expect(failure(JSON.stringify({ expected: 'b', kind: 'next-line' })).message).toMatch(/line 1 has no "prefix"/);
+    expect(failure(JSON.stringify({ prefix: 'a', expected: '  ', kind: 'next-line' })).message).toMatch(/line 1 has no non-empty "expected"/);
+    expect(failure(JSON.stringify({ prefix: 'a', expected: 'b', kind: 'next-token' })).message).toMatch(/line 1: "kind" must be/);
+    expect(failure(JSON.stringify({ prefix: 'a', expected: 'b', kind: 'next-line', path: 3 })).message).toMatch(/line 1: "path" must be a string/);
+  });
+
+  it('reads a file, and refuses a missing one', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'codestack-cases-'));
+    directories.push(directory);
+    const file = join(directory, 'bench.jsonl');
+    await writeFile(file, `${JSON.stringify({ prefix: 'a', expected: 'b', kind: 'next-line' })}\n`);
+    expect(await readCompletionCases(file)).toHaveLength(1);
+    await expect(readCompletionCases(join(directory, 'none.jsonl'))).rejects.toMatchObject({ code: 'MISSING_FILE' });
   });
 });

@@ -224,3 +224,58 @@ export function completionSimilarity(testCase: CompletionCase, completion: strin
   const longest = Math.max(expected.length, actual.length);
   return longest === 0 ? 1 : 1 - editDistance(expected, actual) / longest;
 }
+
+/**
+ * Parses a benchmark of completion cases brought by the user: JSONL rows of
+ * `{ "prefix": string, "expected": string, "kind": "next-identifier" | "next-line" }` (an optional
+ * `"path"` string names the case in reports). Blank lines are skipped. A malformed row throws a
+ * {@link FileFormatError} naming its 1-based line. Cases are scored as the drawn ones are: see
+ * {@link isExactCompletion} and {@link completionSimilarity}; for `next-identifier`, `expected` is
+ * compared with the start of the completion, so include the character before the identifier (a
+ * space or `.`) when the prefix stops before it.
+ */
+export function parseCompletionCases(text: string, path = 'cases.jsonl'): CompletionCase[] {
+  const cases: CompletionCase[] = [];
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index]!.trim();
+    if (line.length === 0) continue;
+    const where = `line ${index + 1}`;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (error) {
+      throw new FileFormatError({ path, reason: 'corrupt', message: `${where} is not JSON`, cause: error });
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      throw new FileFormatError({ path, reason: 'corrupt', message: `${where} is not a JSON object` });
+    }
+    const record = row as { prefix?: unknown; expected?: unknown; kind?: unknown; path?: unknown };
+    if (typeof record.prefix !== 'string') throw new FileFormatError({ path, reason: 'corrupt', message: `${where} has no "prefix" string` });
+    if (typeof record.expected !== 'string' || record.expected.trim().length === 0) {
+      throw new FileFormatError({ path, reason: 'corrupt', message: `${where} has no non-empty "expected" string` });
+    }
+    if (record.kind !== 'next-line' && record.kind !== 'next-identifier') {
+      throw new FileFormatError({ path, reason: 'corrupt', message: `${where}: "kind" must be "next-line" or "next-identifier", got ${JSON.stringify(record.kind)}` });
+    }
+    if (record.path !== undefined && typeof record.path !== 'string') throw new FileFormatError({ path, reason: 'corrupt', message: `${where}: "path" must be a string` });
+    const testCase: CompletionCase = { kind: record.kind, path: record.path ?? `${path}:${index + 1}`, line: index + 1, prefix: record.prefix, expected: record.expected };
+    if (record.kind === 'next-identifier') {
+      const identifier = /[A-Za-z_$][\w$]*/.exec(record.expected)?.[0];
+      if (identifier !== undefined) testCase.identifier = identifier;
+    }
+    cases.push(testCase);
+  }
+  return cases;
+}
+
+/** Reads a JSONL benchmark of completion cases; see {@link parseCompletionCases}. */
+export async function readCompletionCases(path: string): Promise<CompletionCase[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new FileFormatError({ path, reason: 'missing', message: 'no such file', cause: error });
+  }
+  return parseCompletionCases(text, path);
+}

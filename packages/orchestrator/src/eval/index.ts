@@ -15,6 +15,8 @@ export {
   isExactCompletion,
   completionSimilarity,
   readCompletionSources,
+  readCompletionCases,
+  parseCompletionCases,
   type CompletionCase,
   type CompletionCaseKind,
   type CompletionSource,
