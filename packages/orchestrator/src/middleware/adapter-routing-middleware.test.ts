@@ -14,4 +14,21 @@ describe('adapterRoutingMiddleware', () => {
     expect(await route({ taskTag: 'tests', adapter: 'mine' })).toBe('mine');
     expect(await route({ taskTag: 'toString' })).toBe('general');
   });
+
+  it("in 'model-id' mode sets the request's model id of an OpenAI-compatible server instead", async () => {
+    const middleware = adapterRoutingMiddleware({ mode: 'model-id', routes: { tests: 'vitest-lora', types: 'base:ts-lora' }, defaultAdapter: 'general' });
+    const model = await createTinyLocalModel();
+    const route = async (providerOptions?: Record<string, Record<string, unknown>>) =>
+      (await middleware.transformParams!({ type: 'generate', params: { prompt: 'p', ...(providerOptions ? { providerOptions } : {}) }, model })).providerOptions;
+    expect(await route({ codestack: { taskTag: 'tests' } })).toEqual({ codestack: { taskTag: 'tests' }, 'openai-compatible': { model: 'vitest-lora' } });
+    expect((await route({ codestack: { taskTag: 'types' } }))?.['openai-compatible']).toEqual({ model: 'base:ts-lora' });
+    expect((await route())?.['openai-compatible']).toEqual({ model: 'general' });
+    // An explicit adapter becomes the model id (and is not left for a server that ignores it).
+    expect(await route({ codestack: { taskTag: 'tests', adapter: 'mine' }, 'openai-compatible': { user: 'u' } })).toEqual({
+      codestack: { taskTag: 'tests' },
+      'openai-compatible': { user: 'u', model: 'mine' },
+    });
+    // An explicit model id is kept.
+    expect((await route({ codestack: { taskTag: 'tests' }, 'openai-compatible': { model: 'pinned' } }))?.['openai-compatible']).toEqual({ model: 'pinned' });
+  });
 });

@@ -32,8 +32,13 @@ export class OpenAIRequestError extends CodestackError {
 
 /** The limits a completion request is checked against. */
 export interface CompletionRequestLimits {
-  /** The id of the one served model; any other `model` is answered 404 `model_not_found`. */
+  /** The id of the served base model. */
   modelId: string;
+  /**
+   * The ids of the adapters served beside it (each also answers as `<modelId>:<id>`); any other
+   * `model` is answered 404 `model_not_found`.
+   */
+  adapterIds?: readonly string[];
   /** The most output tokens the served model can produce in one call. */
   maxOutputTokens: number;
   /** The most chat messages in one request. */
@@ -44,6 +49,10 @@ export interface CompletionRequestLimits {
 export interface CompletionRequest {
   /** The model call it becomes. */
   callOptions: LanguageModelCallOptions;
+  /** The served id the request asked for, as the response echoes it. */
+  model: string;
+  /** The adapter id it picked (`model` or `<base>:<adapter>`), or `undefined` for the base model. */
+  adapterId: string | undefined;
   /** Whether the answer is streamed. */
   stream: boolean;
   /** Whether a streamed answer ends with a usage chunk. */
@@ -65,11 +74,13 @@ const invalid = (param: string, message: string, code = 'invalid_value'): OpenAI
  */
 export function parseCompletionRequest(body: Record<string, unknown>, isChat: boolean, limits: CompletionRequestLimits): CompletionRequest {
   if (typeof body.model !== 'string' || body.model === '') throw invalid('model', "'model' must name the model, such as " + JSON.stringify(limits.modelId) + '.', 'missing_required_parameter');
-  if (body.model !== limits.modelId) {
+  const adapterId = resolveAdapterId(body.model, limits);
+  if (body.model !== limits.modelId && adapterId === undefined) {
+    const served = [limits.modelId, ...(limits.adapterIds ?? [])].slice(0, 20).map((id) => JSON.stringify(id));
     throw new OpenAIRequestError({
       status: 404,
       type: 'invalid_request_error',
-      message: `The model ${JSON.stringify(body.model.slice(0, 200))} does not exist; this server serves ${JSON.stringify(limits.modelId)}.`,
+      message: `The model ${JSON.stringify(body.model.slice(0, 200))} does not exist; this server serves ${served.join(', ')}.`,
       param: 'model',
       code: 'model_not_found',
     });
@@ -128,7 +139,16 @@ export function parseCompletionRequest(body: Record<string, unknown>, isChat: bo
     callOptions.providerOptions = { codestack: { suffix: body.suffix } };
   }
   const streamOptions = body.stream_options as { include_usage?: unknown } | undefined | null;
-  return { callOptions, stream: body.stream === true, includeUsage: streamOptions?.include_usage === true, outputTokensField };
+  return { callOptions, model: body.model, adapterId, stream: body.stream === true, includeUsage: streamOptions?.include_usage === true, outputTokensField };
+}
+
+/** The adapter id `model` names: an adapter id itself, or `<base id>:<adapter id>`. */
+function resolveAdapterId(model: string, limits: CompletionRequestLimits): string | undefined {
+  const adapterIds = limits.adapterIds ?? [];
+  if (model !== limits.modelId && adapterIds.includes(model)) return model;
+  const prefix = `${limits.modelId}:`;
+  if (model.startsWith(prefix) && adapterIds.includes(model.slice(prefix.length))) return model.slice(prefix.length);
+  return undefined;
 }
 
 function parseMessage(message: unknown, index: number): LanguageModelMessage {

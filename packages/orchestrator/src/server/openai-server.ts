@@ -23,6 +23,22 @@ export interface OpenAIServerOptions {
   maxOutputTokens?: number;
   /** The most chat messages in one request (else 400). Default 1024. */
   maximumMessages?: number;
+  /**
+   * Adapters served as model ids of their own, as vLLM's `--lora-modules name=path` does: served id
+   * → the adapter name `model` knows (a local model's `AdapterSet` name, passed as
+   * `providerOptions.codestack.adapter`), or `{ adapter, root }` where `root` (such as the adapter's
+   * directory) is listed by `/v1/models`. A request whose `model` is such an id (or
+   * `<modelId>:<id>`) runs that adapter; `/v1/models` lists each with `parent` = the base id.
+   */
+  adapters?: Readonly<Record<string, string | OpenAIServerAdapter>>;
+}
+
+/** One adapter served by {@link createOpenAIServer}. */
+export interface OpenAIServerAdapter {
+  /** The adapter's name on the model (`providerOptions.codestack.adapter`). Default: its served id. */
+  adapter?: string;
+  /** Where it came from (its directory), listed as `root` by `/v1/models`. Default: its served id. */
+  root?: string;
 }
 
 /** A running OpenAI-compatible server. */
@@ -51,6 +67,13 @@ const openAIFinishReasons: Record<LanguageModelFinishReason, string> = {
  * by {@link parseCompletionRequest}: an unknown `model` is a 404 `model_not_found`, `n` other than 1,
  * more than 4 `stop` sequences or a `max_tokens` above the model's limit a 400 naming the field.
  * A client that disconnects aborts its model call (the local model stops decoding).
+ * With `adapters`, each adapter is a model id of its own (vLLM's multi-LoRA serving): a request
+ * names one and runs on it, swapped per request on the one base model (a local model with an
+ * `AdapterSet` queues requests, so adapters of interleaved requests never mix).
+ *
+ * @example
+ * const model = await loadLocalModel('./base', { adapters: { rxjs: './adapters/rxjs' } });
+ * createOpenAIServer({ model, adapters: { rxjs: 'rxjs' } }).listen(8080);
  */
 export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
   const modelId = options.modelId ?? options.model.modelId;
@@ -60,6 +83,18 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
   const maximumMessages = options.maximumMessages ?? 1024;
   const expectedKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
   const created = Math.floor(Date.now() / 1000);
+  const adapters = new Map<string, { adapter: string; root: string }>();
+  for (const [id, entry] of Object.entries(options.adapters ?? {})) {
+    if (id === '' || id === modelId) throw new InvalidArgumentError({ argument: 'adapters', message: `an adapter's id must be non-empty and differ from the base model's ${JSON.stringify(modelId)}, got ${JSON.stringify(id)}` });
+    const adapter = typeof entry === 'string' ? entry : (entry.adapter ?? id);
+    adapters.set(id, { adapter, root: typeof entry === 'string' ? id : (entry.root ?? id) });
+  }
+  const adapterIds = [...adapters.keys()];
+  // vLLM's model cards: the base has `root` = itself and no parent; an adapter `parent` = the base.
+  const modelCard = (id: string): Record<string, unknown> => {
+    const adapter = adapters.get(id);
+    return { id, object: 'model', created, owned_by: 'codestack', root: adapter ? adapter.root : modelId, parent: adapter ? modelId : null };
+  };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const controller = new AbortController();
@@ -79,15 +114,15 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     }
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/v1/models') {
-      sendJson(response, 200, { object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'codestack' }] });
+      sendJson(response, 200, { object: 'list', data: [modelId, ...adapterIds].map(modelCard) });
       return;
     }
     if (request.method === 'GET' && path?.startsWith('/v1/models/')) {
       const asked = decodeURIComponent(path.slice('/v1/models/'.length));
-      if (asked !== modelId) {
+      if (asked !== modelId && !adapters.has(asked)) {
         throw new OpenAIRequestError({ status: 404, type: 'invalid_request_error', message: `The model ${JSON.stringify(asked.slice(0, 200))} does not exist.`, param: 'model', code: 'model_not_found' });
       }
-      sendJson(response, 200, { id: modelId, object: 'model', created, owned_by: 'codestack' });
+      sendJson(response, 200, modelCard(asked));
       return;
     }
     const isChat = path === '/v1/chat/completions';
@@ -96,9 +131,14 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
     }
     if (request.method !== 'POST') throw new OpenAIRequestError({ status: 405, type: 'invalid_request_error', message: `Use POST for ${path}.` });
     const body = await readJsonBody(request, maximumBodyBytes);
-    const parsed = parseCompletionRequest(body, isChat, { modelId, maxOutputTokens, maximumMessages });
+    const parsed = parseCompletionRequest(body, isChat, { modelId, adapterIds, maxOutputTokens, maximumMessages });
     const { callOptions, includeUsage } = parsed;
     callOptions.abortSignal = controller.signal;
+    if (parsed.adapterId !== undefined) {
+      const codestack = { ...callOptions.providerOptions?.codestack, adapter: adapters.get(parsed.adapterId)!.adapter };
+      callOptions.providerOptions = { ...callOptions.providerOptions, codestack };
+    }
+    const servedModel = parsed.model;
     const id = `${isChat ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
     const stamp = Math.floor(Date.now() / 1000);
     const callModel = async <Result>(call: () => Promise<Result>): Promise<Result> => {
@@ -116,7 +156,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
         id,
         object: isChat ? 'chat.completion' : 'text_completion',
         created: stamp,
-        model: modelId,
+        model: servedModel,
         choices: [
           isChat
             ? { index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: finish }
@@ -135,7 +175,7 @@ export function createOpenAIServer(options: OpenAIServerOptions): OpenAIServer {
           id,
           object: isChat ? 'chat.completion.chunk' : 'text_completion',
           created: stamp,
-          model: modelId,
+          model: servedModel,
           choices: choice ? [choice] : [],
           ...(usage ? { usage: toOpenAIUsage(usage) } : {}),
         }),
