@@ -189,15 +189,20 @@ Examples:
   codestack eval completion --data held-out/ --limit 20
   codestack eval completion --data split.jsonl --adapter rxjs --docs ./rxjs-index --json
 `,
-  serve: `Usage: codestack serve [--port N] [--host H] [--server-api-key KEY] [model options]
+  serve: `Usage: codestack serve [--port N] [--host H] [--server-api-key KEY] [--lora-modules NAME=DIR ...] [model options]
 
 Serves the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions,
-/v1/chat/completions, with streaming) until SIGINT or SIGTERM.
+/v1/chat/completions, with streaming) until SIGINT or SIGTERM. With --lora-modules, as vLLM's,
+each adapter is a model id of its own (listed by /v1/models with parent = the base model): a
+request's "model" picks the adapter, swapped per request on the one loaded base model.
 
 Options:
   --port N                the port (default 8080; 0 picks a free one)
   --host H                the interface (default 127.0.0.1)
   --server-api-key KEY    require 'Authorization: Bearer KEY' (default $CODESTACK_SERVER_API_KEY)
+  --lora-modules NAME=DIR serve the adapter in DIR as model NAME (repeatable; also vLLM's JSON form
+                          '{"name":"NAME","path":"DIR"}'; with the bundled model a bare bundled
+                          adapter name such as rxjs); not with --adapter, which merges one adapter
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -205,5 +210,7 @@ ${modelOptionsHelp}
 Examples:
   codestack serve --port 8080
   codestack serve --model ./my-checkpoint --port 0 --json
+  codestack serve --lora-modules rxjs
+  codestack serve --model ./base --lora-modules rxjs=./adapters/rxjs --lora-modules zod=./adapters/zod
 `,
 };

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { baseModelId, bundledAdapterDirectory } from '@codestack/model-base';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { commandHelp } from './help.js';
 import { parseLoraModules, serveCommand } from './serve-command.js';
 
 describe('codestack serve --lora-modules', () => {
@@ -55,6 +56,11 @@ describe('codestack serve --lora-modules', () => {
       controller.abort();
     }
     expect(await exit).toBe(0);
+  });
+
+  it('is in the help of serve, with an example', () => {
+    expect(commandHelp.serve).toContain('--lora-modules NAME=DIR');
+    expect(commandHelp.serve).toContain('codestack serve --lora-modules rxjs');
   });
 
   it('refuses --lora-modules with --adapter or an endpoint', async () => {

@@ -14,9 +14,11 @@ const adapterNames = ['rxjs', 'vitest', 'zod'] as const;
 let model: LocalLanguageModel;
 let server: OpenAIServer;
 let baseURL: string;
+let backend = '';
 
 beforeAll(async () => {
   const runtime = await createRuntime();
+  backend = runtime.backend;
   const llama = LlamaModel.create(
     runtime,
     { vocabularySize: 100256, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true },
@@ -105,7 +107,7 @@ describe('createOpenAIServer serving adapters by name', () => {
     });
     latencies.sort((a, b) => a - b);
     // The figure docs/scaling-out.md quotes.
-    console.log(`50 concurrent requests over 3 adapters + base: ${(50 / seconds).toFixed(1)} requests/s, p50 latency ${Math.round(latencies[24]!)} ms`);
+    console.log(`50 concurrent requests (8 tokens each) over 3 adapters + base, ${backend} backend: ${(50 / seconds).toFixed(1)} requests/s, p50 latency ${Math.round(latencies[24]!)} ms`);
   }, 300_000);
 
   it('answers an unknown adapter with 404 model_not_found, and accepts <base>:<adapter>', async () => {
