@@ -54,7 +54,9 @@ export {
   TopPProcessor,
   softmax,
   type LogitsProcessor,
+  type LogitsProcessorStep,
 } from './generation/index.js';
+export { KnnLogitsProcessor, knnDistribution, type KnnDatastore, type KnnNeighbour, type KnnLogitsProcessorOptions } from './generation/index.js';
 export { GreedySampler, MultinomialSampler, type Sampler } from './generation/index.js';
 export {
   MaximumTokensCriterion,
@@ -74,6 +76,7 @@ export {
   type GenerationOptions,
   type GenerationChunk,
   type GenerationResult,
+  type GenerationStep,
 } from './generation/index.js';
 export { TextStreamer } from './generation/index.js';
 export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './generation/index.js';

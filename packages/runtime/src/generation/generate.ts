@@ -49,6 +49,25 @@ export interface GenerationOptions {
   sampler?: Sampler;
   /** Extra stopping criteria, checked after the built-in ones. */
   stoppingCriteria?: readonly StoppingCriterion[];
+  /**
+   * Called for every unfinished sequence at every step, before the logits processors, with the
+   * final hidden state of the position being predicted and its raw logits (both from the one
+   * forward pass of the step; copy them to keep them, the processors rewrite `logits` after).
+   * Giving it makes each step read the hidden states back too.
+   */
+  onStep?: (step: GenerationStep) => void;
+}
+
+/** What {@link GenerationOptions.onStep} receives. */
+export interface GenerationStep {
+  /** The index of the sequence in the batch. */
+  sequence: number;
+  /** The prompt and the tokens generated so far. */
+  previousIds: readonly number[];
+  /** The final hidden state (after the final norm, the input of the output head), length `hiddenSize`. */
+  hiddenState: Float32Array;
+  /** The next-token logits before the processors, length `vocabularySize`. */
+  logits: Float32Array;
 }
 
 /** One generated token of a stream. */
@@ -148,6 +167,8 @@ export async function* generateTokens(
   const tokenizer = options.tokenizer;
   const useCache = options.useCache ?? true;
   const vocabulary = model.config.vocabularySize;
+  const hiddenSize = model.config.hiddenSize;
+  const wantsHiddenStates = options.onStep !== undefined || processors.some((processor) => processor.needsHiddenState === true);
   const states: SequenceState[] = prompts.map((prompt) => ({
     ids: [...prompt],
     generated: [],
@@ -159,12 +180,23 @@ export async function* generateTokens(
     let input: number[][] = states.map((state) => state.ids);
     while (states.some((state) => state.finishReason === undefined)) {
       throwIfAborted(options.signal, 'generation');
-      const logits = model.logits(input, cache, { lastPositionOnly: true });
       let values: Float32Array;
-      try {
-        values = (await logits.data()) as Float32Array;
-      } finally {
-        logits.dispose();
+      let hidden: Float32Array | undefined;
+      if (wantsHiddenStates) {
+        const forward = model.logitsWithHiddenStates(input, cache, { lastPositionOnly: true });
+        try {
+          [values, hidden] = (await Promise.all([forward.logits.data(), forward.hiddenStates.data()])) as [Float32Array, Float32Array];
+        } finally {
+          forward.logits.dispose();
+          forward.hiddenStates.dispose();
+        }
+      } else {
+        const logits = model.logits(input, cache, { lastPositionOnly: true });
+        try {
+          values = (await logits.data()) as Float32Array;
+        } finally {
+          logits.dispose();
+        }
       }
       throwIfAborted(options.signal, 'generation');
       const chunks: GenerationChunk[] = [];
@@ -174,7 +206,9 @@ export async function* generateTokens(
           continue;
         }
         const row = values.slice(sequence * vocabulary, (sequence + 1) * vocabulary);
-        for (const processor of processors) processor.process(row, state.ids);
+        const hiddenState = hidden?.slice(sequence * hiddenSize, (sequence + 1) * hiddenSize);
+        if (hiddenState !== undefined) options.onStep?.({ sequence, previousIds: state.ids, hiddenState, logits: row });
+        for (const processor of processors) processor.process(row, state.ids, hiddenState === undefined ? undefined : { hiddenState });
         const token = sampler.sample(row);
         state.ids.push(token);
         state.generated.push(token);

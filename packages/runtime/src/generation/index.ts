@@ -6,7 +6,9 @@ export {
   TopPProcessor,
   softmax,
   type LogitsProcessor,
+  type LogitsProcessorStep,
 } from './logits-processors.js';
+export { KnnLogitsProcessor, knnDistribution, type KnnDatastore, type KnnNeighbour, type KnnLogitsProcessorOptions } from './knn-logits-processor.js';
 export { GreedySampler, MultinomialSampler, type Sampler } from './samplers.js';
 export {
   MaximumTokensCriterion,
@@ -26,6 +28,7 @@ export {
   type GenerationOptions,
   type GenerationChunk,
   type GenerationResult,
+  type GenerationStep,
 } from './generate.js';
 export { buildFillInTheMiddlePrompt, type FillInTheMiddleTokens } from './fill-in-the-middle.js';
 export { TextStreamer } from './text-streamer.js';

@@ -6,7 +6,18 @@ import { InvalidArgumentError } from '@codestack/core';
  */
 export interface LogitsProcessor {
   /** Modifies `logits` (length = vocabulary size) in place. */
-  process(logits: Float32Array, previousIds: readonly number[]): void;
+  process(logits: Float32Array, previousIds: readonly number[], step?: LogitsProcessorStep): void;
+  /**
+   * When true, the decoding loop also reads the final hidden state of the position being
+   * predicted (from the same forward pass) and passes it in `step.hiddenState`.
+   */
+  readonly needsHiddenState?: boolean;
+}
+
+/** What the decoding loop knows of the current step beyond the logits. */
+export interface LogitsProcessorStep {
+  /** The final hidden state (after the final norm, the input of the output head), when a processor asked for it. */
+  hiddenState?: Float32Array;
 }
 
 /**

@@ -229,6 +229,41 @@ export class LlamaModel {
   logits(inputIds: tfCore.Tensor2D | number[][], cache?: KeyValueCache, options: LogitsOptions = {}): tfCore.Tensor3D {
     this.assertUsable();
     const tf = this.tf;
+    const [batch, tokens] = this.validateInput(inputIds, cache);
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
+      const flat = this.logitsFlat(ids, cache, { differentiable: false, ...options });
+      return tf.reshape(flat, [batch, options.lastPositionOnly === true ? 1 : tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
+    });
+  }
+
+  /**
+   * {@link LlamaModel.logits} together with the final hidden states it computes on the way: the
+   * input of the output head (after the final norm), shape [batch, tokens, hiddenSize] (or
+   * [batch, 1, hiddenSize] with `lastPositionOnly`). One forward pass; the logits are the same
+   * numbers {@link LlamaModel.logits} gives. The caller owns both tensors.
+   */
+  logitsWithHiddenStates(
+    inputIds: tfCore.Tensor2D | number[][],
+    cache?: KeyValueCache,
+    options: LogitsOptions = {},
+  ): { logits: tfCore.Tensor3D; hiddenStates: tfCore.Tensor3D } {
+    this.assertUsable();
+    const tf = this.tf;
+    const [batch, tokens] = this.validateInput(inputIds, cache);
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
+      const { final, logits } = this.forwardFlat(ids, cache, { differentiable: false, ...options });
+      const positions = options.lastPositionOnly === true ? 1 : tokens;
+      return {
+        logits: tf.reshape(logits, [batch, positions, this.config.vocabularySize]) as tfCore.Tensor3D,
+        hiddenStates: tf.reshape(final, [batch, positions, this.config.hiddenSize]) as tfCore.Tensor3D,
+      };
+    });
+  }
+
+  /** Checks ids, batch and context room; returns [batch, tokens]. */
+  private validateInput(inputIds: tfCore.Tensor2D | number[][], cache: KeyValueCache | undefined): [number, number] {
     const [batch, tokens] = Array.isArray(inputIds) ? [inputIds.length, inputIds[0]?.length ?? 0] : inputIds.shape;
     if (batch < 1 || tokens < 1) throw new InvalidArgumentError({ argument: 'inputIds', message: 'expected at least one sequence of at least one token' });
     if (Array.isArray(inputIds) && inputIds.some((row) => row.length !== tokens)) {
@@ -253,11 +288,7 @@ export class LlamaModel {
         }
       }
     }
-    return tf.tidy(() => {
-      const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
-      const flat = this.logitsFlat(ids, cache, { differentiable: false, ...options });
-      return tf.reshape(flat, [batch, options.lastPositionOnly === true ? 1 : tokens, this.config.vocabularySize]) as tfCore.Tensor3D;
-    });
+    return [batch, tokens];
   }
 
   /**
@@ -265,6 +296,11 @@ export class LlamaModel {
    * logits. Meant for loss functions inside `tf.tidy`/gradient scopes; ids are not range-checked.
    */
   logitsFlat(inputIds: tfCore.Tensor2D, cache?: KeyValueCache, options: LogitsOptions = {}): Tensor2D {
+    return this.forwardFlat(inputIds, cache, options).logits;
+  }
+
+  /** The forward pass: the final (normed) hidden states [batch * positions, hiddenSize] and the logits of {@link LlamaModel.logitsFlat}. */
+  private forwardFlat(inputIds: tfCore.Tensor2D, cache: KeyValueCache | undefined, options: LogitsOptions): { final: Tensor2D; logits: Tensor2D } {
     this.assertUsable();
     const tf = this.tf;
     const config = this.config;
@@ -307,7 +343,7 @@ export class LlamaModel {
         ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
         : this.inferenceHead()
       : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
-    return matMul2d(tf, final, head2d, differentiable);
+    return { final, logits: matMul2d(tf, final, head2d, differentiable) };
   }
 
   /** Releases every weight. The model cannot be used afterwards. */
