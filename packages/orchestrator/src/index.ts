@@ -46,6 +46,7 @@ export { wrapLanguageModel, type LanguageModelMiddleware } from './models/index.
 export { defaultSettingsMiddleware, type DefaultSettings } from './middleware/index.js';
 export { adapterRoutingMiddleware } from './middleware/index.js';
 export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './middleware/index.js';
+export { diagnosticRetrievalMiddleware, parseDiagnostics, repairProviderOptions, type DiagnosticRetrievalOptions, type DiagnosticRetrievalRecord, type RepairMarker } from './middleware/index.js';
 export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './middleware/index.js';
 export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './middleware/index.js';
 export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validation/index.js';

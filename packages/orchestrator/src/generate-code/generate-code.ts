@@ -18,7 +18,8 @@ import { compactDocuments, defaultRelevanceThreshold, gateDocuments, type Compac
 import { renderDocuments } from '../prompt/render-documents.js';
 import { allocatePromptBudget, promptPartsOf, type PromptBudget } from '../prompt/prompt-budget.js';
 import { describeValidationFailure, type FailureSources } from './failure-report.js';
-import { diagnosticQueries } from './diagnostic-queries.js';
+import { retrieveRepairDocuments } from './diagnostic-queries.js';
+import { repairProviderOptions, type RepairMarker } from '../middleware/diagnostic-retrieval-middleware.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from '../validation/validate-code.js';
 
 /** How {@link generateCode} validates each answer. */
@@ -187,6 +188,8 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   let budget = first;
   const attempts: GenerateCodeAttempt[] = [];
   const usage: LanguageModelUsage = { inputTokens: 0, outputTokens: 0 };
+  /** What the repair round fixes, marked on its call for diagnosticRetrievalMiddleware. */
+  let repair: RepairMarker | undefined;
   for (let index = 0; ; index += 1) {
     throwIfAborted(signal, 'generateCode');
     const messages = buildChatPrompt(promptPartsOf(budget));
@@ -198,7 +201,7 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
       maxOutputTokens,
       temperature: options.temperature ?? 0,
       ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
+      ...(options.providerOptions || repair ? { providerOptions: repairProviderOptions(options.providerOptions, repair) } : {}),
       abortSignal: signal,
     });
     for await (const part of streamed.fullStream) {
@@ -225,15 +228,17 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
       ...(options.validation.testsFile === undefined ? {} : { testsFile: options.validation.testsFile }),
     });
     channel.push({ type: 'repair', attempt: index + 1, feedback });
-    // A misused API named by the type checker: look its real signature up for the repair round.
-    const queries = options.retriever ? diagnosticQueries(attempt.validation.diagnostics) : [];
-    if (queries.length > 0) {
-      const found: CompactableDocument[] = [];
-      for (const query of queries) found.push(...((await options.retriever!.retrieve(query, { topK: 1, signal })) as CompactableDocument[]));
-      const fresh = found.filter((document) => !documents.some((known) => known.id === document.id));
-      documents = [...fresh.map((document) => ({ ...document, text: document.compact ?? document.text })), ...documents];
-      channel.push({ type: 'retrieval', query: queries.join(' '), attempt: index + 1, documents: fresh.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })), irrelevant: [] });
+    // A misused API named by the type checker: look its real signature up for the repair round
+    // (the same lookup as diagnosticRetrievalMiddleware's, which skips what is already here).
+    if (options.retriever) {
+      const found = await retrieveRepairDocuments({ retriever: options.retriever, diagnostics: attempt.validation.diagnostics, code, ...(signal ? { signal } : {}) });
+      if (found.queries.length > 0) {
+        const fresh = found.documents.filter((document) => !documents.some((known) => known.id === document.id));
+        documents = [...fresh.map((document) => ({ ...document, text: document.compact ?? document.text })), ...documents];
+        channel.push({ type: 'retrieval', query: found.queries.join(' '), attempt: index + 1, documents: fresh.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })), irrelevant: [] });
+      }
     }
+    repair = { diagnostics: attempt.validation.diagnostics, code };
     // The repair prompt is the first prompt plus the last answer and its feedback, fitted again.
     budget = fit({ answer: text, feedback });
   }

@@ -2,5 +2,6 @@
 export { defaultSettingsMiddleware, type DefaultSettings } from './default-settings-middleware.js';
 export { adapterRoutingMiddleware } from './adapter-routing-middleware.js';
 export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, type RetrievalRecord } from './retrieval-augmentation-middleware.js';
+export { diagnosticRetrievalMiddleware, parseDiagnostics, repairProviderOptions, type DiagnosticRetrievalOptions, type DiagnosticRetrievalRecord, type RepairMarker } from './diagnostic-retrieval-middleware.js';
 export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
 export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';
