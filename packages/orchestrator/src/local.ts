@@ -16,3 +16,15 @@ export {
   type LoadedLocalModel,
 } from './models/local/index.js';
 export { createCodestack, type CodestackProvider, type CodestackProviderSettings, type CodestackModelSettings } from './models/local/index.js';
+export {
+  buildDatastore,
+  saveDatastore,
+  loadDatastore,
+  weightsFingerprint,
+  TokenDatastore,
+  type BuildDatastoreOptions,
+  type LoadDatastoreOptions,
+  type DatastoreProgress,
+  type DatastoreMetadata,
+  type DatastoreBinding,
+} from './datastore/index.js';

@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
+import { createRuntime, KnnLogitsProcessor, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { buildDatastore, loadDatastore, saveDatastore, weightsFingerprint } from './knn-datastore.js';
+
+/** One token per character (code point mod 96). */
+const characterTokenizer: Tokenizer = {
+  encodingName: 'characters',
+  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
+  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
+  countTokens: (text) => [...text].length,
+};
+
+const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+const texts = ['const add = (a, b) => a + b;\nconst sub = (a, b) => a - b;\n', 'export function twice(x) { return add(x, x); }\n'];
+const directories: string[] = [];
+afterAll(async () => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
+
+async function refusal(action: Promise<unknown>): Promise<FileFormatError> {
+  const error = await action.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(FileFormatError.isInstance(error)).toBe(true);
+  return error as FileFormatError;
+}
+
+describe('buildDatastore', () => {
+  it('stores every position’s final hidden state (16-bit) with the next token, across overlapping windows, without leaking', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const { tf } = runtime;
+    const model = LlamaModel.create(runtime, config, { seed: 1, initializerRange: 0.2 });
+    const before = tf.memory().numTensors;
+    const progress: number[] = [];
+    const datastore = await buildDatastore({ model, tokenizer: characterTokenizer, texts, windowTokens: 16, onProgress: (update) => progress.push(update.entries) });
+    expect(tf.memory().numTensors).toBe(before);
+    const ids = texts.map((text) => characterTokenizer.encode(text));
+    expect(datastore.size).toBe(ids.reduce((sum, row) => sum + row.length - 1, 0));
+    expect(Array.from(datastore.values)).toEqual(ids.flatMap((row) => row.slice(1)));
+    expect(progress).toEqual([ids[0]!.length - 1, datastore.size]);
+    expect(datastore.metadata).toMatchObject({ format: 'codestack-knn-datastore', version: 1, dimension: 32, texts: 2, encoding: 'characters', weights: weightsFingerprint(model) });
+    expect(datastore.bytesPerToken).toBe(32 * 2 + 4);
+    // The first window's keys are the hidden states of one forward over its 16 tokens.
+    const { logits, hiddenStates } = model.logitsWithHiddenStates([ids[0]!.slice(0, 16)]);
+    const hidden = Float32Array.from(hiddenStates.dataSync());
+    logits.dispose();
+    hiddenStates.dispose();
+    for (let position = 0; position < 15; position++) {
+      const key = datastore.key(position);
+      for (let index = 0; index < 32; index++) expect(Math.abs(key[index]! - hidden[position * 32 + index]!)).toBeLessThan(2e-3 * Math.max(1, Math.abs(hidden[position * 32 + index]!)));
+    }
+    // A stored key finds itself first, at distance 0, and the processor then favours its token.
+    const [nearest] = datastore.search(datastore.key(7), 4);
+    expect(nearest).toEqual({ token: datastore.values[7], distance: 0 });
+    const row = new Float32Array(96);
+    new KnnLogitsProcessor(datastore, { lambda: 0.9, k: 1 }).process(row, [], { hiddenState: datastore.key(7) });
+    expect(row.indexOf(Math.max(...row))).toBe(datastore.values[7]);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(buildDatastore({ model, tokenizer: characterTokenizer, texts, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('saveDatastore / loadDatastore', () => {
+  it('round-trips through a manifest-committed directory and refuses other weights, another tokenizer and damaged files', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 1, initializerRange: 0.2 });
+    const other = LlamaModel.create(runtime, config, { seed: 2, initializerRange: 0.2 });
+    const directory = await mkdtemp(join(tmpdir(), 'codestack-datastore-'));
+    directories.push(directory);
+    const datastore = await buildDatastore({ model, tokenizer: characterTokenizer, texts });
+    await saveDatastore(datastore, directory);
+    const onDisk = (await stat(join(directory, 'keys.f16'))).size + (await stat(join(directory, 'values.i32'))).size;
+    expect(onDisk / datastore.size).toBe(datastore.bytesPerToken);
+    expect(JSON.parse(await readFile(join(directory, 'codestack-manifest.json'), 'utf8')).files).toHaveProperty(['keys.f16']);
+
+    const loaded = await loadDatastore(directory, { model, tokenizer: characterTokenizer });
+    expect(Array.from(loaded.values)).toEqual(Array.from(datastore.values));
+    expect(Array.from(loaded.keys)).toEqual(Array.from(datastore.keys));
+    expect(loaded.search(datastore.key(3), 2)[0]).toEqual({ token: datastore.values[3], distance: 0 });
+
+    const weights = await refusal(loadDatastore(directory, { model: other, tokenizer: characterTokenizer }));
+    expect(weights.code).toBe('MISMATCHED_FILE');
+    expect(weights.message).toContain('other weights');
+    const shifted: Tokenizer = { ...characterTokenizer, encode: (text) => characterTokenizer.encode(text).map((id) => (id + 1) % 96) };
+    expect((await refusal(loadDatastore(directory, { model, tokenizer: shifted }))).message).toContain('another tokenizer');
+
+    await writeFile(join(directory, 'values.i32'), new Uint8Array(8));
+    expect((await refusal(loadDatastore(directory, { model, tokenizer: characterTokenizer }))).code).toBe('CORRUPT_FILE');
+    model.dispose();
+    other.dispose();
+  });
+});

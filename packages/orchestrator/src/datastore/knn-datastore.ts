@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { FileFormatError, InvalidArgumentError, openDirectoryFiles, throwIfAborted, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
+import type { HnswVectorIndex } from '@codestack/retrieval';
+import { float16BitsToFloat32, float32ToFloat16Bits, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
+
+/** The format name of a datastore's `datastore.json`. */
+const formatName = 'codestack-knn-datastore';
+const metadataFile = 'datastore.json';
+const keysFile = 'keys.f16';
+const valuesFile = 'values.i32';
+/** Text whose token ids identify a tokenizer beyond its encoding name (a compact vocabulary keeps the name of its base). */
+const tokenizerProbe = 'export async function readFile(path: string): Promise<Buffer> { return fs.readFile(path); } // déjà vu 42';
+
+/** What binds a datastore to the model and tokenizer that made it. */
+export interface DatastoreBinding {
+  /** SHA-256 over the model's weights (names, shapes, float32 values); see {@link weightsFingerprint}. */
+  weights: string;
+  /** The tokenizer's encoding name. */
+  encoding: string;
+  /** SHA-256 of the token ids of a fixed probe text. */
+  tokenizer: string;
+}
+
+/** The content of `datastore.json`. */
+export interface DatastoreMetadata extends DatastoreBinding {
+  format: typeof formatName;
+  version: 1;
+  /** Stored (key, next token) pairs. */
+  entries: number;
+  /** Key length: the model's hidden size. */
+  dimension: number;
+  /** Texts the datastore was built from. */
+  texts: number;
+}
+
+/** SHA-256 over every weight of `model` (sorted names, shapes and float32 values in Hugging Face layout). */
+export function weightsFingerprint(model: LlamaModel): string {
+  const hash = createHash('sha256');
+  const weights = model.exportWeights();
+  for (const name of [...weights.keys()].sort()) {
+    const weight = weights.get(name)!;
+    hash.update(`${name}:${weight.shape.join('x')}\n`);
+    hash.update(new Uint8Array(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+function bindingOf(model: LlamaModel, tokenizer: Tokenizer): DatastoreBinding {
+  const probe = createHash('sha256').update(JSON.stringify(tokenizer.encode(tokenizerProbe))).digest('hex');
+  return { weights: weightsFingerprint(model), encoding: tokenizer.encodingName, tokenizer: probe };
+}
+
+/**
+ * A kNN-LM datastore (Khandelwal et al. 2020): keys are the model's final hidden states (stored
+ * as 16-bit floats), values the token that followed each. Searched through an hnswlib graph by
+ * cosine; the distances it reports are the exact squared L2 distances to the (16-bit) keys found,
+ * as the kNN-LM uses. Pass it to `KnnLogitsProcessor` of `@codestack/runtime`.
+ */
+export class TokenDatastore implements KnnDatastore {
+  private index: HnswVectorIndex | undefined;
+
+  private constructor(
+    readonly metadata: DatastoreMetadata,
+    readonly keys: Uint16Array,
+    readonly values: Int32Array,
+  ) {}
+
+  /**
+   * Wraps keys (float16 bits, `entries × dimension`) and values, and builds the graph
+   * (`@codestack/retrieval`, an optional peer dependency, is loaded here, not when `/local` is imported).
+   */
+  static async create(metadata: DatastoreMetadata, keys: Uint16Array, values: Int32Array): Promise<TokenDatastore> {
+    if (keys.length !== metadata.entries * metadata.dimension || values.length !== metadata.entries) {
+      throw new InvalidArgumentError({ argument: 'keys', message: `expected ${metadata.entries} keys of ${metadata.dimension} and as many values` });
+    }
+    const { HnswVectorIndex } = await import('@codestack/retrieval');
+    const datastore = new TokenDatastore(metadata, keys, values);
+    const index = new HnswVectorIndex(metadata.dimension, { initialCapacity: Math.max(1, metadata.entries) });
+    for (let entry = 0; entry < metadata.entries; entry++) index.upsert(String(entry), datastore.key(entry));
+    datastore.index = index;
+    return datastore;
+  }
+
+  /** Stored pairs. */
+  get size(): number {
+    return this.metadata.entries;
+  }
+
+  /** Bytes the keys and values take on disk, per stored token. */
+  get bytesPerToken(): number {
+    return this.metadata.dimension * 2 + 4;
+  }
+
+  /** One key, decoded to float32. */
+  key(entry: number): Float32Array {
+    const { dimension } = this.metadata;
+    const key = new Float32Array(dimension);
+    for (let index = 0; index < dimension; index++) key[index] = float16BitsToFloat32(this.keys[entry * dimension + index]!);
+    return key;
+  }
+
+  /** The `k` nearest keys (by the graph's cosine search) with their next tokens and squared L2 distances, nearest first. */
+  search(vector: Float32Array, k: number): KnnNeighbour[] {
+    if (this.size === 0 || this.index === undefined) return [];
+    const hits = this.index.search(vector, { topK: k });
+    const neighbours = hits.map((hit) => {
+      const entry = Number(hit.id);
+      const key = this.key(entry);
+      let distance = 0;
+      for (let index = 0; index < key.length; index++) distance += (key[index]! - vector[index]!) ** 2;
+      return { token: this.values[entry]!, distance };
+    });
+    return neighbours.sort((left, right) => left.distance - right.distance);
+  }
+}
+
+/** Progress of {@link buildDatastore}. */
+export interface DatastoreProgress {
+  /** Texts done. */
+  texts: number;
+  /** Of how many. */
+  total: number;
+  /** Pairs stored so far. */
+  entries: number;
+}
+
+/** Options of {@link buildDatastore}. */
+export interface BuildDatastoreOptions {
+  /** The model whose final hidden states become the keys. */
+  model: LlamaModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /** The texts to memorise. */
+  texts: readonly string[];
+  /** Tokens per forward pass (windows overlap by one token so every token but a text's first is stored). Default the model's context. */
+  windowTokens?: number;
+  /** Cancels between windows. */
+  signal?: AbortSignal;
+  /** Called after every text. */
+  onProgress?: (progress: DatastoreProgress) => void;
+}
+
+/**
+ * Runs the model over `texts` and stores, for every position, its final hidden state (the key,
+ * rounded to 16 bits) and the next token (the value). One forward pass per window; tensors are
+ * disposed as it goes.
+ */
+export async function buildDatastore(options: BuildDatastoreOptions): Promise<TokenDatastore> {
+  const { model, tokenizer } = options;
+  const dimension = model.config.hiddenSize;
+  const windowTokens = options.windowTokens ?? model.config.maximumContext;
+  if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
+    throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
+  }
+  const keyChunks: Uint16Array[] = [];
+  const values: number[] = [];
+  for (const [textIndex, text] of options.texts.entries()) {
+    const ids = tokenizer.encode(text);
+    for (let start = 0; start + 1 < ids.length; ) {
+      throwIfAborted(options.signal, 'datastore build');
+      const window = ids.slice(start, start + windowTokens);
+      const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
+      let hidden: Float32Array;
+      try {
+        logits.dispose();
+        hidden = (await hiddenStates.data()) as Float32Array;
+      } finally {
+        hiddenStates.dispose();
+      }
+      const chunk = new Uint16Array((window.length - 1) * dimension);
+      for (let index = 0; index < chunk.length; index++) chunk[index] = float32ToFloat16Bits(hidden[index]!);
+      keyChunks.push(chunk);
+      for (let position = 0; position + 1 < window.length; position++) values.push(window[position + 1]!);
+      start += window.length - 1;
+    }
+    options.onProgress?.({ texts: textIndex + 1, total: options.texts.length, entries: values.length });
+  }
+  const metadata: DatastoreMetadata = { format: formatName, version: 1, ...bindingOf(model, tokenizer), entries: values.length, dimension, texts: options.texts.length };
+  const keys = new Uint16Array(values.length * dimension);
+  let offset = 0;
+  for (const chunk of keyChunks) {
+    keys.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return TokenDatastore.create(metadata, keys, Int32Array.from(values));
+}
+
+/** Writes `datastore` to `directory` atomically (manifest-committed): `datastore.json`, `keys.f16`, `values.i32`. */
+export async function saveDatastore(datastore: TokenDatastore, directory: string): Promise<void> {
+  const keys = new Uint8Array(datastore.keys.buffer, datastore.keys.byteOffset, datastore.keys.byteLength);
+  const values = new Uint8Array(datastore.values.buffer, datastore.values.byteOffset, datastore.values.byteLength);
+  await writeDirectoryAtomic(
+    directory,
+    new Map<string, string | Uint8Array>([
+      [keysFile, new Uint8Array(keys)],
+      [valuesFile, new Uint8Array(values)],
+      [metadataFile, `${JSON.stringify(datastore.metadata, null, 2)}\n`],
+    ]),
+  );
+}
+
+/** Options of {@link loadDatastore}. */
+export interface LoadDatastoreOptions {
+  /** The model the datastore will serve; its weights must be those it was built with. */
+  model: LlamaModel;
+  /** Its tokenizer; it must tokenize as the one the datastore was built with. */
+  tokenizer: Tokenizer;
+}
+
+/**
+ * Reads a datastore written by {@link saveDatastore}, checked against its manifest. Refuses
+ * (`MISMATCHED_FILE`) a datastore built with other weights or another tokenizer, and
+ * (`CORRUPT_FILE`) one whose files do not agree.
+ */
+export async function loadDatastore(directory: string, options: LoadDatastoreOptions): Promise<TokenDatastore> {
+  const files = await openDirectoryFiles(directory);
+  const path = join(directory, metadataFile);
+  let metadata: DatastoreMetadata;
+  try {
+    metadata = JSON.parse(new TextDecoder().decode(await files.read(metadataFile, { maximumBytes: 1 << 16 }))) as DatastoreMetadata;
+  } catch (error) {
+    if (FileFormatError.isInstance(error)) throw error;
+    throw new FileFormatError({ path, reason: 'corrupt', message: 'is not JSON', cause: error });
+  }
+  if (metadata?.format !== formatName || metadata.version !== 1 || !Number.isInteger(metadata.entries) || !Number.isInteger(metadata.dimension)) {
+    throw new FileFormatError({ path, reason: 'corrupt', message: `is not a version 1 ${formatName}` });
+  }
+  const binding = bindingOf(options.model, options.tokenizer);
+  if (metadata.weights !== binding.weights) {
+    throw new FileFormatError({ path, reason: 'mismatch', message: `was built with other weights (${metadata.weights.slice(0, 12)}…, this model is ${binding.weights.slice(0, 12)}…)` });
+  }
+  if (metadata.encoding !== binding.encoding || metadata.tokenizer !== binding.tokenizer) {
+    throw new FileFormatError({ path, reason: 'mismatch', message: `was built with another tokenizer (${metadata.encoding}, this one is ${binding.encoding})` });
+  }
+  if (metadata.dimension !== options.model.config.hiddenSize) {
+    throw new FileFormatError({ path, reason: 'mismatch', message: `holds keys of ${metadata.dimension}, the model's hidden size is ${options.model.config.hiddenSize}` });
+  }
+  const keyBytes = await files.read(keysFile);
+  const valueBytes = await files.read(valuesFile);
+  if (keyBytes.byteLength !== metadata.entries * metadata.dimension * 2 || valueBytes.byteLength !== metadata.entries * 4) {
+    throw new FileFormatError({ path, reason: 'corrupt', message: `${keysFile} or ${valuesFile} does not hold ${metadata.entries} entries` });
+  }
+  const keys = new Uint16Array(new Uint8Array(keyBytes).buffer);
+  const values = new Int32Array(new Uint8Array(valueBytes).buffer);
+  for (const value of values) {
+    if (value < 0 || value >= options.model.config.vocabularySize) throw new FileFormatError({ path, reason: 'corrupt', message: `a stored token ${value} is outside the vocabulary` });
+  }
+  return TokenDatastore.create(metadata, keys, values);
+}
