@@ -168,15 +168,17 @@ Examples:
   codestack eval pass-at-k --data tasks.jsonl --canonical
   codestack eval pass-at-k --data tasks.jsonl --samples 10 --k 1,10 --json
 `,
-  'eval completion': `Usage: codestack eval completion --data DIR|FILE.jsonl [options] [model options]
+  'eval completion': `Usage: codestack eval completion (--data DIR|FILE.jsonl | --cases FILE.jsonl) [options] [model options]
 
 Exact match (and edit similarity) of the next line and the next identifier on held-out
 JavaScript and TypeScript files. Progress goes to stderr.
 
 Options:
   --data DIR|FILE.jsonl   held-out sources: a directory, or JSON lines with path and text
+  --cases FILE.jsonl      your own cases instead: one JSON object a line,
+                          { "prefix", "expected", "kind": "next-line" | "next-identifier" }
   --docs DIR              put retrieved docs from a docs index before each prefix
-  --limit FILES           only the first FILES files
+  --limit N               only the first N files (with --cases: the first N cases)
   --cases-per-file N      cases drawn from each file (default 4)
   --prompt-tokens N       the prompt budget (default: the context window less the output)
   --document-tokens N     the most tokens of retrieved docs
@@ -188,6 +190,7 @@ ${modelOptionsHelp}
 Examples:
   codestack eval completion --data held-out/ --limit 20
   codestack eval completion --data split.jsonl --adapter rxjs --docs ./rxjs-index --json
+  codestack eval completion --cases my-benchmark.jsonl --json
 `,
   serve: `Usage: codestack serve [--port N] [--host H] [--server-api-key KEY] [--lora-modules NAME=DIR ...] [model options]
 
