@@ -34,3 +34,6 @@ export {
   type CompletionScore,
   type CompletionCaseResult,
 } from './eval/index.js';
+export { evaluatePrompt, type EvaluatePromptOptions, type PromptReport, type PromptScore, type BrokenAnswerOutcome } from './eval/index.js';
+export { brokenAnswers, type BrokenAnswer } from './eval/index.js';
+export { apiTasks, plainTasks, splitPromptTasks, type PromptTask } from './eval/index.js';
