@@ -31,15 +31,21 @@ const task = 'Write a TypeScript function clamp(value, low, high) that limits a 
 const run = codestack(['generate', task, '--docs', docs, ...modelArguments, '--tests', join(here, 'clamp.tests.js'), '--repair-rounds', '1', '--maximum-tokens', '48', '--json']);
 const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
 for (const event of events) {
-  if (event.type === 'retrieval') console.log(`retrieved: ${event.documents.map((document) => document.id).join(', ')}`);
+  if (event.type === 'retrieval') {
+    console.log(`retrieved: ${event.documents.map((document) => document.id).join(', ') || 'none'}`);
+    for (const dropped of event.irrelevant ?? []) console.log(`  left out ${dropped.id}: ${dropped.reason}`);
+  }
   if (event.type === 'validation') console.log(`attempt ${event.attempt}: ${event.report.ok ? 'valid' : 'invalid'}`);
 }
 const result = events.at(-1);
 console.log(`result: ok=${result.ok}, attempts=${result.attempts}, exit status ${run.status}`);
 
 if (process.argv.includes('--check')) {
-  // The pipeline ran: docs were retrieved, every attempt was validated, and the exit status says whether the code passed.
-  assert.ok(events.some((event) => event.type === 'retrieval' && event.documents.length > 0));
+  // The pipeline ran: docs were looked up (clamp needs no API, so each candidate is left out as irrelevant,
+  // with its reason), every attempt was validated, and the exit status says whether the code passed.
+  const retrieval = events.find((event) => event.type === 'retrieval');
+  assert.ok(retrieval && retrieval.documents.length + retrieval.irrelevant.length > 0);
+  assert.ok(retrieval.irrelevant.every((dropped) => typeof dropped.reason === 'string'));
   assert.equal(events.filter((event) => event.type === 'validation').length, result.attempts);
   assert.equal(run.status, result.ok ? 0 : 1);
 }

@@ -63,7 +63,8 @@ const result = events.find((event) => event.event === 'result');
 if (result === undefined) process.exit(status || 1);
 const retrieval = events.find((event) => event.type === 'retrieval');
 const validations = events.filter((event) => event.type === 'validation');
-process.stdout.write(`retrieved: ${retrieval?.documents.map((document) => document.id).join(', ') ?? 'none'}\n`);
+const kept = retrieval?.documents.map((document) => document.id).join(', ') || 'none';
+process.stdout.write(`retrieved: ${kept}${retrieval?.irrelevant?.length ? ` (${retrieval.irrelevant.length} left out as irrelevant to the task)` : ''}\n`);
 for (const validation of validations) {
   const report = validation.report;
   process.stdout.write(`attempt ${validation.attempt}: ${report.ok ? 'passed' : `failed (${report.diagnostics.length} type errors, run ${report.run?.status ?? 'skipped'})`}\n`);

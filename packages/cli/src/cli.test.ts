@@ -187,8 +187,16 @@ describe('codestack bin', { timeout: 120000 }, () => {
       expect(completion.usage?.completion_tokens).toBe(3);
     });
 
+    it('generate leaves out retrieved docs a task does not need, and says why', async () => {
+      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--context-tokens', '256', '--repair-rounds', '0', '--maximum-tokens', '8', '--docs', join(directory, 'docs-index'), '--json']);
+      const [retrieval] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; documents?: unknown[]; irrelevant?: { id: string; reason: string }[] });
+      expect(retrieval).toMatchObject({ type: 'retrieval', documents: [] });
+      expect(retrieval?.irrelevant?.length).toBeGreaterThan(0);
+      expect(retrieval?.irrelevant?.[0]?.reason).toMatch(/relevance [\d.]+ < threshold 0\.9/);
+    });
+
     it('generate retrieves from a docs index, streams typed events as JSON lines and records the attempts', async () => {
-      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--context-tokens', '256', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--docs', join(directory, 'docs-index'), '--json']);
+      const result = await runBin(['generate', 'Write add(a, b).', '--base-url', url, '--model-name', 'tiny', '--context-tokens', '256', '--repair-rounds', '1', '--maximum-tokens', '8', '--tests', join(directory, 'add.test.ts'), '--docs', join(directory, 'docs-index'), '--minimum-relevance', '0', '--json']);
       const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type?: string; event?: string; attempts?: number; ok?: boolean; documents?: { id: string }[] });
       expect(events[0]?.type).toBe('retrieval');
       expect(events[0]?.documents?.length).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ export async function generateCommand(args: readonly string[], context: CliConte
     tests: { type: 'string' },
     language: { type: 'string' },
     'repair-rounds': { type: 'string' },
+    'minimum-relevance': { type: 'string' },
   });
   const task = positionals.join(' ');
   if (!task.trim()) throw new InvalidArgumentError({ argument: 'task', message: 'generate needs a task, such as codestack generate "write clamp"' });
@@ -19,12 +20,17 @@ export async function generateCommand(args: readonly string[], context: CliConte
   const { model, tokenizer, contextTokens } = await resolveModel(values, context);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
+  const minimumRelevance = values['minimum-relevance'] === undefined ? undefined : Number(values['minimum-relevance']);
+  if (minimumRelevance !== undefined && !(Number.isFinite(minimumRelevance) && minimumRelevance >= 0)) {
+    throw new InvalidArgumentError({ argument: '--minimum-relevance', message: `must be a number of at least 0, got '${values['minimum-relevance']}'` });
+  }
   const { generateCode } = await import('@codestack/orchestrator');
   const run = generateCode({
     task,
     model,
     tokenizer,
     ...(retriever ? { retriever } : {}),
+    ...(minimumRelevance === undefined ? {} : { minimumRelevance }),
     validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
     maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
     maxOutputTokens: outputTokens(values['maximum-tokens'], contextTokens, 512),

@@ -47,6 +47,8 @@ Exit code: 0 when the final code validates, 1 when it does not, 2 on a usage err
 
 Options:
   --docs DIR              retrieve reference documents from a docs index (codestack docs index)
+  --minimum-relevance R   keep only documents whose relevance reaches R (default 0.9, chosen on a
+                          validation set of tasks; 0 keeps every retrieved document)
   --tests FILE            tests to run against the code
   --language L            typescript (default) or javascript
   --repair-rounds N       repairs after a failed validation (default 2)
