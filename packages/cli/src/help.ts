@@ -113,30 +113,37 @@ Examples:
 `,
   docs: `Usage: codestack docs index|search ...
 
-  docs index <package-or-markdown-file...> --out DIR    build a docs index
-  docs search "<query>" --index DIR [-k N]              query one
+  docs index <package-or-markdown-file...> (--out DIR | --store URL)    build a docs index
+  docs search "<query>" (--index DIR | --store URL) [-k N]              query one
 
 Run 'codestack docs index --help' or 'codestack docs search --help' for their options.
 `,
-  'docs index': `Usage: codestack docs index <package-or-markdown-file...> --out DIR [--json]
+  'docs index': `Usage: codestack docs index <package-or-markdown-file...> (--out DIR | --store URL) [--json]
 
 Indexes the declarations (.d.ts) of installed packages, and Markdown files, into DIR for
-'docs search', 'generate --docs' and 'complete --docs'.
+'docs search', 'generate --docs' and 'complete --docs', or into a store for 'docs search'.
 
 Options:
   --out DIR               where to write the index
+  --store URL             index into a store instead: postgres://user@host:port/database
+                          (PostgreSQL with pgvector; needs pg) or pglite:DIRECTORY (needs
+                          @electric-sql/pglite and @electric-sql/pglite-pgvector); a store holds
+                          many packages, each re-index replaces its version; the password in
+                          URL is never printed
 ${commonHelp}
 
 Examples:
   codestack docs index rxjs zod --out ./docs-index
   codestack docs index @codestack/core README.md --out ./docs-index --json
+  codestack docs index rxjs --store postgres://docs@localhost:5432/docs
 `,
-  'docs search': `Usage: codestack docs search "<query>" --index DIR [-k N] [--package P] [--json]
+  'docs search': `Usage: codestack docs search "<query>" (--index DIR | --store URL) [-k N] [--package P] [--json]
 
-Searches a docs index and prints the best matches, best first.
+Searches a docs index or store and prints the best matches, best first.
 
 Options:
-  --index DIR             the index (codestack docs index)
+  --index DIR             the index (codestack docs index --out)
+  --store URL             the store instead (codestack docs index --store); one of the two
   -k N                    how many results (default 10)
   --package P             only results from package P
 ${commonHelp}
@@ -144,6 +151,7 @@ ${commonHelp}
 Examples:
   codestack docs search "debounce an observable" --index ./docs-index -k 3
   codestack docs search "parse a schema" --index ./docs-index --package zod --json
+  codestack docs search "debounce an observable" --store postgres://docs@localhost:5432/docs
 `,
   eval: `Usage: codestack eval pass-at-k|completion ...
 
