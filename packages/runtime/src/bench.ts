@@ -1,7 +1,9 @@
 /**
  * Benchmark: `npm run bench -w packages/runtime`. Prints one JSON object, then a one-line summary.
  * Measures matMul GFLOP/s, forward tokens/s, decode tokens/s with and without the KV cache at
- * contexts 64, 256 and 512, and training tokens/s, for a ~1M and a ~5M parameter model.
+ * contexts 64, 256 and 512, and training tokens/s, for a ~1M and a ~5M parameter model, plus
+ * `kernelProfile`: per-kernel time tables (tf.profile) of one 1M training step and one cached
+ * decode step at context 256 (see bench/kernel-profile.bench.ts). `--profile` prints only those.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { SeededRandom } from './random/seeded-random.js';
 import { writeTokenShard } from './data/token-shards.js';
 import { PackedDataset } from './data/packed-dataset.js';
 import { Trainer } from './training/trainer.js';
+import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
 
 const referenceConfigs: Record<string, ModelConfig> = {
   '1M': {
@@ -193,6 +196,9 @@ async function main(): Promise<void> {
     };
     model.dispose();
   }
+  // A few seconds: one warm-up and one profiled training step, a short decode warm-up.
+  const profile = await kernelProfile(runtime, '1M', referenceConfigs['1M'] as ModelConfig);
+  results.kernelProfile = profile;
   results.loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
   console.log(JSON.stringify(results, null, 2));
   const models = results.models as Record<
@@ -212,10 +218,24 @@ async function main(): Promise<void> {
   console.log(
     `runtime bench, ${runtime.backend} (${runtime.device}), load ${(results.loadAverage as number[]).join(' ')}, tokens/s as wall/per-CPU-second: matMul ${matMul.wall}/${matMul.cpu} GFLOP/s; ${summary}`,
   );
+  console.log(kernelProfileSummary(results.kernelProfile as KernelProfile));
+}
+
+/** `--profile`: only the per-kernel tables (a few seconds). */
+async function profileOnly(): Promise<void> {
+  const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
+  const runtime = await createRuntime({ backend });
+  const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
+  const profile = await kernelProfile(runtime, '1M', referenceConfigs['1M'] as ModelConfig);
+  const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
+  console.log(JSON.stringify({ backend: runtime.backend, device: runtime.device, loadAverage, kernelProfile: profile, loadAverageAfter }, null, 2));
+  console.log(`runtime bench --profile, ${runtime.backend} (${runtime.device}), load ${loadAverage.join(' ')}`);
+  console.log(kernelProfileSummary(profile));
 }
 
 if (process.argv.includes('--hugging-face')) {
   // Bring-your-own-model measurements (slow: a 1 GB checkpoint); see hugging-face.bench.ts.
   const { runHuggingFaceBench } = await import('./hugging-face.bench.js');
   await runHuggingFaceBench(process.argv.slice(2));
-} else await main();
+} else if (process.argv.includes('--profile')) await profileOnly();
+else await main();
