@@ -164,6 +164,8 @@ export class Trainer {
   private stepCount = 0;
   private readonly participants: number;
   private workerPool: Promise<GradientWorker[]> | undefined;
+  /** Set by `train` for its first step: `trainStep` records that step's tensor-memory peak here. */
+  private peakProbe: { bytes: number } | undefined;
 
   /** Creates a trainer; validates every option. */
   constructor(options: TrainerOptions) {
@@ -231,12 +233,25 @@ export class Trainer {
           throw new InvalidArgumentError({ argument: 'data', message: `the batch source returned ${batch.batchSize}x${batch.sequenceLength} rows, expected ${this.options.batchSize}x${this.options.sequenceLength}` });
         }
         tokens += batch.mask === undefined ? batch.batchSize * batch.sequenceLength : batch.mask.reduce((sum, value) => sum + value, 0);
-        if (this.participants > 1) {
-          lossSum += await this.dataParallelGradients(batch, total);
+        const computeMicroBatch = async (): Promise<void> => {
+          if (this.participants > 1) {
+            lossSum += await this.dataParallelGradients(batch, total);
+          } else {
+            const { loss, gradients } = computeGradients(tf, this.variables, () => this.lossFunction(batch));
+            lossSum += loss;
+            accumulateGradients(tf, total, gradients);
+          }
+        };
+        if (this.peakProbe !== undefined && micro === 0) {
+          // Profile only the first micro-batch's gradients (as the pre-Trainer loop did): kernel
+          // profiling times every kernel, so clipping and AdamW stay outside it.
+          const profile = await tf.profile(async () => {
+            await computeMicroBatch();
+            return [];
+          });
+          this.peakProbe.bytes = Math.max(this.peakProbe.bytes, profile.peakBytes);
         } else {
-          const { loss, gradients } = computeGradients(tf, this.variables, () => this.lossFunction(batch));
-          lossSum += loss;
-          accumulateGradients(tf, total, gradients);
+          await computeMicroBatch();
         }
       }
       scaleGradients(tf, total, 1 / this.accumulationSteps);
@@ -252,6 +267,7 @@ export class Trainer {
       }
       const learningRate = this.schedule(this.stepCount);
       this.optimizer.apply(this.variables, gradients, learningRate);
+      if (this.peakProbe !== undefined) this.peakProbe.bytes = Math.max(this.peakProbe.bytes, tf.memory().numBytes);
       for (const gradient of gradients.values()) gradient.dispose();
       total.clear();
       this.stepCount++;
@@ -301,7 +317,6 @@ export class Trainer {
     }
     if (options.checkpointEvery !== undefined) positiveInteger('checkpointEvery', options.checkpointEvery);
     const { observer, checkpointDirectory: directory } = options;
-    const tf = this.model.runtime.tf;
     const started = performance.now();
     let resumedFrom: number | undefined;
     if (options.resume === true && directory !== undefined && (await Trainer.hasCheckpoint(directory))) {
@@ -325,14 +340,14 @@ export class Trainer {
       throwIfAborted(options.signal, 'training');
       let result: StepResult;
       if (this.stepCount === startStep) {
-        // Profile the first step once: its peak holds activations, gradients and optimizer state.
-        let captured: StepResult | undefined;
-        const profile = await tf.profile(async () => {
-          captured = await this.trainStep(options.signal);
-          return [];
-        });
-        peakTensorBytes = Math.max(profile.peakBytes, tf.memory().numBytes);
-        result = captured as StepResult;
+        // Measure the first step once: its peak holds activations, gradients and optimizer state.
+        this.peakProbe = { bytes: 0 };
+        try {
+          result = await this.trainStep(options.signal);
+          peakTensorBytes = this.peakProbe.bytes;
+        } finally {
+          this.peakProbe = undefined;
+        }
       } else {
         result = await this.trainStep(options.signal);
       }
