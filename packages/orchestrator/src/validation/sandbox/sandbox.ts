@@ -158,9 +158,9 @@ export async function runInSandbox(options: SandboxOptions): Promise<SandboxResu
     throw new SandboxError({ message: 'could not create the sandbox directory', cause: error });
   }
   try {
-    const nodeModules = await findNodeModules(options.projectDirectory ?? process.cwd());
+    const { nodeModules, packageRoots } = await projectRoots(options.projectDirectory ?? process.cwd());
     const extra = await Promise.all((options.readablePaths ?? []).map((path) => realpath(resolve(path)).catch(() => resolve(path))));
-    const readableRoots = [...new Set([...(await withLinkedPackages(nodeModules)), ...extra])];
+    const readableRoots = [...new Set([...packageRoots, ...extra])];
     const nonce = randomBytes(24).toString('hex');
     const nodeArguments = [
       '--experimental-permission',
@@ -224,6 +224,24 @@ async function sweepStaleDirectories(): Promise<void> {
       if (Date.now() - modified >= staleAfterMilliseconds) await rm(path, { recursive: true, force: true });
     }
   }
+}
+
+const projectRootsCache = new Map<string, Promise<{ nodeModules: string[]; packageRoots: string[] }>>();
+
+/**
+ * A project's `node_modules` directories and the package roots the child may read, found once per
+ * process and project (walking `node_modules` and resolving its links on every run cost more than
+ * many runs themselves); a package linked into `node_modules` later in the process is not seen.
+ */
+function projectRoots(projectDirectory: string): Promise<{ nodeModules: string[]; packageRoots: string[] }> {
+  const key = resolve(projectDirectory);
+  let roots = projectRootsCache.get(key);
+  if (!roots) {
+    roots = findNodeModules(key).then(async (nodeModules) => ({ nodeModules, packageRoots: await withLinkedPackages(nodeModules) }));
+    roots.catch(() => projectRootsCache.delete(key));
+    projectRootsCache.set(key, roots);
+  }
+  return roots;
 }
 
 async function findNodeModules(start: string): Promise<string[]> {
