@@ -1,62 +1,32 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
 import { getTokenizer } from '@codestack/tokenizer';
 import type { Retriever } from '@codestack/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeTypesRetriever, startScriptedOpenAIServer, type ScriptedOpenAIServer } from '../__fixtures__/scripted-openai-server.js';
 import { OpenAICompatibleModel } from '../models/openai-compatible-model.js';
-import { createDocsIndexRetriever } from '../retrieval/docs-index-retriever.js';
 import { generateCode, type GenerateCodeEvent } from './generate-code.js';
 
-// A real DocsIndex over all of @types/node (built once for this file), and a local
-// OpenAI-compatible server over real HTTP that records every request body and answers with
-// scripted completions: a test double for a capable model, not a model.
+// A real DocsIndex over all of @types/node (built once for this file), and a scripted
+// OpenAI-compatible server over real HTTP that records every request body.
 const projectDirectory = fileURLToPath(new URL('../..', import.meta.url));
 const tokenizer = getTokenizer('cl100k_base');
 let retriever: Retriever;
-let server: Server;
-let baseURL: string;
-const requests: { messages: { role: string; content: string }[] }[] = [];
-let script: string[] = [];
+let server: ScriptedOpenAIServer;
 
 beforeAll(async () => {
-  retriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: projectDirectory })));
-  server = createServer((request, response) => {
-    let text = '';
-    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    request.on('end', () => {
-      const body = JSON.parse(text) as { stream?: boolean; messages: { role: string; content: string }[] };
-      requests.push(body);
-      const content = script.shift() ?? '';
-      if (body.stream) {
-        response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`);
-        response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } })}\n\n`);
-        response.end('data: [DONE]\n\n');
-      } else {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ choices: [{ message: { content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  retriever = await createNodeTypesRetriever(projectDirectory);
+  server = await startScriptedOpenAIServer();
 }, 180_000);
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 async function runWith(answers: string[], options: Partial<Parameters<typeof generateCode>[0]> & { task: string }) {
-  requests.length = 0;
-  script = [...answers];
-  const model = new OpenAICompatibleModel({ baseURL, modelId: 'scripted-test-double' });
+  server.answerWith(answers);
+  const model = new OpenAICompatibleModel({ baseURL: server.baseURL, modelId: 'scripted-test-double' });
   const run = generateCode({ model, tokenizer, retriever, contextTokens: 8192, ...options });
   const events: GenerateCodeEvent[] = [];
   for await (const event of run.events) events.push(event);
-  return { result: await run.result, events, sent: requests.map((request) => request.messages.map((message) => message.content).join('\n\n')) };
+  return { result: await run.result, events, sent: server.requests.map((request) => request.messages.map((message) => message.content).join('\n\n')) };
 }
 
 describe('generateCode over HTTP with a real @types/node index', () => {
