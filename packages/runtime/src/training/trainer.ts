@@ -447,8 +447,12 @@ export class Trainer {
     const optimizerPath = join(directory, trainerCheckpointFiles.optimizer);
     const trainableBytes = await files.read(trainerCheckpointFiles.trainable);
     const optimizerBytes = await files.read(trainerCheckpointFiles.optimizer);
-    if (sha256Hex(trainableBytes) !== state.sha256?.trainable) throw new FileFormatError({ path: trainablePath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
-    if (sha256Hex(optimizerBytes) !== state.sha256?.optimizer) throw new FileFormatError({ path: optimizerPath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
+    // With a manifest, `files.read` has already checked each file's SHA-256; the hashes in
+    // trainer-state.json guard checkpoints written before manifests (no manifest, unverified reads).
+    if (files.manifest === undefined) {
+      if (sha256Hex(trainableBytes) !== state.sha256?.trainable) throw new FileFormatError({ path: trainablePath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
+      if (sha256Hex(optimizerBytes) !== state.sha256?.optimizer) throw new FileFormatError({ path: optimizerPath, reason: 'corrupt', message: 'SHA-256 differs from trainer-state.json' });
+    }
     const trainable = decodeSafetensors(trainableBytes, trainablePath).tensors;
     const moments = decodeSafetensors(optimizerBytes, optimizerPath);
     const names = [...this.variables.keys()];
