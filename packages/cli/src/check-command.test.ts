@@ -1,22 +1,12 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runBin, type BinRun } from './__fixtures__/run-bin.js';
 
 // `codestack check` as a user runs it, in a small project whose tests import the code under test.
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const project = fileURLToPath(new URL('../test-fixtures/check-project', import.meta.url));
 
-function check(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'check', ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: inherited });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function check(args: string[]): Promise<BinRun> {
+  return runBin(['check', ...args], '', { cwd: project });
 }
 
 describe('codestack check with tests in their own file', () => {

