@@ -382,31 +382,16 @@ export class DocsIndex implements Retriever {
   async upsert(entries: readonly DocEntry[], options: UpsertOptions = {}): Promise<void> {
     const pieces = chunkEntries(entries, { maximumTokens: this.maximumTokens, tokenizer: this.getTokenizer() });
     if (this.store !== undefined) return this.replaceInStore(this.store, pieces, options);
-    const reporter = createProgressReporter({
-      label: 'index',
-      total: pieces.length,
-      json: options.json ?? false,
-      silent: options.silent ?? (options.progressStream === undefined && options.json !== true),
-      ...(options.progressStream === undefined ? {} : { stream: options.progressStream }),
-    });
     for (const entry of entries) this.delete(entry.id);
-    for (let start = 0; start < pieces.length; start += embedBatchSize) {
-      throwIfAborted(options.signal, 'DocsIndex.upsert');
-      const batch = pieces.slice(start, start + embedBatchSize);
-      const vectors = await this.embedder.embed(batch.map(entryEmbeddingText), options.signal === undefined ? {} : { signal: options.signal });
-      if (vectors.length !== batch.length) {
-        throw new EmbedderMismatchError({
-          expected: `${this.embedder.id}/${this.embedder.dimension}`,
-          message: `The embedder returned ${vectors.length} vectors for ${batch.length} texts`,
-        });
-      }
-      batch.forEach((piece, offset) => {
-        this.vectors.upsert(piece.id, vectors[offset] as Float32Array);
+    await this.embedInBatches(
+      pieces,
+      options,
+      (piece, vector) => {
+        this.vectors.upsert(piece.id, vector);
         this.addPieceText(piece);
-      });
-      reporter.update({ completed: start + batch.length });
-    }
-    reporter.finish({ pieces: this.size });
+      },
+      () => this.size,
+    );
   }
 
   /**
@@ -592,6 +577,36 @@ export class DocsIndex implements Retriever {
   }
 
   private async replaceInStore(store: DocsStore, pieces: readonly DocEntry[], options: UpsertOptions): Promise<void> {
+    const byPackage = new Map<string, DocsStorePiece[]>();
+    await this.embedInBatches(
+      pieces,
+      options,
+      (entry, vector) => {
+        const key = JSON.stringify([entry.package, entry.packageVersion]);
+        let list = byPackage.get(key);
+        if (list === undefined) byPackage.set(key, (list = []));
+        list.push({ entry, vector });
+      },
+      async () => {
+        for (const [key, list] of byPackage) {
+          const [packageName, packageVersion] = JSON.parse(key) as [string, string];
+          await store.replacePackage(packageName, packageVersion, list, options.signal === undefined ? {} : { signal: options.signal });
+        }
+        return pieces.length;
+      },
+    );
+  }
+
+  /**
+   * Embeds `pieces` in batches of {@link embedBatchSize} with progress, hands each piece and its
+   * vector to `onPiece`, then runs `finish` and reports the piece count it returns.
+   */
+  private async embedInBatches(
+    pieces: readonly DocEntry[],
+    options: UpsertOptions,
+    onPiece: (piece: DocEntry, vector: Float32Array) => void,
+    finish: () => number | Promise<number>,
+  ): Promise<void> {
     const reporter = createProgressReporter({
       label: 'index',
       total: pieces.length,
@@ -599,8 +614,6 @@ export class DocsIndex implements Retriever {
       silent: options.silent ?? (options.progressStream === undefined && options.json !== true),
       ...(options.progressStream === undefined ? {} : { stream: options.progressStream }),
     });
-    const byPackage = new Map<string, DocsStorePiece[]>();
-    let completed = 0;
     for (let start = 0; start < pieces.length; start += embedBatchSize) {
       throwIfAborted(options.signal, 'DocsIndex.upsert');
       const batch = pieces.slice(start, start + embedBatchSize);
@@ -611,20 +624,10 @@ export class DocsIndex implements Retriever {
           message: `The embedder returned ${vectors.length} vectors for ${batch.length} texts`,
         });
       }
-      batch.forEach((entry, offset) => {
-        const key = JSON.stringify([entry.package, entry.packageVersion]);
-        let list = byPackage.get(key);
-        if (list === undefined) byPackage.set(key, (list = []));
-        list.push({ entry, vector: vectors[offset] as Float32Array });
-      });
-      completed += batch.length;
-      reporter.update({ completed });
+      batch.forEach((piece, offset) => onPiece(piece, vectors[offset] as Float32Array));
+      reporter.update({ completed: start + batch.length });
     }
-    for (const [key, list] of byPackage) {
-      const [packageName, packageVersion] = JSON.parse(key) as [string, string];
-      await store.replacePackage(packageName, packageVersion, list, options.signal === undefined ? {} : { signal: options.signal });
-    }
-    reporter.finish({ pieces: pieces.length });
+    reporter.finish({ pieces: await finish() });
   }
 
   private getTokenizer(): Tokenizer {
