@@ -166,7 +166,7 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     channel.push({
       type: 'retrieval',
       query: options.task,
-      documents: gate.kept.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })),
+      documents: gate.kept.map(retrievalEventDocument),
       irrelevant: gate.dropped,
     });
   }
@@ -235,7 +235,7 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
       if (found.queries.length > 0) {
         const fresh = found.documents.filter((document) => !documents.some((known) => known.id === document.id));
         documents = [...fresh.map((document) => ({ ...document, text: document.compact ?? document.text })), ...documents];
-        channel.push({ type: 'retrieval', query: found.queries.join(' '), attempt: index + 1, documents: fresh.map(({ id, score, relevance, source }) => ({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) })), irrelevant: [] });
+        channel.push({ type: 'retrieval', query: found.queries.join(' '), attempt: index + 1, documents: fresh.map(retrievalEventDocument), irrelevant: [] });
       }
     }
     repair = { diagnostics: attempt.validation.diagnostics, code };
@@ -246,6 +246,11 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   const ok = last.validation?.ok ?? true;
   channel.push({ type: 'finish', ok, attempts: attempts.length, code: last.code });
   return { ok, code: last.code, attempts, documents: first.documents, dropped: first.dropped, usage };
+}
+
+/** A retrieved document as a `retrieval` event reports it. */
+function retrievalEventDocument({ id, score, relevance, source }: CompactableDocument): Extract<GenerateCodeEvent, { type: 'retrieval' }>['documents'][number] {
+  return { id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) };
 }
 
 /**
