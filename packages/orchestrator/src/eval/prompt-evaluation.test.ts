@@ -1,15 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
 import { getTokenizer } from '@codestack/tokenizer';
 import { describe, expect, it } from 'vitest';
-import { createDocsIndexRetriever } from '../retrieval/docs-index-retriever.js';
+import { createNodeTypesRetriever } from '../__fixtures__/scripted-openai-server.js';
 import { evaluatePrompt } from './prompt-evaluation.js';
 
 const projectDirectory = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('evaluatePrompt over a real @types/node index', () => {
   it('scores the prompt before and after the gate and compact documents, and the repair lookup', async () => {
-    const retriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: projectDirectory })));
+    const retriever = await createNodeTypesRetriever(projectDirectory);
     const report = await evaluatePrompt({ retriever, tokenizer: getTokenizer('cl100k_base'), projectDirectory });
     if (process.env.PROMPT_EVAL_PRINT) console.log(JSON.stringify(report, null, 1));
     expect(report.tasks).toBe(20);
