@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { killDuringSaves } from './__fixtures__/kill-during-saves.js';
 import { directoryManifestFileName, openDirectoryFiles, writeDirectoryAtomic } from './atomic-directory.js';
 import { sha256Hex } from './atomic-file.js';
 import { CodestackError } from './codestack-error.js';
@@ -139,68 +138,37 @@ describe('openDirectoryFiles', () => {
   });
 });
 
-/**
- * Bundles this module's source into one plain ES module, so that killed-and-restarted child
- * processes start in tens of milliseconds (no TypeScript loader).
- */
-async function bundleWriter(output: string): Promise<void> {
-  await build({
-    entryPoints: [fileURLToPath(new URL('./atomic-directory.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: output,
-    logLevel: 'silent',
-  });
-}
-
 describe('a save killed at a random point', () => {
   it('leaves the old state or the new one, every time (60 kill -9 tries)', async () => {
-    const writer = join(directory, 'writer.mjs');
-    await bundleWriter(writer);
-    const states = [0, 1].map((state) => ({
-      'config.json': JSON.stringify({ state }),
-      'weights.bin': Buffer.alloc(256 * 1024 + state, state + 1).toString('base64'),
-      'extra.txt': `extra ${state}`,
-    }));
-    await writeFile(join(directory, 'states.json'), JSON.stringify(states));
-    const script = join(directory, 'child.mjs');
-    await writeFile(
-      script,
-      `import { readFileSync } from 'node:fs';
-      import { writeDirectoryAtomic } from ${JSON.stringify(writer)};
-      const [target, statesPath, first] = process.argv.slice(2);
-      const states = JSON.parse(readFileSync(statesPath, 'utf8')).map((state) => new Map(Object.entries(state).map(([name, value]) => [name, name.endsWith('.bin') ? Buffer.from(value, 'base64') : value])));
-      process.stdout.write('ready\\n');
-      for (let index = Number(first); ; index++) await writeDirectoryAtomic(target, states[index % 2]);`,
-    );
+    const states = [0, 1].map((state) =>
+      new Map<string, string | Uint8Array>([
+        ['config.json', JSON.stringify({ state })],
+        ['weights.bin', Buffer.alloc(256 * 1024 + state, state + 1)],
+        ['extra.txt', `extra ${state}`],
+      ]),
+    ) as [Map<string, string | Uint8Array>, Map<string, string | Uint8Array>];
     const target = join(directory, 'target');
-    const expected = states.map((state) => JSON.stringify(state));
+    const encode = (state: ReadonlyMap<string, string | Uint8Array>): string => JSON.stringify([...state].map(([name, value]) => [name, Buffer.from(value).toString('base64')]));
+    const expected = states.map(encode);
     const readState = async (): Promise<string> => {
       const files = await openDirectoryFiles(target);
-      const state: Record<string, string> = {};
-      for (const name of ['config.json', 'weights.bin', 'extra.txt']) {
-        const bytes = await files.read(name);
-        state[name] = name.endsWith('.bin') ? Buffer.from(bytes).toString('base64') : text(bytes);
-      }
-      return JSON.stringify(state);
+      const state = new Map<string, Uint8Array>();
+      for (const name of ['config.json', 'weights.bin', 'extra.txt']) state.set(name, await files.read(name));
+      return encode(state);
     };
-    const toMap = (state: Record<string, string>): Map<string, string | Uint8Array> =>
-      new Map(Object.entries(state).map(([name, value]) => [name, name.endsWith('.bin') ? Buffer.from(value, 'base64') : value]));
-    await writeDirectoryAtomic(target, toMap(states[1]!));
+    await writeDirectoryAtomic(target, states[1]);
     const seen = new Set<string>();
-    let leftovers = 0;
-    for (let attempt = 0; attempt < 60; attempt++) {
-      const child = spawn(process.execPath, [script, target, join(directory, 'states.json'), String(attempt)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 25));
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-      if ((await readdir(target)).some((entry) => entry.startsWith('.'))) leftovers++;
-      const state = await readState().catch((error: unknown) => `refused: ${String(error)}`);
-      expect(expected).toContain(state);
-      seen.add(state);
-    }
+    const { interrupted: leftovers } = await killDuringSaves({
+      workspace: directory,
+      target,
+      states,
+      maximumDelayMilliseconds: 25,
+      async afterKill() {
+        const state = await readState().catch((error: unknown) => `refused: ${String(error)}`);
+        expect(expected).toContain(state);
+        seen.add(state);
+      },
+    });
     // Both states were seen, and some kills landed mid-save (leftovers to sweep).
     expect(seen.size).toBe(2);
     expect(leftovers).toBeGreaterThan(0);
