@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRuntime, LlamaModel, saveModel } from '@codestack/runtime';
-import { createCompactVocabulary, getTokenizer, saveCompactVocabulary } from '@codestack/tokenizer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveTinyCompactModel } from './__fixtures__/tiny-compact-model.js';
 import { bin, inheritedEnvironment, packageDirectory, runBin, startServe, stopServe } from './__fixtures__/run-bin.js';
 
 const fixture = fileURLToPath(new URL('./__fixtures__/tiny-tasks.jsonl', import.meta.url));
@@ -250,17 +250,7 @@ describe('codestack with a checkpoint that carries its compact vocabulary', () =
   const modelDirectory = () => join(directory, 'compact-model');
 
   beforeAll(async () => {
-    const baseTokenIds = [...new Set(getTokenizer('cl100k_base').encode('export function add(a: number, b: number): number { return a + b; }'))];
-    const vocabulary = await createCompactVocabulary({ baseEncoding: 'cl100k_base', baseTokenIds });
-    const runtime = await createRuntime();
-    const model = LlamaModel.create(
-      runtime,
-      { vocabularySize: vocabulary.vocabularySize, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true },
-      { seed: 5 },
-    );
-    await saveModel(model, modelDirectory());
-    await saveCompactVocabulary(vocabulary, join(modelDirectory(), 'vocabulary.json'));
-    model.dispose();
+    await saveTinyCompactModel(modelDirectory());
   });
 
   it('complete uses the vocabulary.json beside the weights', async () => {

@@ -2,9 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createRuntime, LlamaModel, saveModel } from '@codestack/runtime';
-import { createCompactVocabulary, getTokenizer, saveCompactVocabulary } from '@codestack/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveTinyCompactModel } from './__fixtures__/tiny-compact-model.js';
 import { runCli } from './run-cli.js';
 
 let directory: string;
@@ -24,17 +23,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'codestack-eval-cases-'));
-  const baseTokenIds = [...new Set(getTokenizer('cl100k_base').encode('export function add(a: number, b: number): number { return a + b; }'))];
-  const vocabulary = await createCompactVocabulary({ baseEncoding: 'cl100k_base', baseTokenIds });
-  const runtime = await createRuntime();
-  const model = LlamaModel.create(
-    runtime,
-    { vocabularySize: vocabulary.vocabularySize, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true },
-    { seed: 5 },
-  );
-  await saveModel(model, modelDirectory());
-  await saveCompactVocabulary(vocabulary, join(modelDirectory(), 'vocabulary.json'));
-  model.dispose();
+  await saveTinyCompactModel(modelDirectory());
 });
 
 afterAll(async () => {
