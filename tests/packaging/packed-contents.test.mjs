@@ -21,6 +21,6 @@ test.each(packages.map((entry) => [entry.manifest.name, entry]))('%s', (_name, {
   expect(files).toContain('README.md');
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/index.d.ts');
-  expect(files.filter((file) => /\.map$|(^|\/)(bench|test-support|plain-node-reference)\.|\.test\.|__fixtures__/.test(file))).toEqual([]);
+  expect(files.filter((file) => /\.map$|(^|\/)(bench|test-support|plain-node-reference)\.|\.(test|bench)\.|__fixtures__/.test(file))).toEqual([]);
   for (const bin of Object.values(manifest.bin ?? {})) expect(files).toContain(bin.replace(/^\.\//, ''));
 });
