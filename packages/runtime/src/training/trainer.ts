@@ -108,7 +108,7 @@ export interface TrainSummary {
   evaluations: EvaluationResult[];
   /** Tokens learned in this call (see {@link StepResult.tokens}). */
   tokens: number;
-  /** Wall-clock seconds of this call (evaluations and checkpoints included). */
+  /** Wall-clock seconds of this call's steps (evaluations and checkpoint saves included; loading the checkpoint it resumed from not). */
   seconds: number;
   /** Training throughput over the call. */
   tokensPerSecond: number;
@@ -317,12 +317,13 @@ export class Trainer {
     }
     if (options.checkpointEvery !== undefined) positiveInteger('checkpointEvery', options.checkpointEvery);
     const { observer, checkpointDirectory: directory } = options;
-    const started = performance.now();
     let resumedFrom: number | undefined;
     if (options.resume === true && directory !== undefined && (await Trainer.hasCheckpoint(directory))) {
       await this.loadCheckpoint(directory);
       resumedFrom = this.stepCount;
     }
+    // Timed from here: throughput covers the steps (and their checkpoints), not loading a resumed checkpoint.
+    const started = performance.now();
     const startStep = this.stepCount;
     const end = options.untilStep ?? startStep + (options.steps as number);
     const reporter = createProgressReporter({ label: options.label ?? 'train', total: Math.max(end, startStep), json: options.json, silent: options.silent, stream: options.stream });
@@ -351,7 +352,7 @@ export class Trainer {
       } else {
         result = await this.trainStep(options.signal);
       }
-      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage().rss);
+      peakResidentBytes = Math.max(peakResidentBytes, process.memoryUsage.rss());
       tokens += result.tokens;
       losses.push(result.loss);
       reporter.update({
