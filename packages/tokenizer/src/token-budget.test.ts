@@ -37,7 +37,12 @@ describe('fitBudget', () => {
           // What each section gets when the budget does not bind (only its maximum applies).
           const unbounded = fitBudget({ budget: 1_000_000, sections, tokenizer });
           const cappedTokens = new Map(unbounded.sections.map((section) => [section.id, section.tokens]));
-          const squeezed = new Set(fit.dropped.map((section) => section.id));
+          // A dropped section counts as squeezed only if it could have been kept alone in this
+          // budget: one that cannot fit at all (say, a code point wider than the whole budget) leaves
+          // the room to lower priorities.
+          const fitsAlone = (section: BudgetSection): boolean =>
+            fitBudget({ budget, reservedTokens, sections: [section], tokenizer }).sections.length === 1;
+          const squeezed = new Set(fit.dropped.filter((dropped) => fitsAlone(sections.find((section) => section.id === dropped.id) as BudgetSection)).map((section) => section.id));
           for (const kept of fit.sections) {
             const section = sections.find((candidate) => candidate.id === kept.id) as BudgetSection;
             expect(tokenizer.countTokens(kept.text)).toBe(kept.tokens);
@@ -60,6 +65,16 @@ describe('fitBudget', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('gives the room of a higher-priority section that cannot fit at all to lower priorities (found by the property test, seed 339759189)', () => {
+    const sections: BudgetSection[] = [
+      { id: 'section0', text: ' ', priority: 0 },
+      { id: 'section1', text: '!𝅘𝅥𝅮⠂𐀀᠂𐀀!྅𝅘𝅥𝅮𐀀', priority: 1, maximumTokens: 40, kind: 'code', keep: 'start' },
+    ];
+    const fit = fitBudget({ budget: 1, reservedTokens: 0, sections, tokenizer });
+    expect(fit.sections.map((section) => section.id)).toEqual(['section0']);
+    expect(fit.dropped.map((section) => section.id)).toEqual(['section1']);
   });
 
   it('drops or truncates the lowest priority first', () => {
