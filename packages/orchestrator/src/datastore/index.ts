@@ -11,3 +11,4 @@ export {
   type DatastoreMetadata,
   type DatastoreBinding,
 } from './knn-datastore.js';
+export { defaultDatastoreSettings, defaultCacheSettings, type KnnMixingSettings } from './knn-defaults.js';
