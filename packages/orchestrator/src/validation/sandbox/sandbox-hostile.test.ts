@@ -83,7 +83,15 @@ interface Snippet {
   passes?: boolean;
   /** Extra checks of the result. */
   check?: (result: SandboxResult) => void;
+  /**
+   * The snippet is built to stop before its last line (a syntax error by design, a kill, a limit or
+   * a timeout). Every other snippet must print {@link reachedMarker} after its hostile lines, so a
+   * snippet that broke on a typo cannot pass as "contained".
+   */
+  stopsEarly?: boolean;
 }
+
+const reachedMarker = 'snippet reached its end';
 
 const failingTest = `throw new Error('the test fails ${testsSecret}');`;
 const attempt = (body: string): string => `try { ${body} } catch (error) { console.log('blocked', error && error.code); }`;
@@ -98,7 +106,7 @@ const snippets: Snippet[] = [
   { name: 'process.kill of the parent', code: attempt("process.kill(process.ppid, 'SIGKILL');") },
   { name: 'process._debugProcess of the parent', code: attempt('process._debugProcess(process.ppid);') },
   { name: 'process._debugEnd and profiler notifier', code: attempt('process._debugEnd(); process._startProfilerIdleNotifier();') },
-  { name: '1 GB written to the report channel', code: "const block = Buffer.alloc(1 << 20, 97); for (let i = 0; i < 1024; i++) require('fs').writeSync(3, block);", check: (result) => expect(result.status).toBe('denied') },
+  { name: '1 GB written to the report channel', code: "const block = Buffer.alloc(1 << 20, 97); for (let i = 0; i < 1024; i++) require('fs').writeSync(3, block);", check: (result) => expect(result.status).toBe('denied'), stopsEarly: true },
   { name: 'dgram.Socket with a custom lookup', code: attempt("new (require('dgram').Socket)({ type: 'udp4', lookup: (h, o, cb) => cb(null, '127.0.0.1', 4) }).send('x', UDP, 'localhost');") },
   { name: 'dgram.createSocket send', code: attempt("require('dgram').createSocket('udp4').send('x', UDP, '127.0.0.1');") },
   { name: 'dgram internal handle', code: attempt("const h = require('dgram')._createSocketHandle('127.0.0.1', 0, 'udp4'); console.log(typeof h);") },
@@ -130,8 +138,8 @@ const snippets: Snippet[] = [
   { name: '/proc/self/environ', code: attempt("console.log(require('fs').readFileSync('/proc/self/environ', 'utf8'));") },
   { name: '/proc/<ppid>/mem and environ', code: attempt("console.log(require('fs').readFileSync('/proc/' + process.ppid + '/environ', 'utf8')); require('fs').openSync('/proc/' + process.ppid + '/mem', 'r');") },
   { name: 'the parent environment', code: 'console.log(JSON.stringify(process.env));' },
-  { name: 'fds 0 to 10', code: "const fs = require('fs'); for (let fd = 0; fd <= 10; fd++) { try { const b = Buffer.alloc(4096); const n = fs.readSync(fd, b); console.log(fd, b.toString('utf8', 0, n)); } catch {} try { console.log(fs.readFileSync('/proc/self/fd/' + fd, 'utf8')); } catch {} }" },
-  { name: 'a 1 GiB temp file', code: "const fs = require('fs'); const b = Buffer.alloc(8 << 20); for (let i = 0; i < 128; i++) fs.writeFileSync('big' + i, b);" },
+  { name: 'fds 0 to 10', code: "const fs = require('fs'); for (let fd = 0; fd <= 10; fd++) { try { const b = Buffer.alloc(4096); const n = fs.readSync(fd, b); console.log(fd, b.toString('utf8', 0, n)); } catch {} try { console.log(fs.readFileSync('/proc/self/fd/' + fd, 'utf8')); } catch {} }", stopsEarly: true /* fd 1 is the parent's socket pair: reading it blocks until the time limit */ },
+  { name: 'a 1 GiB temp file', code: "const fs = require('fs'); const b = Buffer.alloc(8 << 20); for (let i = 0; i < 128; i++) fs.writeFileSync('big' + i, b);", stopsEarly: true },
   { name: 'a FIFO and a child process', code: attempt("require('child_process').execSync('mkfifo fifo');") },
   { name: 'a fork bomb', code: attempt("for (;;) require('child_process').fork(__filename);") },
   { name: 'a worker through eval', code: attempt("new (require('worker_threads').Worker)('process.exit(0)', { eval: true });") },
@@ -164,10 +172,10 @@ const snippets: Snippet[] = [
   { name: 'an early beforeExit emit', code: "setImmediate(() => process.emit('beforeExit', 0));", tests: "setTimeout(() => { throw new Error('fails later'); }, 50);" },
   { name: 'a test promise that never settles', code: 'function f() { return 1; }', tests: "(async () => { await new Promise(() => {}); throw new Error('never'); })()" },
   { name: 'reading the tests through arguments.callee', code: attempt('console.log(arguments.callee.toString());') + attempt("console.log(require('fs').readdirSync('.').map((f) => require('fs').readFileSync(f, 'utf8')).join());") },
-  { name: 'absorbing the tests into a template literal', code: 'const swallowed = String.raw`', tests: "const x = 1; // `\nthrow new Error('fails');" },
-  { name: 'Atomics.wait forever', code: 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);', check: (result) => expect(result.status).toBe('timed-out') },
-  { name: 'WebAssembly and huge stdout', code: "new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); const line = 'y'.repeat(1 << 16); for (let i = 0; i < 2000; i++) process.stdout.write(line);", check: (result) => expect(result.stdout.length).toBeLessThan(70000) },
-  { name: 'ES module: a block that swallows the tests', moduleType: 'module', code: 'const answer = 42;\nif (false) {', tests: "{ }\n}\nthrow new Error('fails');" },
+  { name: 'absorbing the tests into a template literal', code: 'const swallowed = String.raw`', tests: "const x = 1; // `\nthrow new Error('fails');", stopsEarly: true },
+  { name: 'Atomics.wait forever', code: 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);', check: (result) => expect(result.status).toBe('timed-out'), stopsEarly: true },
+  { name: 'WebAssembly and huge stdout', code: "new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])); const line = 'y'.repeat(1 << 16); for (let i = 0; i < 2000; i++) process.stdout.write(line);", check: (result) => expect(result.stdout.length).toBeLessThan(70000), stopsEarly: true },
+  { name: 'ES module: a block that swallows the tests', moduleType: 'module', code: 'const answer = 42;\nif (false) {', tests: "{ }\n}\nthrow new Error('fails');", stopsEarly: true },
   { name: 'ES module: reading its own file for the markers', moduleType: 'module', code: "import { readFileSync, readdirSync } from 'node:fs';\ntry { console.log(readFileSync(new URL(import.meta.url), 'utf8')); } catch (e) { console.log('blocked', e.code); }\nconsole.log(readdirSync('.').join());", tests: failingTest },
   { name: 'ES module imports of network classes', moduleType: 'module', code: "import { Socket } from 'node:dgram';\nimport { Resolver } from 'node:dns';\nimport { readFileSync } from 'node:fs';\ntry { new Socket({ type: 'udp4' }).send('x', UDP, '127.0.0.1'); } catch (e) { console.log(e.code); }\ntry { new Resolver(); } catch (e) { console.log(e.code); }\ntry { console.log(readFileSync('ESCAPE', 'utf8')); } catch (e) { console.log(e.code); }", tests: failingTest },
 ];
@@ -178,7 +186,7 @@ function fill(text: string): string {
 
 async function runSnippet(snippet: Snippet, isolation: SandboxIsolationLevel): Promise<SandboxResult> {
   const result = await runInSandbox({
-    code: fill(snippet.code),
+    code: fill(snippet.code) + (snippet.stopsEarly ? '' : `\n;console.log('${reachedMarker}');`),
     tests: fill(snippet.tests ?? failingTest),
     moduleType: snippet.moduleType,
     projectDirectory: repository,
@@ -202,6 +210,8 @@ function expectContained(snippet: Snippet, result: SandboxResult, isolation: San
   }
   // Every guarded attempt was stopped where it was made (it threw), not merely by a later failure.
   if (snippet.code.includes("console.log('blocked'")) expect(result.stdout, context).toMatch(/^blocked /m);
+  // The snippet ran to its end: it did not fail on a mistake of its own before trying anything.
+  if (!snippet.stopsEarly) expect(result.stdout, context).toContain(reachedMarker);
   // The tests' text never appears in what the code printed (stderr may show the failing line).
   expect(result.stdout, context).not.toContain(testsSecret);
   snippet.check?.(result);
