@@ -16,6 +16,9 @@ import { findFillInTheMiddle, type FillInTheMiddle, type VocabularyToken } from 
 import { readModelDirectory, type ConfiguredToken, type ModelDirectoryFiles } from './hugging-face-model-files.js';
 import { createIncrementalByteDecoder } from './streaming-decoder.js';
 
+/** Decodes whole byte sequences (no streaming state, so one instance serves every call). */
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** Options for {@link HuggingFaceTokenizer.encode} and {@link HuggingFaceTokenizer.countTokens}. */
 export interface HuggingFaceEncodeOptions {
   /**
@@ -253,7 +256,7 @@ export async function loadHuggingFaceTokenizer(directory: string, options: { sig
           bytes.set(piece, offset);
           offset += piece.length;
         }
-        return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+        return utf8Decoder.decode(bytes);
       }
       tokens.forEach((token, index) => checkId(token, `tokens[${index}]`));
       return library.decode([...tokens], { clean_up_tokenization_spaces: false });
