@@ -1,3 +1,5 @@
+import { entryHeader } from './entry-header.js';
+
 /** What kind of API a {@link DocEntry} describes. */
 export type DocEntryKind =
   | 'module'
@@ -79,13 +81,11 @@ export function entryDocumentation(entry: DocEntry): string {
 }
 
 /**
- * The text of an entry to put into a prompt: a header line with name, kind and source, every
- * signature, then the documentation (for a split entry, this piece's part).
+ * The text of an entry to put into a prompt: its `entryHeader` (a line with name, kind and source,
+ * every signature, the `@deprecated` line), then the documentation (for a split entry, this piece's part).
  */
 export function entryPromptText(entry: DocEntry): string {
-  const header = `// ${entry.name} (${entry.kind}, ${entry.package}@${entry.packageVersion} ${entry.sourceFile}:${entry.line})`;
-  const deprecated = entry.deprecated === undefined ? [] : [`@deprecated ${entry.deprecated}`.trim()];
-  return [header, ...entry.signatures, ...deprecated, entry.documentation].filter((part) => part !== '').join('\n');
+  return [entryHeader(entry), entry.documentation].filter((part) => part !== '').join('\n');
 }
 
 /** The text an embedder sees for an entry: the name, the first signature and the documentation. */

@@ -1,5 +1,6 @@
 export type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
 export { entryNames, entryDocumentation, entryEmbeddingText, entryPrior, entryPromptText } from './doc-entry.js';
+export { entryHeader } from './entry-header.js';
 export {
   resolvePackageTypes,
   type ResolvedPackageTypes,

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DocsIndex, runDocsCommand } from '@codestack/retrieval';
+import { DocsIndex, entryHeader, runDocsCommand, type DocEntry } from '@codestack/retrieval';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDocsIndexDocument, loadDocsIndexRetriever, type DocsIndexDocument } from './docs-index-retriever.js';
+import { createDocsIndexRetriever, isDocsIndexDocument, loadDocsIndexRetriever, type DocsIndexDocument } from './docs-index-retriever.js';
 
 let directory: string;
 
@@ -49,6 +49,30 @@ describe('loadDocsIndexRetriever', () => {
     expect(document.relevance).toBeGreaterThan(0);
     expect(document.compact).toContain('function writeFileAtomic(path: string');
     expect(document.compact.length).toBeLessThanOrEqual(document.text.length);
+  });
+
+  it("keeps a deprecated API's @deprecated line in both forms, under the one entryHeader", async () => {
+    const entry: DocEntry = {
+      id: 'demo:files.exists',
+      name: 'files.exists',
+      aliases: [],
+      kind: 'function',
+      signatures: ['function exists(path: string): boolean;'],
+      summary: 'Tests whether a path exists. Slow on network drives.',
+      documentation: 'Tests whether a path exists. Slow on network drives.\n\nLonger detail that only the whole text carries.',
+      parameters: [],
+      examples: [],
+      deprecated: 'Use stat or access instead.',
+      package: 'demo',
+      packageVersion: '1.0.0',
+      sourceFile: 'files.d.ts',
+      line: 7,
+    };
+    const retriever = createDocsIndexRetriever(await DocsIndex.build([entry]));
+    const [document] = (await retriever.retrieve('whether a path exists', { topK: 1 })) as DocsIndexDocument[];
+    expect(entryHeader(entry)).toBe('// files.exists (function, demo@1.0.0 files.d.ts:7)\nfunction exists(path: string): boolean;\n@deprecated Use stat or access instead.');
+    expect(document!.compact).toBe(`${entryHeader(entry)}\nTests whether a path exists.`);
+    expect(document!.text).toBe(`${entryHeader(entry)}\n${entry.documentation}`);
   });
 
   it('refuses a directory that is not an index', async () => {

@@ -1,5 +1,5 @@
 import type { RetrievedDocument, Retriever } from '@codestack/core';
-import { DocsIndex, entryPromptText, type DocsSearchResult } from '@codestack/retrieval';
+import { DocsIndex, entryHeader, entryPromptText, type DocsSearchResult } from '@codestack/retrieval';
 import type { CompactableDocument } from '../prompt/compact-documents.js';
 
 export { defaultRelevanceThreshold } from '../prompt/compact-documents.js';
@@ -19,7 +19,7 @@ export interface DocsIndexDocument extends CompactableDocument {
   relevance: number;
   /** The API's name, such as `fs.readFileSync`. */
   name: string;
-  /** The header line, signatures and first sentence of the summary: what a compact prompt always shows. */
+  /** The entry's `entryHeader` (source line, signatures, `@deprecated` line) and the first sentence of its summary: what a compact prompt always shows. */
   compact: string;
 }
 
@@ -41,7 +41,8 @@ function firstSentence(text: string): string {
  * A `DocsIndex` of `@codestack/retrieval` as the {@link Retriever} contract: hybrid search, each hit
  * with the entry's `entryPromptText` as `text` (the index's one rendering: a `//` header naming the
  * entry and its source, the signatures, the documentation), the fused score, and as a
- * {@link DocsIndexDocument} its {@link documentRelevance} and compact form.
+ * {@link DocsIndexDocument} its {@link documentRelevance} and compact form (the same `entryHeader`
+ * followed by the summary's first sentence instead of the documentation).
  */
 export function createDocsIndexRetriever(index: DocsIndex): Retriever {
   return {
@@ -49,7 +50,6 @@ export function createDocsIndexRetriever(index: DocsIndex): Retriever {
       const results = await index.search(query, { topK: options.topK, ...(options.signal === undefined ? {} : { signal: options.signal }) });
       return results.map((result): DocsIndexDocument => {
         const { entry } = result;
-        const header = `// ${entry.name} (${entry.kind}, ${entry.package}@${entry.packageVersion} ${entry.sourceFile}:${entry.line})`;
         const summary = firstSentence(entry.summary || entry.documentation);
         return {
           id: entry.id,
@@ -58,7 +58,7 @@ export function createDocsIndexRetriever(index: DocsIndex): Retriever {
           source: `${entry.package}/${entry.sourceFile}:${entry.line}`,
           relevance: documentRelevance(result),
           name: entry.name,
-          compact: [header, ...entry.signatures, summary].filter((part) => part !== '').join('\n'),
+          compact: [entryHeader(entry), summary].filter((part) => part !== '').join('\n'),
         };
       });
     },
