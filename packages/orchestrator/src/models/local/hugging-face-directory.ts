@@ -62,6 +62,18 @@ function unusedMarker(texts: readonly string[]): string {
   throw new Error('every private-use character occurs in the prompt');
 }
 
+/** The added-token patterns of each tokenizer, built once: they depend only on its added tokens. */
+const addedTokenPatternCache = new WeakMap<HuggingFaceTokenizer, { global: RegExp; single: RegExp } | undefined>();
+
+function addedTokenPatterns(tokenizer: HuggingFaceTokenizer): { global: RegExp; single: RegExp } | undefined {
+  if (addedTokenPatternCache.has(tokenizer)) return addedTokenPatternCache.get(tokenizer);
+  const addedTexts = [...tokenizer.addedTokens.keys()].sort((a, b) => b.length - a.length);
+  const source = addedTexts.map(escapeForPattern).join('|');
+  const patterns = addedTexts.length === 0 ? undefined : { global: new RegExp(source, 'gu'), single: new RegExp(source, 'u') };
+  addedTokenPatternCache.set(tokenizer, patterns);
+  return patterns;
+}
+
 /**
  * Encodes a conversation with the model's own chat template so that the template's control tokens
  * (`<|im_start|>`, `<|eot_id|>`) become their ids while the same text typed inside a message stays
@@ -77,11 +89,11 @@ function unusedMarker(texts: readonly string[]): string {
  * the text: Qwen3's template does not find `</think>` in such a message.)
  */
 export function encodeChatWithTemplate(tokenizer: HuggingFaceTokenizer, messages: readonly LanguageModelMessage[]): number[] {
-  const addedTexts = [...tokenizer.addedTokens.keys()].sort((a, b) => b.length - a.length);
   const render = (list: readonly LanguageModelMessage[]): string => tokenizer.renderChatTemplate(list.map((message) => ({ role: message.role, content: message.content })), { addGenerationPrompt: true });
-  if (addedTexts.length === 0) return tokenizer.encode(render(messages));
-  const addedPattern = new RegExp(addedTexts.map(escapeForPattern).join('|'), 'gu');
-  if (!messages.some((message) => new RegExp(addedPattern.source, 'u').test(message.content))) {
+  const patterns = addedTokenPatterns(tokenizer);
+  if (patterns === undefined) return tokenizer.encode(render(messages));
+  const addedPattern = patterns.global;
+  if (!messages.some((message) => patterns.single.test(message.content))) {
     return tokenizer.encode(render(messages), { parseSpecialTokens: true });
   }
   const marker = unusedMarker([...messages.map((message) => message.content), tokenizer.chatTemplate?.source ?? '']);
