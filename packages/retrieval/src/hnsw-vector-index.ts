@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -231,14 +232,22 @@ export class HnswVectorIndex implements VectorIndex {
     checkHnswGraph(bytes, { path, dimension, labels });
     const vectorIndex = new HnswVectorIndex(dimension, { ...options, initialCapacity: 16 });
     const index = new hnswlib.HierarchicalNSW('cosine', dimension);
+    // hnswlib reads only from a path. Where /proc/self/fd exists, the private copy loses its name
+    // right after it is opened and hnswlib reads it through the descriptor, so a process killed
+    // mid-load leaves no copy behind; elsewhere the named copy is removed when the load ends.
     const scratch = await mkdtemp(join(tmpdir(), 'codestack-hnsw-'));
+    const copy = join(scratch, 'graph.bin');
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
-      const copy = join(scratch, 'graph.bin');
-      await writeFile(copy, bytes);
-      await index.readIndex(copy, true);
+      handle = await open(copy, 'w+', 0o600);
+      const anonymous = existsSync(`/proc/self/fd/${handle.fd}`);
+      if (anonymous) await rm(scratch, { recursive: true, force: true });
+      await handle.writeFile(bytes);
+      await index.readIndex(anonymous ? `/proc/self/fd/${handle.fd}` : copy, true);
     } catch (cause) {
       throw new FileFormatError({ path, reason: 'corrupt', message: `hnswlib refused the graph: ${cause instanceof Error ? cause.message : String(cause)}`, cause });
     } finally {
+      await handle?.close();
       await rm(scratch, { recursive: true, force: true });
     }
     // hnswlib reads an index saved empty with a capacity of 0.
