@@ -1,7 +1,10 @@
+import { availableParallelism } from 'node:os';
 import * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import { BackendUnavailableError } from './backend-unavailable-error.js';
 import { BackendNotActiveError } from './backend-not-active-error.js';
+import { ThreadsUnavailableError } from './threads-unavailable-error.js';
+import { createThreadedWasmBackend, maximumWasmThreads } from './threaded-wasm.js';
 import { registerMissingGradients } from '../ops/register-gradients.js';
 import type { TensorFlow } from './tensorflow.js';
 
@@ -26,10 +29,40 @@ export interface BackendAttempt {
   reason: string;
 }
 
+/**
+ * How many threads the `wasm` backend's kernels use: a count from 1 to 8, or `auto` for one per
+ * logical core (at most 8).
+ */
+export type ThreadsRequest = number | 'auto';
+
+/**
+ * The default of {@link RuntimeOptions.threads}: one thread.
+ *
+ * Chosen from `npm run bench -w packages/runtime` on the 2-core development machine (see
+ * docs/runtime.md, "Threads"): two threads of the threaded SIMD build against the single-threaded
+ * SIMD build, side by side in alternating child processes, medians of 3. The threaded build is
+ * opt-in until it wins on every measured row there; a data-parallel trainer (`workers`) already
+ * puts one process on each core, and a second thread per worker would oversubscribe them.
+ */
+export const defaultThreads: ThreadsRequest = 1;
+
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /** The backend to use; `auto` (the default) tries {@link backendOrder} in order. */
   backend?: BackendRequest;
+  /**
+   * Threads for the `wasm` backend (default {@link defaultThreads}). More than one runs the
+   * threaded SIMD build of tfjs-backend-wasm under Node's worker_threads, so that one matMul or
+   * convolution uses several cores; one runs the single-threaded SIMD build. A count above 1
+   * that cannot be honoured throws {@link ThreadsUnavailableError}; `auto` falls back to one
+   * thread instead. The `cpu` backend has one thread only (a count above 1 throws); the
+   * `tensorflow` backends ignore this and use libtensorflow's own thread pool.
+   *
+   * TensorFlow.js has one `wasm` backend per process: creating a wasm runtime with another
+   * thread count replaces it, and the earlier wasm runtime's tensors are gone; that runtime then
+   * throws {@link BackendNotActiveError} until its `activate()` builds its own again.
+   */
+  threads?: ThreadsRequest;
   /** How optional backend modules are imported. Tests inject a loader that fails on purpose. */
   loadModule?: ModuleLoader;
 }
@@ -51,17 +84,29 @@ export interface Runtime {
   readonly device: string;
   /** The backends tried before this one, with the reason each was unavailable. */
   readonly skipped: readonly BackendAttempt[];
+  /**
+   * The threads one kernel runs on: the `wasm` thread count, 1 for `cpu`, and undefined for the
+   * `tensorflow` backends (libtensorflow sizes its own pool).
+   */
+  readonly threads: number | undefined;
   /** Switches TensorFlow.js's global engine (back) to this runtime's backend. */
   activate(): Promise<void>;
   /** Throws {@link BackendNotActiveError} when the global engine is on another backend. */
   assertActive(): void;
+  /**
+   * Releases what this runtime holds outside tensors: for a threaded `wasm` runtime, its
+   * WebAssembly instance and pthread workers (the `wasm` backend goes back to the single-threaded
+   * build). Its tensors are invalid afterwards. For the other backends it does nothing. A host
+   * process exits by itself without calling it too: the pthread workers never keep it alive.
+   */
+  dispose(): void;
 }
 
 interface BackendSpec {
   modules: string[];
   tfjsName: string;
   installHint: string;
-  device: (tf: TensorFlow) => Promise<string>;
+  device: (tf: TensorFlow, threads?: number) => Promise<string>;
 }
 
 const backendSpecs: Record<BackendName, BackendSpec> = {
@@ -81,9 +126,9 @@ const backendSpecs: Record<BackendName, BackendSpec> = {
     modules: ['@tensorflow/tfjs-backend-wasm'],
     tfjsName: 'wasm',
     installHint: 'Install it with `npm install @tensorflow/tfjs-backend-wasm`.',
-    device: async (tf) => {
+    device: async (tf, threads = 1) => {
       const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-      return `WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+      return `WebAssembly (${simd ? 'SIMD' : 'no SIMD'}, ${threads === 1 ? '1 thread' : `${threads} threads`})`;
     },
   },
   cpu: {
@@ -126,12 +171,68 @@ async function withoutAddedProcessHandlers<T>(load: () => Promise<T>): Promise<T
   }
 }
 
-async function tryBackend(name: BackendName, loadModule: ModuleLoader): Promise<Runtime> {
-  return withoutAddedProcessHandlers(() => loadBackend(name, loadModule));
+/** A resolved thread request: the count, and whether a count above 1 must be honoured. */
+interface ThreadPlan {
+  threads: number;
+  strict: boolean;
 }
 
-async function loadBackend(name: BackendName, loadModule: ModuleLoader): Promise<Runtime> {
+function planThreads(request: ThreadsRequest): ThreadPlan {
+  if (request === 'auto') return { threads: Math.min(availableParallelism(), maximumWasmThreads), strict: false };
+  if (!Number.isInteger(request) || request < 1 || request > maximumWasmThreads) {
+    throw new InvalidArgumentError({
+      argument: 'threads',
+      message: `expected 'auto' or an integer from 1 to ${maximumWasmThreads}, got ${JSON.stringify(request)}`,
+    });
+  }
+  return { threads: request, strict: request > 1 };
+}
+
+/**
+ * Which build of the `wasm` backend is registered with TensorFlow.js: its thread count and a
+ * generation that changes each time the registration is replaced (which destroys the tensors
+ * of the one before).
+ */
+const wasmRegistration = { threads: 1, generation: 0 };
+/** tfjs-backend-wasm's own (single-threaded) factory, kept while a threaded one replaces it. */
+let singleThreadedWasmFactory: (() => tfCore.KernelBackend | Promise<tfCore.KernelBackend>) | undefined;
+
+function replaceWasmRegistration(tf: TensorFlow, factory: () => tfCore.KernelBackend | Promise<tfCore.KernelBackend>, threads: number): void {
+  if (wasmRegistration.threads === 1 && singleThreadedWasmFactory === undefined) {
+    const original = tf.findBackendFactory('wasm');
+    if (original !== null && original !== undefined) singleThreadedWasmFactory = original;
+  }
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, 2);
+  wasmRegistration.threads = threads;
+  wasmRegistration.generation += 1;
+}
+
+/**
+ * Registers (if needed) and activates the `wasm` build with `threads` threads; returns the
+ * generation of the registration in use.
+ */
+async function activateWasm(tf: TensorFlow, threads: number, loadModule: ModuleLoader, keep?: number): Promise<number> {
+  if (wasmRegistration.threads !== threads || (keep !== undefined && keep !== wasmRegistration.generation)) {
+    if (threads > 1) {
+      const { backend } = await createThreadedWasmBackend(tf, threads, loadModule);
+      replaceWasmRegistration(tf, () => backend, threads);
+    } else if (singleThreadedWasmFactory !== undefined) {
+      replaceWasmRegistration(tf, singleThreadedWasmFactory, 1);
+    }
+  }
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return wasmRegistration.generation;
+}
+
+async function tryBackend(name: BackendName, loadModule: ModuleLoader, plan: ThreadPlan): Promise<Runtime> {
+  return withoutAddedProcessHandlers(() => loadBackend(name, loadModule, plan));
+}
+
+async function loadBackend(name: BackendName, loadModule: ModuleLoader, plan: ThreadPlan): Promise<Runtime> {
   const spec = backendSpecs[name];
+  if (name === 'cpu' && plan.strict) throw new ThreadsUnavailableError({ threads: plan.threads, reason: 'the cpu backend runs its kernels on one thread' });
   let tf: TensorFlow = tfCore;
   for (const specifier of spec.modules) {
     let loaded: unknown;
@@ -150,11 +251,25 @@ async function loadBackend(name: BackendName, loadModule: ModuleLoader): Promise
       tf = loaded as TensorFlow;
     }
   }
+  let threads: number | undefined = name === 'wasm' ? plan.threads : name === 'cpu' ? 1 : undefined;
+  let generation: number | undefined;
   let ok = false;
   try {
-    ok = await tf.setBackend(spec.tfjsName);
-    await tf.ready();
+    if (name === 'wasm') {
+      try {
+        generation = await activateWasm(tf, plan.threads, loadModule);
+      } catch (error) {
+        if (plan.strict || !ThreadsUnavailableError.isInstance(error)) throw error;
+        threads = 1;
+        generation = await activateWasm(tf, 1, loadModule);
+      }
+      ok = true;
+    } else {
+      ok = await tf.setBackend(spec.tfjsName);
+      await tf.ready();
+    }
   } catch (error) {
+    if (ThreadsUnavailableError.isInstance(error)) throw error;
     throw new BackendUnavailableError({
       backend: name,
       installHint: spec.installHint,
@@ -166,28 +281,56 @@ async function loadBackend(name: BackendName, loadModule: ModuleLoader): Promise
     throw new BackendUnavailableError({ backend: name, installHint: spec.installHint, reason: 'TensorFlow.js refused to initialise it' });
   }
   registerMissingGradients(tf);
-  const device = await spec.device(tf);
-  return makeRuntime(tf, name, device, []);
+  const device = await spec.device(tf, threads);
+  return makeRuntime({ tf, backend: name, device, skipped: [], threads, generation, loadModule });
 }
 
-function makeRuntime(tf: TensorFlow, backend: BackendName, device: string, skipped: BackendAttempt[]): Runtime {
+interface RuntimeParts {
+  tf: TensorFlow;
+  backend: BackendName;
+  device: string;
+  skipped: BackendAttempt[];
+  threads: number | undefined;
+  /** For `wasm`: the registration generation this runtime's tensors live in. */
+  generation: number | undefined;
+  loadModule: ModuleLoader;
+}
+
+function makeRuntime(parts: RuntimeParts): Runtime {
+  const { tf, backend, device, skipped, threads, loadModule } = parts;
   const tfjsName = backendSpecs[backend].tfjsName;
+  let generation = parts.generation;
+  const current = (): boolean => tf.getBackend() === tfjsName && (generation === undefined || generation === wasmRegistration.generation);
   return {
     tf,
     backend,
     device,
     skipped,
+    threads,
     async activate() {
-      if (tf.getBackend() !== tfjsName) {
-        await withoutAddedProcessHandlers(async () => {
+      if (current()) return;
+      await withoutAddedProcessHandlers(async () => {
+        if (generation !== undefined) {
+          generation = await activateWasm(tf, threads ?? 1, loadModule, generation);
+        } else {
           await tf.setBackend(tfjsName);
           await tf.ready();
-        });
-      }
+        }
+      });
     },
     assertActive() {
+      if (current()) return;
       const active = tf.getBackend();
-      if (active !== tfjsName) throw new BackendNotActiveError({ backend, activeBackend: String(active) });
+      const activeBackend = active === 'wasm' && generation !== undefined ? `wasm (another instance, ${wasmRegistration.threads} thread${wasmRegistration.threads === 1 ? '' : 's'})` : String(active);
+      throw new BackendNotActiveError({ backend, activeBackend });
+    },
+    dispose() {
+      if (generation === undefined || generation !== wasmRegistration.generation || wasmRegistration.threads === 1) return;
+      if (singleThreadedWasmFactory !== undefined) replaceWasmRegistration(tf, singleThreadedWasmFactory, 1);
+      else {
+        tf.removeBackend('wasm');
+        wasmRegistration.generation += 1;
+      }
     },
   };
 }
@@ -196,7 +339,8 @@ function makeRuntime(tf: TensorFlow, backend: BackendName, device: string, skipp
  * Creates a {@link Runtime}. With `backend: 'auto'` it tries `tensorflow-gpu`, `tensorflow`,
  * `wasm` and `cpu` in that order and records in `skipped` why each earlier one was unavailable.
  * An explicitly requested backend that is unavailable throws {@link BackendUnavailableError}
- * with an install hint.
+ * with an install hint; more threads than can be honoured throw {@link ThreadsUnavailableError}
+ * (see {@link RuntimeOptions.threads}).
  *
  * This switches TensorFlow.js's global engine to the chosen backend. Creating a second runtime
  * with another backend switches it again; the first runtime then refuses to run until you call
@@ -211,13 +355,15 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       message: `expected 'auto' or one of ${backendOrder.join(', ')}, got ${JSON.stringify(request)}`,
     });
   }
-  if (request !== 'auto') return tryBackend(request, loadModule);
+  const plan = planThreads(options.threads ?? defaultThreads);
+  if (request !== 'auto') return tryBackend(request, loadModule, plan);
   const skipped: BackendAttempt[] = [];
   for (const name of backendOrder) {
     try {
-      const runtime = await tryBackend(name, loadModule);
-      return makeRuntime(runtime.tf, runtime.backend, runtime.device, skipped);
+      const runtime = await tryBackend(name, loadModule, plan);
+      return Object.assign(runtime, { skipped });
     } catch (error) {
+      if (ThreadsUnavailableError.isInstance(error)) throw error;
       skipped.push({ backend: name, reason: describe(error) });
     }
   }

@@ -1,0 +1,202 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AbortedError, InvalidArgumentError } from '@codestack/core';
+import { BackendNotActiveError } from './backend-not-active-error.js';
+import { ThreadsUnavailableError } from './threads-unavailable-error.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { LlamaModel } from '../model/llama-model.js';
+import type { ModelConfig } from '../model/model-config.js';
+import { computeGradients } from '../training/compute-gradients.js';
+import { streamGenerate } from '../generation/generate.js';
+import { crossEntropyLoss } from '../ops/cross-entropy.js';
+
+/** Small, but with matMuls large enough (hidden 64, 4×32 rows) for XNNPACK to split over threads. */
+const config: ModelConfig = {
+  vocabularySize: 96,
+  hiddenSize: 64,
+  layers: 2,
+  attentionHeads: 4,
+  keyValueHeads: 2,
+  feedForwardSize: 176,
+  maximumContext: 64,
+  ropeTheta: 10000,
+  normEpsilon: 1e-5,
+  tiedEmbeddings: true,
+};
+
+const ids = Array.from({ length: 4 }, (_, row) => Array.from({ length: 32 }, (_, column) => (row * 31 + column * 7) % config.vocabularySize));
+
+/** Logits and every weight's gradient of the next-token loss, as plain arrays; leaves no tensor behind. */
+function forwardAndGradients(runtime: Runtime): { logits: Float32Array; gradients: Map<string, Float32Array>; leaked: number } {
+  const { tf } = runtime;
+  const before = tf.memory().numTensors;
+  const model = LlamaModel.create(runtime, config, { seed: 7 });
+  const logitsTensor = model.logits(ids);
+  const logits = logitsTensor.dataSync() as Float32Array;
+  logitsTensor.dispose();
+  // The next-token loss the trainer uses.
+  const inputs = tf.tensor2d(ids.map((row) => row.slice(0, -1)), undefined, 'int32');
+  const targets = tf.tensor1d(ids.flatMap((row) => row.slice(1)), 'int32');
+  const { gradients } = computeGradients(tf, model.trainableVariables(), () => crossEntropyLoss(tf, model.logitsFlat(inputs), targets));
+  inputs.dispose();
+  targets.dispose();
+  const values = new Map<string, Float32Array>();
+  for (const [name, gradient] of gradients) {
+    values.set(name, gradient.dataSync() as Float32Array);
+    gradient.dispose();
+  }
+  model.dispose();
+  return { logits, gradients: values, leaked: tf.memory().numTensors - before };
+}
+
+function largestDifference(left: Float32Array, right: Float32Array): number {
+  expect(left.length).toBe(right.length);
+  let largest = 0;
+  for (let index = 0; index < left.length; index++) largest = Math.max(largest, Math.abs((left[index] as number) - (right[index] as number)));
+  return largest;
+}
+
+describe('the threaded wasm runtime', { timeout: 120000 }, () => {
+  it('computes the same logits and gradients (within 1e-5) as the single-threaded build, without leaking', async () => {
+    const single = await createRuntime({ backend: 'wasm', threads: 1 });
+    expect(single.threads).toBe(1);
+    const reference = forwardAndGradients(single);
+    const threaded = await createRuntime({ backend: 'wasm', threads: 2 });
+    expect(threaded.threads).toBe(2);
+    expect(threaded.device).toBe('WebAssembly (SIMD, 2 threads)');
+    const result = forwardAndGradients(threaded);
+    expect(reference.leaked).toBe(0);
+    expect(result.leaked).toBe(0);
+    expect(largestDifference(reference.logits, result.logits)).toBeLessThan(1e-5);
+    expect([...result.gradients.keys()]).toEqual([...reference.gradients.keys()]);
+    expect(reference.gradients.size).toBeGreaterThan(10);
+    for (const [name, gradient] of reference.gradients) expect(largestDifference(gradient, result.gradients.get(name)!), name).toBeLessThan(1e-5);
+    threaded.dispose();
+  });
+
+  it('keeps one wasm build per process: another thread count supersedes a runtime until it is activated again', async () => {
+    const threaded = await createRuntime({ backend: 'wasm', threads: 2 });
+    const single = await createRuntime({ backend: 'wasm', threads: 1 });
+    expect(() => threaded.assertActive()).toThrow(BackendNotActiveError);
+    single.assertActive();
+    await threaded.activate();
+    threaded.assertActive();
+    expect(() => single.assertActive()).toThrow(BackendNotActiveError);
+    const product = threaded.tf.matMul(threaded.tf.ones([3, 2]), threaded.tf.ones([2, 3]));
+    expect([...product.dataSync()]).toEqual(Array.from({ length: 9 }, () => 2));
+    product.dispose();
+    threaded.dispose();
+    expect(() => threaded.assertActive()).toThrow(BackendNotActiveError);
+    await single.activate();
+    single.assertActive();
+  });
+
+  it('aborts generation through an AbortSignal mid-stream and releases every tensor', async () => {
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const model = LlamaModel.create(runtime, config, { seed: 3 });
+    const before = runtime.tf.memory().numTensors;
+    const controller = new AbortController();
+    let seen = 0;
+    await expect(
+      (async () => {
+        for await (const _chunk of streamGenerate(model, [1, 2], { maximumNewTokens: 50, signal: controller.signal })) {
+          seen++;
+          if (seen === 3) controller.abort();
+        }
+      })(),
+    ).rejects.toSatisfy((error: unknown) => AbortedError.isInstance(error));
+    expect(seen).toBe(3);
+    expect(runtime.tf.memory().numTensors).toBe(before);
+    model.dispose();
+    runtime.dispose();
+  });
+
+  it('refuses a bad thread count, and threads the cpu backend cannot have, with typed errors', async () => {
+    for (const threads of [0, 9, 1.5, Number.NaN]) {
+      await expect(createRuntime({ backend: 'wasm', threads })).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    let caught: unknown;
+    try {
+      await createRuntime({ backend: 'cpu', threads: 2 });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ThreadsUnavailableError.isInstance(caught)).toBe(true);
+    expect((caught as ThreadsUnavailableError).code).toBe('THREADS_UNAVAILABLE');
+    expect((caught as ThreadsUnavailableError).threads).toBe(2);
+  });
+
+  it('throws ThreadsUnavailableError when the threaded build cannot load (injected loader), and auto falls back to one thread', async () => {
+    const loadModule = async (specifier: string): Promise<unknown> => {
+      if (specifier.includes('threaded-simd')) throw new Error(`simulated: ${specifier} missing`);
+      return import(specifier);
+    };
+    await expect(createRuntime({ backend: 'wasm', threads: 2, loadModule })).rejects.toSatisfy(
+      (error: unknown) => ThreadsUnavailableError.isInstance(error) && /simulated/.test((error as Error).message),
+    );
+    const runtime = await createRuntime({ backend: 'wasm', threads: 'auto', loadModule });
+    expect(runtime.threads).toBe(1);
+    expect(runtime.device).toBe('WebAssembly (SIMD, 1 thread)');
+  });
+});
+
+// A fresh Node process: the host application, importing the built package.
+describe('a host process with a threaded runtime', { timeout: 120000 }, () => {
+  const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+  let directory: string;
+
+  beforeAll(async () => {
+    expect(existsSync(entry), 'build the package first (npm run build)').toBe(true);
+    directory = await mkdtemp(join(tmpdir(), 'codestack-threaded-wasm-'));
+  });
+
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  function run(source: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
+      void writeFile(file, source).then(() => {
+        // A hang is killed after 60 s and shows as signal SIGKILL.
+        const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, killSignal: 'SIGKILL' });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      }, reject);
+    });
+  }
+
+  it('exits by itself, silently, after creating, using and disposing a threaded runtime', async () => {
+    const result = await run(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+      if (runtime.threads !== 2) throw new Error('expected 2 threads, got ' + runtime.threads);
+      const product = runtime.tf.matMul(runtime.tf.ones([256, 256]), runtime.tf.ones([256, 256]));
+      await product.data();
+      product.dispose();
+      runtime.dispose();
+    `);
+    expect(result).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+  });
+
+  it('exits by itself even when the application forgets to dispose, and leaves no global Worker or process listener', async () => {
+    const result = await run(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+      runtime.tf.matMul(runtime.tf.ones([256, 256]), runtime.tf.ones([256, 256])).dataSync();
+      if ('Worker' in globalThis) throw new Error('a global Worker was left behind');
+      const listeners = process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection');
+      if (listeners !== 0) throw new Error(listeners + ' process listeners were left behind');
+    `);
+    expect(result).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+  });
+});
