@@ -173,7 +173,8 @@ export async function readCorpusSplit(directory: string, split: CorpusSplit): Pr
   return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as CorpusDocument);
 }
 
-async function listSourceFiles(directory: string): Promise<string[]> {
+/** The source files of a package directory that the corpus reads (no declarations, tests, fixtures, minified or bundled files), sorted. */
+export async function listSourceFiles(directory: string): Promise<string[]> {
   const files: string[] = [];
   const entries = await readdir(directory, { withFileTypes: true });
   entries.sort((first, second) => first.name.localeCompare(second.name));
@@ -189,7 +190,7 @@ async function listSourceFiles(directory: string): Promise<string[]> {
 }
 
 /** Minified or machine-generated text: very long lines, or hardly any line breaks. */
-function looksGenerated(text: string): boolean {
+export function looksGenerated(text: string): boolean {
   const lines = text.split('\n');
   const longest = lines.reduce((maximum, line) => Math.max(maximum, line.length), 0);
   return longest > 1000 || text.length / lines.length > 200;

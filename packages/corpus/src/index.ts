@@ -37,3 +37,20 @@ export {
   type DomainMethodResult,
 } from './tune-domain.js';
 export { evaluateSplit, type EvaluateSplitOptions } from './evaluate-split.js';
+export {
+  apiCompletionPackages,
+  apiCompletionModules,
+  buildApiCompletionSets,
+  writeApiCompletionSets,
+  readApiCompletionFile,
+  splitApiPackages,
+  coreModuleBindings,
+  coreModuleMembers,
+  fileApiCases,
+  type ApiCompletionCase,
+  type ApiCompletionSets,
+  type ApiCompletionSetsManifest,
+  type BuildApiCompletionSetsOptions,
+  type HeldOutDocument,
+} from './api-completion-sets.js';
+export { scoreApiCompletion, type ScoreApiCompletionOptions, type ApiCompletionScore, type ApiCaseResult, type MixedDatastore } from './api-completion-evaluation.js';

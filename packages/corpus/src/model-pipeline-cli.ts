@@ -9,6 +9,7 @@ import { prepareTrainingData } from './prepare-training-data.js';
 import { exportBaseModel, trainBaseModel } from './train-base-model.js';
 import { evaluateSplit } from './evaluate-split.js';
 import { tuneDomain } from './tune-domain.js';
+import { buildApiCompletionSets, writeApiCompletionSets } from './api-completion-sets.js';
 
 const usage = `usage: model-pipeline <command> [options] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
@@ -19,7 +20,9 @@ const usage = `usage: model-pipeline <command> [options] [--json]
   evaluate --model DIR [--split validation|domain] [--corpus DIR]
                                                             held-out loss and bits per byte over a whole split
   tune-domain --model DIR --adapter-out DIR [--corpus DIR] [--out DIR] [--steps N]
-                                                            LoRA adapter vs full fine-tune on the held-out domain`;
+                                                            LoRA adapter vs full fine-tune on the held-out domain
+  api-sets [--out DIR] [--seed S]                           held-out API-member completion sets (validation, test) and held-out text
+                                                            from installed packages outside the corpus (default data/api-completion)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -38,6 +41,7 @@ const { positionals, values } = parseArgs({
     workers: { type: 'string', default: '1' },
     'checkpoint-every': { type: 'string', default: '100' },
     backend: { type: 'string', default: 'auto' },
+    seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -118,6 +122,14 @@ switch (positionals[0]) {
       signal: controller.signal,
     });
     print(summary);
+    break;
+  }
+  case 'api-sets': {
+    const seed = Number(values.seed);
+    const started = performance.now();
+    const sets = await buildApiCompletionSets({ resolveFrom: process.cwd(), seed, signal: controller.signal });
+    const manifest = await writeApiCompletionSets(sets, resolve(values.out ?? 'data/api-completion'), seed);
+    print({ ...manifest, seconds: Math.round((performance.now() - started) / 100) / 10 });
     break;
   }
   default:
