@@ -1,3 +1,4 @@
+import { bm25TermFrequencies, defaultBm25B, defaultBm25K1 } from './bm25-term-frequencies.js';
 import { identifierTokens } from './identifier-tokens.js';
 
 /** The text fields of one document, weighted differently by {@link Bm25Index}. */
@@ -26,8 +27,6 @@ export interface Bm25Options {
   b?: number;
 }
 
-const nameWeight = 3;
-
 /**
  * An in-memory BM25 index over names, signatures and documentation, tokenised with
  * {@link identifierTokens} so `readFileSync` matches a query for "read file sync".
@@ -44,8 +43,8 @@ export class Bm25Index {
   private totalLength = 0;
 
   constructor(options: Bm25Options = {}) {
-    this.k1 = options.k1 ?? 1.2;
-    this.b = options.b ?? 0.75;
+    this.k1 = options.k1 ?? defaultBm25K1;
+    this.b = options.b ?? defaultBm25B;
   }
 
   /** The number of live documents. */
@@ -56,13 +55,7 @@ export class Bm25Index {
   /** Adds `id`, replacing any earlier document with that id. `prior` (default 1) scales its scores. */
   upsert(id: string, fields: Bm25Fields, prior = 1): void {
     this.delete(id);
-    const counts = new Map<string, number>();
-    const add = (text: string, weight: number): void => {
-      for (const token of identifierTokens(text)) counts.set(token, (counts.get(token) ?? 0) + weight);
-    };
-    add(fields.names, nameWeight);
-    add(fields.signatures, 1);
-    add(fields.documentation, 1);
+    const counts = bm25TermFrequencies(fields);
     const slot = this.slotIds.length;
     let length = 0;
     for (const [token, count] of counts) {

@@ -26,7 +26,7 @@ export interface DocsStoreHit {
   key: string;
   /** The piece. */
   entry: DocEntry;
-  /** Lexical: the full-text rank (prior included); vector: the cosine similarity. */
+  /** Lexical: the BM25 score times the piece's prior (as `Bm25Index` with `entryPrior`); vector: the cosine similarity. */
   score: number;
   /** The stored vector (vector hits only). */
   vector?: Float32Array;
@@ -58,7 +58,10 @@ export interface DocsStoreSearchResult {
 
 /** Cancels a store operation. */
 export interface DocsStoreOperationOptions {
-  /** Cancels the operation (checked between statements; a running statement completes). */
+  /**
+   * Cancels the operation: checked between statements, and a store that can (`PostgresDocsStore`
+   * over `pg`) also stops the statement running on the server.
+   */
   signal?: AbortSignal;
 }
 

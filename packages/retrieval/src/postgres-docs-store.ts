@@ -1,5 +1,5 @@
-import { CodestackError, InvalidArgumentError, throwIfAborted } from '@codestack/core';
-import { entryDocumentation, entryNames, entryPrior, type DocEntry } from './doc-entry.js';
+import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
+import type { DocEntry } from './doc-entry.js';
 import type { SearchFilter } from './docs-index.js';
 import { DocsStoreError } from './docs-store-error.js';
 import type {
@@ -11,26 +11,11 @@ import type {
   DocsStoreSearchResult,
   StoredEmbedder,
 } from './docs-store.js';
-import { identifierTokens } from './identifier-tokens.js';
+import { addLexicalStatistics, bm25SearchSql, createLexicalTables, lexicalColumnsOf, removePieces } from './postgres-bm25.js';
+import { upgradeFormat1To2 } from './postgres-docs-store-upgrade.js';
+import { openPostgresSession, sessionOver, type PostgresClient, type PostgresRunner, type PostgresSession } from './postgres-session.js';
 
-/** The rows of one statement, as `pg` and PGlite both answer. */
-export interface PostgresQueryResult {
-  /** The rows. */
-  rows: unknown[];
-}
-
-/**
- * A PostgreSQL client this store can use: a `pg` `Pool`, a connected `pg` `Client`, or a PGlite
- * database (with the pgvector extension loaded). Only the methods the store calls are named.
- */
-export interface PostgresClient {
-  /** Runs one statement with `$1`-style parameters. */
-  query(text: string, values?: unknown[]): Promise<PostgresQueryResult>;
-  /** `pg` `Pool`: checks a connection out (`release` returns it). */
-  connect?(): Promise<unknown>;
-  /** PGlite: runs `work` in a transaction. */
-  transaction?(work: (transaction: { query(text: string, values?: unknown[]): Promise<PostgresQueryResult> }) => Promise<unknown>): Promise<unknown>;
-}
+export type { PostgresClient, PostgresQueryResult } from './postgres-session.js';
 
 /** Options of {@link PostgresDocsStore.connect}. */
 export interface ConnectPostgresDocsStoreOptions {
@@ -42,41 +27,47 @@ export interface ConnectPostgresDocsStoreOptions {
   connectionString?: string;
   /** A client to use instead; the caller keeps it and closes it. */
   client?: PostgresClient;
-  /** Cancels the connection and the schema check. */
+  /** Cancels the connection, the schema check and an upgrade (rolled back). */
   signal?: AbortSignal;
 }
 
-/** The store's schema version, recorded in `codestack_docs_store`; a store of another version is refused. */
-export const postgresDocsStoreFormatVersion = 1;
+/**
+ * The store's schema version, recorded in `codestack_docs_store`. Format 1 (a `tsvector` ranked by
+ * `ts_rank`) is upgraded in place by {@link PostgresDocsStore.connect}; a newer format is refused.
+ */
+export const postgresDocsStoreFormatVersion = 2;
 
-type Runner = (text: string, values?: unknown[]) => Promise<unknown[]>;
-type TransactionMode = 'read' | 'write';
-
-interface Session {
-  run<T>(mode: TransactionMode, work: (query: Runner) => Promise<T>): Promise<T>;
-  query: Runner;
-  close(): Promise<void>;
-}
+/** Serialises every writer of one store: the collection statistics are shared by all packages. */
+const writerLock = 7301;
 
 /**
  * A {@link DocsStore} on PostgreSQL with pgvector: one row per piece holding the entry (`jsonb`), its
- * package, version, kind and deprecation (filters run in SQL), a `tsvector` of its identifier tokens
- * (the lexical side, ranked by `ts_rank` under a GIN index) and its embedding (`vector(N)` under an
- * HNSW index with cosine distance). Runs against a server through `pg` or embedded on PGlite.
+ * package, version, kind and deprecation (filters run in SQL) and its embedding (`vector(N)` under an
+ * HNSW index with cosine distance), beside BM25 postings and statistics for the lexical side, ranked
+ * in SQL exactly as the in-memory `Bm25Index` ranks (see `postgres-bm25.ts`). Runs against a server
+ * through `pg` or embedded on PGlite.
  *
- * A package version is replaced or deleted in one transaction, so a search, which reads both of its
- * rankings in one repeatable-read transaction, sees the old rows or the new ones, never a mix.
+ * A package version is replaced or deleted in one transaction that also updates the BM25
+ * statistics, so a search, which reads both of its rankings in one repeatable-read transaction, sees
+ * the old rows or the new ones, never a mix. Writers take one store-wide lock, so they run one at a
+ * time; readers never wait for them.
+ *
+ * Every operation takes an `AbortSignal`. Over `pg` a statement still running when it fires is
+ * cancelled on the server (a cancel request, as `psql` sends on Ctrl-C) and its transaction rolled
+ * back; PGlite cannot interrupt a running statement, so there the signal is checked between
+ * statements.
  */
 export class PostgresDocsStore implements DocsStore {
   private dimension: number | undefined;
 
-  private constructor(private readonly session: Session) {}
+  private constructor(private readonly session: PostgresSession) {}
 
   /**
    * Opens a store by connection string or over a client, creates the pgvector extension when it is
-   * missing, and checks the store's format version.
+   * missing, checks the store's format version, and upgrades a store of format 1 in place in one
+   * transaction (the lexical side is rebuilt from the stored entries; nothing is re-embedded).
    * @throws InvalidArgumentError when neither or both of `connectionString` and `client` are given, or the string's scheme is unknown.
-   * @throws DocsStoreError when a driver package is missing or the database refuses.
+   * @throws DocsStoreError when a driver package is missing, the database refuses, the store's format is newer than this version reads (`unsupported-format`), or an upgrade fails (`outdated-format`; nothing is changed).
    */
   static async connect(options: ConnectPostgresDocsStoreOptions): Promise<PostgresDocsStore> {
     const { connectionString, client, signal } = options;
@@ -84,11 +75,11 @@ export class PostgresDocsStore implements DocsStore {
       throw new InvalidArgumentError({ argument: 'options', message: 'pass exactly one of connectionString and client' });
     }
     throwIfAborted(signal, 'PostgresDocsStore.connect');
-    const session = client !== undefined ? sessionOver(client, false) : await openConnectionString(connectionString as string);
+    const session = client !== undefined ? sessionOver(client) : await openPostgresSession(connectionString as string);
     const store = new PostgresDocsStore(session);
     try {
-      await store.session.query('CREATE EXTENSION IF NOT EXISTS vector');
-      throwIfAborted(signal, 'PostgresDocsStore.connect');
+      await session.query('CREATE EXTENSION IF NOT EXISTS vector', undefined, { operation: 'PostgresDocsStore.connect', signal });
+      await store.upgradeWhenOutdated(signal);
       await store.readEmbedder(signal === undefined ? {} : { signal });
     } catch (error) {
       await session.close().catch(() => undefined);
@@ -97,12 +88,17 @@ export class PostgresDocsStore implements DocsStore {
     return store;
   }
 
+  /** Whether a statement still running when the signal fires is cancelled on the server (`pg`), rather than run to its end (PGlite). */
+  get cancelsRunningStatements(): boolean {
+    return this.session.cancelsRunningStatements;
+  }
+
   /** @inheritdoc */
   async readEmbedder(options: DocsStoreOperationOptions = {}): Promise<StoredEmbedder | undefined> {
-    throwIfAborted(options.signal, 'PostgresDocsStore.readEmbedder');
-    const [table] = await this.session.query("SELECT to_regclass('codestack_docs_store') IS NOT NULL AS present");
+    const statement = { operation: 'PostgresDocsStore.readEmbedder', signal: options.signal };
+    const [table] = await this.session.query("SELECT to_regclass('codestack_docs_store') IS NOT NULL AS present", undefined, statement);
     if ((table as { present: boolean }).present !== true) return undefined;
-    const [row] = await this.session.query('SELECT format_version, embedder_id, dimension, embedder_state FROM codestack_docs_store');
+    const [row] = await this.session.query('SELECT format_version, embedder_id, dimension, embedder_state FROM codestack_docs_store', undefined, statement);
     if (row === undefined) return undefined;
     return this.checkStoreRow(row);
   }
@@ -112,41 +108,48 @@ export class PostgresDocsStore implements DocsStore {
     if (!Number.isInteger(embedder.dimension) || embedder.dimension < 1 || embedder.dimension > 16_000) {
       throw new InvalidArgumentError({ argument: 'embedder.dimension', message: `must be an integer in [1, 16000], got ${String(embedder.dimension)}` });
     }
-    throwIfAborted(options.signal, 'PostgresDocsStore.initialize');
-    return this.session.run('write', async (query) => {
-      // One initialiser at a time; the second sees the first's row.
-      await query('SELECT pg_advisory_xact_lock(7301)');
-      await query(`CREATE TABLE IF NOT EXISTS codestack_docs_store (
-        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        format_version integer NOT NULL,
-        embedder_id text NOT NULL,
-        dimension integer NOT NULL,
-        embedder_state text)`);
-      const [existing] = await query('SELECT format_version, embedder_id, dimension, embedder_state FROM codestack_docs_store');
-      if (existing !== undefined) return this.checkStoreRow(existing);
-      await query('INSERT INTO codestack_docs_store (format_version, embedder_id, dimension, embedder_state) VALUES ($1, $2, $3, $4)', [
-        postgresDocsStoreFormatVersion,
-        embedder.id,
-        embedder.dimension,
-        embedder.state === undefined ? null : JSON.stringify(embedder.state),
-      ]);
-      await query(`CREATE TABLE IF NOT EXISTS codestack_docs_pieces (
-        package text NOT NULL,
-        package_version text NOT NULL,
-        id text NOT NULL,
-        kind text NOT NULL,
-        deprecated boolean NOT NULL,
-        entry jsonb NOT NULL,
-        prior real NOT NULL,
-        lexical tsvector NOT NULL,
-        embedding vector(${embedder.dimension}) NOT NULL,
-        PRIMARY KEY (package, package_version, id))`);
-      await query('CREATE INDEX IF NOT EXISTS codestack_docs_pieces_embedding ON codestack_docs_pieces USING hnsw (embedding vector_cosine_ops)');
-      await query('CREATE INDEX IF NOT EXISTS codestack_docs_pieces_lexical ON codestack_docs_pieces USING gin (lexical)');
-      await query('CREATE INDEX IF NOT EXISTS codestack_docs_pieces_kind ON codestack_docs_pieces (kind)');
-      this.dimension = embedder.dimension;
-      return { id: embedder.id, dimension: embedder.dimension, ...(embedder.state === undefined ? {} : { state: embedder.state }) };
-    });
+    return this.session.run(
+      'write',
+      async (query) => {
+        // One writer at a time; a second initialiser sees the first's row.
+        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        await query(`CREATE TABLE IF NOT EXISTS codestack_docs_store (
+          singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+          format_version integer NOT NULL,
+          embedder_id text NOT NULL,
+          dimension integer NOT NULL,
+          embedder_state text,
+          document_count bigint NOT NULL DEFAULT 0,
+          total_length bigint NOT NULL DEFAULT 0)`);
+        const [existing] = await query('SELECT format_version, embedder_id, dimension, embedder_state FROM codestack_docs_store');
+        if (existing !== undefined) return this.checkStoreRow(existing);
+        await query('INSERT INTO codestack_docs_store (format_version, embedder_id, dimension, embedder_state) VALUES ($1, $2, $3, $4)', [
+          postgresDocsStoreFormatVersion,
+          embedder.id,
+          embedder.dimension,
+          embedder.state === undefined ? null : JSON.stringify(embedder.state),
+        ]);
+        await query(`CREATE TABLE IF NOT EXISTS codestack_docs_pieces (
+          piece bigint GENERATED ALWAYS AS IDENTITY,
+          package text NOT NULL,
+          package_version text NOT NULL,
+          id text NOT NULL,
+          kind text NOT NULL,
+          deprecated boolean NOT NULL,
+          entry jsonb NOT NULL,
+          prior double precision NOT NULL,
+          lexical_length integer NOT NULL,
+          embedding vector(${embedder.dimension}) NOT NULL,
+          PRIMARY KEY (package, package_version, id))`);
+        await query('CREATE UNIQUE INDEX IF NOT EXISTS codestack_docs_pieces_piece ON codestack_docs_pieces (piece)');
+        await query('CREATE INDEX IF NOT EXISTS codestack_docs_pieces_embedding ON codestack_docs_pieces USING hnsw (embedding vector_cosine_ops)');
+        await query('CREATE INDEX IF NOT EXISTS codestack_docs_pieces_kind ON codestack_docs_pieces (kind)');
+        await createLexicalTables(query);
+        this.dimension = embedder.dimension;
+        return { id: embedder.id, dimension: embedder.dimension, ...(embedder.state === undefined ? {} : { state: embedder.state }) };
+      },
+      { operation: 'PostgresDocsStore.initialize', signal: options.signal },
+    );
   }
 
   /** @inheritdoc */
@@ -163,49 +166,37 @@ export class PostgresDocsStore implements DocsStore {
         throw new InvalidArgumentError({ argument: 'pieces', message: `${piece.entry.id}'s vector has ${piece.vector.length} dimensions, the store ${dimension}` });
       }
     }
-    await this.session.run('write', async (query) => {
-      await query('SELECT pg_advisory_xact_lock(hashtext($1))', [packageName]);
-      await query('DELETE FROM codestack_docs_pieces WHERE package = $1 AND package_version = $2', [packageName, packageVersion]);
-      const batchSize = 200;
-      for (let start = 0; start < pieces.length; start += batchSize) {
-        throwIfAborted(options.signal, 'PostgresDocsStore.replacePackage');
-        const batch = pieces.slice(start, start + batchSize);
-        await query(
-          `INSERT INTO codestack_docs_pieces (package, package_version, id, kind, deprecated, entry, prior, lexical, embedding)
-           SELECT $1, $2, piece.id, piece.kind, piece.deprecated, piece.entry, piece.prior,
-             setweight(to_tsvector('simple', piece.names), 'A') || setweight(to_tsvector('simple', piece.signatures), 'B') || to_tsvector('simple', piece.documentation),
-             piece.embedding::vector
-           FROM unnest($3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::real[], $8::text[], $9::text[], $10::text[], $11::text[])
-             AS piece(id, kind, deprecated, entry, prior, names, signatures, documentation, embedding)`,
-          [
-            packageName,
-            packageVersion,
-            batch.map((piece) => piece.entry.id),
-            batch.map((piece) => piece.entry.kind),
-            batch.map((piece) => piece.entry.deprecated !== undefined),
-            batch.map((piece) => JSON.stringify(piece.entry)),
-            batch.map((piece) => entryPrior(piece.entry)),
-            batch.map((piece) => identifierTokens(entryNames(piece.entry)).join(' ')),
-            batch.map((piece) => identifierTokens(piece.entry.signatures.join('\n')).join(' ')),
-            batch.map((piece) => identifierTokens(entryDocumentation(piece.entry)).join(' ')),
-            batch.map((piece) => vectorLiteral(piece.vector)),
-          ],
-        );
-      }
-    });
+    const operation = 'PostgresDocsStore.replacePackage';
+    await this.session.run(
+      'write',
+      async (query) => {
+        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        const ofPackage = 'p.package = $1 AND p.package_version = $2';
+        await removePieces(query, ofPackage, [packageName, packageVersion]);
+        const batchSize = 200;
+        for (let start = 0; start < pieces.length; start += batchSize) {
+          throwIfAborted(options.signal, operation);
+          await insertPieces(query, packageName, packageVersion, pieces.slice(start, start + batchSize));
+        }
+        await addLexicalStatistics(query, ofPackage, [packageName, packageVersion]);
+      },
+      { operation, signal: options.signal },
+    );
   }
 
   /** @inheritdoc */
   async deletePackage(packageName: string, packageVersion?: string, options: DocsStoreOperationOptions = {}): Promise<number> {
     if ((await this.readEmbedder(options)) === undefined) return 0;
-    return this.session.run('write', async (query) => {
-      await query('SELECT pg_advisory_xact_lock(hashtext($1))', [packageName]);
-      const rows =
-        packageVersion === undefined
-          ? await query('DELETE FROM codestack_docs_pieces WHERE package = $1 RETURNING 1', [packageName])
-          : await query('DELETE FROM codestack_docs_pieces WHERE package = $1 AND package_version = $2 RETURNING 1', [packageName, packageVersion]);
-      return rows.length;
-    });
+    return this.session.run(
+      'write',
+      async (query) => {
+        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        return packageVersion === undefined
+          ? removePieces(query, 'p.package = $1', [packageName])
+          : removePieces(query, 'p.package = $1 AND p.package_version = $2', [packageName, packageVersion]);
+      },
+      { operation: 'PostgresDocsStore.deletePackage', signal: options.signal },
+    );
   }
 
   /** @inheritdoc */
@@ -213,50 +204,87 @@ export class PostgresDocsStore implements DocsStore {
     if ((await this.readEmbedder(options)) === undefined) return [];
     const rows = (await this.session.query(
       'SELECT package, package_version, count(*)::integer AS pieces FROM codestack_docs_pieces GROUP BY package, package_version ORDER BY package, package_version',
+      undefined,
+      { operation: 'PostgresDocsStore.packages', signal: options.signal },
     )) as { package: string; package_version: string; pieces: number }[];
     return rows.map((row) => ({ package: row.package, version: row.package_version, pieces: row.pieces }));
   }
 
   /** @inheritdoc */
   async search(request: DocsStoreSearchRequest): Promise<DocsStoreSearchResult> {
-    throwIfAborted(request.signal, 'PostgresDocsStore.search');
+    const operation = 'PostgresDocsStore.search';
+    throwIfAborted(request.signal, operation);
     await this.requireDimension(request.signal);
     const lexicalTokens = [...new Set((request.lexicalTokens ?? []).filter((token) => /^[a-z0-9]+$/.test(token)))];
-    return this.session.run('read', async (query) => {
-      const lexical: DocsStoreHit[] = [];
-      const vector: DocsStoreHit[] = [];
-      if (lexicalTokens.length > 0) {
-        const where = filterSql(request.filter, 3);
-        const rows = (await query(
-          `SELECT package, package_version, id, entry, ts_rank(lexical, to_tsquery('simple', $1), 1) * prior AS score
-           FROM codestack_docs_pieces WHERE lexical @@ to_tsquery('simple', $1) ${where.sql}
-           ORDER BY score DESC, id LIMIT $2`,
-          [lexicalTokens.join(' | '), request.candidates, ...where.values],
-        )) as PieceRow[];
-        for (const row of rows) lexical.push(hitOf(row));
-      }
-      throwIfAborted(request.signal, 'PostgresDocsStore.search');
-      if (request.vector !== undefined) {
-        await query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(request.ef, request.candidates))]);
-        const where = filterSql(request.filter, 3);
-        // A filtered HNSW scan keeps going past filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
-        if (where.sql !== '') await query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
-        const rows = (await query(
-          `SELECT package, package_version, id, entry, embedding::text AS embedding, 1 - (embedding <=> $1::vector) AS score
-           FROM codestack_docs_pieces WHERE true ${where.sql}
-           ORDER BY embedding <=> $1::vector LIMIT $2`,
-          [vectorLiteral(request.vector), request.candidates, ...where.values],
-        )) as PieceRow[];
-        for (const row of rows) vector.push({ ...hitOf(row), vector: parseVector(row.embedding ?? '[]') });
-        vector.sort((left, right) => right.score - left.score);
-      }
-      return { lexical, vector };
-    });
+    return this.session.run(
+      'read',
+      async (query) => {
+        const lexical: DocsStoreHit[] = [];
+        const vector: DocsStoreHit[] = [];
+        if (lexicalTokens.length > 0) {
+          const where = filterSql(request.filter, 3, 'p.');
+          const rows = (await query(bm25SearchSql(where.sql), [lexicalTokens, request.candidates, ...where.values])) as PieceRow[];
+          for (const row of rows) lexical.push(hitOf(row));
+        }
+        if (request.vector !== undefined) {
+          await query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(request.ef, request.candidates))]);
+          const where = filterSql(request.filter, 3, '');
+          // A filtered HNSW scan keeps going past filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
+          if (where.sql !== '') await query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+          const rows = (await query(
+            `SELECT package, package_version, id, entry, embedding::text AS embedding, 1 - (embedding <=> $1::vector) AS score
+             FROM codestack_docs_pieces WHERE true ${where.sql}
+             ORDER BY embedding <=> $1::vector LIMIT $2`,
+            [vectorLiteral(request.vector), request.candidates, ...where.values],
+          )) as PieceRow[];
+          for (const row of rows) vector.push({ ...hitOf(row), vector: parseVector(row.embedding ?? '[]') });
+          vector.sort((left, right) => right.score - left.score);
+        }
+        return { lexical, vector };
+      },
+      { operation, signal: request.signal },
+    );
   }
 
   /** @inheritdoc */
   async close(): Promise<void> {
     await this.session.close();
+  }
+
+  /**
+   * Upgrades a store of format 1 under the writer lock, in one transaction; a concurrent connector
+   * waits for the lock and then finds format 2.
+   */
+  private async upgradeWhenOutdated(signal: AbortSignal | undefined): Promise<void> {
+    const statement = { operation: 'PostgresDocsStore.connect', signal };
+    const version = async (query: PostgresRunner): Promise<unknown> => {
+      const [table] = await query("SELECT to_regclass('codestack_docs_store') IS NOT NULL AS present");
+      if ((table as { present: boolean }).present !== true) return undefined;
+      const [row] = (await query('SELECT format_version FROM codestack_docs_store')) as { format_version: unknown }[];
+      return row?.format_version;
+    };
+    if ((await version((text, values) => this.session.query(text, values, statement))) !== 1) return;
+    try {
+      await this.session.run(
+        'write',
+        async (query) => {
+          await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+          if ((await version(query)) === 1) await upgradeFormat1To2(query);
+        },
+        statement,
+      );
+    } catch (cause) {
+      if (DocsStoreError.isInstance(cause) && cause.reason === 'database') {
+        throw new DocsStoreError({
+          reason: 'outdated-format',
+          message:
+            `the store has format 1 (written by an earlier codestack) and upgrading it to format ${postgresDocsStoreFormatVersion} in place failed, so nothing was changed: ` +
+            `${cause.message}. Connect once with a role that may alter its tables, or index the packages again into an empty database`,
+          cause,
+        });
+      }
+      throw cause;
+    }
   }
 
   private async requireDimension(signal: AbortSignal | undefined): Promise<number> {
@@ -271,7 +299,13 @@ export class PostgresDocsStore implements DocsStore {
   private checkStoreRow(value: unknown): StoredEmbedder {
     const row = value as { format_version: unknown; embedder_id: unknown; dimension: unknown; embedder_state: unknown };
     if (row.format_version !== postgresDocsStoreFormatVersion) {
-      throw new DocsStoreError({ reason: 'corrupt', message: `the store has format version ${String(row.format_version)}; this version reads ${postgresDocsStoreFormatVersion}` });
+      const newer = typeof row.format_version === 'number' && row.format_version > postgresDocsStoreFormatVersion;
+      throw new DocsStoreError({
+        reason: newer ? 'unsupported-format' : 'corrupt',
+        message: newer
+          ? `the store has format ${String(row.format_version)}, written by a newer codestack; this version reads format ${postgresDocsStoreFormatVersion}: upgrade @codestack/retrieval`
+          : `the store has format version ${String(row.format_version)}; this version reads ${postgresDocsStoreFormatVersion}`,
+      });
     }
     if (typeof row.embedder_id !== 'string' || typeof row.dimension !== 'number') {
       throw new DocsStoreError({ reason: 'corrupt', message: 'codestack_docs_store lacks the embedder id or dimension' });
@@ -280,6 +314,38 @@ export class PostgresDocsStore implements DocsStore {
     const state = typeof row.embedder_state === 'string' ? (JSON.parse(row.embedder_state) as unknown) : row.embedder_state;
     return { id: row.embedder_id, dimension: row.dimension, ...(state === null || state === undefined ? {} : { state: state as NonNullable<StoredEmbedder['state']> }) };
   }
+}
+
+/** Inserts one batch of pieces of one package version with their BM25 postings, in one statement. */
+async function insertPieces(query: PostgresRunner, packageName: string, packageVersion: string, batch: readonly DocsStorePiece[]): Promise<void> {
+  const lexical = lexicalColumnsOf(batch.map((piece) => piece.entry));
+  await query(
+    `WITH inserted AS (
+       INSERT INTO codestack_docs_pieces (package, package_version, id, kind, deprecated, entry, prior, lexical_length, embedding)
+       SELECT $1, $2, piece.id, piece.kind, piece.deprecated, piece.entry, piece.prior, piece.length, piece.embedding::vector
+       FROM unnest($3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::double precision[], $8::integer[], $9::text[])
+         AS piece(id, kind, deprecated, entry, prior, length, embedding)
+       RETURNING piece, id)
+     INSERT INTO codestack_docs_terms (term, piece, frequency)
+     SELECT posting.term, inserted.piece, posting.frequency
+     FROM unnest($10::integer[], $11::text[], $12::integer[]) AS posting(position, term, frequency)
+       JOIN unnest($3::text[]) WITH ORDINALITY AS ordinal(id, position) ON ordinal.position = posting.position
+       JOIN inserted ON inserted.id = ordinal.id`,
+    [
+      packageName,
+      packageVersion,
+      batch.map((piece) => piece.entry.id),
+      batch.map((piece) => piece.entry.kind),
+      batch.map((piece) => piece.entry.deprecated !== undefined),
+      batch.map((piece) => JSON.stringify(piece.entry)),
+      lexical.priors,
+      lexical.lengths,
+      batch.map((piece) => vectorLiteral(piece.vector)),
+      lexical.postingPieces.map((position) => position + 1),
+      lexical.postingTerms,
+      lexical.postingFrequencies,
+    ],
+  );
 }
 
 interface PieceRow {
@@ -296,26 +362,26 @@ function hitOf(row: PieceRow): DocsStoreHit {
   return { key: `${row.package}@${row.package_version}#${row.id}`, entry, score: Number(row.score) };
 }
 
-/** The filter as SQL conditions (`AND …`) with parameters numbered from `firstParameter`. */
-function filterSql(filter: SearchFilter | undefined, firstParameter: number): { sql: string; values: unknown[] } {
+/** The filter as SQL conditions (`AND …`) on the columns of `alias` (`p.` or none), with parameters numbered from `firstParameter`. */
+function filterSql(filter: SearchFilter | undefined, firstParameter: number, alias: string): { sql: string; values: unknown[] } {
   const conditions: string[] = [];
   const values: unknown[] = [];
   const list = (value: string | readonly string[]): string[] => (typeof value === 'string' ? [value] : [...value]);
   if (filter?.package !== undefined) {
     values.push(list(filter.package));
-    conditions.push(`package = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`${alias}package = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.version !== undefined) {
     values.push(list(filter.version));
-    conditions.push(`package_version = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`${alias}package_version = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.kind !== undefined) {
     values.push(list(filter.kind));
-    conditions.push(`kind = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`${alias}kind = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.deprecated !== undefined) {
     values.push(filter.deprecated);
-    conditions.push(`deprecated = $${firstParameter + values.length - 1}`);
+    conditions.push(`${alias}deprecated = $${firstParameter + values.length - 1}`);
   }
   return { sql: conditions.map((condition) => `AND ${condition}`).join(' '), values };
 }
@@ -333,125 +399,4 @@ function vectorLiteral(vector: Float32Array): string {
 function parseVector(text: string): Float32Array {
   const body = text.trim().replace(/^\[|\]$/g, '');
   return body === '' ? new Float32Array(0) : Float32Array.from(body.split(','), Number);
-}
-
-function wrapDatabaseError(error: unknown): unknown {
-  if (CodestackError.isInstance(error)) return error;
-  return new DocsStoreError({ reason: 'database', message: `PostgreSQL: ${error instanceof Error ? error.message : String(error)}`, cause: error });
-}
-
-function sessionOver(client: PostgresClient, owned: boolean, closeOwned?: () => Promise<void>): Session {
-  const direct: Runner = async (text, values) => {
-    try {
-      return (await client.query(text, values)).rows;
-    } catch (error) {
-      throw wrapDatabaseError(error);
-    }
-  };
-  const close = async (): Promise<void> => {
-    if (owned && closeOwned !== undefined) await closeOwned();
-  };
-  if (typeof client.transaction === 'function') {
-    // PGlite: one session; its transaction() holds the database's lock, so nothing interleaves.
-    const transaction = client.transaction.bind(client);
-    return {
-      query: direct,
-      close,
-      run: async <T>(_mode: TransactionMode, work: (query: Runner) => Promise<T>): Promise<T> => {
-        try {
-          return (await transaction((inner) => work(async (text, values) => (await inner.query(text, values)).rows))) as T;
-        } catch (error) {
-          throw wrapDatabaseError(error);
-        }
-      },
-    };
-  }
-  const begin = (mode: TransactionMode): string => (mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
-  if (typeof client.connect === 'function' && 'totalCount' in client) {
-    // A pg Pool: each transaction on its own checked-out connection.
-    const pool = client as unknown as { connect(): Promise<PostgresClient & { release(error?: unknown): void }> };
-    return {
-      query: direct,
-      close,
-      run: async <T>(mode: TransactionMode, work: (query: Runner) => Promise<T>): Promise<T> => {
-        let connection: PostgresClient & { release(error?: unknown): void };
-        try {
-          connection = await pool.connect();
-        } catch (error) {
-          throw wrapDatabaseError(error);
-        }
-        return inTransaction(connection, begin(mode), work).finally(() => connection.release());
-      },
-    };
-  }
-  // One connection (a pg Client): transactions queue behind each other.
-  let tail: Promise<unknown> = Promise.resolve();
-  return {
-    query: async (text, values) => {
-      const result = tail.then(() => direct(text, values));
-      tail = result.catch(() => undefined);
-      return result;
-    },
-    close,
-    run: <T>(mode: TransactionMode, work: (query: Runner) => Promise<T>): Promise<T> => {
-      const result = tail.then(() => inTransaction(client, begin(mode), work));
-      tail = result.catch(() => undefined);
-      return result;
-    },
-  };
-}
-
-async function inTransaction<T>(connection: PostgresClient, begin: string, work: (query: Runner) => Promise<T>): Promise<T> {
-  const query: Runner = async (text, values) => {
-    try {
-      return (await connection.query(text, values)).rows;
-    } catch (error) {
-      throw wrapDatabaseError(error);
-    }
-  };
-  await query(begin);
-  try {
-    const result = await work(query);
-    await query('COMMIT');
-    return result;
-  } catch (error) {
-    await connection.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-async function importOptional(name: string, purpose: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(name)) as Record<string, unknown>;
-  } catch (cause) {
-    throw new DocsStoreError({ reason: 'missing-dependency', message: `${purpose} needs the optional package ${name}: npm install ${name}`, cause });
-  }
-}
-
-async function openConnectionString(connectionString: string): Promise<Session> {
-  if (/^postgres(ql)?:\/\//i.test(connectionString)) {
-    const module = await importOptional('pg', 'a postgres:// store');
-    const pg = (module.default ?? module) as { Pool: new (options: { connectionString: string; max?: number }) => PostgresClient & { end(): Promise<void>; on(event: 'error', listener: (error: Error) => void): void } };
-    const pool = new pg.Pool({ connectionString, max: 4 });
-    // An idle connection the server drops must not crash the process; the next query reports it.
-    pool.on('error', () => undefined);
-    return sessionOver(pool, true, () => pool.end());
-  }
-  const embedded = /^pglite:(.*)$/i.exec(connectionString);
-  if (embedded !== null) {
-    const location = embedded[1] as string;
-    const { PGlite } = (await importOptional('@electric-sql/pglite', 'a pglite: store')) as { PGlite: { create(options: object): Promise<PostgresClient & { close(): Promise<void> }> } };
-    const { vector } = await importOptional('@electric-sql/pglite-pgvector', 'a pglite: store');
-    let database: PostgresClient & { close(): Promise<void> };
-    try {
-      database = await PGlite.create({ ...(location === '' || location === 'memory' ? {} : { dataDir: location }), extensions: { vector } });
-    } catch (cause) {
-      throw new DocsStoreError({ reason: 'database', message: `cannot open the PGlite database at ${location}: ${cause instanceof Error ? cause.message : String(cause)}`, cause });
-    }
-    return sessionOver(database, true, () => database.close());
-  }
-  throw new InvalidArgumentError({
-    argument: 'connectionString',
-    message: `must start with postgres://, postgresql:// or pglite:, got ${JSON.stringify(connectionString.replace(/\/\/[^@/]*@/, '//…@'))}`,
-  });
 }

@@ -1,0 +1,147 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AbortedError } from '@codestack/core';
+import { DocsStoreError } from './docs-store-error.js';
+import { describePostgresDocsStoreConformance } from './__fixtures__/postgres-docs-store-conformance.js';
+import { findPostgresInstallation, startThrowawayPostgres, type ThrowawayPostgres } from './__fixtures__/postgres-server.js';
+import { openPostgresSession, sessionOver, type PostgresSession } from './postgres-session.js';
+import { PostgresDocsStore } from './postgres-docs-store.js';
+import { LocalEmbedder } from './local-embedder.js';
+import { DocsIndex } from './docs-index.js';
+import { sampleEntries } from './__fixtures__/sample-entries.js';
+
+// A real PostgreSQL server, started here in a temporary directory on a free loopback port and
+// stopped at the end: run when the machine has one installed (and, for the store, pgvector).
+const installation = findPostgresInstallation();
+const serverSkip = installation.available ? undefined : installation.reason;
+const vectorSkip = serverSkip ?? (installation.available && !installation.hasVector ? `${installation.version} has no pgvector extension (vector.control)` : undefined);
+
+let server: ThrowawayPostgres | undefined;
+let databases = 0;
+
+beforeAll(async () => {
+  if (installation.available) server = await startThrowawayPostgres(installation);
+}, 180_000);
+afterAll(async () => {
+  await server?.stop();
+}, 60_000);
+
+const requireServer = (): ThrowawayPostgres => {
+  if (server === undefined) throw new Error('the throwaway server did not start');
+  return server;
+};
+
+describe.skipIf(serverSkip !== undefined)(`cancelling statements on a real PostgreSQL server${serverSkip === undefined ? '' : ` (skipped: ${serverSkip})`}`, () => {
+  const sleepingBackends = async (): Promise<number> => {
+    const client = new pg.Client({ connectionString: requireServer().connectionString });
+    await client.connect();
+    try {
+      const result = await client.query<{ count: number }>("SELECT count(*)::integer AS count FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(%' AND state = 'active'");
+      return result.rows[0]?.count ?? -1;
+    } finally {
+      await client.end();
+    }
+  };
+
+  const expectCancelled = async (session: PostgresSession, inTransaction: boolean): Promise<void> => {
+    const controller = new AbortController();
+    const started = performance.now();
+    setTimeout(() => controller.abort(), 300);
+    const options = { operation: 'sleep', signal: controller.signal };
+    const sleeping = inTransaction ? session.run('write', (query) => query('SELECT pg_sleep(30)'), options) : session.query('SELECT pg_sleep(30)', undefined, options);
+    await expect(sleeping).rejects.toThrow(AbortedError);
+    // Stopped by the server on the cancel request, long before the 30 s sleep would end.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await sleepingBackends()).toBe(0);
+    // The connection is usable, and outside any transaction.
+    expect(await session.query('SELECT 1 AS one, now() = statement_timestamp() AS fresh', undefined, { operation: 'check' })).toEqual([{ one: 1, fresh: true }]);
+  };
+
+  it('cancels a running pg_sleep on one pg client, alone and inside a transaction', async () => {
+    const client = new pg.Client({ connectionString: requireServer().connectionString });
+    await client.connect();
+    try {
+      const session = sessionOver(client);
+      expect(session.cancelsRunningStatements).toBe(true);
+      await expectCancelled(session, false);
+      await expectCancelled(session, true);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('cancels a running pg_sleep on a pool opened by connection string', async () => {
+    const session = await openPostgresSession(requireServer().connectionString);
+    try {
+      await expectCancelled(session, false);
+      await expectCancelled(session, true);
+      // An error that is not a cancel stays a DocsStoreError.
+      await expect(session.query('SELECT no_such_column FROM pg_class', undefined, { operation: 'check' })).rejects.toThrow(DocsStoreError);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describePostgresDocsStoreConformance(`a real PostgreSQL server${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => ({
+  cancelsRunningStatements: true,
+  createDatabase: async () => {
+    const name = `conformance_${++databases}`;
+    const admin = new pg.Client({ connectionString: requireServer().connectionString });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    return {
+      connectionString: requireServer().connectionStringOf(name),
+      close: async () => {
+        const dropper = new pg.Client({ connectionString: requireServer().connectionString });
+        await dropper.connect();
+        await dropper.query(`DROP DATABASE ${name} WITH (FORCE)`);
+        await dropper.end();
+      },
+    };
+  },
+}), vectorSkip);
+
+describe.skipIf(vectorSkip !== undefined)(`upgrading a format 1 store without the privilege${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
+  it('refuses with outdated-format and changes nothing when the role may not alter the tables', async () => {
+    const admin = new pg.Client({ connectionString: requireServer().connectionString });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE upgrade_refused');
+      await admin.query("CREATE ROLE docs_reader LOGIN PASSWORD 'reader'");
+    } finally {
+      await admin.end();
+    }
+    const owner = new pg.Client({ connectionString: requireServer().connectionStringOf('upgrade_refused') });
+    await owner.connect();
+    try {
+      // A store of format 1 owned by postgres, readable by docs_reader.
+      const embedder = await LocalEmbedder.fit(sampleEntries().map((entry) => entry.summary), { dimension: 8 });
+      await owner.query('CREATE EXTENSION vector');
+      await owner.query(`CREATE TABLE codestack_docs_store (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        format_version integer NOT NULL, embedder_id text NOT NULL, dimension integer NOT NULL, embedder_state text)`);
+      await owner.query('INSERT INTO codestack_docs_store VALUES (true, 1, $1, 8, $2)', [embedder.id, JSON.stringify(embedder.toState())]);
+      await owner.query(`CREATE TABLE codestack_docs_pieces (package text NOT NULL, package_version text NOT NULL, id text NOT NULL, kind text NOT NULL,
+        deprecated boolean NOT NULL, entry jsonb NOT NULL, prior real NOT NULL, lexical tsvector NOT NULL, embedding vector(8) NOT NULL,
+        PRIMARY KEY (package, package_version, id))`);
+      await owner.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO docs_reader');
+      const refused = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_refused').replace('postgres@', 'docs_reader:reader@') }).catch(
+        (error: unknown) => error,
+      );
+      expect(DocsStoreError.isInstance(refused) && refused.reason).toBe('outdated-format');
+      expect((refused as Error).message).toMatch(/must be owner of table/);
+      const unchanged = await owner.query("SELECT format_version, to_regclass('codestack_docs_terms') IS NULL AS no_terms FROM codestack_docs_store");
+      expect(unchanged.rows).toEqual([{ format_version: 1, no_terms: true }]);
+      // The owner upgrades it.
+      const store = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_refused') });
+      try {
+        expect((await DocsIndex.open({ store })).embedder.id).toBe(embedder.id);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await owner.end();
+    }
+  });
+});
