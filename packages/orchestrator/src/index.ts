@@ -49,6 +49,7 @@ export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, typ
 export { diagnosticRetrievalMiddleware, parseDiagnostics, repairProviderOptions, type DiagnosticRetrievalOptions, type DiagnosticRetrievalRecord, type RepairMarker } from './middleware/index.js';
 export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './middleware/index.js';
 export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './middleware/index.js';
+export { knnDatastoreMiddleware, type KnnDatastoreMiddlewareOptions, createKnnCallOptions, defaultDatastoreSettings, defaultCacheSettings, type KnnCallOptions, type CreateKnnCallOptions, type SizedKnnDatastore, type KnnMixingSettings } from './middleware/index.js';
 export { validateCode, type ValidateCodeOptions, type ValidationReport } from './validation/index.js';
 export {
   buildChatPrompt,

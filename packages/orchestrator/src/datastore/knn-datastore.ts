@@ -5,7 +5,7 @@ import type { HnswVectorIndex } from '@codestack/retrieval';
 import { float16BitsToFloat32, float32ToFloat16Bits, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
 
 /** The format name of a datastore's `datastore.json`. */
-const formatName = 'codestack-knn-datastore';
+export const datastoreFormatName = 'codestack-knn-datastore';
 const metadataFile = 'datastore.json';
 const keysFile = 'keys.f16';
 const valuesFile = 'values.i32';
@@ -24,7 +24,7 @@ export interface DatastoreBinding {
 
 /** The content of `datastore.json`. */
 export interface DatastoreMetadata extends DatastoreBinding {
-  format: typeof formatName;
+  format: typeof datastoreFormatName;
   version: 1;
   /** Stored (key, next token) pairs. */
   entries: number;
@@ -46,7 +46,8 @@ export function weightsFingerprint(model: LlamaModel): string {
   return hash.digest('hex');
 }
 
-function bindingOf(model: LlamaModel, tokenizer: Tokenizer): DatastoreBinding {
+/** What binds a datastore to `model` and `tokenizer`: its weights fingerprint and its tokenization of a probe text. */
+export function datastoreBinding(model: LlamaModel, tokenizer: Tokenizer): DatastoreBinding {
   const probe = createHash('sha256').update(JSON.stringify(tokenizer.encode(tokenizerProbe))).digest('hex');
   return { weights: weightsFingerprint(model), encoding: tokenizer.encodingName, tokenizer: probe };
 }
@@ -142,6 +143,36 @@ export interface BuildDatastoreOptions {
 }
 
 /**
+ * Runs `model` over `ids` in windows of `windowTokens` that overlap by one token, one forward pass
+ * each, and hands `onWindow` the final hidden states (float32, `positions × hiddenSize`) of every
+ * position that has a next token in the window, with those next tokens. So every token but the
+ * first is the value of exactly one key. Tensors are disposed as it goes; `signal` is checked
+ * before every window.
+ */
+export async function forEachWindow(
+  model: LlamaModel,
+  ids: readonly number[],
+  windowTokens: number,
+  signal: AbortSignal | undefined,
+  onWindow: (hiddenStates: Float32Array, nextTokens: number[]) => void,
+): Promise<void> {
+  for (let start = 0; start + 1 < ids.length; ) {
+    throwIfAborted(signal, 'datastore build');
+    const window = ids.slice(start, start + windowTokens);
+    const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
+    let hidden: Float32Array;
+    try {
+      logits.dispose();
+      hidden = (await hiddenStates.data()) as Float32Array;
+    } finally {
+      hiddenStates.dispose();
+    }
+    onWindow(hidden.subarray(0, (window.length - 1) * model.config.hiddenSize), window.slice(1));
+    start += window.length - 1;
+  }
+}
+
+/**
  * Runs the model over `texts` and stores, for every position, its final hidden state (the key,
  * rounded to 16 bits) and the next token (the value). One forward pass per window; tensors are
  * disposed as it goes.
@@ -156,27 +187,15 @@ export async function buildDatastore(options: BuildDatastoreOptions): Promise<To
   const keyChunks: Uint16Array[] = [];
   const values: number[] = [];
   for (const [textIndex, text] of options.texts.entries()) {
-    const ids = tokenizer.encode(text);
-    for (let start = 0; start + 1 < ids.length; ) {
-      throwIfAborted(options.signal, 'datastore build');
-      const window = ids.slice(start, start + windowTokens);
-      const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
-      let hidden: Float32Array;
-      try {
-        logits.dispose();
-        hidden = (await hiddenStates.data()) as Float32Array;
-      } finally {
-        hiddenStates.dispose();
-      }
-      const chunk = new Uint16Array((window.length - 1) * dimension);
+    await forEachWindow(model, tokenizer.encode(text), windowTokens, options.signal, (hidden, nextTokens) => {
+      const chunk = new Uint16Array(nextTokens.length * dimension);
       for (let index = 0; index < chunk.length; index++) chunk[index] = float32ToFloat16Bits(hidden[index]!);
       keyChunks.push(chunk);
-      for (let position = 0; position + 1 < window.length; position++) values.push(window[position + 1]!);
-      start += window.length - 1;
-    }
+      values.push(...nextTokens);
+    });
     options.onProgress?.({ texts: textIndex + 1, total: options.texts.length, entries: values.length });
   }
-  const metadata: DatastoreMetadata = { format: formatName, version: 1, ...bindingOf(model, tokenizer), entries: values.length, dimension, texts: options.texts.length };
+  const metadata: DatastoreMetadata = { format: datastoreFormatName, version: 1, ...datastoreBinding(model, tokenizer), entries: values.length, dimension, texts: options.texts.length };
   const keys = new Uint16Array(values.length * dimension);
   let offset = 0;
   for (const chunk of keyChunks) {
@@ -187,7 +206,7 @@ export async function buildDatastore(options: BuildDatastoreOptions): Promise<To
 }
 
 /** Writes `datastore` to `directory` atomically (manifest-committed): `datastore.json`, `keys.f16`, `values.i32`. */
-export async function saveDatastore(datastore: TokenDatastore, directory: string): Promise<void> {
+export async function saveDatastore(datastore: Pick<TokenDatastore, 'metadata' | 'keys' | 'values'>, directory: string): Promise<void> {
   const keys = new Uint8Array(datastore.keys.buffer, datastore.keys.byteOffset, datastore.keys.byteLength);
   const values = new Uint8Array(datastore.values.buffer, datastore.values.byteOffset, datastore.values.byteLength);
   await writeDirectoryAtomic(
@@ -223,10 +242,10 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
     if (FileFormatError.isInstance(error)) throw error;
     throw new FileFormatError({ path, reason: 'corrupt', message: 'is not JSON', cause: error });
   }
-  if (metadata?.format !== formatName || metadata.version !== 1 || !Number.isInteger(metadata.entries) || !Number.isInteger(metadata.dimension)) {
-    throw new FileFormatError({ path, reason: 'corrupt', message: `is not a version 1 ${formatName}` });
+  if (metadata?.format !== datastoreFormatName || metadata.version !== 1 || !Number.isInteger(metadata.entries) || !Number.isInteger(metadata.dimension)) {
+    throw new FileFormatError({ path, reason: 'corrupt', message: `is not a version 1 ${datastoreFormatName}` });
   }
-  const binding = bindingOf(options.model, options.tokenizer);
+  const binding = datastoreBinding(options.model, options.tokenizer);
   if (metadata.weights !== binding.weights) {
     throw new FileFormatError({ path, reason: 'mismatch', message: `was built with other weights (${metadata.weights.slice(0, 12)}…, this model is ${binding.weights.slice(0, 12)}…)` });
   }

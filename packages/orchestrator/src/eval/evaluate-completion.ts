@@ -118,7 +118,8 @@ export async function evaluateCompletion(options: EvaluateCompletionOptions): Pr
       maxOutputTokens: testCase.kind === 'next-line' ? maxOutputTokens : Math.max(4, Math.ceil(maxOutputTokens / 4)),
       temperature: 0,
       stopSequences: ['\n'],
-      ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
+      // The case's own prefix is the text before the cursor (a continuous cache reads it, never the text after).
+      providerOptions: { ...options.providerOptions, codestack: { ...options.providerOptions?.codestack, textBeforeCursor: testCase.prefix } },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const completion = generated.text.split('\n')[0]!;

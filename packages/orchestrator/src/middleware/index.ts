@@ -5,3 +5,6 @@ export { retrievalAugmentationMiddleware, type RetrievalAugmentationOptions, typ
 export { diagnosticRetrievalMiddleware, parseDiagnostics, repairProviderOptions, type DiagnosticRetrievalOptions, type DiagnosticRetrievalRecord, type RepairMarker } from './diagnostic-retrieval-middleware.js';
 export { cacheMiddleware, cacheKey, createMemoryCacheStore, createDirectoryCacheStore, type CacheStore } from './cache-middleware.js';
 export { traceMiddleware, loadOpenTelemetryTracer, type TraceEvent } from './trace-middleware.js';
+export { knnDatastoreMiddleware, type KnnDatastoreMiddlewareOptions } from './knn-datastore-middleware.js';
+export { createKnnCallOptions, type KnnCallOptions, type CreateKnnCallOptions, type SizedKnnDatastore } from '../datastore/knn-call-options.js';
+export { defaultDatastoreSettings, defaultCacheSettings, type KnnMixingSettings } from '../datastore/knn-defaults.js';

@@ -14,6 +14,7 @@ import type { AdapterSet } from '@codestack/tuning';
 import { renderChatPrompt } from '../../prompt/chat-template.js';
 import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from '../../prompt/fill-in-the-middle-template.js';
 import { PromptTooLongError } from '../../prompt/prompt-too-long-error.js';
+import { knnCallProcessors, type KnnCallSetup } from '../../datastore/knn-call-processors.js';
 
 /** Options of {@link createLocalLanguageModel}. */
 export interface LocalLanguageModelOptions {
@@ -210,7 +211,11 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
       const { ids, generation } = prepare(call);
       const release = await acquire(call);
       let result: GenerationResult | undefined;
+      let knn: KnnCallSetup;
       try {
+        // kNN-LM lookups (providerOptions.codestack.knn), set up once the adapter is in place.
+        knn = await knnCallProcessors(call, options.model, options.tokenizer);
+        if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
         const iterator = streamGenerate(options.model, ids, generation);
         for (;;) {
           await yieldToEventLoop();
@@ -227,11 +232,19 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
         text: result?.text ?? '',
         finishReason: finishReasons[result?.finishReason ?? 'length'],
         usage: { inputTokens: ids.length, outputTokens: result?.tokens.length ?? 0 },
+        ...(knn.processors.length > 0 ? { providerMetadata: { codestack: { knnDatastoreEntries: knn.datastoreEntries, knnCacheEntries: knn.cacheEntries } } } : {}),
       };
     },
     async doStream(call): Promise<LanguageModelStreamResult> {
       const { ids, generation } = prepare(call);
       const release = await acquire(call);
+      try {
+        const knn = await knnCallProcessors(call, options.model, options.tokenizer);
+        if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
+      } catch (error) {
+        release();
+        throw error;
+      }
       const iterator = streamGenerate(options.model, ids, generation);
       let outputTokens = 0;
       const stream = new ReadableStream<LanguageModelStreamPart>({

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
+import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { buildDatastoreDirectory, datastoreCheckpointDirectory, type DatastoreSource } from './build-datastore-directory.js';
+import { buildDatastore, loadDatastore } from './knn-datastore.js';
+import { readDatastoreSources } from './datastore-sources.js';
+
+/** One token per character (code point mod 96). */
+const characterTokenizer: Tokenizer = {
+  encodingName: 'characters',
+  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
+  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
+  countTokens: (text) => [...text].length,
+};
+const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+const sources: DatastoreSource[] = [
+  { path: 'a.ts', text: 'export const add = (a: number, b: number) => a + b;\n' },
+  { path: 'b.ts', text: 'export const sub = (a: number, b: number) => a - b;\nexport const neg = (a: number) => -a;\n' },
+  { path: 'c.ts', text: 'import { add } from "./a";\nexport function twice(x: number) { return add(x, x); }\n' },
+];
+const directories: string[] = [];
+afterAll(async () => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
+
+async function temporaryDirectory(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'codestack-datastore-build-'));
+  directories.push(directory);
+  return directory;
+}
+
+describe('buildDatastoreDirectory', () => {
+  it('writes a datastore that loads and answers, the same as buildDatastore, and reports tokens and bytes per token', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 1, initializerRange: 0.2 });
+    const out = join(await temporaryDirectory(), 'store');
+    const before = runtime.tf.memory().numTensors;
+    const progress: number[] = [];
+    const report = await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out, windowTokens: 24, onProgress: (update) => progress.push(update.texts) });
+    expect(runtime.tf.memory().numTensors).toBe(before);
+    expect(progress).toEqual([1, 2, 3]);
+    const expectedEntries = sources.reduce((sum, source) => sum + characterTokenizer.encode(source.text).length - 1, 0);
+    expect(report).toMatchObject({ out, entries: expectedEntries, texts: 3, bytesPerToken: 32 * 2 + 4, resumedTexts: 0 });
+    expect(report.seconds).toBeGreaterThan(0);
+    const loaded = await loadDatastore(out, { model, tokenizer: characterTokenizer });
+    const reference = await buildDatastore({ model, tokenizer: characterTokenizer, texts: sources.map((source) => source.text), windowTokens: 24 });
+    expect(Array.from(loaded.values)).toEqual(Array.from(reference.values));
+    expect(Array.from(loaded.keys)).toEqual(Array.from(reference.keys));
+    expect(loaded.search(reference.key(10), 1)[0]).toEqual({ token: reference.values[10], distance: 0 });
+    expect(existsSync(datastoreCheckpointDirectory(out))).toBe(false);
+    model.dispose();
+  });
+
+  it('continues an aborted build from its checkpoint to the same datastore, and starts over for other sources', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 1, initializerRange: 0.2 });
+    const out = join(await temporaryDirectory(), 'store');
+    const controller = new AbortController();
+    const aborted = await buildDatastoreDirectory({
+      model,
+      tokenizer: characterTokenizer,
+      sources,
+      out,
+      windowTokens: 24,
+      checkpointSeconds: 3600,
+      signal: controller.signal,
+      onProgress: (update) => update.texts === 2 && controller.abort(),
+    }).catch((error: unknown) => error);
+    expect(AbortedError.isInstance(aborted)).toBe(true);
+    expect(existsSync(out)).toBe(false);
+    expect((await readdir(datastoreCheckpointDirectory(out))).sort()).toEqual(['codestack-manifest.json', 'keys.f16', 'progress.json', 'values.i32']);
+
+    const seen: number[] = [];
+    const resumed = await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out, windowTokens: 24, onProgress: (update) => seen.push(update.texts) });
+    expect(resumed.resumedTexts).toBe(2);
+    expect(seen).toEqual([3]);
+    const fresh = join(await temporaryDirectory(), 'fresh');
+    await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out: fresh, windowTokens: 24 });
+    const [left, right] = await Promise.all([loadDatastore(out, { model, tokenizer: characterTokenizer }), loadDatastore(fresh, { model, tokenizer: characterTokenizer })]);
+    expect(Array.from(left.values)).toEqual(Array.from(right.values));
+    expect(Array.from(left.keys)).toEqual(Array.from(right.keys));
+    expect(existsSync(datastoreCheckpointDirectory(out))).toBe(false);
+
+    // A checkpoint of other sources is not resumed from.
+    const other = join(await temporaryDirectory(), 'other');
+    const stop = new AbortController();
+    await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out: other, windowTokens: 24, signal: stop.signal, onProgress: () => stop.abort() }).catch(() => undefined);
+    const changed = await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources: [{ ...sources[0]!, text: `${sources[0]!.text}// edited\n` }, ...sources.slice(1)], out: other, windowTokens: 24 });
+    expect(changed.resumedTexts).toBe(0);
+
+    // A datastore for other weights is refused.
+    const otherWeights = LlamaModel.create(runtime, config, { seed: 2, initializerRange: 0.2 });
+    const refusal = await loadDatastore(out, { model: otherWeights, tokenizer: characterTokenizer }).catch((error: unknown) => error);
+    expect(FileFormatError.isInstance(refusal) && refusal.code).toBe('MISMATCHED_FILE');
+    model.dispose();
+    otherWeights.dispose();
+  });
+});
+
+describe('readDatastoreSources', () => {
+  it('reads a project without node_modules, dist or dot folders, an installed package by name, and refuses an unknown input', async () => {
+    const project = await temporaryDirectory();
+    await mkdir(join(project, 'src'), { recursive: true });
+    await mkdir(join(project, 'dist'), { recursive: true });
+    await mkdir(join(project, '.git'), { recursive: true });
+    await mkdir(join(project, 'node_modules', 'left-pad-ish', 'lib'), { recursive: true });
+    await writeFile(join(project, 'src', 'b.ts'), 'export const b = 2;\n');
+    await writeFile(join(project, 'src', 'a.ts'), 'export const a = 1;\n');
+    await writeFile(join(project, 'src', 'notes.md'), '# not code\n');
+    await writeFile(join(project, 'dist', 'a.js'), 'export const a = 1;\n');
+    await writeFile(join(project, '.git', 'hook.js'), 'x\n');
+    await writeFile(join(project, 'node_modules', 'left-pad-ish', 'package.json'), '{"name":"left-pad-ish"}\n');
+    await writeFile(join(project, 'node_modules', 'left-pad-ish', 'lib', 'index.d.ts'), 'export declare function leftPad(text: string): string;\n');
+    const fromProject = await readDatastoreSources(['.'], { cwd: project });
+    expect(fromProject.map((source) => source.path)).toEqual([join('src', 'a.ts'), join('src', 'b.ts')]);
+    expect(fromProject[0]!.text).toBe('export const a = 1;\n');
+    const fromPackage = await readDatastoreSources(['left-pad-ish'], { cwd: join(project, 'src') });
+    expect(fromPackage.map((source) => source.path)).toEqual([join('left-pad-ish', 'lib', 'index.d.ts')]);
+    const missing = await readDatastoreSources(['no-such-package-anywhere'], { cwd: project }).catch((error: unknown) => error);
+    expect(FileFormatError.isInstance(missing) && missing.code).toBe('MISSING_FILE');
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { Tokenizer } from '@codestack/core';
+import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { buildContinuousCache, ExactTokenDatastore } from './continuous-cache.js';
+
+/** One token per character (code point mod 96). */
+const characterTokenizer: Tokenizer = {
+  encodingName: 'characters',
+  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
+  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
+  countTokens: (text) => [...text].length,
+};
+const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+
+describe('ExactTokenDatastore', () => {
+  it('returns the k nearest keys by squared L2 distance, nearest first, as a full sort would', () => {
+    let seed = 3;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const dimension = 8;
+    const entries = 200;
+    const keys = Float32Array.from({ length: entries * dimension }, random);
+    const values = Int32Array.from({ length: entries }, (_, index) => index);
+    const datastore = new ExactTokenDatastore(dimension, keys, values);
+    const query = Float32Array.from({ length: dimension }, random);
+    const all = [...values].map((entry) => ({ token: entry, distance: keys.subarray(entry * dimension, (entry + 1) * dimension).reduce((sum, value, index) => sum + (value - query[index]!) ** 2, 0) }));
+    all.sort((left, right) => left.distance - right.distance);
+    const found = datastore.search(query, 5);
+    expect(found.map((neighbour) => neighbour.token)).toEqual(all.slice(0, 5).map((neighbour) => neighbour.token));
+    for (const [index, neighbour] of found.entries()) expect(neighbour.distance).toBeCloseTo(all[index]!.distance, 4);
+    expect(datastore.search(query, 500)).toHaveLength(entries);
+    expect(new ExactTokenDatastore(dimension, new Float32Array(0), new Int32Array(0)).search(query, 3)).toEqual([]);
+  });
+});
+
+describe('buildContinuousCache', () => {
+  it('stores the hidden state of every position before the cursor with its next token, over windows, and nothing after the cursor', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 4, initializerRange: 0.2 });
+    const before = runtime.tf.memory().numTensors;
+    const file = 'const first = 1;\nconst second = first + 1;\nexport function total() { return first + second; }\n// after the cursor: SECRET_AFTER_CURSOR\n';
+    const cursor = file.indexOf('// after');
+    const textBeforeCursor = file.slice(0, cursor);
+    const cache = await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor, windowTokens: 32 });
+    expect(runtime.tf.memory().numTensors).toBe(before);
+    const ids = characterTokenizer.encode(textBeforeCursor);
+    // Longer than one window: the earlier part was run in windows, and every next token is stored once.
+    expect(ids.length).toBeGreaterThan(64);
+    expect(Array.from(cache.values)).toEqual(ids.slice(1));
+    const afterIds = new Set(characterTokenizer.encode('SECRET_AFTER_CURSOR'));
+    const storedAfterOnly = [...afterIds].filter((id) => !ids.includes(id));
+    expect(storedAfterOnly.length).toBeGreaterThan(0);
+    for (const id of storedAfterOnly) expect(cache.values.includes(id)).toBe(false);
+    // A key is the hidden state of its position in its window: the first window's, from one forward pass.
+    const { logits, hiddenStates } = model.logitsWithHiddenStates([ids.slice(0, 32)]);
+    const hidden = Float32Array.from(hiddenStates.dataSync());
+    logits.dispose();
+    hiddenStates.dispose();
+    expect(Array.from(cache.keys.subarray(0, 31 * 32))).toEqual(Array.from(hidden.subarray(0, 31 * 32)));
+    expect(cache.search(hidden.subarray(5 * 32, 6 * 32), 1)[0]).toEqual({ token: ids[6], distance: 0 });
+
+    const recent = await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor, maximumTokens: 20 });
+    expect(Array.from(recent.values)).toEqual(ids.slice(-19));
+    expect((await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor: '' })).size).toBe(0);
+    expect(runtime.tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});

@@ -1,0 +1,98 @@
+import { InvalidArgumentError, type Tokenizer } from '@codestack/core';
+import type { KnnDatastore, KnnNeighbour, LlamaModel } from '@codestack/runtime';
+import { forEachWindow } from './knn-datastore.js';
+
+/**
+ * A small in-memory datastore searched exactly (every key, squared L2 distance): the keys are
+ * float32 final hidden states, the values the tokens that followed. What the continuous cache
+ * holds; exact search is cheap at the size of one file.
+ */
+export class ExactTokenDatastore implements KnnDatastore {
+  /** Creates it over `keys` (`values.length × dimension` float32s) and `values`. */
+  constructor(
+    readonly dimension: number,
+    readonly keys: Float32Array,
+    readonly values: Int32Array,
+  ) {
+    if (!Number.isInteger(dimension) || dimension < 1 || keys.length !== values.length * dimension) {
+      throw new InvalidArgumentError({ argument: 'keys', message: `expected ${values.length} keys of ${dimension}` });
+    }
+  }
+
+  /** Stored pairs. */
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** The `k` nearest keys to `vector` with their next tokens and squared L2 distances, nearest first. */
+  search(vector: Float32Array, k: number): KnnNeighbour[] {
+    const { dimension } = this;
+    const count = this.values.length;
+    const wanted = Math.min(k, count);
+    if (wanted <= 0) return [];
+    // A sorted list of the best `wanted` so far (k is small: insertion beats a heap here).
+    const best: KnnNeighbour[] = [];
+    for (let entry = 0; entry < count; entry++) {
+      let distance = 0;
+      const offset = entry * dimension;
+      for (let index = 0; index < dimension; index++) {
+        const difference = this.keys[offset + index]! - vector[index]!;
+        distance += difference * difference;
+      }
+      if (best.length === wanted && distance >= best[wanted - 1]!.distance) continue;
+      let position = best.length === wanted ? wanted - 1 : best.length;
+      if (best.length === wanted) best.pop();
+      while (position > 0 && best[position - 1]!.distance > distance) position--;
+      best.splice(position, 0, { token: this.values[entry]!, distance });
+    }
+    return best;
+  }
+}
+
+/** Options of {@link buildContinuousCache}. */
+export interface ContinuousCacheOptions {
+  /** The model whose final hidden states become the keys (the one that will decode). */
+  model: LlamaModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /**
+   * The text before the cursor: the whole file up to it, not only what fits the window. Never
+   * pass text after the cursor: the cache would then hold the answer.
+   */
+  textBeforeCursor: string;
+  /** Tokens per forward pass. Default the model's context. */
+  windowTokens?: number;
+  /** The cache holds at most the last so many tokens before the cursor. Default 16384. */
+  maximumTokens?: number;
+  /** Cancels between windows. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The continuous cache of Grave et al. (2017), "Improving neural language models with a
+ * continuous cache", as a kNN datastore: runs the model over the text before the cursor in
+ * windows (as `buildDatastore` does) and keeps, for every position, its final hidden state and
+ * the token that followed. Mixed in with `KnnLogitsProcessor`, it lets a model with a short
+ * window copy a name written earlier in the same file, beyond its window.
+ */
+export async function buildContinuousCache(options: ContinuousCacheOptions): Promise<ExactTokenDatastore> {
+  const { model } = options;
+  const dimension = model.config.hiddenSize;
+  const windowTokens = options.windowTokens ?? model.config.maximumContext;
+  const maximumTokens = options.maximumTokens ?? 16384;
+  if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
+    throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
+  }
+  if (!Number.isInteger(maximumTokens) || maximumTokens < 2) throw new InvalidArgumentError({ argument: 'maximumTokens', message: `expected an integer of at least 2, got ${maximumTokens}` });
+  const ids = options.tokenizer.encode(options.textBeforeCursor).slice(-maximumTokens);
+  const entries = Math.max(0, ids.length - 1);
+  const keys = new Float32Array(entries * dimension);
+  const values = new Int32Array(entries);
+  let stored = 0;
+  await forEachWindow(model, ids, windowTokens, options.signal, (hidden, nextTokens) => {
+    keys.set(hidden.subarray(0, nextTokens.length * dimension), stored * dimension);
+    values.set(nextTokens, stored);
+    stored += nextTokens.length;
+  });
+  return new ExactTokenDatastore(dimension, keys, values);
+}

@@ -1,0 +1,77 @@
+import { InvalidArgumentError, type LanguageModelCallOptions } from '@codestack/core';
+import type { KnnDatastore } from '@codestack/runtime';
+import type { KnnMixingSettings } from './knn-defaults.js';
+
+const marker = Symbol.for('codestack.knn-call-options');
+
+/** A datastore with the size and binding a call reports; `TokenDatastore` is one. */
+export interface SizedKnnDatastore extends KnnDatastore {
+  /** Stored pairs. */
+  readonly size: number;
+  /** The manifest binding it to its model's weights, when it has one. */
+  readonly metadata?: { readonly weights: string };
+}
+
+/**
+ * What `providerOptions.codestack.knn` holds: the kNN-LM lookups a local model mixes into its
+ * next-token distribution. Make it with {@link createKnnCallOptions} (or `knnDatastoreMiddleware`):
+ * the datastore rides along as a live, non-enumerable reference, so the enumerable part, which
+ * cache keys and traces serialise, describes it in a few fields. It cannot come over HTTP.
+ */
+export interface KnnCallOptions {
+  /** The datastore's weights fingerprint and size, when one is used. */
+  readonly datastore?: { readonly weights: string | null; readonly entries: number; readonly settings: KnnMixingSettings };
+  /** The continuous cache's settings, when the text before the cursor becomes a cache. */
+  readonly cache?: KnnMixingSettings;
+}
+
+/** Options of {@link createKnnCallOptions}. */
+export interface CreateKnnCallOptions {
+  /** A datastore (such as a loaded `TokenDatastore`) and how to mix it. */
+  datastore?: { datastore: SizedKnnDatastore; settings: KnnMixingSettings };
+  /** With settings: build a continuous cache from the call's text before the cursor and mix it. */
+  cache?: KnnMixingSettings;
+}
+
+function checkSettings(settings: KnnMixingSettings, what: string): KnnMixingSettings {
+  const { lambda, k, temperature } = settings;
+  if (!(lambda >= 0 && lambda <= 1)) throw new InvalidArgumentError({ argument: `${what}.lambda`, message: `expected a number in [0, 1], got ${lambda}` });
+  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError({ argument: `${what}.k`, message: `expected a positive integer, got ${k}` });
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new InvalidArgumentError({ argument: `${what}.temperature`, message: `expected a positive number, got ${temperature}` });
+  return { lambda, k, temperature };
+}
+
+/** Makes the value of `providerOptions.codestack.knn`; see {@link KnnCallOptions}. */
+export function createKnnCallOptions(options: CreateKnnCallOptions): KnnCallOptions {
+  const value: { datastore?: KnnCallOptions['datastore']; cache?: KnnMixingSettings } = {};
+  if (options.datastore !== undefined) {
+    const { datastore, settings } = options.datastore;
+    if (typeof datastore?.search !== 'function') throw new InvalidArgumentError({ argument: 'datastore', message: 'expected a datastore with search(vector, k)' });
+    value.datastore = { weights: datastore.metadata?.weights ?? null, entries: datastore.size, settings: checkSettings(settings, 'datastore') };
+  }
+  if (options.cache !== undefined) value.cache = checkSettings(options.cache, 'cache');
+  Object.defineProperty(value, marker, { value: options.datastore?.datastore ?? null, enumerable: false });
+  return Object.freeze(value);
+}
+
+/** The datastore behind `options` (made by {@link createKnnCallOptions}), or `undefined`. */
+export function knnCallDatastore(options: KnnCallOptions): SizedKnnDatastore | undefined {
+  return ((options as unknown as Record<symbol, SizedKnnDatastore | null>)[marker] ?? undefined) as SizedKnnDatastore | undefined;
+}
+
+/**
+ * Reads `providerOptions.codestack.knn` and `providerOptions.codestack.textBeforeCursor` of a call:
+ * `undefined` without kNN options; a typed error when the value was not made by
+ * {@link createKnnCallOptions} (it cannot come from JSON).
+ */
+export function readKnnCallOptions(call: LanguageModelCallOptions): { knn: KnnCallOptions; textBeforeCursor: string | undefined } | undefined {
+  const codestack = call.providerOptions?.codestack;
+  const knn = codestack?.knn;
+  if (knn === undefined || knn === null) return undefined;
+  if (typeof knn !== 'object' || !Object.hasOwn(knn, marker)) {
+    throw new InvalidArgumentError({ argument: 'providerOptions.codestack.knn', message: 'expected a value made by createKnnCallOptions or knnDatastoreMiddleware' });
+  }
+  const text = codestack?.textBeforeCursor;
+  if (text !== undefined && typeof text !== 'string') throw new InvalidArgumentError({ argument: 'providerOptions.codestack.textBeforeCursor', message: 'expected a string' });
+  return { knn: knn as KnnCallOptions, textBeforeCursor: text };
+}
