@@ -1,230 +1,185 @@
 /**
  * Benchmark: `npm run bench -w packages/runtime`. Prints one JSON object, then a one-line summary.
- * Measures matMul GFLOP/s, forward tokens/s, decode tokens/s with and without the KV cache at
- * contexts 64, 256 and 512, and training tokens/s, for a ~1M and a ~5M parameter model, plus
- * `kernelProfile`: per-kernel time tables (tf.profile) of one 1M training step and one cached
- * decode step at context 256 (see bench/kernel-profile.bench.ts). `--profile` prints only those.
+ *
+ * For the ~1M and ~5M configs of issue 15: training tokens/s (AdamW, batch 8 x 128) on one
+ * wasm thread, on two (the threaded SIMD build) and with two data-parallel workers; cached decode
+ * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads; and, when
+ * `/usr/bin/python3` can import torch, the same with PyTorch eager on one and two threads
+ * (scripts/reference-speed.py). Every measurement runs in a fresh process; the contenders
+ * alternate (the order reverses every round) and the report gives medians of the rounds (3 by
+ * default, `--rounds N`), per wall second and per CPU second. Then `kernelProfile`: per-kernel
+ * time tables (tf.profile) of one 1M training step and one cached decode step at context 256 (see
+ * bench/kernel-profile.bench.ts).
+ *
+ * `--quick`: the 1M config only, fewer steps. `--profile [--threads N]`: only the kernel tables.
+ * `--measure '<job>'`: one measurement (what the bench runs in each child process).
+ * `CODESTACK_BENCH_MODELS=1M,5M` picks the configs; `CODESTACK_BACKEND` the backend.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRuntime, type BackendRequest, type Runtime } from './backend/runtime.js';
-import { LlamaModel } from './model/llama-model.js';
+import { loadavg } from 'node:os';
+import { createRuntime, type BackendRequest } from './backend/runtime.js';
 import { parameterCount, type ModelConfig } from './model/model-config.js';
-import { SeededRandom } from './random/seeded-random.js';
-import { writeTokenShard } from './data/token-shards.js';
-import { PackedDataset } from './data/packed-dataset.js';
-import { Trainer } from './training/trainer.js';
 import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
+import { referenceConfigs, runSpeedJob, type DecodeMeasurement, type Rate, type SpeedJob, type TrainingMeasurement } from './bench/speed-measurements.bench.js';
+import { measureOurs, measurePyTorch, pyTorchAvailability } from './bench/measurement-processes.bench.js';
 
-const referenceConfigs: Record<string, ModelConfig> = {
-  '1M': {
-    vocabularySize: 512,
-    hiddenSize: 128,
-    layers: 4,
-    attentionHeads: 4,
-    keyValueHeads: 2,
-    feedForwardSize: 448,
-    maximumContext: 1024,
-    ropeTheta: 10000,
-    normEpsilon: 1e-5,
-    tiedEmbeddings: true,
-  },
-  '5M': {
-    vocabularySize: 2048,
-    hiddenSize: 256,
-    layers: 6,
-    attentionHeads: 8,
-    keyValueHeads: 4,
-    feedForwardSize: 704,
-    maximumContext: 1024,
-    ropeTheta: 10000,
-    normEpsilon: 1e-5,
-    tiedEmbeddings: true,
-  },
-};
+const contexts = [64, 256, 512];
 
-/** Wall-clock and process CPU time (all threads) since a start mark. */
-interface Mark {
-  wall: number;
-  cpu: NodeJS.CpuUsage;
+function loadAverage(): number[] {
+  return loadavg().map((value) => Number(value.toFixed(2)));
 }
 
-function mark(): Mark {
-  return { wall: performance.now(), cpu: process.cpuUsage() };
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** A rate measured both ways: per wall second, and per CPU second of this process (load-insensitive). */
-interface Rate {
-  wall: number;
-  cpu: number;
+function medianRate(rates: readonly Rate[]): Rate {
+  return { wall: Number(median(rates.map((value) => value.wall)).toFixed(1)), cpu: Number(median(rates.map((value) => value.cpu)).toFixed(1)) };
 }
 
-function rate(units: number, start: Mark): Rate {
-  const wallSeconds = (performance.now() - start.wall) / 1000;
-  const usage = process.cpuUsage(start.cpu);
-  const cpuSeconds = (usage.user + usage.system) / 1e6;
-  return { wall: Number((units / wallSeconds).toFixed(1)), cpu: Number((units / cpuSeconds).toFixed(1)) };
+function ratio(numerator: number, denominator: number): number {
+  return Number((numerator / denominator).toFixed(2));
 }
 
-function matMulGflops(runtime: Runtime): Rate {
-  const { tf } = runtime;
-  const size = 512;
-  const a = tf.randomNormal([size, size]);
-  const b = tf.randomNormal([size, size]);
-  for (let index = 0; index < 3; index++) tf.matMul(a, b).dispose();
-  const repeats = 20;
-  const start = mark();
-  for (let index = 0; index < repeats; index++) {
-    const product = tf.matMul(a, b);
-    product.dataSync();
-    product.dispose();
-  }
-  const result = rate((2 * size ** 3 * repeats) / 1e9, start);
-  a.dispose();
-  b.dispose();
-  return result;
+/** A contender: who measures, with how many threads (and data-parallel workers). */
+interface Contender {
+  name: string;
+  library: 'ours' | 'pytorch';
+  threads: number;
+  workers: number;
 }
 
-function randomIds(random: SeededRandom, length: number, vocabulary: number): number[] {
-  return Array.from({ length }, () => random.nextInt(vocabulary));
-}
-
-function forwardTokensPerSecond(model: LlamaModel, random: SeededRandom): Rate {
-  const batch = 8;
-  const length = 128;
-  const ids = Array.from({ length: batch }, () => randomIds(random, length, model.config.vocabularySize));
-  model.logits(ids).dispose();
-  const repeats = 3;
-  const start = mark();
-  for (let index = 0; index < repeats; index++) {
-    const logits = model.logits(ids);
-    logits.dataSync();
-    logits.dispose();
-  }
-  return rate(batch * length * repeats, start);
-}
-
-/** Decode rates: wall, per CPU-second, and from the fastest tenth of the steps (what a core does when not preempted). */
-interface DecodeRate extends Rate {
-  bestDecile: number;
-}
-
-async function decodeTokensPerSecond(model: LlamaModel, random: SeededRandom, context: number, useCache: boolean): Promise<DecodeRate> {
-  const prompt = randomIds(random, context, model.config.vocabularySize);
-  const steps = useCache ? 64 : 4;
-  const cache = useCache ? model.createCache(1) : undefined;
-  const ids = [...prompt];
-  const step = async (): Promise<void> => {
-    const next = random.nextInt(model.config.vocabularySize);
-    ids.push(next);
-    const logits = cache === undefined ? model.logits([ids], undefined, { lastPositionOnly: true }) : model.logits([[next]], cache);
-    await logits.data();
-    logits.dispose();
-  };
-  model.logits([prompt], cache, { lastPositionOnly: true }).dispose();
-  for (let warm = 0; warm < (useCache ? 8 : 1); warm++) await step();
-  const durations: number[] = [];
-  const start = mark();
-  for (let index = 0; index < steps; index++) {
-    const begin = performance.now();
-    await step();
-    durations.push(performance.now() - begin);
-  }
-  const result = rate(steps, start);
-  cache?.dispose();
-  durations.sort((left, right) => left - right);
-  const decile = durations[Math.floor(durations.length / 10)] as number;
-  return { ...result, bestDecile: Number((1000 / decile).toFixed(1)) };
-}
-
-async function trainingTokensPerSecond(model: LlamaModel, random: SeededRandom, directory: string, workers: number): Promise<{ tokensPerSecond: Rate; batchSize: number; sequenceLength: number }> {
-  await writeTokenShard(join(directory, 'train.tokens'), randomIds(random, 200_000, model.config.vocabularySize));
-  const data = await PackedDataset.open(directory);
-  const batchSize = 8;
-  const sequenceLength = 128;
-  const trainer = new Trainer({ model, data, batchSize, sequenceLength, workers, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
-  await trainer.trainStep();
-  const steps = 5;
-  const start = mark();
-  let tokens = 0;
-  for (let step = 0; step < steps; step++) tokens += (await trainer.trainStep()).tokens;
-  const tokensPerSecond = rate(tokens, start);
-  trainer.dispose();
-  return { tokensPerSecond, batchSize, sequenceLength };
+function optionValue(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
 }
 
 async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const json = process.argv.includes('--json');
+  const rounds = Number(optionValue('--rounds') ?? 3);
+  const trainingSteps = quick ? 2 : 4;
+  const decodeSteps = quick ? 24 : 64;
+  const only = process.env.CODESTACK_BENCH_MODELS?.split(',') ?? (quick ? ['1M'] : Object.keys(referenceConfigs));
+  const pytorch = pyTorchAvailability();
+  const contenders: Contender[] = [
+    { name: 'threads1', library: 'ours', threads: 1, workers: 1 },
+    { name: 'threads2', library: 'ours', threads: 2, workers: 1 },
+    { name: 'workers2', library: 'ours', threads: 1, workers: 2 },
+    ...(pytorch.available
+      ? [
+          { name: 'threads1', library: 'pytorch', threads: 1, workers: 1 } as const,
+          { name: 'threads2', library: 'pytorch', threads: 2, workers: 1 } as const,
+        ]
+      : []),
+  ];
+  const loadBefore = loadAverage();
+  const training = new Map<string, Rate[]>();
+  const decode = new Map<string, Record<string, Rate>[]>();
+  const matMul = new Map<string, Rate[]>();
+  const devices: Record<string, string> = {};
+  const plan: Array<{ job: SpeedJob; contender: Contender }> = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const model of only) {
+      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const contender of order) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
+      // Data-parallel workers do not apply to decoding.
+      for (const contender of order.filter((entry) => entry.workers === 1)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps } });
+    }
+  }
+  const progress = process.stderr.isTTY && !json;
+  for (const [index, { job, contender }] of plan.entries()) {
+    if (progress) process.stderr.write(`\r\x1b[Kruntime bench ${index + 1}/${plan.length}: ${job.model} ${job.kind} ${contender.library} ${contender.name}`);
+    const measurement = contender.library === 'ours' ? await measureOurs(job) : await measurePyTorch(job);
+    const key = `${job.model}/${contender.library}/${contender.name}`;
+    devices[`${contender.library}/${contender.name}`] = measurement.device;
+    if (job.kind === 'train') training.set(key, [...(training.get(key) ?? []), (measurement as TrainingMeasurement).tokensPerSecond]);
+    else {
+      const result = measurement as DecodeMeasurement;
+      decode.set(key, [...(decode.get(key) ?? []), result.decodeTokensPerSecond]);
+      if (result.matMulGflops !== undefined) matMul.set(contender.name, [...(matMul.get(contender.name) ?? []), result.matMulGflops]);
+    }
+  }
+  if (progress) process.stderr.write('\r\x1b[K');
+
+  const models: Record<string, unknown> = {};
+  const summaries: string[] = [];
+  for (const model of only) {
+    const config = referenceConfigs[model] as ModelConfig;
+    const trainingOf = (library: string, name: string): Rate | undefined => {
+      const samples = training.get(`${model}/${library}/${name}`);
+      return samples === undefined ? undefined : medianRate(samples);
+    };
+    const decodeOf = (library: string, name: string, context: number): Rate | undefined => {
+      const samples = decode.get(`${model}/${library}/${name}`);
+      return samples === undefined ? undefined : medianRate(samples.map((sample) => sample[context] as Rate));
+    };
+    const ours = { threads1: trainingOf('ours', 'threads1')!, threads2: trainingOf('ours', 'threads2')!, workers2: trainingOf('ours', 'workers2')! };
+    const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
+    const oursBest = Math.max(ours.threads1.wall, ours.threads2.wall, ours.workers2.wall);
+    const theirsBest = theirs === undefined ? undefined : Math.max(theirs.threads1.wall, theirs.threads2.wall);
+    const decodeRows: Record<string, unknown> = {};
+    const decodeSummary: string[] = [];
+    for (const context of contexts) {
+      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
+      const best = Math.max(row.ours.threads1.wall, row.ours.threads2.wall);
+      const theirsDecodeBest = row.pytorch === undefined ? undefined : Math.max(row.pytorch.threads1.wall, row.pytorch.threads2.wall);
+      decodeRows[context] = { ...row, oursBestOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(best, theirsDecodeBest) };
+      decodeSummary.push(
+        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)}` +
+          (row.pytorch === undefined ? '' : ` vs ${Math.round(row.pytorch.threads1.wall)}/${Math.round(row.pytorch.threads2.wall)} (${ratio(best, theirsDecodeBest as number)}x)`),
+      );
+    }
+    models[model] = {
+      parameters: parameterCount(config),
+      training: {
+        batch: '8x128',
+        ours,
+        pytorch: theirs,
+        twoThreadsOverOne: ratio(ours.threads2.wall, ours.threads1.wall),
+        twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
+        oursBestOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBest, theirsBest),
+      },
+      decodeTokensPerSecond: decodeRows,
+      samples: {
+        training: Object.fromEntries([...training].filter(([key]) => key.startsWith(`${model}/`))),
+        decode: Object.fromEntries([...decode].filter(([key]) => key.startsWith(`${model}/`))),
+      },
+    };
+    summaries.push(
+      `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x) / ${Math.round(ours.workers2.wall)} 2 workers` +
+        (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
+        `; decode 1t/2t ${decodeSummary.join(', ')}`,
+    );
+  }
   const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
   const runtime = await createRuntime({ backend });
-  const random = new SeededRandom(1);
-  const results: Record<string, unknown> = {
-    backend: runtime.backend,
-    device: runtime.device,
-    loadAverage: loadavg().map((value) => Number(value.toFixed(2))),
-    matMulGflops: matMulGflops(runtime),
-    models: {} as Record<string, unknown>,
-  };
-  const only = process.env.CODESTACK_BENCH_MODELS?.split(',');
-  for (const [name, config] of Object.entries(referenceConfigs)) {
-    if (only !== undefined && !only.includes(name)) continue;
-    const model = LlamaModel.create(runtime, config, { seed: 1 });
-    const decode: Record<string, { cached: DecodeRate; uncached: DecodeRate }> = {};
-    for (const context of [64, 256, 512]) {
-      decode[context] = {
-        cached: await decodeTokensPerSecond(model, random, context, true),
-        uncached: await decodeTokensPerSecond(model, random, context, false),
-      };
-    }
-    const directory = await mkdtemp(join(tmpdir(), 'runtime-bench-'));
-    let training;
-    let trainingParallel;
-    try {
-      training = await trainingTokensPerSecond(model, random, directory, 1);
-      trainingParallel = await trainingTokensPerSecond(model, random, directory, 2);
-    } finally {
-      await rm(directory, { recursive: true, force: true });
-    }
-    (results.models as Record<string, unknown>)[name] = {
-      parameters: parameterCount(config),
-      forwardTokensPerSecond: forwardTokensPerSecond(model, random),
-      decodeTokensPerSecond: decode,
-      trainingTokensPerSecond: training.tokensPerSecond,
-      // cpu here is per CPU-second summed over both threads
-      trainingTokensPerSecondTwoWorkers: trainingParallel.tokensPerSecond,
-      trainingBatch: `${training.batchSize}x${training.sequenceLength}`,
-    };
-    model.dispose();
-  }
-  // A few seconds: one warm-up and one profiled training step, a short decode warm-up.
+  // A few seconds: one warm-up and one profiled training step, a short decode warm-up (one thread).
   const profile = await kernelProfile(runtime, '1M', referenceConfigs['1M'] as ModelConfig);
-  results.kernelProfile = profile;
-  results.loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
+  const results = {
+    backend: runtime.backend,
+    devices,
+    pytorch: pytorch.available ? { version: pytorch.version, environment: 'OPENBLAS_NUM_THREADS and OMP_NUM_THREADS = threads; OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset' } : { skipped: pytorch.reason },
+    method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after one warm-up, decode ${decodeSteps} timed cached steps after 8 warm-up`,
+    quick,
+    loadAverage: loadBefore,
+    matMulGflops: Object.fromEntries([...matMul].map(([name, samples]) => [name, medianRate(samples)])),
+    models,
+    kernelProfile: profile,
+    loadAverageAfter: loadAverage(),
+  };
+  runtime.dispose();
   console.log(JSON.stringify(results, null, 2));
-  const models = results.models as Record<
-    string,
-    { parameters: number; forwardTokensPerSecond: Rate; trainingTokensPerSecond: Rate; trainingTokensPerSecondTwoWorkers: Rate; decodeTokensPerSecond: Record<string, { cached: DecodeRate; uncached: DecodeRate }> }
-  >;
-  const both = (value: Rate): string => `${Math.round(value.wall)}/${Math.round(value.cpu)}`;
-  const summary = Object.entries(models)
-    .map(([name, model]) => {
-      const decode = Object.entries(model.decodeTokensPerSecond)
-        .map(([context, value]) => `${context}:${both(value.cached)} (best decile ${Math.round(value.cached.bestDecile)}) nocache ${both(value.uncached)}`)
-        .join(', ');
-      return `${name} (${(model.parameters / 1e6).toFixed(2)}M): train ${both(model.trainingTokensPerSecond)} (2 threads wall ${Math.round(model.trainingTokensPerSecondTwoWorkers.wall)}), forward ${both(model.forwardTokensPerSecond)}, decode ${decode}`;
-    })
-    .join('; ');
-  const matMul = results.matMulGflops as Rate;
-  console.log(
-    `runtime bench, ${runtime.backend} (${runtime.device}), load ${(results.loadAverage as number[]).join(' ')}, tokens/s as wall/per-CPU-second: matMul ${matMul.wall}/${matMul.cpu} GFLOP/s; ${summary}`,
-  );
+  const pytorchNote = pytorch.available ? `PyTorch ${pytorch.version}` : `PyTorch skipped (${pytorch.reason})`;
+  console.log(`runtime bench, ${results.backend}, load ${loadBefore.join(' ')} -> ${results.loadAverageAfter.join(' ')}, medians of ${rounds} alternating rounds, tokens/s per wall second, ${pytorchNote}: ${summaries.join('; ')}`);
   console.log(kernelProfileSummary(results.kernelProfile as KernelProfile));
 }
 
-/** `--profile`: only the per-kernel tables (a few seconds). */
+/** `--profile [--threads N]`: only the per-kernel tables (a few seconds). */
 async function profileOnly(): Promise<void> {
   const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
-  const runtime = await createRuntime({ backend });
+  const runtime = await createRuntime({ backend, threads: Number(optionValue('--threads') ?? 1) });
   const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
   const profile = await kernelProfile(runtime, '1M', referenceConfigs['1M'] as ModelConfig);
   const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
@@ -233,7 +188,11 @@ async function profileOnly(): Promise<void> {
   console.log(kernelProfileSummary(profile));
 }
 
-if (process.argv.includes('--hugging-face')) {
+if (process.argv.includes('--measure')) {
+  // A child process of the bench: one measurement, one JSON line.
+  const job = JSON.parse(optionValue('--measure') ?? '') as SpeedJob;
+  console.log(JSON.stringify(await runSpeedJob(job)));
+} else if (process.argv.includes('--hugging-face')) {
   // Bring-your-own-model measurements (slow: a 1 GB checkpoint); see hugging-face.bench.ts.
   const { runHuggingFaceBench } = await import('./hugging-face.bench.js');
   await runHuggingFaceBench(process.argv.slice(2));
