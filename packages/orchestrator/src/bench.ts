@@ -1,9 +1,11 @@
 /**
  * `npm run bench -w packages/orchestrator`: the orchestrator's own overhead per request, with
  * the model's time excluded by an instant model (it answers a fixed fenced block at once), and
- * the sandbox's start-up time; and the prompt itself (`evaluatePrompt`: documents' precision,
- * recall and tokens before and after the relevance gate and compact documents, and whether broken
- * answers' real signatures reach the repair prompt). Prints one JSON object, then a one-line summary.
+ * the sandbox's start-up time; and the prompt itself: the relevance threshold chosen on the
+ * validation tasks (`sweepRelevanceThreshold`) with its held-out test figure, and `evaluatePrompt`
+ * (documents' precision, recall and tokens before and after the relevance gate and compact
+ * documents, and whether broken answers' real signatures reach the repair prompt). Prints one JSON
+ * object, then a one-line summary.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import type { LanguageModel, LanguageModelStreamPart, RetrievedDocument, Retriev
 import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
 import { getTokenizer } from '@codestack/tokenizer';
 import { evaluatePrompt } from './eval/prompt-evaluation.js';
+import { sweepRelevanceThreshold } from './eval/relevance-threshold-sweep.js';
 import { createDocsIndexRetriever } from './retrieval/docs-index-retriever.js';
 import { cacheMiddleware, createMemoryCacheStore } from './middleware/cache-middleware.js';
 import { defaultSettingsMiddleware } from './middleware/default-settings-middleware.js';
@@ -98,6 +101,8 @@ const plainNode = await timeEach(20, async () => spawnSync(process.execPath, ['-
 const typeCheckWarm = await timeEach(20, async () => typeCheck({ code: 'export const n: number = [1, 2].length;', projectDirectory }));
 
 const docsRetriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: projectDirectory })));
+const thresholdSweep = await sweepRelevanceThreshold({ retriever: docsRetriever });
+const chosenOnValidation = thresholdSweep.validation.find((score) => score.threshold === thresholdSweep.chosen)!;
 const promptReport = await evaluatePrompt({ retriever: docsRetriever, tokenizer, projectDirectory });
 const { outcomes: _outcomes, ...repairSummary } = promptReport.repair;
 
@@ -112,11 +117,20 @@ const result = {
   sandboxNamespaceLauncher: isolationSupport.launcher ?? null,
   plainNodeStartupMilliseconds: plainNode,
   typeCheckWarmMilliseconds: typeCheckWarm,
-  prompt: { tasks: promptReport.tasks, before: promptReport.before, after: promptReport.after, repair: repairSummary },
+  relevanceThreshold: {
+    rule: thresholdSweep.rule,
+    validation: Object.fromEntries(thresholdSweep.validation.map((score) => [score.threshold.toFixed(3), score.right])),
+    plateau: thresholdSweep.plateau,
+    chosen: thresholdSweep.chosen,
+    default: thresholdSweep.defaultThreshold,
+    validationRight: chosenOnValidation.right,
+    test: thresholdSweep.test,
+  },
+  prompt: { tasks: promptReport.tasks, minimumRelevance: promptReport.minimumRelevance, before: promptReport.before, after: promptReport.after, repair: repairSummary },
   node: process.version,
   cpus: (await import('node:os')).cpus().length,
 };
 console.log(JSON.stringify(result));
 console.log(
-  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 guard, ${sandboxNamespaceStartup ? `${sandboxNamespaceStartup.p50.toFixed(1)} ms namespace (${isolationSupport.launcher})` : `namespace unavailable (${isolationSupport.reason})`} (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms, prompt docs precision ${promptReport.before.precision.toFixed(2)} → ${promptReport.after.precision.toFixed(2)} recall ${promptReport.before.recall.toFixed(2)} → ${promptReport.after.recall.toFixed(2)} doc tokens ${promptReport.before.meanDocumentTokens.toFixed(0)} → ${promptReport.after.meanDocumentTokens.toFixed(0)}/task, repair signature reached ${promptReport.repair.reachedMarked}/${promptReport.repair.answers}`,
+  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 guard, ${sandboxNamespaceStartup ? `${sandboxNamespaceStartup.p50.toFixed(1)} ms namespace (${isolationSupport.launcher})` : `namespace unavailable (${isolationSupport.reason})`} (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms, relevance threshold ${thresholdSweep.chosen} chosen on validation (${chosenOnValidation.right}/${chosenOnValidation.tasks} right; default ${thresholdSweep.defaultThreshold}${thresholdSweep.chosen === thresholdSweep.defaultThreshold ? '' : ' OUT OF DATE'}), test ${thresholdSweep.test.right}/${thresholdSweep.test.tasks}, prompt docs precision ${promptReport.before.precision.toFixed(2)} → ${promptReport.after.precision.toFixed(2)} recall ${promptReport.before.recall.toFixed(2)} → ${promptReport.after.recall.toFixed(2)} doc tokens ${promptReport.before.meanDocumentTokens.toFixed(0)} → ${promptReport.after.meanDocumentTokens.toFixed(0)}/task, repair signature reached ${promptReport.repair.reachedMarked}/${promptReport.repair.answers}`,
 );

@@ -37,3 +37,4 @@ export {
 export { evaluatePrompt, type EvaluatePromptOptions, type PromptReport, type PromptScore, type BrokenAnswerOutcome } from './eval/index.js';
 export { brokenAnswers, type BrokenAnswer } from './eval/index.js';
 export { apiTasks, plainTasks, splitPromptTasks, type PromptTask } from './eval/index.js';
+export { sweepRelevanceThreshold, defaultSweepThresholds, type SweepRelevanceThresholdOptions, type RelevanceThresholdSweep, type ThresholdScore } from './eval/index.js';

@@ -32,3 +32,10 @@ export {
 export { evaluatePrompt, type EvaluatePromptOptions, type PromptReport, type PromptScore, type BrokenAnswerOutcome } from './prompt-evaluation.js';
 export { brokenAnswers, type BrokenAnswer } from './prompt-broken-answers.js';
 export { apiTasks, plainTasks, splitPromptTasks, type PromptTask } from './prompt-tasks.js';
+export {
+  sweepRelevanceThreshold,
+  defaultSweepThresholds,
+  type SweepRelevanceThresholdOptions,
+  type RelevanceThresholdSweep,
+  type ThresholdScore,
+} from './relevance-threshold-sweep.js';

@@ -1,14 +1,35 @@
 import { fileURLToPath } from 'node:url';
 import { getTokenizer } from '@codestack/tokenizer';
-import { describe, expect, it } from 'vitest';
+import type { Retriever } from '@codestack/core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createNodeTypesRetriever } from '../__fixtures__/scripted-openai-server.js';
+import { defaultRelevanceThreshold } from '../prompt/compact-documents.js';
 import { evaluatePrompt } from './prompt-evaluation.js';
+import { sweepRelevanceThreshold } from './relevance-threshold-sweep.js';
 
 const projectDirectory = fileURLToPath(new URL('../..', import.meta.url));
+let retriever: Retriever;
+
+beforeAll(async () => {
+  retriever = await createNodeTypesRetriever(projectDirectory);
+}, 180_000);
 
 describe('evaluatePrompt over a real @types/node index', () => {
+  it('chooses the relevance threshold on validation by its stated rule, and the default is that choice', async () => {
+    const sweep = await sweepRelevanceThreshold({ retriever });
+    const best = Math.max(...sweep.validation.map((score) => score.right));
+    const onPlateau = sweep.validation.filter((score) => score.threshold >= sweep.plateau.from && score.threshold <= sweep.plateau.to);
+    expect(onPlateau.every((score) => score.right === best)).toBe(true);
+    expect(sweep.chosen).toBeGreaterThanOrEqual(sweep.plateau.from);
+    expect(sweep.chosen).toBeLessThanOrEqual(sweep.plateau.to);
+    // If this fails, the index or the relevance changed: set defaultRelevanceThreshold to the new choice.
+    expect(sweep.chosen).toBe(defaultRelevanceThreshold);
+    expect(sweep.test.threshold).toBe(sweep.chosen);
+    expect(sweep.test.tasks).toBe(20);
+    expect(sweep.test.right).toBeGreaterThanOrEqual(best - 2);
+  }, 300_000);
+
   it('scores the prompt before and after the gate and compact documents, and the repair lookup', async () => {
-    const retriever = await createNodeTypesRetriever(projectDirectory);
     const report = await evaluatePrompt({ retriever, tokenizer: getTokenizer('cl100k_base'), projectDirectory });
     if (process.env.PROMPT_EVAL_PRINT) console.log(JSON.stringify(report, null, 1));
     expect(report.tasks).toBe(20);

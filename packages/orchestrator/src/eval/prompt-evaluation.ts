@@ -9,6 +9,7 @@ import { repairFeedback } from '../generate-code/generate-code.js';
 import { typeCheck } from '../validation/type-check/type-check.js';
 import { brokenAnswers as defaultBrokenAnswers, type BrokenAnswer } from './prompt-broken-answers.js';
 import { splitPromptTasks, type PromptTask } from './prompt-tasks.js';
+import { documentName } from './relevance-threshold-sweep.js';
 
 /** How one prompt configuration scores over the task set. */
 export interface PromptScore {
@@ -48,8 +49,10 @@ export interface PromptReport {
   tasks: number;
   /** No gate (`minimumRelevance: 0`), every retrieved document's full text: the prompt before issue 18. */
   before: PromptScore;
-  /** The relevance gate (`defaultRelevanceThreshold`) and compact documents: `generateCode`'s prompt now. */
+  /** The relevance gate (`minimumRelevance`) and compact documents: `generateCode`'s prompt now. */
   after: PromptScore;
+  /** The threshold of `after`. */
+  minimumRelevance: number;
   /** The diagnostics-driven retrieval of the repair round over the broken answers. */
   repair: { answers: number; reachedMarked: number; reachedFromText: number; outcomes: BrokenAnswerOutcome[] };
 }
@@ -69,6 +72,8 @@ export interface EvaluatePromptOptions {
   topK?: number;
   /** Tokens the documents may take after. Default 1024 (`generateCode`'s at an 8192-token window). */
   maximumDocumentTokens?: number;
+  /** The relevance gate after. Default `defaultRelevanceThreshold` (as `sweepRelevanceThreshold` chooses it on validation). */
+  minimumRelevance?: number;
 }
 
 /**
@@ -82,6 +87,7 @@ export interface EvaluatePromptOptions {
 export async function evaluatePrompt(options: EvaluatePromptOptions): Promise<PromptReport> {
   const tasks = options.tasks ?? splitPromptTasks().test;
   const topK = options.topK ?? 4;
+  const minimumRelevance = options.minimumRelevance ?? defaultRelevanceThreshold;
   const retrieved = await Promise.all(tasks.map(async (task) => (await options.retriever.retrieve(task.task, { topK })) as CompactableDocument[]));
   const score = (select: (documents: CompactableDocument[]) => CompactableDocument[]): PromptScore => {
     let sent = 0;
@@ -94,7 +100,7 @@ export async function evaluatePrompt(options: EvaluatePromptOptions): Promise<Pr
     let documentTokens = 0;
     tasks.forEach((task, index) => {
       const documents = select(retrieved[index]!);
-      const isRelevant = (document: CompactableDocument): boolean => task.apis.includes(document.name ?? document.id.replace(/^[^:]*:/, ''));
+      const isRelevant = (document: CompactableDocument): boolean => task.apis.includes(documentName(document));
       sent += documents.length;
       relevant += documents.filter(isRelevant).length;
       if (task.apis.length > 0) {
@@ -119,7 +125,7 @@ export async function evaluatePrompt(options: EvaluatePromptOptions): Promise<Pr
   };
   const before = score((documents) => gateDocuments(documents, 0).kept);
   const after = score((documents) =>
-    compactDocuments(gateDocuments(documents, defaultRelevanceThreshold).kept, { tokenizer: options.tokenizer, maximumTokens: options.maximumDocumentTokens ?? 1024 }),
+    compactDocuments(gateDocuments(documents, minimumRelevance).kept, { tokenizer: options.tokenizer, maximumTokens: options.maximumDocumentTokens ?? 1024 }).documents,
   );
 
   const outcomes: BrokenAnswerOutcome[] = [];
@@ -164,6 +170,7 @@ export async function evaluatePrompt(options: EvaluatePromptOptions): Promise<Pr
     tasks: tasks.length,
     before,
     after,
+    minimumRelevance,
     repair: {
       answers: outcomes.length,
       reachedMarked: outcomes.filter((outcome) => outcome.reachedMarked).length,

@@ -1,7 +1,8 @@
 /**
  * A task set for the prompt itself: tasks that need a Node API (with the `@types/node` entries
  * that answer them) and tasks that need none. Every other task (even index) is validation, the
- * rest test: the relevance threshold of the docs-index retriever was chosen on validation only.
+ * rest test: `sweepRelevanceThreshold` chooses the prompt's relevance threshold on validation only
+ * and reports test.
  */
 export interface PromptTask {
   /** The task as a user would write it. */
@@ -58,10 +59,8 @@ export const plainTasks: readonly PromptTask[] = [
   { task: 'Write a TypeScript function transpose(matrix: number[][]): number[][] that transposes a matrix.', apis: [] },
 ];
 
-/** Validation (even indices) and test (odd indices) halves of both sets. */
+/** Validation (even indices) and test (odd indices) halves of both sets: 10 API and 10 plain tasks each. */
 export function splitPromptTasks(): { validation: PromptTask[]; test: PromptTask[] } {
-  const all = [...apiTasks, ...plainTasks];
   const half = (parity: number): PromptTask[] => [...apiTasks.filter((_, index) => index % 2 === parity), ...plainTasks.filter((_, index) => index % 2 === parity)];
-  void all;
   return { validation: half(0), test: half(1) };
 }

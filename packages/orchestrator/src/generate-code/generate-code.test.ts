@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createRecordingDocsRetriever } from '../__fixtures__/docs-retriever.js';
 import { createScriptedModelTestDouble } from '../__fixtures__/scripted-model-test-double.js';
 import { createTinyLocalModel } from '../__fixtures__/tiny-local-model.js';
+import { renderDocuments } from '../prompt/render-documents.js';
+import type { DocsIndexDocument } from '../retrieval/docs-index-retriever.js';
 import { generateCode, type GenerateCodeEvent } from './generate-code.js';
 
 const projectDirectory = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,6 +39,37 @@ describe('generateCode', () => {
     expect(repair.feedback).toContain('TS2322');
     expect(model.calls[1]?.prompt).toHaveLength(4);
     expect(JSON.stringify(model.calls[0]?.prompt)).toContain('[math-clamp]');
+  });
+
+  it("reports in its retrieval event what reached the prompt, what was irrelevant and what was over the documents' budget, with the prompt event's tokens", async () => {
+    const task = 'Write clamp(value, low, high) that limits a number between low and high.';
+    const retriever = await createRecordingDocsRetriever([
+      { id: 'math-clamp', text: 'clamp limits a number between low and high. It takes the value, the low bound and the high bound, and returns the nearest number within them, using Math.min and Math.max.' },
+      { id: 'math-min', text: 'min returns the smaller of two numbers, low or high. With no arguments it returns Infinity.' },
+      { id: 'math-max', text: 'max returns the larger of a number and a limit. With no arguments it returns -Infinity.' },
+      { id: 'string-pad', text: 'padStart pads a string with another string until it reaches a given length.' },
+    ]);
+    const ranked = ((await retriever.retrieve(task, { topK: 4 })) as DocsIndexDocument[]).sort((a, b) => b.relevance - a.relevance);
+    expect(new Set(ranked.map((document) => document.relevance)).size).toBe(4);
+    // The three most relevant clear the gate; the budget holds only the first one's compact form.
+    const minimumRelevance = (ranked[2]!.relevance + ranked[3]!.relevance) / 2;
+    const maximumDocumentTokens = tokenizer.countTokens(ranked[0]!.compact) + 1;
+    const model = createScriptedModelTestDouble(['```ts\nexport const clamp = (v: number, l: number, h: number): number => Math.min(h, Math.max(l, v));\n```']);
+    const run = generateCode({ task, model, tokenizer, retriever, minimumRelevance, maximumDocumentTokens });
+    const events: GenerateCodeEvent[] = [];
+    for await (const event of run.events) events.push(event);
+    await run.result;
+    const retrieval = events.find((event) => event.type === 'retrieval') as Extract<GenerateCodeEvent, { type: 'retrieval' }>;
+    const prompt = events.find((event) => event.type === 'prompt') as Extract<GenerateCodeEvent, { type: 'prompt' }>;
+    expect(retrieval.documents).toEqual([expect.objectContaining({ id: ranked[0]!.id, form: 'compact', tokens: tokenizer.countTokens(ranked[0]!.compact), relevance: ranked[0]!.relevance })]);
+    expect(retrieval.irrelevant).toEqual([{ id: ranked[3]!.id, relevance: ranked[3]!.relevance, threshold: minimumRelevance, reason: expect.stringMatching(/^relevance \d\.\d{3} < threshold /) }]);
+    expect(retrieval.overBudget.map((document) => document.id)).toEqual([ranked[1]!.id, ranked[2]!.id]);
+    expect(retrieval.overBudget[0]!.reason).toMatch(/^compact form of \d+ tokens > 1 left of the documents' \d+$/);
+    expect(retrieval.documentTokens).toBe(prompt.documentTokens);
+    expect(retrieval.documentTokens).toBe(tokenizer.countTokens(renderDocuments([{ id: ranked[0]!.id, text: ranked[0]!.compact }], { layout: 'section' })));
+    const sent = JSON.stringify(model.calls[0]?.prompt);
+    expect(sent).toContain(`[${ranked[0]!.id}]`);
+    for (const left of [ranked[1]!, ranked[2]!, ranked[3]!]) expect(sent).not.toContain(`[${left.id}]`);
   });
 
   it('stops after the repair rounds with ok false, against the real tiny local model', async () => {

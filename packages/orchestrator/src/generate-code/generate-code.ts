@@ -14,12 +14,12 @@ import { extractCode } from './extract-code.js';
 import { streamText } from '../models/generate-text.js';
 import { buildChatPrompt, renderChatPrompt } from '../prompt/chat-template.js';
 import type { PromptParts } from '../prompt/prompt-parts.js';
-import { compactDocuments, defaultRelevanceThreshold, gateDocuments, type CompactableDocument, type IrrelevantDocument } from '../prompt/compact-documents.js';
+import { compactDocuments, defaultRelevanceThreshold, gateDocuments, type CompactableDocument, type IrrelevantDocument, type OverBudgetDocument } from '../prompt/compact-documents.js';
 import { renderDocuments } from '../prompt/render-documents.js';
 import { allocatePromptBudget, promptPartsOf, type PromptBudget } from '../prompt/prompt-budget.js';
 import { describeValidationFailure, type FailureSources } from './failure-report.js';
 import { retrieveRepairDocuments } from './diagnostic-queries.js';
-import { repairProviderOptions, type RepairMarker } from '../middleware/diagnostic-retrieval-middleware.js';
+import { recordRepairLookup, repairProviderOptions, type RepairMarker } from '../middleware/diagnostic-retrieval-middleware.js';
 import { validateCode, type ValidateCodeOptions, type ValidationReport } from '../validation/validate-code.js';
 
 /** How {@link generateCode} validates each answer. */
@@ -90,15 +90,35 @@ export interface GenerateCodeAttempt {
   usage: LanguageModelUsage;
 }
 
-/** The events of a run, in order: retrieval?, prompt, then per attempt text-deltas and validation?, repair between attempts, finish. */
+/** A document as a `retrieval` event reports it: as it reached the prompt. */
+export interface RetrievalEventDocument {
+  id: string;
+  score: number;
+  relevance?: number;
+  source?: string;
+  /** Tokens of its text as it sits in the prompt. */
+  tokens: number;
+  /** How it went in: compact (its signatures and summary sentence), whole (with detail and examples), or cut short by the context window. */
+  form: 'whole' | 'compact' | 'truncated';
+}
+
+/** The events of a run, in order: retrieval?, prompt, then per attempt text-deltas and validation?, repair (and retrieval? for it) between attempts, finish. */
 export type GenerateCodeEvent =
   | {
       type: 'retrieval';
       query: string;
-      /** What entered the prompt, most relevant first. */
-      documents: { id: string; score: number; relevance?: number; source?: string }[];
+      /** What reached the prompt (after the relevance gate, the documents' budget and the context window), most relevant first. */
+      documents: RetrievalEventDocument[];
       /** What was left out as irrelevant, and why (relevance vs threshold). */
       irrelevant: IrrelevantDocument[];
+      /** Relevant, but left out for tokens: over the documents' budget (`maximumDocumentTokens`) or dropped to fit the context window. */
+      overBudget: OverBudgetDocument[];
+      /**
+       * Tokens of the documents section of the prompt this retrieval feeds (the same as that
+       * attempt's `prompt` event's `documentTokens`; a repair round's section also holds the
+       * task's documents).
+       */
+      documentTokens: number;
       /** The repair round this retrieval is for (diagnostics-driven); absent for the task's. */
       attempt?: number;
     }
@@ -157,18 +177,16 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   const { abortSignal: signal } = options;
   throwIfAborted(signal, 'generateCode');
   const { contextTokens, maxOutputTokens, tokenizer } = resolveBudget(options);
-  let documents: RetrievedDocument[] = [];
+  let documents: CompactableDocument[] = [];
+  /** The task's retrieval, reported once the first prompt is fitted (what reached it). */
+  let taskRetrieval: { irrelevant: IrrelevantDocument[]; overBudget: OverBudgetDocument[] } | undefined;
   if (options.retriever) {
     const retrieved = await options.retriever.retrieve(options.task, { topK: options.retrievalTopK ?? 4, signal });
     const gate = gateDocuments(retrieved as CompactableDocument[], options.minimumRelevance ?? defaultRelevanceThreshold);
     const room = contextTokens - maxOutputTokens;
-    documents = compactDocuments(gate.kept, { tokenizer, maximumTokens: options.maximumDocumentTokens ?? Math.min(1024, Math.floor(room / 4)) });
-    channel.push({
-      type: 'retrieval',
-      query: options.task,
-      documents: gate.kept.map(retrievalEventDocument),
-      irrelevant: gate.dropped,
-    });
+    const compacted = compactDocuments(gate.kept, { tokenizer, maximumTokens: options.maximumDocumentTokens ?? Math.min(1024, Math.floor(room / 4)) });
+    documents = compacted.documents;
+    taskRetrieval = { irrelevant: gate.dropped, overBudget: compacted.overBudget };
   }
   const measure = promptMeasure(options.model, tokenizer);
   /** Fits the parts (with a repair turn from the second attempt on) so the rendered prompt fits. */
@@ -186,6 +204,10 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     });
   const first = fit();
   let budget = first;
+  let documentTokens = documentSectionTokens(budget, tokenizer);
+  if (taskRetrieval) {
+    channel.push({ type: 'retrieval', query: options.task, ...reachedPrompt(documents, budget, tokenizer), irrelevant: taskRetrieval.irrelevant, overBudget: [...taskRetrieval.overBudget, ...droppedByWindow(documents, budget, tokenizer)], documentTokens });
+  }
   const attempts: GenerateCodeAttempt[] = [];
   const usage: LanguageModelUsage = { inputTokens: 0, outputTokens: 0 };
   /** What the repair round fixes, marked on its call for diagnosticRetrievalMiddleware. */
@@ -193,7 +215,6 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   for (let index = 0; ; index += 1) {
     throwIfAborted(signal, 'generateCode');
     const messages = buildChatPrompt(promptPartsOf(budget));
-    const documentTokens = budget.documents.length === 0 ? 0 : tokenizer.countTokens(renderDocuments(budget.documents, { layout: 'section' }));
     channel.push({ type: 'prompt', attempt: index, messages: [...messages], usedTokens: budget.usedTokens, documentTokens, dropped: budget.dropped, truncated: budget.truncated });
     const streamed = await streamText({
       model: options.model,
@@ -229,18 +250,25 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
     });
     channel.push({ type: 'repair', attempt: index + 1, feedback });
     // A misused API named by the type checker: look its real signature up for the repair round
-    // (the same lookup as diagnosticRetrievalMiddleware's, which skips what is already here).
+    // (the lookup diagnosticRetrievalMiddleware reuses for the same retriever instead of searching again).
+    repair = { diagnostics: attempt.validation.diagnostics, code };
+    let fresh: CompactableDocument[] | undefined;
+    let repairQuery = '';
     if (options.retriever) {
       const found = await retrieveRepairDocuments({ retriever: options.retriever, diagnostics: attempt.validation.diagnostics, code, ...(signal ? { signal } : {}) });
+      recordRepairLookup(repair, options.retriever, found);
       if (found.queries.length > 0) {
-        const fresh = found.documents.filter((document) => !documents.some((known) => known.id === document.id));
-        documents = [...fresh.map((document) => ({ ...document, text: document.compact ?? document.text })), ...documents];
-        channel.push({ type: 'retrieval', query: found.queries.join(' '), attempt: index + 1, documents: fresh.map(retrievalEventDocument), irrelevant: [] });
+        fresh = found.documents.filter((document) => !documents.some((known) => known.id === document.id)).map((document) => ({ ...document, text: document.compact ?? document.text }));
+        documents = [...fresh, ...documents];
+        repairQuery = found.queries.join(' ');
       }
     }
-    repair = { diagnostics: attempt.validation.diagnostics, code };
     // The repair prompt is the first prompt plus the last answer and its feedback, fitted again.
     budget = fit({ answer: text, feedback });
+    documentTokens = documentSectionTokens(budget, tokenizer);
+    if (fresh) {
+      channel.push({ type: 'retrieval', query: repairQuery, attempt: index + 1, ...reachedPrompt(fresh, budget, tokenizer), irrelevant: [], overBudget: droppedByWindow(fresh, budget, tokenizer), documentTokens });
+    }
   }
   const last = attempts[attempts.length - 1]!;
   const ok = last.validation?.ok ?? true;
@@ -248,9 +276,34 @@ async function run(options: GenerateCodeOptions, rounds: number, channel: EventC
   return { ok, code: last.code, attempts, documents: first.documents, dropped: first.dropped, usage };
 }
 
-/** A retrieved document as a `retrieval` event reports it. */
-function retrievalEventDocument({ id, score, relevance, source }: CompactableDocument): Extract<GenerateCodeEvent, { type: 'retrieval' }>['documents'][number] {
-  return { id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}) };
+/** Tokens of a fitted prompt's documents section, as rendered: the `prompt` event's `documentTokens`. */
+function documentSectionTokens(budget: PromptBudget, tokenizer: Tokenizer): number {
+  return budget.documents.length === 0 ? 0 : tokenizer.countTokens(renderDocuments(budget.documents, { layout: 'section' }));
+}
+
+/** Of `candidates`, those the fitted prompt holds, as a `retrieval` event reports them. */
+function reachedPrompt(candidates: readonly CompactableDocument[], budget: PromptBudget, tokenizer: Tokenizer): { documents: RetrievalEventDocument[] } {
+  const reached: RetrievalEventDocument[] = [];
+  for (const candidate of candidates) {
+    const sent = budget.documents.find((document) => document.id === candidate.id);
+    if (sent === undefined) continue;
+    const { id, score, relevance, source } = candidate;
+    const form = budget.truncated.includes(`document:${id}`) ? 'truncated' : sent.text === candidate.compact ? 'compact' : 'whole';
+    reached.push({ id, score, ...(relevance === undefined ? {} : { relevance }), ...(source ? { source } : {}), tokens: tokenizer.countTokens(sent.text), form });
+  }
+  return { documents: reached };
+}
+
+/** Of `candidates`, those the prompt budget dropped whole to fit the context window. */
+function droppedByWindow(candidates: readonly CompactableDocument[], budget: PromptBudget, tokenizer: Tokenizer): OverBudgetDocument[] {
+  return candidates
+    .filter((candidate) => budget.dropped.includes(`document:${candidate.id}`))
+    .map((candidate) => ({
+      id: candidate.id,
+      ...(candidate.relevance === undefined ? {} : { relevance: candidate.relevance }),
+      tokens: tokenizer.countTokens(candidate.text),
+      reason: `dropped to fit the context window (${budget.availableTokens} tokens for the prompt)`,
+    }));
 }
 
 /**

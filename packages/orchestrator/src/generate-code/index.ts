@@ -8,6 +8,7 @@ export {
   type GenerateCodeEvent,
   type GenerateCodeAttempt,
   type GenerateCodeValidation,
+  type RetrievalEventDocument,
 } from './generate-code.js';
 export { EventChannel } from './event-channel.js';
 export { readTestFailure, formatTestFailure, type FailureSources, type TestFailure } from './failure-report.js';

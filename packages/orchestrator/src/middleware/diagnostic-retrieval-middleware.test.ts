@@ -97,4 +97,40 @@ describe('diagnosticRetrievalMiddleware over HTTP with a real @types/node index'
     expect(server.requests[1]!.messages.map((message) => message.content).join('\n')).not.toContain('The real signatures');
     expect(server.requests[1]!.messages.map((message) => message.content).join('\n')).toMatch(signature);
   }, 60_000);
+
+  it('searches the index once per query in a repair round when generateCode and the middleware share a retriever; a middleware over another retriever looks up for itself', async () => {
+    const task = 'Write a TypeScript function lineCount(path: string): number that counts the lines of a text file.';
+    const counting = (queries: string[]): Retriever => ({
+      retrieve: (query, options) => {
+        queries.push(query);
+        return retriever.retrieve(query, options);
+      },
+    });
+    const run = async (shared: Retriever, ofMiddleware: Retriever, records: DiagnosticRetrievalRecord[]) => {
+      server.answerWith([broken, fixed]);
+      const model = wrapLanguageModel({
+        model: new OpenAICompatibleModel({ baseURL: server.baseURL, modelId: 'scripted-test-double' }),
+        middleware: diagnosticRetrievalMiddleware({ retriever: ofMiddleware, tokenizer, onRetrieval: (record) => records.push(record) }),
+      });
+      const result = await generateCode({ model, tokenizer, retriever: shared, contextTokens: 8192, task, validation: { projectDirectory, codeFile: 'line-count.ts' } }).result;
+      expect(result.ok).toBe(true);
+      return server.requests[1]!.messages.map((message) => message.content).join('\n');
+    };
+
+    const searched: string[] = [];
+    const shared = counting(searched);
+    const sameRecords: DiagnosticRetrievalRecord[] = [];
+    const repairPrompt = await run(shared, shared, sameRecords);
+    expect(searched).toEqual([task, 'fs.readFileSync']);
+    expect(sameRecords).toEqual([{ queries: ['fs.readFileSync'], used: [], skipped: [{ id: '@types/node:fs.readFileSync', reason: 'in prompt' }] }]);
+    expect(repairPrompt).toMatch(signature);
+
+    searched.length = 0;
+    const searchedByOther: string[] = [];
+    const otherRecords: DiagnosticRetrievalRecord[] = [];
+    await run(shared, counting(searchedByOther), otherRecords);
+    expect(searched).toEqual([task, 'fs.readFileSync']);
+    expect(searchedByOther).toEqual(['fs.readFileSync']);
+    expect(otherRecords).toHaveLength(1);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import type { LanguageModelCallOptions, LanguageModelMessage, Retriever, Tokenizer } from '@codestack/core';
 import { InvalidArgumentError } from '@codestack/core';
 import { extractCode } from '../generate-code/extract-code.js';
-import { retrieveRepairDocuments } from '../generate-code/diagnostic-queries.js';
+import { retrieveRepairDocuments, type RepairDocuments } from '../generate-code/diagnostic-queries.js';
 import { renderDocuments } from '../prompt/render-documents.js';
 import type { CodeDiagnostic } from '../validation/type-check/type-check.js';
 import type { LanguageModelMiddleware } from '../models/wrap-language-model.js';
@@ -13,6 +13,19 @@ import type { LanguageModelMiddleware } from '../models/wrap-language-model.js';
 export interface RepairMarker {
   diagnostics: readonly CodeDiagnostic[];
   code?: string;
+}
+
+/** Lookups already done for a repair marker, by the retriever that did them (kept off the marker so it stays plain data). */
+const repairLookups = new WeakMap<RepairMarker, { retriever: Retriever; found: RepairDocuments }>();
+
+/**
+ * Records that `retriever` already did the repair lookup (`retrieveRepairDocuments`) for `repair`,
+ * as `generateCode` does before it marks a repair call: `diagnosticRetrievalMiddleware` over the
+ * same retriever then uses `found` instead of searching again; one over another retriever (another
+ * index) still does its own lookup.
+ */
+export function recordRepairLookup(repair: RepairMarker, retriever: Retriever, found: RepairDocuments): void {
+  repairLookups.set(repair, { retriever, found });
 }
 
 /** The call's provider options with `codestack.repair` set to `repair` (unchanged without one). */
@@ -55,7 +68,8 @@ export interface DiagnosticRetrievalOptions {
  * `generateCode` put them) are not repeated: list it before (outside) `retrievalAugmentationMiddleware`
  * so that its signatures go next to the repair message rather than being skipped as already in the
  * retrieval augmentation's block. Other calls pass through untouched. The lookup is `retrieveRepairDocuments`, the one
- * `generateCode` uses.
+ * `generateCode` uses; when `generateCode` already did it with this same retriever (see
+ * {@link recordRepairLookup}), its result is used and the index is not searched again.
  */
 export function diagnosticRetrievalMiddleware(options: DiagnosticRetrievalOptions): LanguageModelMiddleware {
   const maximumTokens = options.maximumDocumentTokens ?? 512;
@@ -66,7 +80,11 @@ export function diagnosticRetrievalMiddleware(options: DiagnosticRetrievalOption
     async transformParams({ params }) {
       const repair = repairOf(params);
       if (!repair || repair.diagnostics.length === 0) return params;
-      const found = await retrieveRepairDocuments({ retriever: options.retriever, diagnostics: repair.diagnostics, ...(repair.code === undefined ? {} : { code: repair.code }), ...(params.abortSignal ? { signal: params.abortSignal } : {}) });
+      const known = repairLookups.get(repair);
+      const found =
+        known?.retriever === options.retriever
+          ? known.found
+          : await retrieveRepairDocuments({ retriever: options.retriever, diagnostics: repair.diagnostics, ...(repair.code === undefined ? {} : { code: repair.code }), ...(params.abortSignal ? { signal: params.abortSignal } : {}) });
       if (found.queries.length === 0) return params;
       const promptText = typeof params.prompt === 'string' ? params.prompt : params.prompt.map((message) => message.content).join('\n');
       const record: DiagnosticRetrievalRecord = { queries: found.queries, used: [], skipped: [] };

@@ -2,11 +2,12 @@ import type { RetrievedDocument, Tokenizer } from '@codestack/core';
 
 /**
  * The relevance threshold of the docs-index retriever's `documentRelevance` under which a document stays out of the
- * prompt. Chosen on the validation half of the prompt task set (`eval/prompt-tasks.ts`: 10 tasks
- * that need a Node API and 10 that need none, over all of `@types/node`, top 4): thresholds from
- * 0.7 to 1.3 in steps of 0.025 were tried, 0.875–0.925 gave the most right tasks (18 of 20: an API
- * task keeps its API, a plain task keeps nothing), and 0.9 is that plateau's middle. On the test
- * half it gives 19 of 20. See `docs/orchestrator.md`.
+ * prompt. Chosen by `sweepRelevanceThreshold` (run by `npm run bench -w packages/orchestrator`) on
+ * the validation half of the prompt task set (`eval/prompt-tasks.ts`: 10 tasks that need a Node
+ * API and 10 that need none, over all of `@types/node`, top 4): of 0.5 to 1.5 in steps of 0.025,
+ * 0.875–0.925 give the most right tasks (18 of 20: an API task keeps its API, a plain task keeps
+ * nothing), and 0.9 is that plateau's middle. On the test half it gives 19 of 20. See
+ * `docs/orchestrator.md`.
  */
 export const defaultRelevanceThreshold = 0.9;
 
@@ -47,22 +48,58 @@ export function gateDocuments<T extends CompactableDocument>(documents: readonly
   return { kept: kept.map((document, index) => ({ document, index })).sort((a, b) => rank(b.document) - rank(a.document) || a.index - b.index).map(({ document }) => document), dropped };
 }
 
+/** A relevant document kept out of the prompt for the token budget. */
+export interface OverBudgetDocument {
+  id: string;
+  /** Its relevance, when the retriever gives one. */
+  relevance?: number;
+  /** Tokens of the smallest form it could have gone in as (its compact form, or its text). */
+  tokens: number;
+  reason: string;
+}
+
+/** What {@link compactDocuments} kept, and what did not fit. */
+export interface CompactedDocuments<T> {
+  /** The documents as they go into the prompt, most relevant first: each compact or whole. */
+  documents: T[];
+  /** Documents whose compact form did not fit in `maximumTokens`. */
+  overBudget: OverBudgetDocument[];
+}
+
 /**
- * Compact documents: every document first as its compact form (signatures and summary sentence),
- * most relevant first; then, in that order, each is given its whole text (detail and examples)
- * while all documents together stay within `maximumTokens`. Documents without a compact form
- * keep their text.
+ * Compact documents within `maximumTokens` (counted on the documents' texts): in the given order
+ * (most relevant first), each goes in as its compact form (signatures and summary sentence) while
+ * that fits, else it stays out, reported in `overBudget`; then, in the same order, each kept one is
+ * given its whole text (detail and examples) while all together still fit. Documents without a
+ * compact form go in as their text.
  */
-export function compactDocuments<T extends CompactableDocument>(documents: readonly T[], options: { tokenizer: Tokenizer; maximumTokens: number }): T[] {
-  const texts = documents.map((document) => document.compact ?? document.text);
-  let total = texts.reduce((sum, text) => sum + options.tokenizer.countTokens(text), 0);
-  documents.forEach((document, index) => {
-    if (document.compact === undefined || document.text === document.compact) return;
-    const extra = options.tokenizer.countTokens(document.text) - options.tokenizer.countTokens(texts[index]!);
-    if (total + extra <= options.maximumTokens) {
-      texts[index] = document.text;
-      total += extra;
+export function compactDocuments<T extends CompactableDocument>(documents: readonly T[], options: { tokenizer: Tokenizer; maximumTokens: number }): CompactedDocuments<T> {
+  const kept: { document: T; text: string; tokens: number }[] = [];
+  const overBudget: OverBudgetDocument[] = [];
+  let total = 0;
+  for (const document of documents) {
+    const text = document.compact ?? document.text;
+    const tokens = options.tokenizer.countTokens(text);
+    if (total + tokens <= options.maximumTokens) {
+      kept.push({ document, text, tokens });
+      total += tokens;
+    } else {
+      overBudget.push({
+        id: document.id,
+        ...(document.relevance === undefined ? {} : { relevance: document.relevance }),
+        tokens,
+        reason: `${document.compact === undefined ? 'text' : 'compact form'} of ${tokens} tokens > ${options.maximumTokens - total} left of the documents' ${options.maximumTokens}`,
+      });
     }
-  });
-  return documents.map((document, index) => ({ ...document, text: texts[index]! }));
+  }
+  for (const item of kept) {
+    if (item.document.compact === undefined || item.document.text === item.text) continue;
+    const whole = options.tokenizer.countTokens(item.document.text);
+    if (total - item.tokens + whole <= options.maximumTokens) {
+      total += whole - item.tokens;
+      item.text = item.document.text;
+      item.tokens = whole;
+    }
+  }
+  return { documents: kept.map(({ document, text }) => ({ ...document, text })), overBudget };
 }
