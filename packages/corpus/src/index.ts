@@ -54,3 +54,7 @@ export {
   type HeldOutDocument,
 } from './api-completion-sets.js';
 export { scoreApiCompletion, type ScoreApiCompletionOptions, type ApiCompletionScore, type ApiCaseResult, type MixedDatastore } from './api-completion-evaluation.js';
+export { buildCorpusDatastore, type BuildCorpusDatastoreOptions, type CorpusDatastoreSummary } from './build-corpus-datastore.js';
+export { forceCases, sweepScore, sweepKnnSettings, defaultKnnGrid, type ForcedCases, type ForceCasesOptions, type KnnGrid, type SweepPoint, type SweepScore } from './knn-sweep.js';
+export { knnBitsPerByte, type KnnBitsPerByte, type KnnBitsPerByteOptions } from './knn-bits-per-byte.js';
+export { tuneKnnDefaults, type TuneKnnDefaultsOptions, type KnnDefaultsChoice } from './tune-knn-defaults.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createProgressReporter } from '@codestack/core';
+import { createProgressReporter, writeFileAtomic } from '@codestack/core';
 import { createRuntime } from '@codestack/runtime';
 import { collectCorpus } from './collect-corpus.js';
 import { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
@@ -10,6 +10,8 @@ import { exportBaseModel, trainBaseModel } from './train-base-model.js';
 import { evaluateSplit } from './evaluate-split.js';
 import { tuneDomain } from './tune-domain.js';
 import { buildApiCompletionSets, writeApiCompletionSets } from './api-completion-sets.js';
+import { buildCorpusDatastore } from './build-corpus-datastore.js';
+import { tuneKnnDefaults } from './tune-knn-defaults.js';
 
 const usage = `usage: model-pipeline <command> [options] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
@@ -22,7 +24,11 @@ const usage = `usage: model-pipeline <command> [options] [--json]
   tune-domain --model DIR --adapter-out DIR [--corpus DIR] [--out DIR] [--steps N]
                                                             LoRA adapter vs full fine-tune on the held-out domain
   api-sets [--out DIR] [--seed S]                           held-out API-member completion sets (validation, test) and held-out text
-                                                            from installed packages outside the corpus (default data/api-completion)`;
+                                                            from installed packages outside the corpus (default data/api-completion)
+  datastore --model DIR --out DIR [--corpus DIR] [--selection node-core|all] [--maximum-tokens N]
+                                                            the kNN-LM datastore over training files
+  tune-knn --model DIR --datastore DIR [--sets DIR] [--corpus DIR] [--out FILE]
+                                                            sweep λ, k and temperature on the VALIDATION set (writes the choice as JSON)`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -42,6 +48,10 @@ const { positionals, values } = parseArgs({
     'checkpoint-every': { type: 'string', default: '100' },
     backend: { type: 'string', default: 'auto' },
     seed: { type: 'string', default: '1' },
+    selection: { type: 'string', default: 'node-core' },
+    sets: { type: 'string', default: 'data/api-completion' },
+    datastore: { type: 'string' },
+    'maximum-tokens': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -130,6 +140,56 @@ switch (positionals[0]) {
     const sets = await buildApiCompletionSets({ resolveFrom: process.cwd(), seed, signal: controller.signal });
     const manifest = await writeApiCompletionSets(sets, resolve(values.out ?? 'data/api-completion'), seed);
     print({ ...manifest, seconds: Math.round((performance.now() - started) / 100) / 10 });
+    break;
+  }
+  case 'datastore': {
+    if (values.model === undefined || values.out === undefined) throw new Error(`--model and --out are required\n${usage}`);
+    if (values.selection !== 'node-core' && values.selection !== 'all') throw new Error(`--selection must be node-core or all\n${usage}`);
+    const { loadLocalModel } = await import('@codestack/orchestrator/local');
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const loaded = await loadLocalModel(resolve(values.model), { runtime });
+    try {
+      const progress = createProgressReporter({ label: 'datastore', json });
+      const summary = await buildCorpusDatastore({
+        model: loaded.model,
+        tokenizer: loaded.tokenizer,
+        corpusDirectory: resolve(values.corpus),
+        outputDirectory: resolve(values.out),
+        selection: values.selection,
+        ...(values['maximum-tokens'] === undefined ? {} : { maximumTokens: Number(values['maximum-tokens']) }),
+        onProgress: ({ texts, total, entries }) => progress.update({ completed: texts, fields: { of: total, entries } }),
+        signal: controller.signal,
+      });
+      progress.finish({ entries: summary.entries });
+      print(summary);
+    } finally {
+      loaded.dispose();
+    }
+    break;
+  }
+  case 'tune-knn': {
+    if (values.model === undefined || values.datastore === undefined) throw new Error(`--model and --datastore are required\n${usage}`);
+    const { loadLocalModel, loadDatastore } = await import('@codestack/orchestrator/local');
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const loaded = await loadLocalModel(resolve(values.model), { runtime });
+    try {
+      const datastore = await loadDatastore(resolve(values.datastore), { model: loaded.model, tokenizer: loaded.tokenizer });
+      const progress = createProgressReporter({ label: 'tune-knn', json });
+      const choice = await tuneKnnDefaults({
+        model: loaded.model,
+        tokenizer: loaded.tokenizer,
+        setsDirectory: resolve(values.sets),
+        datastore,
+        corpusDirectory: resolve(values.corpus),
+        onProgress: (stage, done, total) => progress.update({ completed: done, fields: { stage, of: total } }),
+        signal: controller.signal,
+      });
+      progress.finish({});
+      if (values.out !== undefined) await writeFileAtomic(resolve(values.out), `${JSON.stringify(choice, null, 2)}\n`);
+      print(choice);
+    } finally {
+      loaded.dispose();
+    }
     break;
   }
   default:

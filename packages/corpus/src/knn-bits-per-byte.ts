@@ -1,0 +1,77 @@
+import type { Tokenizer } from '@codestack/core';
+import { throwIfAborted } from '@codestack/core';
+import type { KnnMixingSettings } from '@codestack/orchestrator/local';
+import { knnDistribution, softmax, type KnnDatastore, type LlamaModel } from '@codestack/runtime';
+
+/** Options of {@link knnBitsPerByte}. */
+export interface KnnBitsPerByteOptions {
+  model: LlamaModel;
+  tokenizer: Tokenizer;
+  /** The held-out texts. */
+  texts: readonly string[];
+  /** The datastore mixed in. */
+  datastore: KnnDatastore;
+  /** Mixing settings to measure, all in one pass over the texts. */
+  settings: readonly KnnMixingSettings[];
+  /** Stop after so many predicted tokens. Default unlimited. */
+  maximumTokens?: number;
+  onProgress?: (tokens: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Bits per byte of the model alone and of each mixing setting, over the same tokens. */
+export interface KnnBitsPerByte {
+  tokens: number;
+  bytes: number;
+  base: number;
+  mixed: number[];
+}
+
+/**
+ * Held-out bits per byte with and without a kNN-LM datastore: windows of the model's context
+ * overlapping by one token (as `buildDatastore` stores them), every token but a text's first
+ * predicted once; the bytes are those of the predicted tokens' text.
+ */
+export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<KnnBitsPerByte> {
+  const { model, tokenizer } = options;
+  const windowTokens = model.config.maximumContext;
+  const hiddenSize = model.config.hiddenSize;
+  const vocabularySize = model.config.vocabularySize;
+  const maximumK = Math.max(...options.settings.map((setting) => setting.k));
+  let tokens = 0;
+  let bytes = 0;
+  let base = 0;
+  const mixed = options.settings.map(() => 0);
+  outer: for (const text of options.texts) {
+    const ids = tokenizer.encode(text);
+    for (let start = 0; start + 1 < ids.length; ) {
+      throwIfAborted(options.signal, 'bits per byte');
+      const window = ids.slice(start, start + windowTokens);
+      const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
+      let logitValues: Float32Array;
+      let hiddenValues: Float32Array;
+      try {
+        [logitValues, hiddenValues] = (await Promise.all([logits.data(), hiddenStates.data()])) as [Float32Array, Float32Array];
+      } finally {
+        logits.dispose();
+        hiddenStates.dispose();
+      }
+      for (let position = 0; position + 1 < window.length; position++) {
+        const target = window[position + 1]!;
+        const probability = softmax(logitValues.slice(position * vocabularySize, (position + 1) * vocabularySize))[target]!;
+        const neighbours = options.datastore.search(hiddenValues.slice(position * hiddenSize, (position + 1) * hiddenSize), maximumK);
+        base -= Math.log2(probability);
+        options.settings.forEach((setting, index) => {
+          const knn = knnDistribution(neighbours.slice(0, setting.k), setting.temperature).get(target) ?? 0;
+          mixed[index] = mixed[index]! - Math.log2((1 - setting.lambda) * probability + setting.lambda * knn);
+        });
+        bytes += Buffer.byteLength(tokenizer.decode([target]));
+        tokens += 1;
+        if (options.maximumTokens !== undefined && tokens >= options.maximumTokens) break outer;
+      }
+      start += window.length - 1;
+      options.onProgress?.(tokens);
+    }
+  }
+  return { tokens, bytes, base: base / bytes, mixed: mixed.map((total) => total / bytes) };
+}
