@@ -13,6 +13,7 @@ import type { LanguageModel, LanguageModelStreamPart, RetrievedDocument, Retriev
 import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
 import { getTokenizer } from '@codestack/tokenizer';
 import { evaluatePrompt } from './eval/prompt-evaluation.js';
+import { heldOutBrokenAnswers } from './eval/prompt-broken-answers.js';
 import { sweepRelevanceThreshold } from './eval/relevance-threshold-sweep.js';
 import { createDocsIndexRetriever } from './retrieval/docs-index-retriever.js';
 import { cacheMiddleware, createMemoryCacheStore } from './middleware/cache-middleware.js';
@@ -105,6 +106,7 @@ const thresholdSweep = await sweepRelevanceThreshold({ retriever: docsRetriever 
 const chosenOnValidation = thresholdSweep.validation.find((score) => score.threshold === thresholdSweep.chosen)!;
 const promptReport = await evaluatePrompt({ retriever: docsRetriever, tokenizer, projectDirectory });
 const { outcomes: _outcomes, ...repairSummary } = promptReport.repair;
+const heldOutRepair = (await evaluatePrompt({ retriever: docsRetriever, tokenizer, projectDirectory, tasks: [], brokenAnswers: heldOutBrokenAnswers })).repair;
 
 const result = {
   orchestratorOverheadMilliseconds: {
@@ -126,11 +128,11 @@ const result = {
     validationRight: chosenOnValidation.right,
     test: thresholdSweep.test,
   },
-  prompt: { tasks: promptReport.tasks, minimumRelevance: promptReport.minimumRelevance, before: promptReport.before, after: promptReport.after, repair: repairSummary },
+  prompt: { tasks: promptReport.tasks, minimumRelevance: promptReport.minimumRelevance, before: promptReport.before, after: promptReport.after, repair: repairSummary, repairHeldOut: { answers: heldOutRepair.answers, reachedMarked: heldOutRepair.reachedMarked, reachedFromText: heldOutRepair.reachedFromText, missed: heldOutRepair.outcomes.filter((outcome) => !outcome.reachedMarked).map((outcome) => outcome.api) } },
   node: process.version,
   cpus: (await import('node:os')).cpus().length,
 };
 console.log(JSON.stringify(result));
 console.log(
-  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 guard, ${sandboxNamespaceStartup ? `${sandboxNamespaceStartup.p50.toFixed(1)} ms namespace (${isolationSupport.launcher})` : `namespace unavailable (${isolationSupport.reason})`} (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms, relevance threshold ${thresholdSweep.chosen} chosen on validation (${chosenOnValidation.right}/${chosenOnValidation.tasks} right; default ${thresholdSweep.defaultThreshold}${thresholdSweep.chosen === thresholdSweep.defaultThreshold ? '' : ' OUT OF DATE'}), test ${thresholdSweep.test.right}/${thresholdSweep.test.tasks}, prompt docs precision ${promptReport.before.precision.toFixed(2)} → ${promptReport.after.precision.toFixed(2)} recall ${promptReport.before.recall.toFixed(2)} → ${promptReport.after.recall.toFixed(2)} doc tokens ${promptReport.before.meanDocumentTokens.toFixed(0)} → ${promptReport.after.meanDocumentTokens.toFixed(0)}/task, repair signature reached ${promptReport.repair.reachedMarked}/${promptReport.repair.answers}`,
+  `pipeline overhead ${pipeline.mean.toFixed(2)} ms/request (target ≤ 5), middleware ${middleware.mean.toFixed(3)} ms, HTTP round trip ${httpRoundTrip.mean.toFixed(2)} ms, sandbox start ${sandboxStartup.p50.toFixed(1)} ms p50 guard, ${sandboxNamespaceStartup ? `${sandboxNamespaceStartup.p50.toFixed(1)} ms namespace (${isolationSupport.launcher})` : `namespace unavailable (${isolationSupport.reason})`} (plain node ${plainNode.p50.toFixed(1)} ms), warm type check ${typeCheckWarm.p50.toFixed(1)} ms, relevance threshold ${thresholdSweep.chosen} chosen on validation (${chosenOnValidation.right}/${chosenOnValidation.tasks} right; default ${thresholdSweep.defaultThreshold}${thresholdSweep.chosen === thresholdSweep.defaultThreshold ? '' : ' OUT OF DATE'}), test ${thresholdSweep.test.right}/${thresholdSweep.test.tasks}, prompt docs precision ${promptReport.before.precision.toFixed(2)} → ${promptReport.after.precision.toFixed(2)} recall ${promptReport.before.recall.toFixed(2)} → ${promptReport.after.recall.toFixed(2)} doc tokens ${promptReport.before.meanDocumentTokens.toFixed(0)} → ${promptReport.after.meanDocumentTokens.toFixed(0)}/task, repair signature reached ${promptReport.repair.reachedMarked}/${promptReport.repair.answers} (held-out ${heldOutRepair.reachedMarked}/${heldOutRepair.answers})`,
 );

@@ -35,6 +35,6 @@ export {
   type CompletionCaseResult,
 } from './eval/index.js';
 export { evaluatePrompt, type EvaluatePromptOptions, type PromptReport, type PromptScore, type BrokenAnswerOutcome } from './eval/index.js';
-export { brokenAnswers, type BrokenAnswer } from './eval/index.js';
+export { brokenAnswers, heldOutBrokenAnswers, type BrokenAnswer } from './eval/index.js';
 export { apiTasks, plainTasks, splitPromptTasks, type PromptTask } from './eval/index.js';
 export { sweepRelevanceThreshold, defaultSweepThresholds, type SweepRelevanceThresholdOptions, type RelevanceThresholdSweep, type ThresholdScore } from './eval/index.js';

@@ -30,7 +30,7 @@ export {
   type CompletionCaseResult,
 } from './evaluate-completion.js';
 export { evaluatePrompt, type EvaluatePromptOptions, type PromptReport, type PromptScore, type BrokenAnswerOutcome } from './prompt-evaluation.js';
-export { brokenAnswers, type BrokenAnswer } from './prompt-broken-answers.js';
+export { brokenAnswers, heldOutBrokenAnswers, type BrokenAnswer } from './prompt-broken-answers.js';
 export { apiTasks, plainTasks, splitPromptTasks, type PromptTask } from './prompt-tasks.js';
 export {
   sweepRelevanceThreshold,

@@ -31,3 +31,22 @@ export const brokenAnswers: readonly BrokenAnswer[] = [
   { kind: 'wrong arity', api: 'crypto.timingSafeEqual', code: "import crypto from 'node:crypto';\nexport function safeCompare(a: Buffer): boolean {\n  return crypto.timingSafeEqual(a);\n}\n" },
   { kind: 'wrong argument', api: 'fs.mkdirSync', code: "import fs from 'node:fs';\nexport function ensureDirectory(path: string): void {\n  fs.mkdirSync(path, true);\n}\n" },
 ];
+
+/**
+ * Broken answers written after the lookup's name-aware pick (`pickNamedDocument`) was settled on
+ * {@link brokenAnswers}, and not used to develop it: a held-out check of the repair lookup.
+ */
+export const heldOutBrokenAnswers: readonly BrokenAnswer[] = [
+  { kind: 'wrong module', api: 'crypto.getRandomValues', code: "import { getRandomValues } from 'node:util';\nexport function noise(): Uint8Array {\n  return getRandomValues(new Uint8Array(8));\n}\n" },
+  { kind: 'wrong module', api: 'util.promisify', code: "import { promisify } from 'node:fs';\nexport const sleep = promisify(setTimeout);\n" },
+  { kind: 'wrong module', api: 'crypto.randomBytes', code: "import { randomBytes } from 'node:os';\nexport function salt(): Buffer {\n  return randomBytes(8);\n}\n" },
+  { kind: 'wrong module', api: 'zlib.gzipSync', code: "import { gzipSync } from 'node:fs';\nexport function pack(text: string): Buffer {\n  return gzipSync(Buffer.from(text));\n}\n" },
+  { kind: 'wrong module', api: 'crypto.createHash', code: "import { createHash } from 'node:util';\nexport function sha1(text: string): string {\n  return createHash('sha1').update(text).digest('hex');\n}\n" },
+  { kind: 'wrong module', api: 'os.homedir', code: "import { homedir } from 'node:path';\nexport function home(): string {\n  return homedir();\n}\n" },
+  { kind: 'wrong module', api: 'path.basename', alternatives: ['path.PlatformPath.basename'], code: "import { basename } from 'node:fs';\nexport function fileName(path: string): string {\n  return basename(path);\n}\n" },
+  { kind: 'misspelt member', api: 'os.cpus', code: "import os from 'node:os';\nexport function cores(): number {\n  return os.cpuss().length;\n}\n" },
+  { kind: 'misspelt member', api: 'crypto.randomInt', code: "import crypto from 'node:crypto';\nexport function dice(): number {\n  return crypto.randInt(1, 7);\n}\n" },
+  { kind: 'misspelt member', api: 'fs.readdirSync', code: "import * as fs from 'node:fs';\nexport function entries(path: string): string[] {\n  return fs.readDirSync(path);\n}\n" },
+  { kind: 'wrong arity', api: 'crypto.createHmac', code: "import { createHmac } from 'node:crypto';\nexport function sign(text: string): string {\n  return createHmac('sha256').update(text).digest('hex');\n}\n" },
+  { kind: 'wrong arity', api: 'fs.renameSync', code: "import fs from 'node:fs';\nexport function move(from: string): void {\n  fs.renameSync(from);\n}\n" },
+];

@@ -39,5 +39,9 @@ describe('evaluatePrompt over a real @types/node index', () => {
     expect(report.repair.answers).toBeGreaterThanOrEqual(10);
     expect(report.repair.reachedMarked).toBeGreaterThanOrEqual(Math.ceil(report.repair.answers * 0.8));
     expect(report.repair.reachedFromText).toBe(report.repair.reachedMarked);
+    // randomUUID asked of node:util: the module-level crypto.randomUUID, not the Web Crypto method ranked above it.
+    const uuid = report.repair.outcomes.find((outcome) => outcome.api === 'crypto.randomUUID')!;
+    expect(uuid.inserted).toEqual(['@types/node:crypto.randomUUID']);
+    expect(uuid.reachedMarked).toBe(true);
   }, 300_000);
 });

@@ -159,7 +159,8 @@ export async function evaluatePrompt(options: EvaluatePromptOptions): Promise<Pr
       await generateText({ model, prompt, ...(marked ? { providerOptions: repairProviderOptions(undefined, { diagnostics, code: broken.code }) } : {}) });
       return [broken.api, ...(broken.alternatives ?? [])].some((api) => {
         const block = received.split(`[@types/node:${api}]\n`)[1]?.split('\n\n')[0] ?? '';
-        return block.includes(`${api.split('.').pop()!}(`);
+        // The signature: the member called, or a generic one's type parameters (`getRandomValues<T …>(`).
+        return new RegExp(`\\b${api.split('.').pop()!}\\s*[<(]`).test(block);
       });
     };
     const reachedMarked = await reached(true);

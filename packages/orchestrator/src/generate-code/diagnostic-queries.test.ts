@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diagnosticQueries } from './diagnostic-queries.js';
+import { diagnosticQueries, pickNamedDocument } from './diagnostic-queries.js';
 
 describe('diagnosticQueries', () => {
   it('queries the real member of the module a diagnostic names', () => {
@@ -15,5 +15,24 @@ describe('diagnosticQueries', () => {
     expect(diagnosticQueries([{ code: 2554, category: 'error', message: 'Expected 1-2 arguments, but got 0.', line: 5, column: 1 }], code)).toEqual(['crypto.randomBytes']);
     expect(diagnosticQueries([{ code: 2554, category: 'error', message: 'Expected 2-3 arguments, but got 4.', line: 6, column: 42 }], code)).toEqual(['fs.writeFileSync']);
     expect(diagnosticQueries([{ code: 2724, category: 'error', message: `'"node:zlib"' has no exported member named 'gunzipSinc'. Did you mean 'gunzipSync'?` }])).toEqual(['zlib.gunzipSync']);
+  });
+});
+
+describe('pickNamedDocument', () => {
+  const hit = (name?: string) => ({ id: `@types/node:${name ?? 'unnamed'}`, text: '', score: 1, ...(name === undefined ? {} : { name }) });
+  it('takes the entry the query names over a better-ranked neighbour', () => {
+    expect(pickNamedDocument('crypto.randomUUID', [hit('crypto.webcrypto.randomUUID'), hit('crypto.randomUUID')])?.name).toBe('crypto.randomUUID');
+    // A member asked of the wrong module: the same last segment, fewest segments (the module-level export) first.
+    expect(pickNamedDocument('util.randomUUID', [hit('crypto.webcrypto.randomUUID'), hit('crypto.RandomUUIDOptions'), hit('crypto.randomUUID')])?.name).toBe('crypto.randomUUID');
+    expect(pickNamedDocument('randomUUID', [hit('crypto.webcrypto.randomUUID'), hit('crypto.randomUUID')])?.name).toBe('crypto.randomUUID');
+    // A qualified query that names a member of a class: the entry ending with it.
+    expect(pickNamedDocument('Hash.digest', [hit('crypto.webcrypto.SubtleCrypto.digest'), hit('crypto.Hmac.digest'), hit('crypto.Hash.digest')])?.name).toBe('crypto.Hash.digest');
+  });
+
+  it('falls back to rank order: nothing named so, or documents without names', () => {
+    expect(pickNamedDocument('fs.frob', [hit('fs.readFileSync'), hit('fs.readSync')])?.name).toBe('fs.readFileSync');
+    expect(pickNamedDocument('fs.readFileSync', [hit(), hit('fs.readFileSync')])?.name).toBe('fs.readFileSync');
+    expect(pickNamedDocument('fs.readFileSync', [hit(), hit()])?.id).toBe('@types/node:unnamed');
+    expect(pickNamedDocument('fs.readFileSync', [])).toBeUndefined();
   });
 });

@@ -98,15 +98,42 @@ function calleeAt(code: string, line: number | undefined, column: number | undef
 export interface RepairDocuments {
   /** The queries asked, from the diagnostics and the code. */
   queries: string[];
-  /** The best document of each query, without repeats, in query order. */
+  /** The document each query names (see `pickNamedDocument`), without repeats, in query order. */
   documents: CompactableDocument[];
+}
+
+/** Hits asked per query, among which {@link pickNamedDocument} chooses. */
+const candidatesPerQuery = 5;
+
+/**
+ * The document a diagnostic query names, among a query's hits in rank order: an entry named
+ * exactly the query (`fs.readFileSync`); else one whose name ends with a qualified query
+ * (`crypto.Hash.digest` for `Hash.digest`); else one whose last name segment is the query's; in
+ * both, the fewest name segments first
+ * (the module-level `crypto.randomUUID` before the Web Crypto `crypto.webcrypto.randomUUID` for a
+ * `randomUUID` asked of the wrong module); else the best hit. Fused ranks of near-equal hits are
+ * close to a coin toss; the name the compiler gave is not. Documents without a `name` (retrievers
+ * other than the docs index) are taken in rank order.
+ */
+export function pickNamedDocument(query: string, hits: readonly CompactableDocument[]): CompactableDocument | undefined {
+  const member = query.slice(query.lastIndexOf('.') + 1);
+  const segments = (name: string): number => name.split('.').length;
+  const tier = (name: string | undefined): number => {
+    if (name === undefined) return 3;
+    if (name === query) return 0;
+    if (query.includes('.') && name.endsWith(`.${query}`)) return 1;
+    return name.slice(name.lastIndexOf('.') + 1) === member ? 2 : 3;
+  };
+  const ranked = hits.map((document, rank) => ({ document, rank, tier: tier(document.name) }));
+  ranked.sort((a, b) => a.tier - b.tier || (a.tier === 1 || a.tier === 2 ? segments(a.document.name!) - segments(b.document.name!) : 0) || a.rank - b.rank);
+  return ranked[0]?.document;
 }
 
 /**
  * The one lookup of diagnostics-driven retrieval (used by `generateCode` before a repair round and
- * by `diagnosticRetrievalMiddleware`): asks the retriever for the best document of each
- * {@link diagnosticQueries} query, so the real signature of a misspelt, misplaced or misused API
- * can go into the repair prompt.
+ * by `diagnosticRetrievalMiddleware`): for each {@link diagnosticQueries} query, asks the retriever
+ * once for its top hits and keeps the one the query names ({@link pickNamedDocument}), so the
+ * real signature of a misspelt, misplaced or misused API can go into the repair prompt.
  */
 export async function retrieveRepairDocuments(options: {
   retriever: Retriever;
@@ -117,9 +144,9 @@ export async function retrieveRepairDocuments(options: {
   const queries = diagnosticQueries(options.diagnostics, options.code);
   const documents: CompactableDocument[] = [];
   for (const query of queries) {
-    for (const document of (await options.retriever.retrieve(query, { topK: 1, ...(options.signal ? { signal: options.signal } : {}) })) as CompactableDocument[]) {
-      if (!documents.some((known) => known.id === document.id)) documents.push(document);
-    }
+    const hits = (await options.retriever.retrieve(query, { topK: candidatesPerQuery, ...(options.signal ? { signal: options.signal } : {}) })) as CompactableDocument[];
+    const picked = pickNamedDocument(query, hits);
+    if (picked !== undefined && !documents.some((known) => known.id === picked.id)) documents.push(picked);
   }
   return { queries, documents };
 }

@@ -12,4 +12,4 @@ export {
 } from './generate-code.js';
 export { EventChannel } from './event-channel.js';
 export { readTestFailure, formatTestFailure, type FailureSources, type TestFailure } from './failure-report.js';
-export { diagnosticQueries, retrieveRepairDocuments, type RepairDocuments } from './diagnostic-queries.js';
+export { diagnosticQueries, retrieveRepairDocuments, pickNamedDocument, type RepairDocuments } from './diagnostic-queries.js';
