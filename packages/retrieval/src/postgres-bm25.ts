@@ -7,11 +7,13 @@ import type { PostgresRunner } from './postgres-session.js';
  * `bm25TermFrequencies` (identifier tokens, names counted three times), the same `k1` and `b`, the
  * same IDF `ln(1 + (N - df + 0.5) / (df + 0.5))`, the score times the piece's prior.
  *
- * Tables: `codestack_docs_terms` (term, piece, frequency) is the posting list, keyed by term;
+ * Tables: `codestack_docs_terms` (term, piece, frequency, and the piece's length and prior copied
+ * in, so scoring reads the postings alone) is the posting list, keyed by term;
  * `codestack_docs_term_statistics` (term, document frequency) and the document count and total
  * length in `codestack_docs_store` are the collection statistics. Every change to the pieces
  * updates them in the same transaction ({@link addLexicalStatistics}, {@link removePieces}), so a
- * reader's snapshot always holds statistics that match its postings.
+ * reader's snapshot always holds statistics that match its postings. Pieces are never updated in
+ * place (a replace deletes and inserts), so the copied length and prior cannot go stale.
  */
 
 /** Creates the posting and statistics tables of the lexical side (idempotent). */
@@ -20,6 +22,8 @@ export async function createLexicalTables(query: PostgresRunner): Promise<void> 
     term text NOT NULL,
     piece bigint NOT NULL,
     frequency integer NOT NULL,
+    piece_length integer NOT NULL,
+    prior double precision NOT NULL,
     PRIMARY KEY (term, piece))`);
   await query('CREATE INDEX IF NOT EXISTS codestack_docs_terms_piece ON codestack_docs_terms (piece)');
   await query(`CREATE TABLE IF NOT EXISTS codestack_docs_term_statistics (
@@ -105,24 +109,26 @@ export async function removePieces(query: PostgresRunner, where: string, values:
 
 /**
  * The BM25 ranking as one statement: parameter `$1` the query terms (deduplicated), `$2` the limit;
- * `filter` (`AND …` conditions on `p`) is applied while scoring, as `Bm25Index` applies its filter,
- * with the statistics of the whole store. Ties are broken by piece id in byte order, as in memory.
+ * `filter` (`AND …` conditions on `p`, the pieces) is applied while scoring, as `Bm25Index` applies
+ * its filter, with the statistics of the whole store. Ties are broken by piece id in byte order, as
+ * in memory. All arithmetic is in double precision, as in JavaScript.
  */
 export function bm25SearchSql(filter: string): string {
-  return `WITH collection AS (
-      SELECT document_count::double precision AS documents, total_length::double precision / greatest(document_count, 1) AS average_length
-      FROM codestack_docs_store),
-    query_terms AS (
-      SELECT statistics.term, ln(1 + (collection.documents - statistics.document_frequency + 0.5) / (statistics.document_frequency + 0.5)) AS idf
-      FROM codestack_docs_term_statistics statistics, collection WHERE statistics.term = ANY($1::text[])),
-    scores AS (
-      SELECT p.piece, sum(query_terms.idf * posting.frequency * ${defaultBm25K1 + 1}
-          / (posting.frequency + ${defaultBm25K1} * (1 - ${defaultBm25B} + ${defaultBm25B} * p.lexical_length / collection.average_length))) AS bm25
+  const float = (value: number): string => `${value}::double precision`;
+  // Only the best pieces (and any tied with the last) are joined to their rows.
+  return `WITH query_terms AS (
+      SELECT statistics.term,
+        ln(1 + ((SELECT document_count FROM codestack_docs_store)::double precision - statistics.document_frequency + 0.5) / (statistics.document_frequency + 0.5)) AS idf
+      FROM codestack_docs_term_statistics statistics WHERE statistics.term = ANY($1::text[])),
+    best AS (
+      SELECT posting.piece, sum(query_terms.idf * posting.frequency * ${float(defaultBm25K1 + 1)}
+          / (posting.frequency + ${float(defaultBm25K1)} * (${float(1 - defaultBm25B)} + ${float(defaultBm25B)} * posting.piece_length
+             / (SELECT total_length::double precision / greatest(document_count, 1) FROM codestack_docs_store)))) * posting.prior AS score
       FROM query_terms JOIN codestack_docs_terms posting ON posting.term = query_terms.term
-        JOIN codestack_docs_pieces p ON p.piece = posting.piece CROSS JOIN collection
-      WHERE true ${filter}
-      GROUP BY p.piece)
-    SELECT p.package, p.package_version, p.id, p.entry, scores.bm25 * p.prior AS score
-    FROM scores JOIN codestack_docs_pieces p ON p.piece = scores.piece
-    ORDER BY score DESC, p.id COLLATE "C" LIMIT $2`;
+        ${filter === '' ? '' : `JOIN codestack_docs_pieces p ON p.piece = posting.piece ${filter}`}
+      GROUP BY posting.piece, posting.prior
+      ORDER BY score DESC FETCH FIRST $2 ROWS WITH TIES)
+    SELECT p.package, p.package_version, p.id, p.entry, best.score
+    FROM best JOIN codestack_docs_pieces p ON p.piece = best.piece
+    ORDER BY best.score DESC, p.id COLLATE "C" LIMIT $2`;
 }

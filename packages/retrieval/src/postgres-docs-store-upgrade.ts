@@ -34,9 +34,16 @@ export async function upgradeFormat1To2(query: PostgresRunner): Promise<void> {
       [pieces, columns.priors, columns.lengths],
     );
     await query(
-      `INSERT INTO codestack_docs_terms (term, piece, frequency)
-       SELECT posting.term, posting.piece, posting.frequency FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS posting(term, piece, frequency)`,
-      [columns.postingTerms, columns.postingPieces.map((position) => pieces[position]), columns.postingFrequencies],
+      `INSERT INTO codestack_docs_terms (term, piece, frequency, piece_length, prior)
+       SELECT posting.term, posting.piece, posting.frequency, posting.piece_length, posting.prior
+       FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::double precision[]) AS posting(term, piece, frequency, piece_length, prior)`,
+      [
+        columns.postingTerms,
+        columns.postingPieces.map((position) => pieces[position]),
+        columns.postingFrequencies,
+        columns.postingPieces.map((position) => columns.lengths[position]),
+        columns.postingPieces.map((position) => columns.priors[position]),
+      ],
     );
     last = pieces[pieces.length - 1] as string;
   }

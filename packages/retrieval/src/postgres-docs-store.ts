@@ -221,16 +221,21 @@ export class PostgresDocsStore implements DocsStore {
       async (query) => {
         const lexical: DocsStoreHit[] = [];
         const vector: DocsStoreHit[] = [];
+        const filtered = filterSql(request.filter, 3, '').sql !== '';
+        // JIT compiling costs a server 1-2 s on a statement whose estimates look large (fresh, unanalysed
+        // tables), far more than the milliseconds these statements run. A filtered HNSW scan keeps going
+        // past filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
+        await query("SELECT set_config('jit', 'off', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)", [
+          String(Math.max(request.ef, request.candidates)),
+          filtered ? 'relaxed_order' : 'off',
+        ]);
         if (lexicalTokens.length > 0) {
           const where = filterSql(request.filter, 3, 'p.');
           const rows = (await query(bm25SearchSql(where.sql), [lexicalTokens, request.candidates, ...where.values])) as PieceRow[];
           for (const row of rows) lexical.push(hitOf(row));
         }
         if (request.vector !== undefined) {
-          await query("SELECT set_config('hnsw.ef_search', $1, true)", [String(Math.max(request.ef, request.candidates))]);
           const where = filterSql(request.filter, 3, '');
-          // A filtered HNSW scan keeps going past filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
-          if (where.sql !== '') await query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
           const rows = (await query(
             `SELECT package, package_version, id, entry, embedding::text AS embedding, 1 - (embedding <=> $1::vector) AS score
              FROM codestack_docs_pieces WHERE true ${where.sql}
@@ -325,9 +330,9 @@ async function insertPieces(query: PostgresRunner, packageName: string, packageV
        SELECT $1, $2, piece.id, piece.kind, piece.deprecated, piece.entry, piece.prior, piece.length, piece.embedding::vector
        FROM unnest($3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::double precision[], $8::integer[], $9::text[])
          AS piece(id, kind, deprecated, entry, prior, length, embedding)
-       RETURNING piece, id)
-     INSERT INTO codestack_docs_terms (term, piece, frequency)
-     SELECT posting.term, inserted.piece, posting.frequency
+       RETURNING piece, id, lexical_length, prior)
+     INSERT INTO codestack_docs_terms (term, piece, frequency, piece_length, prior)
+     SELECT posting.term, inserted.piece, posting.frequency, inserted.lexical_length, inserted.prior
      FROM unnest($10::integer[], $11::text[], $12::integer[]) AS posting(position, term, frequency)
        JOIN unnest($3::text[]) WITH ORDINALITY AS ordinal(id, position) ON ordinal.position = posting.position
        JOIN inserted ON inserted.id = ordinal.id`,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { Bm25Index } from '../bm25-index.js';
 import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, type DocEntry } from '../doc-entry.js';
-import { DocsIndex } from '../docs-index.js';
+import { DocsIndex, type SearchFilter } from '../docs-index.js';
 import { DocsStoreError } from '../docs-store-error.js';
 import { EmbedderMismatchError } from '../embedder-mismatch-error.js';
 import { identifierTokens } from '../identifier-tokens.js';
@@ -52,11 +52,15 @@ function memoryBm25(entries: readonly DocEntry[]): Bm25Index {
 }
 
 /** Asserts the store's lexical ranking equals the in-memory BM25 over `entries`, ids and scores. */
-async function expectSameBm25(store: PostgresDocsStore, entries: readonly DocEntry[], queries: readonly string[]): Promise<void> {
+async function expectSameBm25(store: PostgresDocsStore, entries: readonly DocEntry[], queries: readonly string[], filter?: SearchFilter): Promise<void> {
   const bm25 = memoryBm25(entries);
+  const kept = (key: string): boolean => {
+    const entry = entries.find((candidate) => `${candidate.package}@${candidate.packageVersion}#${candidate.id}` === key) as DocEntry;
+    return (filter?.package === undefined || entry.package === filter.package) && (filter?.kind === undefined || entry.kind === filter.kind);
+  };
   for (const query of queries) {
-    const expected = bm25.search(query, 50);
-    const { lexical } = await store.search({ lexicalTokens: identifierTokens(query), candidates: 50, ef: 40 });
+    const expected = bm25.search(query, 50, filter === undefined ? undefined : kept);
+    const { lexical } = await store.search({ lexicalTokens: identifierTokens(query), candidates: 50, ef: 40, ...(filter === undefined ? {} : { filter }) });
     expect(lexical.map((hit) => hit.key), query).toEqual(expected.map((hit) => hit.id));
     lexical.forEach((hit, position) => expect(hit.score).toBeCloseTo(expected[position]?.score ?? Number.NaN, 9));
   }
@@ -169,6 +173,9 @@ export function describePostgresDocsStoreConformance(label: string, target: () =
         await index.upsert(second);
         live = [...live, ...second];
         await expectSameBm25(store, live, queries);
+        // A filter restricts the hits, not the statistics, as in memory.
+        await expectSameBm25(store, live, queries, { package: 'other' });
+        await expectSameBm25(store, live, queries, { kind: 'function' });
         const rewritten = live
           .filter((entry) => entry.package === 'demo')
           .map((entry, position) => (position % 2 === 0 ? { ...entry, documentation: `${entry.documentation} Reads and writes text files quickly.` } : entry))
