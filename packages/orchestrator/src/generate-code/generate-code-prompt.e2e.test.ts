@@ -30,17 +30,36 @@ async function runWith(answers: string[], options: Partial<Parameters<typeof gen
 }
 
 describe('generateCode over HTTP with a real @types/node index', () => {
-  it('sends no documents for a task that needs no API, and reports why each was left out', async () => {
+  it("runs the issue's scenario (wordCount, an @types/node index, tests in word-count.tests.js) without sending a document in any request", async () => {
     const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
-    const { events, sent } = await runWith(['```ts\nexport function wordCount(text: string): number {\n  return text.split(/\\s+/).filter(Boolean).length;\n}\n```'], { task });
-    expect(sent[0]).not.toContain('Reference documents');
-    expect(sent[0]).not.toMatch(/callCount|writeHead/);
-    const retrieval = events.find((event) => event.type === 'retrieval') as Extract<GenerateCodeEvent, { type: 'retrieval' }>;
-    expect(retrieval.documents).toEqual([]);
-    expect(retrieval.irrelevant.length).toBeGreaterThan(0);
-    expect(retrieval.irrelevant[0]!.reason).toMatch(/^relevance \d\.\d+ < threshold 0\.9$/);
-    const prompt = events.find((event) => event.type === 'prompt') as Extract<GenerateCodeEvent, { type: 'prompt' }>;
-    expect(prompt.documentTokens).toBe(0);
+    const tests = "import assert from 'node:assert';\nassert.strictEqual(wordCount('one two'), 2);\nassert.strictEqual(wordCount('  spaced   out  '), 2);\n";
+    const answers = ["```ts\nexport function wordCount(text: string): number {\n  return text.split(' ').length;\n}\n```", '```ts\nexport function wordCount(text: string): number {\n  return text.split(/\\s+/).filter(Boolean).length;\n}\n```'];
+    const validation = { projectDirectory, tests, testsFile: 'word-count.tests.js', codeFile: 'word-count.ts' };
+    const { result, events, sent } = await runWith(answers, { task, validation });
+    expect(result.ok).toBe(true);
+    expect(sent).toHaveLength(2);
+    for (const request of sent) {
+      expect(request).not.toContain('Reference documents');
+      expect(request).not.toContain('The real signatures');
+      expect(request).not.toMatch(/callCount|writeHead|@types\/node/);
+    }
+    expect(sent[1]).toContain("The failing test is word-count.tests.js:3:\n    assert.strictEqual(wordCount('  spaced   out  '), 2);");
+    const retrievals = events.filter((event) => event.type === 'retrieval');
+    expect(retrievals).toHaveLength(1);
+    expect(retrievals[0]!.documents).toEqual([]);
+    expect(retrievals[0]!.overBudget).toEqual([]);
+    expect(retrievals[0]!.documentTokens).toBe(0);
+    expect(retrievals[0]!.irrelevant.length).toBeGreaterThan(0);
+    expect(retrievals[0]!.irrelevant[0]!.reason).toMatch(/^relevance \d\.\d+ < threshold 0\.9$/);
+    expect(events.filter((event) => event.type === 'prompt').map((event) => event.documentTokens)).toEqual([0, 0]);
+
+    // The control: with the gate and the documents' budget off (the prompt before this work), the
+    // same scenario sends the issue's irrelevant documents whole.
+    const before = await runWith(answers, { task, validation, minimumRelevance: 0, maximumDocumentTokens: 100_000 });
+    expect(before.sent[0]).toContain('Reference documents');
+    expect(before.sent[0]).toMatch(/callCount|writeHead/);
+    const beforePrompt = before.events.find((event) => event.type === 'prompt') as Extract<GenerateCodeEvent, { type: 'prompt' }>;
+    expect(beforePrompt.documentTokens).toBeGreaterThan(500);
   });
 
   it("sends the right API's signature within its top documents, compactly", async () => {
