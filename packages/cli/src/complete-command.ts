@@ -1,10 +1,11 @@
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
+import { applyKnnOptions, cacheEnabled, cacheOptions } from './knn-options.js';
 
 /** `codestack complete`. */
 export async function completeCommand(args: readonly string[], context: CliContext): Promise<number> {
-  const { values } = parse(args, { ...modelOptions, file: { type: 'string' }, line: { type: 'string' }, docs: { type: 'string' } });
+  const { values } = parse(args, { ...modelOptions, ...cacheOptions, file: { type: 'string' }, line: { type: 'string' }, docs: { type: 'string' } });
   let prefix: string;
   if (values.file !== undefined) {
     const text = await readInput(values.file, context);
@@ -16,7 +17,10 @@ export async function completeCommand(args: readonly string[], context: CliConte
       .map((entry) => `${entry}\n`)
       .join('');
   } else prefix = await readInput(undefined, context);
-  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const resolved = await resolveModel(values, context);
+  const { tokenizer, contextTokens } = resolved;
+  const cache = cacheEnabled(values);
+  const model = await applyKnnOptions(values, resolved, context, cache);
   const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);
   const retriever = await resolveRetriever(values.docs, context);
   // The prompt is fitted whether or not docs are retrieved: the model refuses a prompt too long for its window.
@@ -31,7 +35,15 @@ export async function completeCommand(args: readonly string[], context: CliConte
   // The docs the model sees go to stderr, so stdout stays the completion alone.
   if (!values.json && documents) context.stderr.write(`retrieved docs:\n${documents}`);
   const { streamText } = await import('@codestack/orchestrator');
-  const streamed = await streamText({ model, prompt, maxOutputTokens, temperature: 0, abortSignal: context.signal });
+  // The whole prefix is the text before the cursor: the continuous cache reads it, beyond the prompt's window.
+  const streamed = await streamText({
+    model,
+    prompt,
+    maxOutputTokens,
+    temperature: 0,
+    abortSignal: context.signal,
+    ...(cache ? { providerOptions: { codestack: { textBeforeCursor: prefix } } } : {}),
+  });
   let text = '';
   for await (const delta of streamed.textStream) {
     text += delta;

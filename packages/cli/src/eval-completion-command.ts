@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
 import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
+import { applyKnnOptions, cacheEnabled, cacheOptions } from './knn-options.js';
 
 /** `codestack eval completion`. */
 export async function completionEvalCommand(args: readonly string[], context: CliContext): Promise<number> {
   const { values } = parse(args, {
     ...modelOptions,
+    ...cacheOptions,
     data: { type: 'string' },
     cases: { type: 'string' },
     docs: { type: 'string' },
@@ -35,7 +37,11 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
   }
   const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
-  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const resolved = await resolveModel(values, context);
+  const { tokenizer, contextTokens } = resolved;
+  const cache = cacheEnabled(values);
+  // Each case's own prefix is its text before the cursor (evaluateCompletion passes it): nothing else enters the cache.
+  const model = await applyKnnOptions(values, resolved, context, cache);
   const retriever = await resolveRetriever(values.docs, context);
   const maxOutputTokens = Math.min(32, Math.floor((contextTokens ?? 4096) / 8));
   const maximumPromptTokens = positiveInteger(values['prompt-tokens'], '--prompt-tokens', Math.min(1024, (contextTokens ?? 4096) - maxOutputTokens));
@@ -58,6 +64,8 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     model: model.modelId,
     adapter: values.adapter ?? null,
     docs: values.docs ?? null,
+    datastore: values.datastore ?? null,
+    cache,
     ...(values.cases ? { cases: values.cases } : {}),
     files: report.files,
     nextLine: report.nextLine,
@@ -70,7 +78,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     context,
     values.json,
     summary,
-    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  ${values.cases ? `from ${values.cases}` : `over ${report.files} files`}${retriever ? ', with docs' : ''}`,
+    `next line ${percent(report.nextLine.exactMatch)} (${report.nextLine.exact}/${report.nextLine.cases}, edit similarity ${report.nextLine.editSimilarity.toFixed(3)})  next identifier ${percent(report.nextIdentifier.exactMatch)} (${report.nextIdentifier.exact}/${report.nextIdentifier.cases}, edit similarity ${report.nextIdentifier.editSimilarity.toFixed(3)})  ${values.cases ? `from ${values.cases}` : `over ${report.files} files`}${retriever ? ', with docs' : ''}${values.datastore ? ', with the datastore' : ''}${cache ? ', with the cache' : ''}`,
   );
   return 0;
 }

@@ -2,11 +2,13 @@ import { InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
+import { applyKnnOptions, datastoreOptions } from './knn-options.js';
 
 /** `codestack generate "<task>"`. */
 export async function generateCommand(args: readonly string[], context: CliContext): Promise<number> {
   const { values, positionals } = parse(args, {
     ...modelOptions,
+    ...datastoreOptions,
     docs: { type: 'string' },
     tests: { type: 'string' },
     language: { type: 'string' },
@@ -17,7 +19,9 @@ export async function generateCommand(args: readonly string[], context: CliConte
   if (!task.trim()) throw new InvalidArgumentError({ argument: 'task', message: 'generate needs a task, such as codestack generate "write clamp"' });
   const language = values.language ?? 'typescript';
   if (language !== 'typescript' && language !== 'javascript') throw new InvalidArgumentError({ argument: '--language', message: 'must be typescript or javascript' });
-  const { model, tokenizer, contextTokens } = await resolveModel(values, context);
+  const resolved = await resolveModel(values, context);
+  const { tokenizer, contextTokens } = resolved;
+  const model = await applyKnnOptions(values, resolved, context, false);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
   const minimumRelevance = values['minimum-relevance'] === undefined ? undefined : Number(values['minimum-relevance']);

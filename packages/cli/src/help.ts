@@ -1,3 +1,5 @@
+import { cacheHelp, datastoreHelp } from './knn-options.js';
+
 /** The model options block shared by every command that runs a model. */
 const modelOptionsHelp = `Model options (without any: OPENAI_BASE_URL selects a remote model, else the bundled model runs locally):
   --model DIR             a local checkpoint directory (config.json, model.safetensors, vocabulary.json),
@@ -24,6 +26,7 @@ Commands:
   check FILE              type-check FILE, then run it (and --tests); exit 0 only when both pass
   tokens count [FILE]     count the tokens of FILE or stdin
   docs index|search       build or query a docs index of packages' declarations
+  datastore build         a kNN-LM datastore of a project or packages, for --datastore
   eval pass-at-k          pass@k of a model on a task file
   eval completion         next-line and next-identifier exact match on held-out code
   serve                   an OpenAI-compatible HTTP server for a model
@@ -52,6 +55,7 @@ Options:
   --tests FILE            tests to run against the code
   --language L            typescript (default) or javascript
   --repair-rounds N       repairs after a failed validation (default 2)
+${datastoreHelp}
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -70,6 +74,7 @@ Options:
   --file F                read the prefix from F
   --line N                with --file: the last line of the prefix (default: the whole file)
   --docs DIR              put retrieved docs from a docs index before the prefix (shown on stderr)
+${cacheHelp}
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -77,6 +82,7 @@ ${modelOptionsHelp}
 Examples:
   echo 'export function add(a: number, b: number) {' | codestack complete --maximum-tokens 16
   codestack complete --file src/index.ts --line 12 --json
+  codestack complete --file src/index.ts --line 400 --cache --datastore ./project-datastore
 `,
   check: `Usage: codestack check FILE [--tests FILE] [--timeout MS] [--json]
 
@@ -153,6 +159,35 @@ Examples:
   codestack docs search "parse a schema" --index ./docs-index --package zod --json
   codestack docs search "debounce an observable" --store postgres://docs@localhost:5432/docs
 `,
+  datastore: `Usage: codestack datastore build --from PATH|PACKAGE... --out DIR [options]
+
+Run 'codestack datastore build --help' for its options.
+`,
+  'datastore build': `Usage: codestack datastore build --from PATH|PACKAGE... --out DIR [--model DIR] [--json]
+
+Builds a kNN-LM datastore (Khandelwal et al. 2020): runs the model over the JavaScript and
+TypeScript files given and stores, for every token, the model's final hidden state (16 bits) as
+the key and the next token as the value. Use it with --datastore DIR on complete, generate, eval
+completion and serve. Its manifest binds it to the model's weights and tokenizer: another model
+refuses it. The directory is written atomically when complete; an interrupted build (Ctrl-C)
+keeps its work in DIR.partial and the same command continues from there. Progress goes to stderr;
+the result reports the tokens stored, bytes per token and the build time.
+
+Options:
+  --from PATH|PACKAGE     what to memorise, repeatable (or several after one --from): a directory
+                          (such as . for your project; node_modules, dist, build, coverage, out and
+                          dot folders are skipped), a file, or an installed npm package by name
+  --out DIR               the datastore directory
+  --model DIR             the model whose hidden states are stored (default: the bundled model)
+  --encoding NAME         the tokenizer of a --model without vocabulary.json or tokenizer.json
+  --window-tokens N       tokens per forward pass (default: the model's context window)
+${commonHelp}
+
+Examples:
+  codestack datastore build --from . --out .codestack/datastore
+  codestack datastore build --from src lodash --out ./datastore --json
+  codestack complete --file src/index.ts --line 120 --datastore .codestack/datastore
+`,
   eval: `Usage: codestack eval pass-at-k|completion ...
 
 Run 'codestack eval pass-at-k --help' or 'codestack eval completion --help' for their options.
@@ -193,6 +228,8 @@ Options:
   --prompt-tokens N       the prompt budget (default: the context window less the output)
   --document-tokens N     the most tokens of retrieved docs
   --details               list every case in the result
+${cacheHelp}
+                          (in evaluation, a case's cache holds that case's own prefix only)
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -201,6 +238,7 @@ Examples:
   codestack eval completion --data held-out/ --limit 20
   codestack eval completion --data split.jsonl --adapter rxjs --docs ./rxjs-index --json
   codestack eval completion --cases my-benchmark.jsonl --json
+  codestack eval completion --data held-out/ --datastore ./project-datastore --cache --json
 `,
   serve: `Usage: codestack serve [--port N] [--host H] [--server-api-key KEY] [--lora-modules NAME=DIR ...] [model options]
 
@@ -216,6 +254,8 @@ Options:
   --lora-modules NAME=DIR serve the adapter in DIR as model NAME (repeatable; also vLLM's JSON form
                           '{"name":"NAME","path":"DIR"}'; with the bundled model a bare bundled
                           adapter name such as rxjs); not with --adapter, which merges one adapter
+${datastoreHelp}
+                          (for every request to the local model)
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -225,5 +265,6 @@ Examples:
   codestack serve --model ./my-checkpoint --port 0 --json
   codestack serve --lora-modules rxjs
   codestack serve --model ./base --lora-modules rxjs=./adapters/rxjs --lora-modules zod=./adapters/zod
+  codestack serve --datastore ./project-datastore
 `,
 };

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { InvalidArgumentError, type LanguageModel, type Retriever, type Tokenizer } from '@codestack/core';
+import type { LoadedLocalModel } from '@codestack/orchestrator/local';
 import type { CliContext } from './cli-context.js';
 import { positiveInteger } from './arguments.js';
 
@@ -29,13 +30,25 @@ export interface ModelValues {
   'context-tokens'?: string;
 }
 
+/** What {@link resolveModel} built. */
+export interface ResolvedModel {
+  /** The model to call. */
+  model: LanguageModel;
+  /** Its tokenizer (of an endpoint: the one chosen by --encoding). */
+  tokenizer: Tokenizer;
+  /** Its context window, when known. */
+  contextTokens?: number;
+  /** The local model with its weights, when the model runs here (for datastores). */
+  local?: LoadedLocalModel;
+}
+
 /**
  * Builds the model the model options name, in this order: `--base-url` (an OpenAI-compatible
  * endpoint), `--model DIR` (a local checkpoint), the `OPENAI_BASE_URL` environment variable (with
  * `OPENAI_API_KEY` and `OPENAI_MODEL`), and otherwise the bundled base model of
  * `@codestack/model-base` on the local runtime.
  */
-export async function resolveModel(values: ModelValues, context: CliContext): Promise<{ model: LanguageModel; tokenizer: Tokenizer; contextTokens?: number }> {
+export async function resolveModel(values: ModelValues, context: CliContext): Promise<ResolvedModel> {
   const environment = context.environment ?? {};
   const cwd = context.cwd ?? process.cwd();
   if (values['base-url'] === undefined && values.model === undefined && environment.OPENAI_BASE_URL) {
@@ -70,7 +83,7 @@ export async function resolveModel(values: ModelValues, context: CliContext): Pr
     ...(adapter === undefined ? {} : { adapter }),
     ...(context.signal ? { signal: context.signal } : {}),
   });
-  return { model, tokenizer: model.tokenizer, contextTokens: model.contextTokens };
+  return { model, tokenizer: model.tokenizer, contextTokens: model.contextTokens, local: model };
 }
 
 /** Loads the docs index retriever of `--docs DIR`, if given. */

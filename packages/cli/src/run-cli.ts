@@ -2,6 +2,7 @@ import { CodestackError, InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { checkCommand } from './check-command.js';
 import { completeCommand } from './complete-command.js';
+import { datastoreCommand } from './datastore-command.js';
 import { docsCommand } from './docs-command.js';
 import { evalCommand } from './eval-pass-at-k-command.js';
 import { generateCommand } from './generate-command.js';
@@ -15,7 +16,7 @@ export type { CliContext } from './cli-context.js';
 /** The usage text of the `codestack` command (`codestack help`). */
 export const cliUsage: string = commandHelp['']!;
 
-const commands = ['generate', 'complete', 'check', 'tokens', 'docs', 'eval', 'serve', 'help'];
+const commands = ['generate', 'complete', 'check', 'tokens', 'docs', 'datastore', 'eval', 'serve', 'help'];
 
 /** The words of `argv` that name a command with its own help, such as `docs index`. */
 function helpTopic(words: readonly string[]): string {
@@ -61,6 +62,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await tokensCommand(rest, context);
       case 'docs':
         return await docsCommand(rest, context);
+      case 'datastore':
+        return await datastoreCommand(rest, context);
       case 'eval':
         return await evalCommand(rest, context);
       case 'generate':

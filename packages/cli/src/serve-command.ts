@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type LanguageModel } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
-import { modelOptions, resolveModel } from './resolve-model.js';
+import { modelOptions, resolveModel, type ResolvedModel } from './resolve-model.js';
+import { applyKnnOptions, datastoreOptions } from './knn-options.js';
 
 /** One `--lora-modules` entry: the id it is served as and its adapter directory. */
 export interface LoraModule {
@@ -52,6 +53,7 @@ export async function parseLoraModules(values: readonly string[], cwd: string, b
 export async function serveCommand(args: readonly string[], context: CliContext): Promise<number> {
   const { values } = parse(args, {
     ...modelOptions,
+    ...datastoreOptions,
     port: { type: 'string' },
     host: { type: 'string' },
     'server-api-key': { type: 'string' },
@@ -61,7 +63,8 @@ export async function serveCommand(args: readonly string[], context: CliContext)
   const loraValues = values['lora-modules'] ?? [];
   let model: LanguageModel;
   let modules: LoraModule[] = [];
-  if (loraValues.length === 0) ({ model } = await resolveModel(values, context));
+  let resolved: ResolvedModel;
+  if (loraValues.length === 0) resolved = await resolveModel(values, context);
   else {
     if (values['base-url'] !== undefined || (values.model === undefined && (context.environment ?? {}).OPENAI_BASE_URL)) {
       throw new InvalidArgumentError({ argument: '--lora-modules', message: 'adapters are served on a local --model (or the bundled one), not on an endpoint' });
@@ -75,13 +78,16 @@ export async function serveCommand(args: readonly string[], context: CliContext)
       if (!existsSync(module.path)) throw new InvalidArgumentError({ argument: '--lora-modules', message: `no adapter directory at ${module.path} (for '${module.name}')` });
     }
     const { loadLocalModel } = await import('@codestack/orchestrator/local');
-    model = await loadLocalModel(modelBase ? modelBase.baseModelDirectory : resolve(cwd, values.model!), {
+    const local = await loadLocalModel(modelBase ? modelBase.baseModelDirectory : resolve(cwd, values.model!), {
       modelId: values['model-name'] ?? modelBase?.baseModelId ?? 'codestack-local',
       ...(values.encoding === undefined ? {} : { encoding: values.encoding }),
       adapters: Object.fromEntries(modules.map((module) => [module.name, module.path])),
       ...(context.signal ? { signal: context.signal } : {}),
     });
+    resolved = { model: local, tokenizer: local.tokenizer, contextTokens: local.contextTokens, local };
   }
+  // With --datastore, every request to the local model mixes in its neighbours.
+  model = await applyKnnOptions(values, resolved, context, false);
   const { createOpenAIServer } = await import('@codestack/orchestrator');
   const apiKey = values['server-api-key'] ?? (context.environment ?? {}).CODESTACK_SERVER_API_KEY;
   const server = createOpenAIServer({
@@ -94,7 +100,7 @@ export async function serveCommand(args: readonly string[], context: CliContext)
   write(
     context,
     values.json,
-    { event: 'listening', url, model: model.modelId, ...(adapterNames.length > 0 ? { adapters: adapterNames } : {}) },
+    { event: 'listening', url, model: model.modelId, ...(adapterNames.length > 0 ? { adapters: adapterNames } : {}), ...(values.datastore ? { datastore: values.datastore } : {}) },
     `Serving ${model.modelId}${adapterNames.length > 0 ? ` with adapters ${adapterNames.join(', ')}` : ''} at ${url}`,
   );
   await new Promise<void>((resolvePromise) => {

@@ -44,11 +44,15 @@ describe('buildDatastoreDirectory', () => {
     const expectedEntries = sources.reduce((sum, source) => sum + characterTokenizer.encode(source.text).length - 1, 0);
     expect(report).toMatchObject({ out, entries: expectedEntries, texts: 3, bytesPerToken: 32 * 2 + 4, resumedTexts: 0 });
     expect(report.seconds).toBeGreaterThan(0);
+    // The search graph is saved beside the keys, so a load reads it instead of rebuilding it.
+    expect(report.graphBytesPerToken).toBeGreaterThan(32 * 4);
+    expect(existsSync(join(out, 'graph.hnsw'))).toBe(true);
     const loaded = await loadDatastore(out, { model, tokenizer: characterTokenizer });
     const reference = await buildDatastore({ model, tokenizer: characterTokenizer, texts: sources.map((source) => source.text), windowTokens: 24 });
     expect(Array.from(loaded.values)).toEqual(Array.from(reference.values));
     expect(Array.from(loaded.keys)).toEqual(Array.from(reference.keys));
     expect(loaded.search(reference.key(10), 1)[0]).toEqual({ token: reference.values[10], distance: 0 });
+    for (const entry of [0, 17, 40]) expect(loaded.search(reference.key(entry), 4)).toEqual(reference.search(reference.key(entry), 4));
     expect(existsSync(datastoreCheckpointDirectory(out))).toBe(false);
     model.dispose();
   });

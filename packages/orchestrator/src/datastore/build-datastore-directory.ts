@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AbortedError, FileFormatError, InvalidArgumentError, openDirectoryFiles, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import { float32ToFloat16Bits, type LlamaModel } from '@codestack/runtime';
-import { datastoreBinding, datastoreFormatName, forEachWindow, saveDatastore, type DatastoreBinding, type DatastoreMetadata } from './knn-datastore.js';
+import { datastoreBinding, datastoreFormatName, forEachWindow, saveDatastore, TokenDatastore, type DatastoreBinding, type DatastoreMetadata } from './knn-datastore.js';
 
 /** One text a datastore is built from. */
 export interface DatastoreSource {
@@ -52,6 +53,8 @@ export interface DatastoreBuildReport {
   texts: number;
   /** Bytes the keys and values take on disk per token stored (16-bit keys plus a 32-bit value). */
   bytesPerToken: number;
+  /** Bytes per token of the saved search graph (hnswlib keeps its own float32 copy of each key and its links). */
+  graphBytesPerToken: number;
   /** Sources an earlier, interrupted run had done already (0 for a fresh build). */
   resumedTexts: number;
   /** Seconds this run took. */
@@ -215,8 +218,25 @@ export async function buildDatastoreDirectory(options: BuildDatastoreDirectoryOp
     if (done < sources.length && (performance.now() - lastCheckpoint) / 1000 >= checkpointSeconds) await checkpoint();
   }
   const metadata: DatastoreMetadata = { format: datastoreFormatName, version: 1, ...binding, entries: buffer.entries, dimension, texts: sources.length };
-  await saveDatastore({ metadata, keys: buffer.keys.subarray(0, buffer.entries * dimension), values: buffer.values.subarray(0, buffer.entries) }, options.out);
+  let datastore: TokenDatastore;
+  try {
+    datastore = await TokenDatastore.create(metadata, buffer.keys.subarray(0, buffer.entries * dimension), buffer.values.subarray(0, buffer.entries), options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    // Every source is done: a resumed run only builds the graph.
+    if (AbortedError.isInstance(error) && done > resumedTexts) await checkpoint();
+    throw error;
+  }
+  await saveDatastore(datastore, options.out);
   await rm(partial, { recursive: true, force: true });
-  return { out: options.out, entries: buffer.entries, texts: sources.length, bytesPerToken: dimension * 2 + 4, resumedTexts, seconds: (performance.now() - started) / 1000 };
+  const graphBytes = (await stat(join(options.out, 'graph.hnsw')).catch(() => undefined))?.size ?? 0;
+  return {
+    out: options.out,
+    entries: buffer.entries,
+    texts: sources.length,
+    bytesPerToken: dimension * 2 + 4,
+    graphBytesPerToken: buffer.entries === 0 ? 0 : graphBytes / buffer.entries,
+    resumedTexts,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 

@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileFormatError, InvalidArgumentError, openDirectoryFiles, throwIfAborted, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import type { HnswVectorIndex } from '@codestack/retrieval';
 import { float16BitsToFloat32, float32ToFloat16Bits, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The format name of a datastore's `datastore.json`. */
 export const datastoreFormatName = 'codestack-knn-datastore';
 const metadataFile = 'datastore.json';
 const keysFile = 'keys.f16';
 const valuesFile = 'values.i32';
+const graphFile = 'graph.hnsw';
 /** Text whose token ids identify a tokenizer beyond its encoding name (a compact vocabulary keeps the name of its base). */
 const tokenizerProbe = 'export async function readFile(path: string): Promise<Buffer> { return fs.readFile(path); } // déjà vu 42';
 
@@ -68,19 +72,39 @@ export class TokenDatastore implements KnnDatastore {
   ) {}
 
   /**
-   * Wraps keys (float16 bits, `entries × dimension`) and values, and builds the graph
-   * (`@codestack/retrieval`, an optional peer dependency, is loaded here, not when `/local` is imported).
+   * Wraps keys (float16 bits, `entries × dimension`) and values with their search graph: the
+   * `graph` saved beside them (checked before hnswlib reads it), or without one a graph built now
+   * from the keys (`@codestack/retrieval`, an optional peer dependency, is loaded here, not when
+   * `/local` is imported). `signal` cancels a build between keys.
    */
-  static async create(metadata: DatastoreMetadata, keys: Uint16Array, values: Int32Array): Promise<TokenDatastore> {
+  static async create(metadata: DatastoreMetadata, keys: Uint16Array, values: Int32Array, options: { graph?: { bytes: Uint8Array; path: string }; signal?: AbortSignal } = {}): Promise<TokenDatastore> {
     if (keys.length !== metadata.entries * metadata.dimension || values.length !== metadata.entries) {
       throw new InvalidArgumentError({ argument: 'keys', message: `expected ${metadata.entries} keys of ${metadata.dimension} and as many values` });
     }
     const { HnswVectorIndex } = await import('@codestack/retrieval');
     const datastore = new TokenDatastore(metadata, keys, values);
+    if (options.graph !== undefined) {
+      // Entry i is stored under id String(i) and label i: the labels need not be saved.
+      const labels = { labels: Array.from({ length: metadata.entries }, (_, entry): [string, number] => [String(entry), entry]), nextLabel: metadata.entries, deletedCount: 0 };
+      const bytes = Buffer.from(options.graph.bytes.buffer, options.graph.bytes.byteOffset, options.graph.bytes.byteLength);
+      datastore.index = await HnswVectorIndex.fromBytes(bytes, options.graph.path, metadata.dimension, labels);
+      return datastore;
+    }
     const index = new HnswVectorIndex(metadata.dimension, { initialCapacity: Math.max(1, metadata.entries) });
-    for (let entry = 0; entry < metadata.entries; entry++) index.upsert(String(entry), datastore.key(entry));
+    for (let entry = 0; entry < metadata.entries; entry++) {
+      if (entry % 4096 === 0) {
+        await yieldToEventLoop();
+        throwIfAborted(options.signal, 'datastore graph build');
+      }
+      index.upsert(String(entry), datastore.key(entry));
+    }
     datastore.index = index;
     return datastore;
+  }
+
+  /** The search graph as bytes (hnswlib's format, checked on load), for {@link saveDatastore}. */
+  async graphBytes(): Promise<Uint8Array | undefined> {
+    return this.index === undefined || this.size === 0 ? undefined : this.index.toBytes(tmpdir());
   }
 
   /** Stored pairs. */
@@ -157,6 +181,8 @@ export async function forEachWindow(
   onWindow: (hiddenStates: Float32Array, nextTokens: number[]) => void,
 ): Promise<void> {
   for (let start = 0; start + 1 < ids.length; ) {
+    // A forward pass resolves in microtasks only: let signals (Ctrl-C), timers and I/O run between windows.
+    await yieldToEventLoop();
     throwIfAborted(signal, 'datastore build');
     const window = ids.slice(start, start + windowTokens);
     const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
@@ -205,15 +231,21 @@ export async function buildDatastore(options: BuildDatastoreOptions): Promise<To
   return TokenDatastore.create(metadata, keys, Int32Array.from(values));
 }
 
-/** Writes `datastore` to `directory` atomically (manifest-committed): `datastore.json`, `keys.f16`, `values.i32`. */
-export async function saveDatastore(datastore: Pick<TokenDatastore, 'metadata' | 'keys' | 'values'>, directory: string): Promise<void> {
+/**
+ * Writes `datastore` to `directory` atomically (manifest-committed): `datastore.json`, `keys.f16`,
+ * `values.i32` and, for a {@link TokenDatastore}, its search graph `graph.hnsw`, so a load does not
+ * rebuild it.
+ */
+export async function saveDatastore(datastore: Pick<TokenDatastore, 'metadata' | 'keys' | 'values'> & { graphBytes?: () => Promise<Uint8Array | undefined> }, directory: string): Promise<void> {
   const keys = new Uint8Array(datastore.keys.buffer, datastore.keys.byteOffset, datastore.keys.byteLength);
   const values = new Uint8Array(datastore.values.buffer, datastore.values.byteOffset, datastore.values.byteLength);
+  const graph = await datastore.graphBytes?.();
   await writeDirectoryAtomic(
     directory,
     new Map<string, string | Uint8Array>([
       [keysFile, new Uint8Array(keys)],
       [valuesFile, new Uint8Array(values)],
+      ...(graph === undefined ? [] : [[graphFile, graph] as [string, Uint8Array]]),
       [metadataFile, `${JSON.stringify(datastore.metadata, null, 2)}\n`],
     ]),
   );
@@ -265,5 +297,6 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
   for (const value of values) {
     if (value < 0 || value >= options.model.config.vocabularySize) throw new FileFormatError({ path, reason: 'corrupt', message: `a stored token ${value} is outside the vocabulary` });
   }
-  return TokenDatastore.create(metadata, keys, values);
+  const graph = files.manifest?.files[graphFile] === undefined ? undefined : { bytes: await files.read(graphFile), path: join(directory, graphFile) };
+  return TokenDatastore.create(metadata, keys, values, graph === undefined ? {} : { graph });
 }

@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { InvalidArgumentError, type LanguageModel } from '@codestack/core';
+import type { CliContext } from './cli-context.js';
+import type { ResolvedModel } from './resolve-model.js';
+
+/** The options of commands that can mix a kNN datastore in (`--datastore DIR`). */
+export const datastoreOptions = {
+  datastore: { type: 'string' },
+  'knn-lambda': { type: 'string' },
+  'knn-neighbours': { type: 'string' },
+  'knn-temperature': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** The options of commands that complete code before a cursor: the datastore and the continuous cache. */
+export const cacheOptions = {
+  ...datastoreOptions,
+  cache: { type: 'boolean' },
+  'no-cache': { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** The parsed kNN options. */
+export interface KnnValues {
+  datastore?: string;
+  'knn-lambda'?: string;
+  'knn-neighbours'?: string;
+  'knn-temperature'?: string;
+  cache?: boolean;
+  'no-cache'?: boolean;
+}
+
+/**
+ * Whether the continuous cache is on: `--cache`, `--no-cache`, else `fallback`. Off by default:
+ * the λ, k and temperature of the cache are provisional until chosen on a validation split.
+ */
+export function cacheEnabled(values: KnnValues, fallback = false): boolean {
+  if (values.cache && values['no-cache']) throw new InvalidArgumentError({ argument: '--cache', message: 'give either --cache or --no-cache, not both' });
+  return values.cache === true ? true : values['no-cache'] === true ? false : fallback;
+}
+
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError({ argument: name, message: `must be a number, got '${value}'` });
+  return number;
+}
+
+/**
+ * Wraps the resolved model in `knnDatastoreMiddleware` when `--datastore DIR` is given or `cache`
+ * is on: loads the datastore against the local model's weights and tokenizer (a datastore built
+ * for other weights is refused with `MISMATCHED_FILE`). λ, k and temperature default to
+ * `defaultDatastoreSettings` / `defaultCacheSettings` of `@codestack/orchestrator`, or the
+ * `--knn-lambda`, `--knn-neighbours`, `--knn-temperature` given (for both).
+ */
+export async function applyKnnOptions(values: KnnValues, resolved: ResolvedModel, context: CliContext, cache: boolean): Promise<LanguageModel> {
+  const overrides = {
+    ...(values['knn-lambda'] === undefined ? {} : { lambda: numberOption(values['knn-lambda'], '--knn-lambda')! }),
+    ...(values['knn-neighbours'] === undefined ? {} : { k: numberOption(values['knn-neighbours'], '--knn-neighbours')! }),
+    ...(values['knn-temperature'] === undefined ? {} : { temperature: numberOption(values['knn-temperature'], '--knn-temperature')! }),
+  };
+  if (values.datastore === undefined && !cache) {
+    if (Object.keys(overrides).length > 0) throw new InvalidArgumentError({ argument: '--knn-lambda', message: 'the --knn-* options apply with --datastore DIR or --cache' });
+    return resolved.model;
+  }
+  const local = resolved.local;
+  if (local === undefined) {
+    throw new InvalidArgumentError({ argument: values.datastore !== undefined ? '--datastore' : '--cache', message: "kNN lookups read a local model's hidden states; they do not apply to an endpoint (--base-url or OPENAI_BASE_URL)" });
+  }
+  const { loadDatastore } = await import('@codestack/orchestrator/local');
+  const { knnDatastoreMiddleware, wrapLanguageModel, defaultDatastoreSettings, defaultCacheSettings } = await import('@codestack/orchestrator');
+  const datastore = values.datastore === undefined ? undefined : await loadDatastore(resolve(context.cwd ?? process.cwd(), values.datastore), { model: local.model, tokenizer: local.tokenizer });
+  const middleware = knnDatastoreMiddleware({
+    ...(datastore === undefined ? {} : { datastore, settings: { ...defaultDatastoreSettings, ...overrides } }),
+    ...(cache ? { cache: { ...defaultCacheSettings, ...overrides } } : {}),
+  });
+  return wrapLanguageModel({ model: resolved.model, middleware });
+}
+
+/** The help lines of {@link datastoreOptions}. */
+export const datastoreHelp = `  --datastore DIR         mix in a kNN-LM datastore (codestack datastore build) built for this model's
+                          weights; one built for other weights is refused
+  --knn-lambda X          weight of the neighbours' distribution, 0..1 (default: see the orchestrator's
+                          defaultDatastoreSettings / defaultCacheSettings)
+  --knn-neighbours K      neighbours per step
+  --knn-temperature T     temperature of the softmax over negative distances`;
+
+/** The help lines of {@link cacheOptions}. */
+export const cacheHelp = `${datastoreHelp}
+  --cache, --no-cache     the continuous cache: the text before the cursor (the whole prefix, beyond the
+                          model's window; never the text after it) as a small kNN datastore (default off)`;
