@@ -1,26 +1,51 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
 
 type Tensor4D = tfCore.Tensor4D;
 
+/** Options of a {@link KeyValueCache}. */
+export interface KeyValueCacheOptions {
+  /** The most positions the cache will hold (the model's `maximumContext`); storage grows up to it. Default: no limit. */
+  maximumLength?: number;
+}
+
+/**
+ * One layer's keys, [batch, keyValueHeads, headSize, capacity] (transposed, so that a prefix of
+ * positions is a run of whole rows), and values, [batch, keyValueHeads, capacity, headSize] (see
+ * {@link KeyValueCache.storage}).
+ */
+export interface KeyValueStorage {
+  /** Keys after the rotary embedding. */
+  keys: Float32Array;
+  /** Values. */
+  values: Float32Array;
+}
+
 /**
  * The per-layer keys and values of the tokens seen so far, for incremental decoding.
- * Keys are stored after the rotary embedding and transposed, shape [batch, keyValueHeads, headSize,
- * length]; values as [batch, keyValueHeads, length, headSize].
- * Owns its tensors: call {@link KeyValueCache.dispose} when done.
+ *
+ * Keys (after the rotary embedding) and values live in preallocated JavaScript arrays (see
+ * {@link KeyValueStorage}) and are written in place, one position per decoded token: no tensor is concatenated or kept per token. The capacity grows by doubling (up to
+ * `maximumLength`), so a decode of n tokens copies the cache O(log n) times rather than n times.
+ * The fused decode step reads the arrays directly; the tensor path gets tensors built from them
+ * ({@link KeyValueCache.append}). Call {@link KeyValueCache.dispose} when done.
  */
 export class KeyValueCache {
   /** Number of sequences decoded together. */
   readonly batchSize: number;
-  private readonly keys: (Tensor4D | undefined)[];
-  private readonly values: (Tensor4D | undefined)[];
+  private readonly layers: (KeyValueStorage | undefined)[];
+  private readonly maximumLength: number;
   private cachedLength = 0;
+  private keyValueHeads = 0;
+  private headSize = 0;
+  private capacity = 0;
 
   /** Creates an empty cache for `layers` layers. Usually made by `model.createCache()`. */
-  constructor(layers: number, batchSize: number) {
+  constructor(layers: number, batchSize: number, options: KeyValueCacheOptions = {}) {
     this.batchSize = batchSize;
-    this.keys = new Array<Tensor4D | undefined>(layers).fill(undefined);
-    this.values = new Array<Tensor4D | undefined>(layers).fill(undefined);
+    this.layers = new Array<KeyValueStorage | undefined>(layers).fill(undefined);
+    this.maximumLength = options.maximumLength ?? Number.POSITIVE_INFINITY;
   }
 
   /** The number of cached positions. */
@@ -28,21 +53,60 @@ export class KeyValueCache {
     return this.cachedLength;
   }
 
+  /** The positions each layer's storage holds before it grows. */
+  get allocatedLength(): number {
+    return this.capacity;
+  }
+
   /**
    * Appends new keys ([batch, kvHeads, head, tokens]) and values ([batch, kvHeads, tokens, head])
-   * of one layer and returns the full ones. The stored tensors are
-   * kept out of the surrounding `tf.tidy`; the previous ones are disposed.
+   * of one layer at positions `length ..` and returns the full ones as new tensors (keys
+   * [batch, kvHeads, head, length + tokens], values [batch, kvHeads, length + tokens, head]),
+   * owned by the surrounding `tf.tidy`.
    */
   append(tf: TensorFlow, layer: number, key: Tensor4D, value: Tensor4D): [Tensor4D, Tensor4D] {
-    const previousKey = this.keys[layer];
-    const previousValue = this.values[layer];
-    const nextKey = previousKey === undefined ? tf.clone(key) : (tf.concat([previousKey, key], 3) as Tensor4D);
-    const nextValue = previousValue === undefined ? tf.clone(value) : (tf.concat([previousValue, value], 2) as Tensor4D);
-    this.keys[layer] = tf.keep(nextKey);
-    this.values[layer] = tf.keep(nextValue);
-    previousKey?.dispose();
-    previousValue?.dispose();
-    return [nextKey, nextValue];
+    const [batch, keyValueHeads, headSize, tokens] = key.shape;
+    const storage = this.storage(layer, keyValueHeads, headSize, this.cachedLength + tokens);
+    const capacity = this.capacity;
+    const keyValues = key.dataSync() as Float32Array;
+    const valueValues = value.dataSync() as Float32Array;
+    const start = this.cachedLength;
+    const total = start + tokens;
+    const keysTransposed = new Float32Array(batch * keyValueHeads * headSize * total);
+    const values = new Float32Array(batch * keyValueHeads * total * headSize);
+    for (let slice = 0; slice < batch * keyValueHeads; slice++) {
+      for (let index = 0; index < headSize; index++) {
+        const row = (slice * headSize + index) * capacity;
+        storage.keys.set(keyValues.subarray((slice * headSize + index) * tokens, (slice * headSize + index + 1) * tokens), row + start);
+        keysTransposed.set(storage.keys.subarray(row, row + total), (slice * headSize + index) * total);
+      }
+      storage.values.set(valueValues.subarray(slice * tokens * headSize, (slice + 1) * tokens * headSize), (slice * capacity + start) * headSize);
+      values.set(storage.values.subarray(slice * capacity * headSize, (slice * capacity + total) * headSize), slice * total * headSize);
+    }
+    return [tf.tensor4d(keysTransposed, [batch, keyValueHeads, headSize, total]), tf.tensor4d(values, [batch, keyValueHeads, total, headSize])];
+  }
+
+  /**
+   * One layer's key and value arrays, [batch, keyValueHeads, {@link KeyValueCache.allocatedLength},
+   * headSize], with room for at least `length` positions (grown if needed). For the fused decode step,
+   * which writes position `length` of every sequence and head in place.
+   */
+  storage(layer: number, keyValueHeads: number, headSize: number, length: number): KeyValueStorage {
+    if (length > this.maximumLength) throw new InvalidArgumentError({ argument: 'cache', message: `${length} positions exceed the cache's ${this.maximumLength}` });
+    if (this.capacity === 0) {
+      this.keyValueHeads = keyValueHeads;
+      this.headSize = headSize;
+    } else if (keyValueHeads !== this.keyValueHeads || headSize !== this.headSize) {
+      throw new InvalidArgumentError({ argument: 'cache', message: `the cache holds ${this.keyValueHeads} heads of ${this.headSize}, got ${keyValueHeads} of ${headSize}` });
+    }
+    if (length > this.capacity) this.grow(Math.min(this.maximumLength, Math.max(length, 2 * this.capacity, 128)));
+    let storage = this.layers[layer];
+    if (storage === undefined) {
+      const size = this.batchSize * keyValueHeads * this.capacity * headSize;
+      storage = { keys: new Float32Array(size), values: new Float32Array(size) };
+      this.layers[layer] = storage;
+    }
+    return storage;
   }
 
   /** Moves the cached length forward after every layer appended `tokens` positions. */
@@ -50,11 +114,32 @@ export class KeyValueCache {
     this.cachedLength += tokens;
   }
 
-  /** Releases every cached tensor and empties the cache. */
+  /** Releases the storage and empties the cache. */
   dispose(): void {
-    for (const tensor of [...this.keys, ...this.values]) tensor?.dispose();
-    this.keys.fill(undefined);
-    this.values.fill(undefined);
+    this.layers.fill(undefined);
     this.cachedLength = 0;
+    this.capacity = 0;
+  }
+
+  private grow(capacity: number): void {
+    const slices = this.batchSize * this.keyValueHeads;
+    const head = this.headSize;
+    const previous = this.capacity;
+    const length = this.cachedLength;
+    for (let layer = 0; layer < this.layers.length; layer++) {
+      const storage = this.layers[layer];
+      if (storage === undefined) continue;
+      const keys = new Float32Array(slices * head * capacity);
+      const values = new Float32Array(slices * capacity * head);
+      for (let slice = 0; slice < slices; slice++) {
+        for (let index = 0; index < head; index++) {
+          const row = slice * head + index;
+          keys.set(storage.keys.subarray(row * previous, row * previous + length), row * capacity);
+        }
+        values.set(storage.values.subarray(slice * previous * head, (slice * previous + length) * head), slice * capacity * head);
+      }
+      this.layers[layer] = { keys, values };
+    }
+    this.capacity = capacity;
   }
 }

@@ -7,8 +7,10 @@ import { embeddingLookup } from '../ops/embedding-lookup.js';
 import { matMul2d } from '../ops/mat-mul-2d.js';
 import { rmsNorm } from '../ops/rms-norm.js';
 import { causalMask } from '../ops/causal-mask.js';
+import { registerSharedIdentityKernel } from '../ops/shared-identity-kernel.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { KeyValueCache } from './key-value-cache.js';
+import { decodeStep } from './decode-step.js';
 import { assertModelFits, type ModelTooLargeError } from './model-memory.js';
 import { decoderLayer } from './decoder-layer.js';
 import type { ForwardPass } from './forward-pass.js';
@@ -78,6 +80,7 @@ export class LlamaModel {
     this.config = config;
     this.weights = weights;
     this.rotary = createRotaryTables(config);
+    registerSharedIdentityKernel(this.tf);
     if (config.tiedEmbeddings) {
       const embedding = this.getWeight('model.embed_tokens.weight');
       this.tiedHead = { source: embedding.dataId, tensor: this.tf.transpose(embedding) as Tensor2D };
@@ -214,7 +217,7 @@ export class LlamaModel {
 
   /** Creates an empty key/value cache for `batchSize` sequences. */
   createCache(batchSize = 1): KeyValueCache {
-    return new KeyValueCache(this.config.layers, batchSize);
+    return new KeyValueCache(this.config.layers, batchSize, { maximumLength: this.config.maximumContext });
   }
 
   /**
@@ -307,6 +310,14 @@ export class LlamaModel {
     const [batch, tokens] = inputIds.shape;
     const offset = cache?.length ?? 0;
     const differentiable = options.differentiable ?? true;
+    if (cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined) {
+      // Incremental decoding: the fused step (projections as kernels, the rest in JavaScript, the cache written in place).
+      return decodeStep(
+        { tf, config, rotary: this.rotary, weight: (name) => this.weights.get(name), head: () => this.outputHead(false) },
+        Int32Array.from(inputIds.dataSync() as Int32Array),
+        cache,
+      );
+    }
     const groups = config.attentionHeads / config.keyValueHeads;
     const pass: ForwardPass = {
       tf,
@@ -338,12 +349,13 @@ export class LlamaModel {
       hidden = tf.reshape(tf.slice(tf.reshape(hidden, [batch, tokens, config.hiddenSize]), [0, tokens - 1, 0], [batch, 1, config.hiddenSize]), [batch, config.hiddenSize]);
     }
     const final = pass.normalize(hidden, 'model.norm.weight');
-    const head2d = config.tiedEmbeddings
-      ? differentiable
-        ? (tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D)
-        : this.inferenceHead()
-      : (this.getWeight('lm_head.weight') as unknown as Tensor2D);
-    return { final, logits: matMul2d(tf, final, head2d, differentiable) };
+    return { final, logits: matMul2d(tf, final, this.outputHead(differentiable), differentiable) };
+  }
+
+  /** The output head in memory layout, [hidden, vocabulary] (the transposed embedding when tied). */
+  private outputHead(differentiable: boolean): Tensor2D {
+    if (!this.config.tiedEmbeddings) return this.getWeight('lm_head.weight') as unknown as Tensor2D;
+    return differentiable ? (this.tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D) : this.inferenceHead();
   }
 
   /** Releases every weight. The model cannot be used afterwards. */

@@ -9,3 +9,4 @@ export { causalMask } from './causal-mask.js';
 export { smallRowLimit } from './small-row-limit.js';
 export { crossEntropyLoss } from './cross-entropy.js';
 export { registerMissingGradients } from './register-gradients.js';
+export { registerSharedIdentityKernel } from './shared-identity-kernel.js';

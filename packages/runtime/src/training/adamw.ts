@@ -29,17 +29,27 @@ export interface AdamWState {
   secondMoments: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
+/** One variable's moments, kept in JavaScript memory (the update is one loop, not a dozen kernels). */
+interface Moments {
+  shape: number[];
+  first: Float32Array;
+  second: Float32Array;
+}
+
 /**
  * AdamW (Loshchilov & Hutter): Adam with bias correction plus decoupled weight decay,
  * `w -= lr * (m̂ / (sqrt(v̂) + ε) + λ w)`. Works on any named set of variables (a model's, or an
  * adapter's), so custom training loops can reuse it.
+ *
+ * The moments live in JavaScript arrays and each variable's update is one JavaScript loop over
+ * its gradient and value: on tfjs-wasm the same update as tensor ops ran 15 kernels per variable
+ * (about 570 of a 1M model's 1 947 kernels per training step), each a pass over memory.
  */
 export class AdamW {
   /** The resolved options. */
   readonly options: Required<AdamWOptions>;
   private readonly tf: TensorFlow;
-  private readonly firstMoments = new Map<string, Tensor>();
-  private readonly secondMoments = new Map<string, Tensor>();
+  private readonly moments = new Map<string, Moments>();
   private stepCount = 0;
 
   /** Creates the optimizer for tensors of `tf`. */
@@ -66,56 +76,80 @@ export class AdamW {
   }
 
   /**
-   * Applies one update with `learningRate` to every variable that has a gradient. Gradients are
-   * not disposed (the caller owns them).
+   * Applies one update with `learningRate` to every variable that has a gradient, each gradient
+   * first multiplied by `gradientScale` (default 1; global-norm clipping passes its factor here
+   * rather than scaling every gradient tensor). Gradients are not disposed (the caller owns them).
    */
-  apply(variables: ReadonlyMap<string, Variable>, gradients: ReadonlyMap<string, Tensor>, learningRate: number): void {
+  apply(variables: ReadonlyMap<string, Variable>, gradients: ReadonlyMap<string, Tensor>, learningRate: number, gradientScale = 1): void {
     if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new InvalidArgumentError({ argument: 'learningRate', message: `expected a non-negative number, got ${learningRate}` });
+    if (!(gradientScale >= 0) || !Number.isFinite(gradientScale)) throw new InvalidArgumentError({ argument: 'gradientScale', message: `expected a non-negative number, got ${gradientScale}` });
+    for (const name of gradients.keys()) {
+      if (!variables.has(name)) throw new InvalidArgumentError({ argument: 'gradients', message: `no variable named ${name}` });
+    }
     const tf = this.tf;
     const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
     this.stepCount++;
     const firstCorrection = 1 - beta1 ** this.stepCount;
     const secondCorrection = 1 - beta2 ** this.stepCount;
     for (const [name, gradient] of gradients) {
-      const variable = variables.get(name);
-      if (variable === undefined) throw new InvalidArgumentError({ argument: 'gradients', message: `no variable named ${name}` });
-      const previousFirst = this.firstMoments.get(name);
-      const previousSecond = this.secondMoments.get(name);
-      const [first, second] = tf.tidy(() => {
-        const first = previousFirst === undefined ? tf.mul(gradient, 1 - beta1) : tf.add(tf.mul(previousFirst, beta1), tf.mul(gradient, 1 - beta1));
-        const second = previousSecond === undefined ? tf.mul(tf.square(gradient), 1 - beta2) : tf.add(tf.mul(previousSecond, beta2), tf.mul(tf.square(gradient), 1 - beta2));
-        const update = tf.div(tf.div(first, firstCorrection), tf.add(tf.sqrt(tf.div(second, secondCorrection)), epsilon));
-        const decay = decays(name) ? weightDecay : 0;
-        const next = decay > 0 ? tf.sub(tf.mul(variable, 1 - learningRate * decay), tf.mul(update, learningRate)) : tf.sub(variable, tf.mul(update, learningRate));
-        variable.assign(next);
-        return [first, second];
-      });
-      previousFirst?.dispose();
-      previousSecond?.dispose();
-      this.firstMoments.set(name, first);
-      this.secondMoments.set(name, second);
+      const variable = variables.get(name) as Variable;
+      const size = variable.size;
+      let moments = this.moments.get(name);
+      if (moments === undefined || moments.first.length !== size) {
+        moments = { shape: [...variable.shape], first: new Float32Array(size), second: new Float32Array(size) };
+        this.moments.set(name, moments);
+      }
+      const { first, second } = moments;
+      const gradientValues = gradient.dataSync() as Float32Array;
+      const values = variable.dataSync() as Float32Array;
+      const next = new Float32Array(size);
+      const keep = 1 - learningRate * (decays(name) ? weightDecay : 0);
+      // m̂ / (sqrt(v̂) + ε) * lr with the bias corrections folded into two constants: one division and one root per value.
+      const stepSize = learningRate / firstCorrection;
+      const rootCorrection = 1 / Math.sqrt(secondCorrection);
+      const firstKeep = 1 - beta1;
+      const secondKeep = 1 - beta2;
+      for (let index = 0; index < size; index++) {
+        const value = (gradientValues[index] as number) * gradientScale;
+        const firstMoment = beta1 * (first[index] as number) + firstKeep * value;
+        const secondMoment = beta2 * (second[index] as number) + secondKeep * value * value;
+        first[index] = firstMoment;
+        second[index] = secondMoment;
+        next[index] = (values[index] as number) * keep - (stepSize * firstMoment) / (Math.sqrt(secondMoment) * rootCorrection + epsilon);
+      }
+      const updated = tf.tensor(next, variable.shape, 'float32');
+      variable.assign(updated);
+      updated.dispose();
     }
   }
 
   /** Copies the state out (for checkpoints). */
   getState(): AdamWState {
-    const read = (moments: Map<string, Tensor>): Map<string, { shape: number[]; data: Float32Array }> =>
-      new Map([...moments].map(([name, tensor]) => [name, { shape: [...tensor.shape], data: new Float32Array(tensor.dataSync() as Float32Array) }]));
-    return { step: this.stepCount, firstMoments: read(this.firstMoments), secondMoments: read(this.secondMoments) };
+    const firstMoments = new Map<string, { shape: number[]; data: Float32Array }>();
+    const secondMoments = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, moments] of this.moments) {
+      firstMoments.set(name, { shape: [...moments.shape], data: new Float32Array(moments.first) });
+      secondMoments.set(name, { shape: [...moments.shape], data: new Float32Array(moments.second) });
+    }
+    return { step: this.stepCount, firstMoments, secondMoments };
   }
 
   /** Restores a state from {@link AdamW.getState} (replacing the current one). */
   setState(state: AdamWState): void {
     this.dispose();
     this.stepCount = state.step;
-    for (const [name, value] of state.firstMoments) this.firstMoments.set(name, this.tf.tensor(value.data, value.shape, 'float32'));
-    for (const [name, value] of state.secondMoments) this.secondMoments.set(name, this.tf.tensor(value.data, value.shape, 'float32'));
+    for (const name of new Set([...state.firstMoments.keys(), ...state.secondMoments.keys()])) {
+      const first = state.firstMoments.get(name);
+      const second = state.secondMoments.get(name);
+      const shape = [...((first ?? second) as { shape: number[] }).shape];
+      const size = shape.reduce((product, length) => product * length, 1);
+      const copy = (moment: { data: Float32Array } | undefined): Float32Array => (moment === undefined || moment.data.length !== size ? new Float32Array(size) : new Float32Array(moment.data));
+      this.moments.set(name, { shape, first: copy(first), second: copy(second) });
+    }
   }
 
-  /** Releases the moment tensors. */
+  /** Releases the moments. */
   dispose(): void {
-    for (const tensor of [...this.firstMoments.values(), ...this.secondMoments.values()]) tensor.dispose();
-    this.firstMoments.clear();
-    this.secondMoments.clear();
+    this.moments.clear();
   }
 }

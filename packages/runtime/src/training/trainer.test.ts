@@ -194,9 +194,9 @@ describe('Trainer', () => {
     expect(secondHalf.startStep).toBe(3);
     expect(secondHalf.losses).toEqual(expected.losses.slice(3));
     expect(maximumDifference(weightsOf(resumed.model), weightsOf(straight.model))).toBe(0);
-    // Nothing left to do at the end; the optimizer moments are the only tensors the run kept.
+    // Nothing left to do at the end; the run kept no tensors (AdamW's moments are JavaScript arrays).
     expect((await resumed.train({ untilStep: 6, silent: true })).losses).toEqual([]);
-    expect(runtime.tf.memory().numTensors).toBe(tensors + 2 * resumed.variables.size);
+    expect(runtime.tf.memory().numTensors).toBe(tensors);
     for (const trainer of [straight, first, resumed]) {
       trainer.dispose();
       trainer.model.dispose();

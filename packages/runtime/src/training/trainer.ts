@@ -15,7 +15,7 @@ import type { LlamaModel } from '../model/llama-model.js';
 import type { BatchSource, TrainingBatch } from '../data/batch-source.js';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 import { warmupCosineSchedule, type LearningRateSchedule, type WarmupCosineOptions } from './learning-rate-schedule.js';
-import { clipByGlobalNorm } from './gradient-clipping.js';
+import { globalNorm } from './gradient-clipping.js';
 import { accumulateGradients, computeGradients, scaleGradients } from './compute-gradients.js';
 import { crossEntropyLoss } from '../ops/cross-entropy.js';
 import { encodeModelFiles } from '../io/checkpoint.js';
@@ -256,17 +256,12 @@ export class Trainer {
       }
       scaleGradients(tf, total, 1 / this.accumulationSteps);
       const maximumNorm = this.options.maximumGradientNorm ?? 1;
-      let gradients = total;
-      let gradientNorm: number;
-      if (maximumNorm > 0) {
-        const clipped = clipByGlobalNorm(tf, total, maximumNorm);
-        gradients = clipped.gradients;
-        gradientNorm = clipped.norm;
-      } else {
-        gradientNorm = Number.NaN;
-      }
+      const gradients = total;
+      // Clipping scales the gradients inside AdamW's update rather than with a kernel per gradient.
+      const gradientNorm = maximumNorm > 0 ? globalNorm(tf, gradients) : Number.NaN;
+      const clipScale = gradientNorm > maximumNorm ? maximumNorm / gradientNorm : 1;
       const learningRate = this.schedule(this.stepCount);
-      this.optimizer.apply(this.variables, gradients, learningRate);
+      this.optimizer.apply(this.variables, gradients, learningRate, clipScale);
       if (this.peakProbe !== undefined) this.peakProbe.bytes = Math.max(this.peakProbe.bytes, tf.memory().numBytes);
       for (const gradient of gradients.values()) gradient.dispose();
       total.clear();

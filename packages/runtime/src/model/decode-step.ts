@@ -1,0 +1,176 @@
+import type * as tfCore from '@tensorflow/tfjs-core';
+import type { TensorFlow } from '../backend/tensorflow.js';
+import { rmsNormRows } from '../ops/rms-norm.js';
+import type { KeyValueCache, KeyValueStorage } from './key-value-cache.js';
+import { headSize, type ModelConfig } from './model-config.js';
+import { projectionWeightName, type ProjectionName } from './projection.js';
+import type { RotaryTables } from './rotary-tables.js';
+
+type Tensor = tfCore.Tensor;
+type Tensor2D = tfCore.Tensor2D;
+
+/** What {@link decodeStep} reads from a model. */
+export interface DecodeStepModel {
+  /** The TensorFlow.js namespace. */
+  readonly tf: TensorFlow;
+  /** The model configuration. */
+  readonly config: Readonly<ModelConfig>;
+  /** Rotary position embedding tables. */
+  readonly rotary: RotaryTables;
+  /** A weight by Hugging Face name (memory layout), or `undefined` when the model has none by that name. */
+  weight(name: string): Tensor | undefined;
+  /** The output head, [hidden, vocabulary]. */
+  head(): Tensor2D;
+}
+
+/** `rows` rows of `input` times a weight, plus its bias: one matMul kernel, the tensors released at once. */
+function project(model: DecodeStepModel, input: Float32Array, rows: number, layer: number, projection: ProjectionName): Float32Array {
+  const tf = model.tf;
+  const name = projectionWeightName(layer, projection);
+  const weight = model.weight(name) as Tensor2D;
+  const inputTensor = tf.tensor2d(input, [rows, weight.shape[0]]);
+  const product = tf.matMul(inputTensor, weight);
+  const values = new Float32Array(product.dataSync() as Float32Array);
+  inputTensor.dispose();
+  product.dispose();
+  const bias = model.weight(`${name.slice(0, -'weight'.length)}bias`);
+  if (bias !== undefined) {
+    const biasValues = bias.dataSync() as Float32Array;
+    const columns = weight.shape[1];
+    for (let index = 0; index < values.length; index++) values[index] = (values[index] as number) + (biasValues[index % columns] as number);
+  }
+  return values;
+}
+
+/** `values` with the rotary embedding of `position` applied per head in place (rotate_half convention), times `scale`. */
+function rotate(values: Float32Array, start: number, head: number, position: number, rotary: RotaryTables, scale: number): void {
+  const half = head / 2;
+  const table = position * half;
+  for (let index = 0; index < half; index++) {
+    const cos = (rotary.cos[table + index] as number) * scale;
+    const sin = (rotary.sin[table + index] as number) * scale;
+    const first = values[start + index] as number;
+    const second = values[start + index + half] as number;
+    values[start + index] = first * cos - second * sin;
+    values[start + index + half] = second * cos + first * sin;
+  }
+}
+
+/** `values` ([rows, columns]) replaced by their softmax along each row, in place. */
+function softmaxRows(values: Float32Array, rows: number, columns: number): void {
+  for (let row = 0; row < rows; row++) {
+    const base = row * columns;
+    let maximum = Number.NEGATIVE_INFINITY;
+    for (let column = 0; column < columns; column++) maximum = Math.max(maximum, values[base + column] as number);
+    let sum = 0;
+    for (let column = 0; column < columns; column++) {
+      const weight = Math.exp((values[base + column] as number) - maximum);
+      values[base + column] = weight;
+      sum += weight;
+    }
+    for (let column = 0; column < columns; column++) values[base + column] = (values[base + column] as number) / sum;
+  }
+}
+
+/**
+ * Causal attention of one new position per sequence against the cache: per key/value head (a
+ * "slice" of a sequence), the queries of its group ([slices, groups, head], which is the query
+ * projection's own layout) times the cached keys ([slices, head, total], copied out of the cache
+ * as whole rows) in one batched matMul, the softmax in JavaScript, and the weighted values
+ * ([slices, total, head]) in a second batched matMul. Returns [batch, heads * head].
+ */
+function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, slices: number, groups: number, head: number, capacity: number, total: number): Float32Array {
+  const keys = new Float32Array(slices * head * total);
+  const values = new Float32Array(slices * total * head);
+  for (let slice = 0; slice < slices; slice++) {
+    for (let index = 0; index < head; index++) {
+      const row = (slice * head + index) * capacity;
+      keys.set(storage.keys.subarray(row, row + total), (slice * head + index) * total);
+    }
+    values.set(storage.values.subarray(slice * capacity * head, (slice * capacity + total) * head), slice * total * head);
+  }
+  const queryTensor = tf.tensor3d(query, [slices, groups, head]);
+  const keyTensor = tf.tensor3d(keys, [slices, head, total]);
+  const scoreTensor = tf.matMul(queryTensor, keyTensor);
+  const scores = new Float32Array(scoreTensor.dataSync() as Float32Array);
+  tf.dispose([queryTensor, keyTensor, scoreTensor]);
+  softmaxRows(scores, slices * groups, total);
+  const probabilities = tf.tensor3d(scores, [slices, groups, total]);
+  const valueTensor = tf.tensor3d(values, [slices, total, head]);
+  const contextTensor = tf.matMul(probabilities, valueTensor);
+  const context = new Float32Array(contextTensor.dataSync() as Float32Array);
+  tf.dispose([probabilities, valueTensor, contextTensor]);
+  return context;
+}
+
+/**
+ * One incremental decoding step (one new token per sequence) with the key/value cache written in
+ * place: per layer, the seven projections (matrix-vector products) and attention's two batched
+ * products are the only kernels; the norms, the rotary embedding, the softmax, SwiGLU and the
+ * residual sums are JavaScript loops over a few hundred values. With a tensor per operation, per-kernel overhead
+ * dominated a step (92 kernels for a 4-layer model). Every tensor it makes is released before it
+ * returns, except the two results, which the caller owns: the final hidden states (after the final
+ * norm, [batch, hidden]) and the logits ([batch, vocabulary]). Advances the cache by one position.
+ */
+export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyValueCache): { final: Tensor2D; logits: Tensor2D } {
+  const { tf, config, rotary } = model;
+  const batch = ids.length;
+  const width = config.hiddenSize;
+  const head = headSize(config);
+  const heads = config.attentionHeads;
+  const keyValueHeads = config.keyValueHeads;
+  const feedForward = config.feedForwardSize;
+  const epsilon = config.normEpsilon;
+  const position = cache.length;
+  const total = position + 1;
+  const scale = 1 / Math.sqrt(head);
+  const weightValues = (name: string): Float32Array => (model.weight(name) as Tensor).dataSync() as Float32Array;
+  const norm = (input: Float32Array, rows: number, columns: number, name: string): Float32Array => {
+    const output = new Float32Array(rows * columns);
+    rmsNormRows(input, weightValues(name), rows, columns, epsilon, output);
+    return output;
+  };
+
+  const idTensor = tf.tensor1d(ids, 'int32');
+  const embedded = tf.gather(model.weight('model.embed_tokens.weight') as Tensor, idTensor);
+  let hidden: Float32Array = new Float32Array(embedded.dataSync() as Float32Array);
+  tf.dispose([idTensor, embedded]);
+  for (let layer = 0; layer < config.layers; layer++) {
+    const prefix = `model.layers.${layer}`;
+    const normed = norm(hidden, batch, width, `${prefix}.input_layernorm.weight`);
+    let query = project(model, normed, batch, layer, 'q_proj');
+    let key = project(model, normed, batch, layer, 'k_proj');
+    const value = project(model, normed, batch, layer, 'v_proj');
+    if (config.queryKeyNorm === true) {
+      query = norm(query, batch * heads, head, `${prefix}.self_attn.q_norm.weight`);
+      key = norm(key, batch * keyValueHeads, head, `${prefix}.self_attn.k_norm.weight`);
+    }
+    for (let queryHead = 0; queryHead < batch * heads; queryHead++) rotate(query, queryHead * head, head, position, rotary, scale);
+    const storage = cache.storage(layer, keyValueHeads, head, total);
+    const capacity = cache.allocatedLength;
+    for (let slice = 0; slice < batch * keyValueHeads; slice++) {
+      rotate(key, slice * head, head, position, rotary, 1);
+      // keys [slice, head, capacity] (transposed), values [slice, capacity, head]
+      for (let index = 0; index < head; index++) storage.keys[(slice * head + index) * capacity + position] = key[slice * head + index] as number;
+      storage.values.set(value.subarray(slice * head, (slice + 1) * head), (slice * capacity + position) * head);
+    }
+    const context = attend(tf, query, storage, batch * keyValueHeads, heads / keyValueHeads, head, capacity, total);
+    const attended = project(model, context, batch, layer, 'o_proj');
+    for (let index = 0; index < hidden.length; index++) attended[index] = (attended[index] as number) + (hidden[index] as number);
+    hidden = attended;
+    const normedAgain = norm(hidden, batch, width, `${prefix}.post_attention_layernorm.weight`);
+    const gate = project(model, normedAgain, batch, layer, 'gate_proj');
+    const up = project(model, normedAgain, batch, layer, 'up_proj');
+    const activated = new Float32Array(batch * feedForward);
+    for (let index = 0; index < activated.length; index++) {
+      const gateValue = gate[index] as number;
+      activated[index] = (gateValue / (1 + Math.exp(-gateValue))) * (up[index] as number);
+    }
+    const down = project(model, activated, batch, layer, 'down_proj');
+    for (let index = 0; index < hidden.length; index++) down[index] = (down[index] as number) + (hidden[index] as number);
+    hidden = down;
+  }
+  cache.advance(1);
+  const final = tf.tensor2d(norm(hidden, batch, width, 'model.norm.weight'), [batch, width]);
+  return { final, logits: tf.matMul(final, model.head()) };
+}
