@@ -81,6 +81,7 @@ export {
   type GenerateCodeEvent,
   type GenerateCodeAttempt,
   type GenerateCodeValidation,
+  type RetrievalEventDocument,
 } from './generate-code/index.js';
 export { EventChannel } from './generate-code/index.js';
 export { toAISDKLanguageModel, fromAISDKLanguageModel } from './models/index.js';
