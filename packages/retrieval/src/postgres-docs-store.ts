@@ -222,13 +222,20 @@ export class PostgresDocsStore implements DocsStore {
         const lexical: DocsStoreHit[] = [];
         const vector: DocsStoreHit[] = [];
         const filtered = filterSql(request.filter, 3, '').sql !== '';
-        // JIT compiling costs a server 1-2 s on a statement whose estimates look large (fresh, unanalysed
-        // tables), far more than the milliseconds these statements run. A filtered HNSW scan keeps going
-        // past filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
-        await query("SELECT set_config('jit', 'off', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)", [
-          String(Math.max(request.ef, request.candidates)),
-          filtered ? 'relaxed_order' : 'off',
-        ]);
+        // For this transaction only: JIT compiling costs a server 1-2 s on a statement whose estimates
+        // look large (fresh, unanalysed tables), far more than the milliseconds these statements run.
+        // No sequential scans: the planner prices a scan of a few thousand rows below the HNSW index,
+        // but each row's 2 KB vector is TOASTed, and the scan took 125-560 ms where the index took 2 ms
+        // (a real server, @types/node); index scans (HNSW, or a primary-key range for a selective
+        // package filter) stay open to it. A filtered HNSW scan keeps going past filtered-out rows
+        // (pgvector >= 0.8) instead of returning fewer hits.
+        await query(
+          "SELECT set_config('jit', 'off', true), set_config('enable_seqscan', 'off', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)",
+          [
+            String(Math.max(request.ef, request.candidates)),
+            filtered ? 'relaxed_order' : 'off',
+          ],
+        );
         if (lexicalTokens.length > 0) {
           const where = filterSql(request.filter, 3, 'p.');
           const rows = (await query(bm25SearchSql(where.sql), [lexicalTokens, request.candidates, ...where.values])) as PieceRow[];
