@@ -131,6 +131,7 @@ const result = {
   prompt: { tasks: promptReport.tasks, minimumRelevance: promptReport.minimumRelevance, before: promptReport.before, after: promptReport.after, repair: repairSummary, repairHeldOut: { answers: heldOutRepair.answers, reachedMarked: heldOutRepair.reachedMarked, reachedFromText: heldOutRepair.reachedFromText, missed: heldOutRepair.outcomes.filter((outcome) => !outcome.reachedMarked).map((outcome) => outcome.api) } },
   node: process.version,
   cpus: (await import('node:os')).cpus().length,
+  datastore: await (await import('./datastore/datastore.bench.js')).benchDatastore(),
 };
 console.log(JSON.stringify(result));
 console.log(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tokenizer } from '@codestack/core';
 import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
-import { buildContinuousCache, ExactTokenDatastore } from './continuous-cache.js';
+import { buildContinuousCache, ContinuousCacheBuilder, ExactTokenDatastore } from './continuous-cache.js';
 
 /** One token per character (code point mod 96). */
 const characterTokenizer: Tokenizer = {
@@ -62,6 +62,29 @@ describe('buildContinuousCache', () => {
     expect(Array.from(recent.values)).toEqual(ids.slice(-19));
     expect((await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor: '' })).size).toBe(0);
     expect(runtime.tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('ContinuousCacheBuilder', () => {
+  it('reuses the previous windows of the same tokens, to exactly the cache a fresh build gives, and never keeps text past the new cursor', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 4, initializerRange: 0.2 });
+    const file = Array.from({ length: 12 }, (_, index) => `export const value${index} = compute(${index}, "${'x'.repeat(index)}");\n`).join('');
+    const builder = new ContinuousCacheBuilder();
+    const same = async (text: string, reused: (entries: number) => void): Promise<void> => {
+      const built = await builder.build({ model, tokenizer: characterTokenizer, textBeforeCursor: text, windowTokens: 32 });
+      const fresh = await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor: text, windowTokens: 32 });
+      expect(Array.from(built.cache.values)).toEqual(Array.from(fresh.values));
+      expect(Array.from(built.cache.keys)).toEqual(Array.from(fresh.keys));
+      reused(built.reusedEntries);
+    };
+    await same(file.slice(0, 300), (entries) => expect(entries).toBe(0));
+    // Further down the file: the 9 whole windows of 32 tokens (stride 31) within the first 300 characters are reused.
+    await same(file.slice(0, 520), (entries) => expect(entries).toBe(9 * 31));
+    // Back up the file: only windows wholly before the new cursor are reused.
+    await same(file.slice(0, 100), (entries) => expect(entries).toBe(3 * 31));
+    await same(`// another file\n${file}`, (entries) => expect(entries).toBe(0));
     model.dispose();
   });
 });

@@ -76,23 +76,63 @@ export interface ContinuousCacheOptions {
  * window copy a name written earlier in the same file, beyond its window.
  */
 export async function buildContinuousCache(options: ContinuousCacheOptions): Promise<ExactTokenDatastore> {
-  const { model } = options;
-  const dimension = model.config.hiddenSize;
-  const windowTokens = options.windowTokens ?? model.config.maximumContext;
-  const maximumTokens = options.maximumTokens ?? 16384;
-  if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
-    throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
+  return (await new ContinuousCacheBuilder().build(options)).cache;
+}
+
+/** What {@link ContinuousCacheBuilder.build} returns. */
+export interface ContinuousCacheBuild {
+  /** The cache. */
+  cache: ExactTokenDatastore;
+  /** Entries copied from the previous build (whole windows of the same tokens), not recomputed. */
+  reusedEntries: number;
+}
+
+/**
+ * Builds continuous caches, reusing the previous build's windows when the new text before the
+ * cursor starts with the same tokens (an editor that asks again further down the file, or
+ * evaluation cases of one file): a key depends only on the tokens of its window, so a reused
+ * window is exactly what a new forward pass would give, and holds only text that is also before
+ * the new cursor. Keeps one build; one builder per model (and adapter).
+ */
+export class ContinuousCacheBuilder {
+  private previous: { model: LlamaModel; windowTokens: number; ids: number[]; cache: ExactTokenDatastore } | undefined;
+
+  /** Builds the cache of `options.textBeforeCursor` (see {@link buildContinuousCache}). */
+  async build(options: ContinuousCacheOptions): Promise<ContinuousCacheBuild> {
+    const { model } = options;
+    const dimension = model.config.hiddenSize;
+    const windowTokens = options.windowTokens ?? model.config.maximumContext;
+    const maximumTokens = options.maximumTokens ?? 16384;
+    if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
+      throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
+    }
+    if (!Number.isInteger(maximumTokens) || maximumTokens < 2) throw new InvalidArgumentError({ argument: 'maximumTokens', message: `expected an integer of at least 2, got ${maximumTokens}` });
+    const ids = options.tokenizer.encode(options.textBeforeCursor).slice(-maximumTokens);
+    const entries = Math.max(0, ids.length - 1);
+    const keys = new Float32Array(entries * dimension);
+    const values = new Int32Array(entries);
+    // Whole windows (stride windowTokens − 1) whose tokens all match the previous build's are copied.
+    let reusedWindows = 0;
+    const previous = this.previous;
+    if (previous !== undefined && previous.model === model && previous.windowTokens === windowTokens) {
+      let common = 0;
+      const limit = Math.min(ids.length, previous.ids.length);
+      while (common < limit && ids[common] === previous.ids[common]) common++;
+      while ((reusedWindows + 1) * (windowTokens - 1) + 1 <= common) reusedWindows++;
+    }
+    let stored = reusedWindows * (windowTokens - 1);
+    if (stored > 0) {
+      keys.set(previous!.cache.keys.subarray(0, stored * dimension));
+      values.set(previous!.cache.values.subarray(0, stored));
+    }
+    const reusedEntries = stored;
+    await forEachWindow(model, ids.slice(stored), windowTokens, options.signal, (hidden, nextTokens) => {
+      keys.set(hidden.subarray(0, nextTokens.length * dimension), stored * dimension);
+      values.set(nextTokens, stored);
+      stored += nextTokens.length;
+    });
+    const cache = new ExactTokenDatastore(dimension, keys, values);
+    this.previous = { model, windowTokens, ids, cache };
+    return { cache, reusedEntries };
   }
-  if (!Number.isInteger(maximumTokens) || maximumTokens < 2) throw new InvalidArgumentError({ argument: 'maximumTokens', message: `expected an integer of at least 2, got ${maximumTokens}` });
-  const ids = options.tokenizer.encode(options.textBeforeCursor).slice(-maximumTokens);
-  const entries = Math.max(0, ids.length - 1);
-  const keys = new Float32Array(entries * dimension);
-  const values = new Int32Array(entries);
-  let stored = 0;
-  await forEachWindow(model, ids, windowTokens, options.signal, (hidden, nextTokens) => {
-    keys.set(hidden.subarray(0, nextTokens.length * dimension), stored * dimension);
-    values.set(nextTokens, stored);
-    stored += nextTokens.length;
-  });
-  return new ExactTokenDatastore(dimension, keys, values);
 }

@@ -15,7 +15,7 @@ export {
 } from './knn-datastore.js';
 export { defaultDatastoreSettings, defaultCacheSettings, type KnnMixingSettings } from './knn-defaults.js';
 export { buildDatastoreDirectory, datastoreCheckpointDirectory, type BuildDatastoreDirectoryOptions, type DatastoreBuildReport, type DatastoreBuildProgress, type DatastoreSource } from './build-datastore-directory.js';
-export { buildContinuousCache, ExactTokenDatastore, type ContinuousCacheOptions } from './continuous-cache.js';
+export { buildContinuousCache, ContinuousCacheBuilder, ExactTokenDatastore, type ContinuousCacheOptions, type ContinuousCacheBuild } from './continuous-cache.js';
 export { createKnnCallOptions, knnCallDatastore, readKnnCallOptions, type KnnCallOptions, type CreateKnnCallOptions, type SizedKnnDatastore } from './knn-call-options.js';
-export { knnCallProcessors, type KnnCallSetup } from './knn-call-processors.js';
+export { knnCallProcessors, ContinuousCacheBuilders, type KnnCallSetup } from './knn-call-processors.js';
 export { readDatastoreSources, type ReadDatastoreSourcesOptions } from './datastore-sources.js';

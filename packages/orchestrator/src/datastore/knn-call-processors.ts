@@ -1,7 +1,26 @@
 import type { LanguageModelCallOptions, Tokenizer } from '@codestack/core';
 import { KnnLogitsProcessor, type LlamaModel, type LogitsProcessor } from '@codestack/runtime';
-import { buildContinuousCache } from './continuous-cache.js';
+import { ContinuousCacheBuilder } from './continuous-cache.js';
 import { knnCallDatastore, readKnnCallOptions } from './knn-call-options.js';
+
+/**
+ * The continuous-cache builders of one local model, one per adapter (an adapter changes the hidden
+ * states), so consecutive calls further down one file reuse the windows already run.
+ */
+export class ContinuousCacheBuilders {
+  private readonly builders = new Map<string, ContinuousCacheBuilder>();
+
+  /** The builder for calls with `adapter` (`undefined`: the base model). */
+  for(adapter: string | undefined): ContinuousCacheBuilder {
+    const key = adapter === undefined ? '' : `adapter:${adapter}`;
+    let builder = this.builders.get(key);
+    if (builder === undefined) {
+      builder = new ContinuousCacheBuilder();
+      this.builders.set(key, builder);
+    }
+    return builder;
+  }
+}
 
 /** What {@link knnCallProcessors} set up for one call. */
 export interface KnnCallSetup {
@@ -11,6 +30,10 @@ export interface KnnCallSetup {
   cacheEntries: number;
   /** Pairs in the datastore used (0 without one). */
   datastoreEntries: number;
+  /** Milliseconds spent building the continuous cache (0 without one). */
+  cacheMilliseconds: number;
+  /** Cache entries reused from the previous call's windows rather than recomputed. */
+  cacheReusedEntries: number;
 }
 
 /**
@@ -18,11 +41,11 @@ export interface KnnCallSetup {
  * over the datastore, and one over a continuous cache built now from the call's
  * `providerOptions.codestack.textBeforeCursor`, or without it from a text prompt (which is the
  * text before the cursor; a fill-in-the-middle suffix is never read). Each mixes
- * `(1 − λ)·p + λ·p_kNN` in turn.
+ * `(1 − λ)·p + λ·p_kNN` in turn. `builders` keeps the last cache per adapter, to reuse its windows.
  */
-export async function knnCallProcessors(call: LanguageModelCallOptions, model: LlamaModel, tokenizer: Tokenizer): Promise<KnnCallSetup> {
+export async function knnCallProcessors(call: LanguageModelCallOptions, model: LlamaModel, tokenizer: Tokenizer, builders: ContinuousCacheBuilders = new ContinuousCacheBuilders()): Promise<KnnCallSetup> {
   const options = readKnnCallOptions(call);
-  const setup: KnnCallSetup = { processors: [], cacheEntries: 0, datastoreEntries: 0 };
+  const setup: KnnCallSetup = { processors: [], cacheEntries: 0, datastoreEntries: 0, cacheMilliseconds: 0, cacheReusedEntries: 0 };
   if (options === undefined) return setup;
   const { knn, textBeforeCursor } = options;
   const datastore = knnCallDatastore(knn);
@@ -32,9 +55,14 @@ export async function knnCallProcessors(call: LanguageModelCallOptions, model: L
   }
   const text = textBeforeCursor ?? (typeof call.prompt === 'string' ? call.prompt : undefined);
   if (knn.cache !== undefined && text !== undefined) {
-    const cache = await buildContinuousCache({ model, tokenizer, textBeforeCursor: text, ...(call.abortSignal ? { signal: call.abortSignal } : {}) });
+    const started = performance.now();
+    const adapter = call.providerOptions?.codestack?.adapter;
+    const builder = builders.for(typeof adapter === 'string' ? adapter : undefined);
+    const { cache, reusedEntries } = await builder.build({ model, tokenizer, textBeforeCursor: text, ...(call.abortSignal ? { signal: call.abortSignal } : {}) });
+    setup.cacheReusedEntries = reusedEntries;
     if (cache.size > 0) setup.processors.push(new KnnLogitsProcessor(cache, knn.cache));
     setup.cacheEntries = cache.size;
+    setup.cacheMilliseconds = performance.now() - started;
   }
   return setup;
 }

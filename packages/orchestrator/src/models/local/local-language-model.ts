@@ -14,7 +14,7 @@ import type { AdapterSet } from '@codestack/tuning';
 import { renderChatPrompt } from '../../prompt/chat-template.js';
 import { buildFillInTheMiddlePrompt, type FillInTheMiddleSentinels } from '../../prompt/fill-in-the-middle-template.js';
 import { PromptTooLongError } from '../../prompt/prompt-too-long-error.js';
-import { knnCallProcessors, type KnnCallSetup } from '../../datastore/knn-call-processors.js';
+import { ContinuousCacheBuilders, knnCallProcessors, type KnnCallSetup } from '../../datastore/knn-call-processors.js';
 
 /** Options of {@link createLocalLanguageModel}. */
 export interface LocalLanguageModelOptions {
@@ -117,6 +117,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
     ...(fillInTheMiddle === undefined ? {} : { fillInTheMiddle: (prefix: string, suffix: string) => options.tokenizer.encode(buildFillInTheMiddlePrompt(prefix, suffix, fillInTheMiddle)) }),
   };
   const adapters = options.adapters;
+  const cacheBuilders = new ContinuousCacheBuilders();
   let queue: Promise<void> = Promise.resolve();
   /** Waits for the model (only while adapters are configured) and returns the release function. */
   const acquire = async (call: LanguageModelCallOptions): Promise<() => void> => {
@@ -214,7 +215,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
       let knn: KnnCallSetup;
       try {
         // kNN-LM lookups (providerOptions.codestack.knn), set up once the adapter is in place.
-        knn = await knnCallProcessors(call, options.model, options.tokenizer);
+        knn = await knnCallProcessors(call, options.model, options.tokenizer, cacheBuilders);
         if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
         const iterator = streamGenerate(options.model, ids, generation);
         for (;;) {
@@ -232,14 +233,14 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
         text: result?.text ?? '',
         finishReason: finishReasons[result?.finishReason ?? 'length'],
         usage: { inputTokens: ids.length, outputTokens: result?.tokens.length ?? 0 },
-        ...(knn.processors.length > 0 ? { providerMetadata: { codestack: { knnDatastoreEntries: knn.datastoreEntries, knnCacheEntries: knn.cacheEntries } } } : {}),
+        ...(knn.processors.length > 0 ? { providerMetadata: { codestack: { knnDatastoreEntries: knn.datastoreEntries, knnCacheEntries: knn.cacheEntries, knnCacheMilliseconds: knn.cacheMilliseconds, knnCacheReusedEntries: knn.cacheReusedEntries } } } : {}),
       };
     },
     async doStream(call): Promise<LanguageModelStreamResult> {
       const { ids, generation } = prepare(call);
       const release = await acquire(call);
       try {
-        const knn = await knnCallProcessors(call, options.model, options.tokenizer);
+        const knn = await knnCallProcessors(call, options.model, options.tokenizer, cacheBuilders);
         if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
       } catch (error) {
         release();
