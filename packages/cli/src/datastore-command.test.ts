@@ -58,7 +58,10 @@ describe('codestack datastore build', () => {
     expect(completion.trim().length).toBeGreaterThan(0);
     expect((JSON.parse(plain.stdout) as { completion: string }).completion).not.toBe(completion);
 
-    // generate and eval completion take it too; the cache reads each case's own prefix.
+    // generate, and eval completion take it too; the cache reads each case's own prefix.
+    const generated = await runBin(['generate', 'write add', '--model', path('model'), '--maximum-tokens', '8', '--repair-rounds', '0', '--datastore', path('store'), '--json']);
+    expect(generated.stderr).not.toContain('"error"');
+    expect(generated.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event?: string }).event)).toContain('result');
     await writeFile(path('cases.jsonl'), `${JSON.stringify({ prefix: promptText, expected: ' return a + b; }', kind: 'next-line' })}\n`);
     const evaluated = await runBin(['eval', 'completion', '--cases', path('cases.jsonl'), '--model', path('model'), '--datastore', path('store'), '--cache', ...strongMixing, '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);

@@ -279,7 +279,7 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
   }
   const binding = datastoreBinding(options.model, options.tokenizer);
   if (metadata.weights !== binding.weights) {
-    throw new FileFormatError({ path, reason: 'mismatch', message: `was built with other weights (${metadata.weights.slice(0, 12)}…, this model is ${binding.weights.slice(0, 12)}…)` });
+    throw new FileFormatError({ path, reason: 'mismatch', message: `was built with other weights (${metadata.weights.slice(0, 12)}…, this model is ${binding.weights.slice(0, 12)}…); build one for this model (codestack datastore build --model DIR)` });
   }
   if (metadata.encoding !== binding.encoding || metadata.tokenizer !== binding.tokenizer) {
     throw new FileFormatError({ path, reason: 'mismatch', message: `was built with another tokenizer (${metadata.encoding}, this one is ${binding.encoding})` });

@@ -31,8 +31,9 @@ const settings = { lambda: 0.5, k: 8, temperature: 1 };
 
 let llama: LlamaModel;
 let local: LocalLanguageModel;
+let runtime: Awaited<ReturnType<typeof createRuntime>>;
 beforeAll(async () => {
-  const runtime = await createRuntime({ backend: 'cpu' });
+  runtime = await createRuntime({ backend: 'cpu' });
   llama = LlamaModel.create(runtime, config, { seed: 11, initializerRange: 0.2 });
   local = createLocalLanguageModel({ model: llama, tokenizer: characterTokenizer, modelId: 'tiny-characters' });
 });
@@ -93,9 +94,11 @@ describe('knnDatastoreMiddleware', () => {
     const datastore = await buildDatastore({ model: llama, tokenizer: characterTokenizer, texts: sources.map((source) => source.text) });
     const model = wrapLanguageModel({ model: local, middleware: knnDatastoreMiddleware({ datastore, settings, cache: true }) });
     const call = { model, prompt: 'let count = items.', maxOutputTokens: 8, temperature: 0 };
+    const before = runtime.tf.memory().numTensors;
     const generated = await generateText(call);
     const streamed = await streamText(call);
     expect(await streamed.text).toBe(generated.text);
+    expect(runtime.tf.memory().numTensors).toBe(before);
     const remote = wrapLanguageModel({ model: new OpenAICompatibleModel({ baseURL: 'http://127.0.0.1:9/v1', modelId: 'remote' }), middleware: knnDatastoreMiddleware({ datastore }) });
     const refusal = await generateText({ model: remote, prompt: 'x' }).catch((error: unknown) => error);
     expect(InvalidArgumentError.isInstance(refusal)).toBe(true);
