@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { batchedMatMul } from '../ops/batched-mat-mul.js';
-import { rotaryEmbedding } from '../ops/rotary-embedding.js';
+import { rotaryEmbedding, type RotaryLayout } from '../ops/rotary-embedding.js';
 import type { ForwardPass } from './forward-pass.js';
 import { headSize } from './model-config.js';
 
@@ -26,8 +26,8 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
   const keyValueHeads = config.keyValueHeads;
   const totalKeys = offset + tokens;
   const scale = 1 / Math.sqrt(head);
-  const rotate = (input: Tensor2D, scaleBy = 1): Tensor2D =>
-    rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rotary.cos, sin: rotary.sin, scale: scaleBy }, differentiable);
+  const rotate = (input: Tensor2D, layout: RotaryLayout, scaleBy = 1): Tensor =>
+    rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos: rotary.cos, sin: rotary.sin, scale: scaleBy, layout }, differentiable);
 
   let query = pass.project(normed, layer, 'q_proj');
   let key = pass.project(normed, layer, 'k_proj');
@@ -38,11 +38,12 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
     key = tf.reshape(pass.normalize(tf.reshape(key, [rows * keyValueHeads, head]), `model.layers.${layer}.self_attn.k_norm.weight`), [rows, keyValueHeads * head]);
   }
   const value = pass.project(normed, layer, 'v_proj');
-  // rotary embedding on the [tokens, heads * head] layout (1/sqrt(head) folded into the queries), then
-  // query: [batch, tokens, kvHeads, groups, head] -> [batch, kvHeads, groups, tokens, head]
-  const rotatedQuery = permute(pass, rotate(query, scale), [batch, tokens, keyValueHeads, groups, head], [0, 2, 3, 1, 4]);
-  // keys are kept transposed, [batch, kvHeads, head, tokens], so attention needs no transposed matMul
-  let keyTransposed4 = permute(pass, rotate(key), [batch, tokens, keyValueHeads, head], [0, 2, 3, 1]) as tfCore.Tensor4D;
+  // The rotary embedding (1/sqrt(head) folded into the queries) writes straight into the layouts
+  // attention multiplies, so no transpose kernel runs: queries [batch, heads, tokens, head], which
+  // is [batch, kvHeads, groups, tokens, head], and keys transposed, [batch, kvHeads, head, tokens],
+  // so attention needs no transposed matMul.
+  const rotatedQuery = rotate(query, 'heads', scale);
+  let keyTransposed4 = rotate(key, 'headsTransposed') as tfCore.Tensor4D;
   let value4 = permute(pass, value, [batch, tokens, keyValueHeads, head], [0, 2, 1, 3]) as tfCore.Tensor4D;
   if (pass.cache !== undefined) [keyTransposed4, value4] = pass.cache.append(tf, layer, keyTransposed4, value4);
   const slices = batch * keyValueHeads;

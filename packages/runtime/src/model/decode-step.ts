@@ -56,28 +56,12 @@ function rotate(values: Float32Array, start: number, head: number, position: num
   }
 }
 
-/** `values` ([rows, columns]) replaced by their softmax along each row, in place. */
-function softmaxRows(values: Float32Array, rows: number, columns: number): void {
-  for (let row = 0; row < rows; row++) {
-    const base = row * columns;
-    let maximum = Number.NEGATIVE_INFINITY;
-    for (let column = 0; column < columns; column++) maximum = Math.max(maximum, values[base + column] as number);
-    let sum = 0;
-    for (let column = 0; column < columns; column++) {
-      const weight = Math.exp((values[base + column] as number) - maximum);
-      values[base + column] = weight;
-      sum += weight;
-    }
-    for (let column = 0; column < columns; column++) values[base + column] = (values[base + column] as number) / sum;
-  }
-}
-
 /**
  * Causal attention of one new position per sequence against the cache: per key/value head (a
  * "slice" of a sequence), the queries of its group ([slices, groups, head], which is the query
  * projection's own layout) times the cached keys ([slices, head, total], copied out of the cache
- * as whole rows) in one batched matMul, the softmax in JavaScript, and the weighted values
- * ([slices, total, head]) in a second batched matMul. Returns [batch, heads * head].
+ * as whole rows) in one batched matMul, a softmax, and the weighted values ([slices, total,
+ * head]) in a second batched matMul. Returns [batch, heads * head].
  */
 function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, slices: number, groups: number, head: number, capacity: number, total: number): Float32Array {
   const keys = new Float32Array(slices * head * total);
@@ -91,22 +75,20 @@ function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, s
   }
   const queryTensor = tf.tensor3d(query, [slices, groups, head]);
   const keyTensor = tf.tensor3d(keys, [slices, head, total]);
-  const scoreTensor = tf.matMul(queryTensor, keyTensor);
-  const scores = new Float32Array(scoreTensor.dataSync() as Float32Array);
-  tf.dispose([queryTensor, keyTensor, scoreTensor]);
-  softmaxRows(scores, slices * groups, total);
-  const probabilities = tf.tensor3d(scores, [slices, groups, total]);
   const valueTensor = tf.tensor3d(values, [slices, total, head]);
+  const scores = tf.matMul(queryTensor, keyTensor);
+  // The softmax stays a (vectorised) kernel: JavaScript's Math.exp over every score cost more.
+  const probabilities = tf.softmax(scores);
   const contextTensor = tf.matMul(probabilities, valueTensor);
   const context = new Float32Array(contextTensor.dataSync() as Float32Array);
-  tf.dispose([probabilities, valueTensor, contextTensor]);
+  tf.dispose([queryTensor, keyTensor, valueTensor, scores, probabilities, contextTensor]);
   return context;
 }
 
 /**
  * One incremental decoding step (one new token per sequence) with the key/value cache written in
  * place: per layer, the seven projections (matrix-vector products) and attention's two batched
- * products are the only kernels; the norms, the rotary embedding, the softmax, SwiGLU and the
+ * products and softmax are the only kernels; the norms, the rotary embedding, SwiGLU and the
  * residual sums are JavaScript loops over a few hundred values. With a tensor per operation, per-kernel overhead
  * dominated a step (92 kernels for a 4-layer model). Every tensor it makes is released before it
  * returns, except the two results, which the caller owns: the final hidden states (after the final

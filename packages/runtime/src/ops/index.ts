@@ -2,7 +2,7 @@
 export { matMul2d } from './mat-mul-2d.js';
 export { batchedMatMul } from './batched-mat-mul.js';
 export { embeddingLookup } from './embedding-lookup.js';
-export { rotaryEmbedding } from './rotary-embedding.js';
+export { rotaryEmbedding, type RotaryLayout, type RotaryOptions } from './rotary-embedding.js';
 export { rmsNorm } from './rms-norm.js';
 export { swiGlu } from './swi-glu.js';
 export { causalMask } from './causal-mask.js';

@@ -5,49 +5,112 @@ type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
 
 /**
+ * Where {@link rotaryEmbedding} writes its result: `rows` keeps the input's [batch * tokens, heads
+ * * head]; `heads` is [batch, heads, tokens, head] and `headsTransposed` [batch, heads, head,
+ * tokens], the layouts attention multiplies (queries, and keys kept transposed), so that no
+ * transpose kernel runs before or after (in either direction of the gradient).
+ */
+export type RotaryLayout = 'rows' | 'heads' | 'headsTransposed';
+
+/** Options of {@link rotaryEmbedding}. */
+export interface RotaryOptions {
+  /** Sequences in the input. */
+  batch: number;
+  /** Tokens per sequence. */
+  tokens: number;
+  /** Position of the first token. */
+  offset: number;
+  /** Size of one head (even). */
+  head: number;
+  /** cos table, [maximumContext, head / 2]. */
+  cos: Float32Array;
+  /** sin table, [maximumContext, head / 2]. */
+  sin: Float32Array;
+  /** Multiplies the result. Default 1. */
+  scale?: number;
+  /** Where the result goes. Default `rows`. */
+  layout?: RotaryLayout;
+}
+
+interface RotaryShape {
+  batch: number;
+  tokens: number;
+  offset: number;
+  head: number;
+  heads: number;
+  scale: number;
+  layout: RotaryLayout;
+}
+
+/** Index of element `index` of head `headIndex` of row `row` (= sequence * tokens + token) in `layout`. */
+function target(shape: RotaryShape, row: number, headIndex: number, index: number): number {
+  const { tokens, head, heads, layout } = shape;
+  if (layout === 'rows') return (row * heads + headIndex) * head + index;
+  const sequence = Math.floor(row / tokens);
+  const token = row - sequence * tokens;
+  if (layout === 'heads') return ((sequence * heads + headIndex) * tokens + token) * head + index;
+  return ((sequence * heads + headIndex) * head + index) * tokens + token;
+}
+
+/**
+ * The rotation, from `values` in rows layout to `output` in `shape.layout` (direction 1), or its
+ * inverse, from `shape.layout` back to rows (direction -1). A module function, so that V8
+ * optimises it once rather than per call.
+ */
+function rotate(values: Float32Array, shape: RotaryShape, cos: Float32Array, sin: Float32Array, direction: 1 | -1): Float32Array {
+  const { batch, tokens, offset, head, heads, scale } = shape;
+  const half = head / 2;
+  const output = new Float32Array(values.length);
+  for (let row = 0; row < batch * tokens; row++) {
+    const tableBase = (offset + (row % tokens)) * half;
+    for (let headIndex = 0; headIndex < heads; headIndex++) {
+      for (let index = 0; index < half; index++) {
+        const c = (cos[tableBase + index] as number) * scale;
+        const s = (sin[tableBase + index] as number) * direction * scale;
+        const rows = (row * heads + headIndex) * head + index;
+        const low = target(shape, row, headIndex, index);
+        const high = target(shape, row, headIndex, index + half);
+        if (direction === 1) {
+          const first = values[rows] as number;
+          const second = values[rows + half] as number;
+          output[low] = first * c - second * s;
+          output[high] = second * c + first * s;
+        } else {
+          const first = values[low] as number;
+          const second = values[high] as number;
+          output[rows] = first * c - second * s;
+          output[rows + half] = second * c + first * s;
+        }
+      }
+    }
+  }
+  return output;
+}
+
+/**
  * Rotary position embedding (Hugging Face `rotate_half` convention) on a [batch * tokens, heads *
  * head] projection output, as one custom op computed in JavaScript: `x * cos + rotate_half(x) *
  * sin` per head, for positions `offset .. offset + tokens - 1`. `cos`/`sin` are [maximumContext,
  * head / 2] tables; `scale` (default 1) multiplies the result (attention folds 1/sqrt(head) in
- * here). The gradient is the transposed rotation, also in JavaScript.
+ * here); `layout` (default `rows`) says where the result goes (see {@link RotaryLayout}). The
+ * gradient is the transposed rotation, also in JavaScript.
  */
-export function rotaryEmbedding(
-  tf: TensorFlow,
-  input: Tensor2D,
-  options: { batch: number; tokens: number; offset: number; head: number; cos: Float32Array; sin: Float32Array; scale?: number },
-  differentiable = true,
-): Tensor2D {
+export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions & { layout?: 'rows' }, differentiable?: boolean): Tensor2D;
+export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions & { layout: 'heads' | 'headsTransposed' }, differentiable?: boolean): tfCore.Tensor4D;
+export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions, differentiable?: boolean): Tensor;
+export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions, differentiable = true): Tensor {
   const { batch, tokens, offset, head, cos, sin } = options;
-  const scale = options.scale ?? 1;
-  const half = head / 2;
-  const width = input.shape[1];
-  const heads = width / head;
-  const apply = (values: Float32Array, direction: 1 | -1): Float32Array => {
-    const output = new Float32Array(values.length);
-    for (let row = 0; row < batch * tokens; row++) {
-      const position = offset + (row % tokens);
-      const tableBase = position * half;
-      for (let headIndex = 0; headIndex < heads; headIndex++) {
-        const base = row * width + headIndex * head;
-        for (let index = 0; index < half; index++) {
-          const c = (cos[tableBase + index] as number) * scale;
-          const s = (sin[tableBase + index] as number) * direction * scale;
-          const first = values[base + index] as number;
-          const second = values[base + index + half] as number;
-          output[base + index] = first * c - second * s;
-          output[base + index + half] = second * c + first * s;
-        }
-      }
-    }
-    return output;
-  };
-  if (!differentiable) return tf.tensor2d(apply(input.dataSync() as Float32Array, 1), input.shape);
+  const heads = input.shape[1] / head;
+  const shape: RotaryShape = { batch, tokens, offset, head, heads, scale: options.scale ?? 1, layout: options.layout ?? 'rows' };
+  const outputShape =
+    shape.layout === 'rows' ? input.shape : shape.layout === 'heads' ? [batch, heads, tokens, head] : [batch, heads, head, tokens];
+  if (!differentiable) return tf.tensor(rotate(input.dataSync() as Float32Array, shape, cos, sin, 1), outputShape);
   const operation = tf.customGrad(((x: Tensor2D, save: (tensors: Tensor[]) => void) => {
     save([]);
     return {
-      value: tf.tensor2d(apply(x.dataSync() as Float32Array, 1), x.shape),
-      gradFunc: (dy: Tensor2D) => [tf.tensor2d(apply(dy.dataSync() as Float32Array, -1), dy.shape)],
+      value: tf.tensor(rotate(x.dataSync() as Float32Array, shape, cos, sin, 1), outputShape),
+      gradFunc: (dy: Tensor) => [tf.tensor2d(rotate(dy.dataSync() as Float32Array, shape, cos, sin, -1), x.shape)],
     };
-  }) as never) as unknown as (x: Tensor2D) => Tensor2D;
+  }) as never) as unknown as (x: Tensor2D) => Tensor;
   return operation(input);
 }
