@@ -188,21 +188,25 @@ async function inTransaction<T>(
 async function cancellableQuery(connection: PgConnection, text: string, values: unknown[] | undefined, options: PostgresStatementOptions): Promise<unknown[]> {
   const { signal, operation } = options;
   throwIfAborted(signal, operation);
-  let cancelRequested = false;
+  let cancelling: Promise<void> | undefined;
   const onAbort = (): void => {
-    cancelRequested = true;
-    sendCancelRequest(connection).catch(() => undefined);
+    cancelling = sendCancelRequest(connection).catch(() => undefined);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return (await connection.query(text, values)).rows;
   } catch (error) {
-    if (cancelRequested || (signal?.aborted === true && (error as { code?: unknown }).code === queryCanceled)) {
+    if (cancelling !== undefined || (signal?.aborted === true && (error as { code?: unknown }).code === queryCanceled)) {
       throw new AbortedError({ operation, cause: signal?.reason ?? error });
     }
     throw wrapDatabaseError(error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // A cancel request is delivered before the connection runs anything else: one landing late on the
+    // next statement (another caller's, once a pool hands the connection on) would stop that one.
+    // The server closes the cancel socket once it has signalled the backend, which ignores a cancel
+    // that arrives while it waits for a command.
+    if (cancelling !== undefined) await cancelling;
   }
 }
 
