@@ -26,24 +26,32 @@ export class ExactTokenDatastore implements KnnDatastore {
 
   /** The `k` nearest keys to `vector` with their next tokens and squared L2 distances, nearest first. */
   search(vector: Float32Array, k: number): KnnNeighbour[] {
-    const { dimension } = this;
+    const { dimension, keys } = this;
     const count = this.values.length;
     const wanted = Math.min(k, count);
     if (wanted <= 0) return [];
-    // A sorted list of the best `wanted` so far (k is small: insertion beats a heap here).
+    // The best `wanted` so far, sorted (k is small: insertion beats a heap here).
     const best: KnnNeighbour[] = [];
+    let worst = Infinity;
     for (let entry = 0; entry < count; entry++) {
-      let distance = 0;
       const offset = entry * dimension;
-      for (let index = 0; index < dimension; index++) {
-        const difference = this.keys[offset + index]! - vector[index]!;
-        distance += difference * difference;
+      let distance = 0;
+      let index = 0;
+      // Exact early abandon: the sum only grows, so a key already farther than the k-th best is dropped.
+      while (index < dimension) {
+        const end = Math.min(dimension, index + 16);
+        for (; index < end; index++) {
+          const difference = keys[offset + index]! - vector[index]!;
+          distance += difference * difference;
+        }
+        if (distance >= worst) break;
       }
-      if (best.length === wanted && distance >= best[wanted - 1]!.distance) continue;
-      let position = best.length === wanted ? wanted - 1 : best.length;
+      if (distance >= worst) continue;
       if (best.length === wanted) best.pop();
+      let position = best.length;
       while (position > 0 && best[position - 1]!.distance > distance) position--;
       best.splice(position, 0, { token: this.values[entry]!, distance });
+      if (best.length === wanted) worst = best[wanted - 1]!.distance;
     }
     return best;
   }
