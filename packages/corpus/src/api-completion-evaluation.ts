@@ -22,6 +22,11 @@ export interface ScoreApiCompletionOptions {
   datastore?: MixedDatastore;
   /** Continuous-cache settings: when given, each case's own prefix (never more) becomes a datastore for that case. */
   cache?: KnnMixingSettings;
+  /**
+   * Caches already built for this model, keyed by prefix (filled as cases are scored), so several
+   * configurations of one model build each case's cache once. Use one map per model.
+   */
+  builtCaches?: Map<string, KnnDatastore>;
   /** Prompt tokens (docs plus code). Default 224, as `evaluateCompletion`. */
   maximumPromptTokens?: number;
   /** Generated tokens per case. Default 8, as `evaluateCompletion` gives an identifier case. */
@@ -77,7 +82,11 @@ export async function scoreApiCompletion(options: ScoreApiCompletionOptions): Pr
     const processors: LogitsProcessor[] = [];
     if (options.datastore) processors.push(new KnnLogitsProcessor(options.datastore.datastore, options.datastore.settings));
     if (options.cache && testCase.prefix.length > 0) {
-      const cache = await buildDatastore({ model, tokenizer, texts: [testCase.prefix], ...(options.signal ? { signal: options.signal } : {}) });
+      let cache = options.builtCaches?.get(testCase.prefix);
+      if (cache === undefined) {
+        cache = await buildDatastore({ model, tokenizer, texts: [testCase.prefix], ...(options.signal ? { signal: options.signal } : {}) });
+        options.builtCaches?.set(testCase.prefix, cache);
+      }
       processors.push(new KnnLogitsProcessor(cache, options.cache));
     }
     const [generated] = await generate(model, [tokenizer.encode(prompt)], {

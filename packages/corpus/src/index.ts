@@ -58,3 +58,12 @@ export { buildCorpusDatastore, type BuildCorpusDatastoreOptions, type CorpusData
 export { forceCases, sweepScore, sweepKnnSettings, defaultKnnGrid, type ForcedCases, type ForceCasesOptions, type KnnGrid, type SweepPoint, type SweepScore } from './knn-sweep.js';
 export { knnBitsPerByte, type KnnBitsPerByte, type KnnBitsPerByteOptions } from './knn-bits-per-byte.js';
 export { tuneKnnDefaults, type TuneKnnDefaultsOptions, type KnnDefaultsChoice } from './tune-knn-defaults.js';
+export { runApiCompletionTable, type ApiTableConfiguration, type ApiTableRow, type RunApiCompletionTableOptions } from './api-completion-table.js';
+export {
+  buildDocsConditionedExamples,
+  trainDocsConditionedAdapter,
+  type DocsConditionedExample,
+  type BuildDocsConditionedExamplesOptions,
+  type TrainDocsConditionedAdapterOptions,
+  type DocsConditionedAdapterResult,
+} from './docs-conditioned-adapter.js';

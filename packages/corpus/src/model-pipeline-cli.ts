@@ -12,6 +12,10 @@ import { tuneDomain } from './tune-domain.js';
 import { buildApiCompletionSets, writeApiCompletionSets } from './api-completion-sets.js';
 import { buildCorpusDatastore } from './build-corpus-datastore.js';
 import { tuneKnnDefaults } from './tune-knn-defaults.js';
+import { runApiCompletionTable, type ApiTableConfiguration } from './api-completion-table.js';
+import { buildDocsConditionedExamples, trainDocsConditionedAdapter } from './docs-conditioned-adapter.js';
+import { readCorpusSplit } from './collect-corpus.js';
+import { coreModuleBindings } from './api-completion-sets.js';
 
 const usage = `usage: model-pipeline <command> [options] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
@@ -28,7 +32,12 @@ const usage = `usage: model-pipeline <command> [options] [--json]
   datastore --model DIR --out DIR [--corpus DIR] [--selection node-core|all] [--maximum-tokens N]
                                                             the kNN-LM datastore over training files
   tune-knn --model DIR --datastore DIR [--sets DIR] [--corpus DIR] [--out FILE]
-                                                            sweep λ, k and temperature on the VALIDATION set (writes the choice as JSON)`;
+                                                            sweep λ, k and temperature on the VALIDATION set (writes the choice as JSON)
+  docs-adapter --model DIR --adapter-out DIR --control-out DIR [--corpus DIR] [--steps N] [--examples N]
+                                                            LoRA on @types/node docs then code (loss on the code), and its control on the code alone
+  evaluate-api --model DIR [--split validation|test] [--sets DIR] [--datastore DIR] [--adapter DIR] [--control DIR]
+               [--configurations a,b,…] [--bits-per-byte-tokens N] [--out FILE]
+                                                            the API-member completion table with the knn-defaults.ts settings`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -51,10 +60,23 @@ const { positionals, values } = parseArgs({
     selection: { type: 'string', default: 'node-core' },
     sets: { type: 'string', default: 'data/api-completion' },
     datastore: { type: 'string' },
+    'control-out': { type: 'string' },
+    examples: { type: 'string', default: '2000' },
+    adapter: { type: 'string' },
+    control: { type: 'string' },
+    configurations: { type: 'string' },
+    'bits-per-byte-tokens': { type: 'string', default: '0' },
     'maximum-tokens': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
+/** The `@types/node` docs as the completion prompt's retriever. */
+async function nodeTypesRetriever(): Promise<import('@codestack/core').Retriever> {
+  const { DocsIndex, loadTypeScriptDocs } = await import('@codestack/retrieval');
+  const { createDocsIndexRetriever } = await import('@codestack/orchestrator/retrieval');
+  return createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: process.cwd() })));
+}
+
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
 const json = values.json;
@@ -189,6 +211,84 @@ switch (positionals[0]) {
       print(choice);
     } finally {
       loaded.dispose();
+    }
+    break;
+  }
+  case 'docs-adapter': {
+    if (values.model === undefined || values['adapter-out'] === undefined || values['control-out'] === undefined) throw new Error(`--model, --adapter-out and --control-out are required\n${usage}`);
+    const { loadLocalModel } = await import('@codestack/orchestrator/local');
+    const retriever = await nodeTypesRetriever();
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const loaded = await loadLocalModel(resolve(values.model), { runtime });
+    try {
+      const started = performance.now();
+      const documents = (await readCorpusSplit(resolve(values.corpus), 'train')).filter((document) => coreModuleBindings(document.text).size > 0);
+      const examples = await buildDocsConditionedExamples({ tokenizer: loaded.tokenizer, documents, retriever, maximumExamples: Number(values.examples), signal: controller.signal });
+      const examplesSeconds = Math.round((performance.now() - started) / 100) / 10;
+      print({ event: 'examples', examples: examples.length, docsNameTheMember: examples.filter((example) => example.docsNameTheMember).length, seconds: examplesSeconds });
+      const steps = values.steps === undefined ? undefined : Number(values.steps);
+      for (const [variant, directory] of [['conditioned', values['adapter-out']], ['control', values['control-out']]] as const) {
+        const result = await trainDocsConditionedAdapter({
+          model: loaded.model,
+          examples,
+          variant,
+          adapterDirectory: resolve(directory),
+          name: variant === 'conditioned' ? 'node-docs' : 'node-docs-control',
+          ...(steps === undefined ? {} : { steps }),
+          json,
+          signal: controller.signal,
+        });
+        print(result);
+      }
+    } finally {
+      loaded.dispose();
+    }
+    break;
+  }
+  case 'evaluate-api': {
+    if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
+    if (values.split !== 'validation' && values.split !== 'test') throw new Error(`--split must be validation or test\n${usage}`);
+    const { loadLocalModel, loadDatastore, defaultDatastoreSettings, defaultCacheSettings } = await import('@codestack/orchestrator/local');
+    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const base = await loadLocalModel(resolve(values.model), { runtime });
+    const adapted = values.adapter === undefined ? undefined : await loadLocalModel(resolve(values.model), { runtime, adapter: resolve(values.adapter) });
+    const control = values.control === undefined ? undefined : await loadLocalModel(resolve(values.model), { runtime, adapter: resolve(values.control) });
+    try {
+      const datastore = values.datastore === undefined ? undefined : await loadDatastore(resolve(values.datastore), { model: base.model, tokenizer: base.tokenizer });
+      const retriever = await nodeTypesRetriever();
+      const all: ApiTableConfiguration[] = [
+        { name: 'base', model: base.model },
+        { name: 'docs', model: base.model, docs: true },
+        ...(datastore ? [{ name: 'datastore', model: base.model, datastore: defaultDatastoreSettings }] : []),
+        { name: 'cache', model: base.model, cache: defaultCacheSettings },
+        ...(datastore ? [{ name: 'datastore+cache', model: base.model, datastore: defaultDatastoreSettings, cache: defaultCacheSettings }] : []),
+        { name: 'docs+cache', model: base.model, docs: true, cache: defaultCacheSettings },
+        ...(adapted ? [{ name: 'adapter+docs', model: adapted.model, docs: true }, { name: 'adapter+docs+cache', model: adapted.model, docs: true, cache: defaultCacheSettings }] : []),
+        ...(control ? [{ name: 'control', model: control.model }, { name: 'control+docs', model: control.model, docs: true }] : []),
+      ];
+      const wanted = values.configurations?.split(',');
+      const configurations = wanted === undefined ? all : all.filter((configuration) => wanted.includes(configuration.name));
+      const progress = createProgressReporter({ label: 'evaluate-api', json });
+      const bitsPerByteTokens = Number(values['bits-per-byte-tokens']);
+      const table = await runApiCompletionTable({
+        tokenizer: base.tokenizer,
+        setsDirectory: resolve(values.sets),
+        split: values.split,
+        configurations,
+        retriever,
+        ...(datastore ? { datastore } : {}),
+        ...(bitsPerByteTokens > 0 ? { bitsPerByte: { model: base.model, settings: defaultDatastoreSettings, maximumTokens: bitsPerByteTokens } } : {}),
+        onProgress: (name, done, total) => progress.update({ completed: done, fields: { configuration: name, of: total } }),
+        signal: controller.signal,
+      });
+      progress.finish({});
+      const summary = { split: values.split, datastoreSettings: defaultDatastoreSettings, cacheSettings: defaultCacheSettings, ...table };
+      if (values.out !== undefined) await writeFileAtomic(resolve(values.out), `${JSON.stringify(summary, null, 2)}\n`);
+      print({ ...summary, rows: summary.rows.map(({ results: _results, ...row }) => row) });
+    } finally {
+      base.dispose();
+      adapted?.dispose();
+      control?.dispose();
     }
     break;
   }
