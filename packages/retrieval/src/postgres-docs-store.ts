@@ -221,21 +221,6 @@ export class PostgresDocsStore implements DocsStore {
       async (query) => {
         const lexical: DocsStoreHit[] = [];
         const vector: DocsStoreHit[] = [];
-        const filtered = filterSql(request.filter, 3, '').sql !== '';
-        // For this transaction only: JIT compiling costs a server 1-2 s on a statement whose estimates
-        // look large (fresh, unanalysed tables), far more than the milliseconds these statements run.
-        // No sequential scans: the planner prices a scan of a few thousand rows below the HNSW index,
-        // but each row's 2 KB vector is TOASTed, and the scan took 125-560 ms where the index took 2 ms
-        // (a real server, @types/node); index scans (HNSW, or a primary-key range for a selective
-        // package filter) stay open to it. A filtered HNSW scan keeps going past filtered-out rows
-        // (pgvector >= 0.8) instead of returning fewer hits.
-        await query(
-          "SELECT set_config('jit', 'off', true), set_config('enable_seqscan', 'off', true), set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)",
-          [
-            String(Math.max(request.ef, request.candidates)),
-            filtered ? 'relaxed_order' : 'off',
-          ],
-        );
         if (lexicalTokens.length > 0) {
           const where = filterSql(request.filter, 3, 'p.');
           const rows = (await query(bm25SearchSql(where.sql), [lexicalTokens, request.candidates, ...where.values])) as PieceRow[];
@@ -244,17 +229,33 @@ export class PostgresDocsStore implements DocsStore {
         if (request.vector !== undefined) {
           const where = filterSql(request.filter, 3, '');
           const rows = (await query(
-            `SELECT package, package_version, id, entry, embedding::text AS embedding, 1 - (embedding <=> $1::vector) AS score
+            `SELECT package, package_version, id, entry, vector_send(embedding) AS embedding, 1 - (embedding <=> $1::vector) AS score
              FROM codestack_docs_pieces WHERE true ${where.sql}
              ORDER BY embedding <=> $1::vector LIMIT $2`,
             [vectorLiteral(request.vector), request.candidates, ...where.values],
           )) as PieceRow[];
-          for (const row of rows) vector.push({ ...hitOf(row), vector: parseVector(row.embedding ?? '[]') });
+          for (const row of rows) vector.push({ ...hitOf(row), vector: decodeVector(row.embedding) });
           vector.sort((left, right) => right.score - left.score);
         }
         return { lexical, vector };
       },
-      { operation, signal: request.signal },
+      {
+        operation,
+        signal: request.signal,
+        // For this transaction only, sent with its BEGIN: JIT compiling costs a server 1-2 s on a
+        // statement whose estimates look large (fresh, unanalysed tables), far more than these
+        // statements run. No sequential scans: the planner prices a scan of a few thousand rows below
+        // the HNSW index, but each row's 2 KB vector is TOASTed, and the scan took 125-560 ms where the
+        // index took 2 ms (a real server, @types/node); index scans (HNSW, or a primary-key range for a
+        // selective package filter) stay open to it. A filtered HNSW scan keeps going past
+        // filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
+        settings: {
+          jit: 'off',
+          enable_seqscan: 'off',
+          'hnsw.ef_search': String(Math.max(request.ef, request.candidates)),
+          'hnsw.iterative_scan': filterSql(request.filter, 3, '').sql === '' ? 'off' : 'relaxed_order',
+        },
+      },
     );
   }
 
@@ -366,7 +367,7 @@ interface PieceRow {
   id: string;
   entry: unknown;
   score: number;
-  embedding?: string;
+  embedding?: Uint8Array;
 }
 
 function hitOf(row: PieceRow): DocsStoreHit {
@@ -408,7 +409,13 @@ function vectorLiteral(vector: Float32Array): string {
   return `${text}]`;
 }
 
-function parseVector(text: string): Float32Array {
-  const body = text.trim().replace(/^\[|\]$/g, '');
-  return body === '' ? new Float32Array(0) : Float32Array.from(body.split(','), Number);
+/** Decodes pgvector's binary form (`vector_send`: int16 dimension, int16 unused, big-endian float32s). */
+function decodeVector(bytes: Uint8Array | undefined): Float32Array {
+  if (bytes === undefined || bytes.length < 4) throw new DocsStoreError({ reason: 'corrupt', message: 'a stored vector is missing' });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dimension = view.getInt16(0);
+  if (bytes.length !== 4 + 4 * dimension) throw new DocsStoreError({ reason: 'corrupt', message: `a stored vector of ${dimension} dimensions has ${bytes.length} bytes` });
+  const vector = new Float32Array(dimension);
+  for (let position = 0; position < dimension; position++) vector[position] = view.getFloat32(4 + 4 * position);
+  return vector;
 }

@@ -33,6 +33,11 @@ export interface PostgresStatementOptions {
   operation: string;
   /** Cancels the operation: checked before each statement, and a running `pg` statement is cancelled on the server. */
   signal?: AbortSignal | undefined;
+  /**
+   * Settings for one transaction only (`SET LOCAL`), sent with its `BEGIN` in one round trip. Names
+   * and values are the caller's own constants: letters, digits, `_` and `.` only.
+   */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -142,13 +147,27 @@ function pgliteSession(client: PostgresClient, close: () => Promise<void>): Post
     query: (text, values, options) => statement(() => client.query(text, values), options),
     run: async (_mode, work, options) => {
       throwIfAborted(options.signal, options.operation);
+      const settings = Object.entries(checkSettings(options.settings));
       try {
-        return await (transaction((inner) => work((text, values) => statement(() => inner.query(text, values), options))) as Promise<Awaited<ReturnType<typeof work>>>);
+        return await (transaction(async (inner) => {
+          if (settings.length > 0) await inner.query(`SELECT ${settings.map((_, position) => `set_config($${2 * position + 1}, $${2 * position + 2}, true)`).join(', ')}`, settings.flat());
+          return work((text, values) => statement(() => inner.query(text, values), options));
+        }) as Promise<Awaited<ReturnType<typeof work>>>);
       } catch (error) {
         throw wrapDatabaseError(error);
       }
     },
   };
+}
+
+/** Refuses a setting name or value that is not a plain word, since they are sent as SQL text. */
+function checkSettings(settings: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  for (const [name, value] of Object.entries(settings ?? {})) {
+    if (!/^[a-z_][a-z0-9_.]*$/.test(name) || !/^[A-Za-z0-9_.]+$/.test(value)) {
+      throw new InvalidArgumentError({ argument: 'settings', message: `${JSON.stringify(name)} = ${JSON.stringify(value)} is not a plain setting` });
+    }
+  }
+  return settings ?? {};
 }
 
 /** A rollback failed: the connection's transaction state is unknown, so it is not reused. */
@@ -161,7 +180,9 @@ async function inTransaction<T>(
   options: PostgresStatementOptions,
 ): Promise<T> {
   const query: PostgresRunner = (text, values) => cancellableQuery(connection, text, values, options);
-  await query(mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+  // One simple-protocol message: BEGIN and the transaction's settings in one round trip.
+  const settings = Object.entries(checkSettings(options.settings)).map(([name, value]) => `; SET LOCAL ${name} = '${value}'`);
+  await query(`${mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN'}${settings.join('')}`);
   try {
     const result = await work(query);
     // A signal that fired during the last statement rolls back rather than commits.
