@@ -60,9 +60,10 @@ export class KeyValueCache {
 
   /**
    * Appends new keys ([batch, kvHeads, head, tokens]) and values ([batch, kvHeads, tokens, head])
-   * of one layer at positions `length ..` and returns the full ones as new tensors (keys
-   * [batch, kvHeads, head, length + tokens], values [batch, kvHeads, length + tokens, head]),
-   * owned by the surrounding `tf.tidy`.
+   * of one layer at positions `length ..` and returns the full ones (keys [batch, kvHeads, head,
+   * length + tokens], values [batch, kvHeads, length + tokens, head]): the cached positions as new
+   * tensors, owned by the surrounding `tf.tidy`, concatenated with `key` and `value` themselves (so
+   * a differentiable pass keeps their gradient), or `key` and `value` when the cache was empty.
    */
   append(tf: TensorFlow, layer: number, key: Tensor4D, value: Tensor4D): [Tensor4D, Tensor4D] {
     const [batch, keyValueHeads, headSize, tokens] = key.shape;
@@ -71,19 +72,24 @@ export class KeyValueCache {
     const keyValues = key.dataSync() as Float32Array;
     const valueValues = value.dataSync() as Float32Array;
     const start = this.cachedLength;
-    const total = start + tokens;
-    const keysTransposed = new Float32Array(batch * keyValueHeads * headSize * total);
-    const values = new Float32Array(batch * keyValueHeads * total * headSize);
-    for (let slice = 0; slice < batch * keyValueHeads; slice++) {
+    const slices = batch * keyValueHeads;
+    const previousKeys = new Float32Array(slices * headSize * start);
+    const previousValues = new Float32Array(slices * start * headSize);
+    for (let slice = 0; slice < slices; slice++) {
       for (let index = 0; index < headSize; index++) {
         const row = (slice * headSize + index) * capacity;
+        previousKeys.set(storage.keys.subarray(row, row + start), (slice * headSize + index) * start);
         storage.keys.set(keyValues.subarray((slice * headSize + index) * tokens, (slice * headSize + index + 1) * tokens), row + start);
-        keysTransposed.set(storage.keys.subarray(row, row + total), (slice * headSize + index) * total);
       }
+      previousValues.set(storage.values.subarray(slice * capacity * headSize, (slice * capacity + start) * headSize), slice * start * headSize);
       storage.values.set(valueValues.subarray(slice * tokens * headSize, (slice + 1) * tokens * headSize), (slice * capacity + start) * headSize);
-      values.set(storage.values.subarray(slice * capacity * headSize, (slice * capacity + total) * headSize), slice * total * headSize);
     }
-    return [tf.tensor4d(keysTransposed, [batch, keyValueHeads, headSize, total]), tf.tensor4d(values, [batch, keyValueHeads, total, headSize])];
+    if (start === 0) return [key, value];
+    // The new positions join as the tensors they came in as, so a differentiable pass keeps their gradient.
+    return [
+      tf.concat([tf.tensor4d(previousKeys, [batch, keyValueHeads, headSize, start]), key], 3) as Tensor4D,
+      tf.concat([tf.tensor4d(previousValues, [batch, keyValueHeads, start, headSize]), value], 2) as Tensor4D,
+    ];
   }
 
   /**

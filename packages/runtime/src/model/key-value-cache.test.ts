@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type * as tfCore from '@tensorflow/tfjs-core';
+import { createRuntime, type BackendName } from '../backend/runtime.js';
+import { LlamaModel } from './llama-model.js';
+import { KeyValueCache } from './key-value-cache.js';
+import { tinyConfig } from '../__fixtures__/test-configs.js';
+
+for (const backend of ['wasm', 'cpu'] as BackendName[]) {
+  describe(`KeyValueCache on ${backend}`, () => {
+    it('keeps the gradient of a differentiable cached step through the new token’s value (central finite differences), leaking nothing', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const model = LlamaModel.create(runtime, tinyConfig, { seed: 4, initializerRange: 0.3 });
+      const name = 'model.layers.1.self_attn.v_proj.weight';
+      const weight = model.getWeight(name);
+      const before = tf.memory().numTensors;
+      const prefilled = (): KeyValueCache => {
+        const cache = model.createCache(1);
+        model.logits([[3, 1, 4, 1, 5]], cache).dispose();
+        return cache;
+      };
+      const loss = (cache: KeyValueCache): tfCore.Scalar =>
+        tf.tidy(() => tf.sum(tf.square(model.logitsFlat(tf.tensor2d([[9]], [1, 1], 'int32'), cache, { differentiable: true }))) as tfCore.Scalar);
+      const cache = prefilled();
+      const { value, grads } = tf.variableGrads(() => loss(cache), [weight]);
+      const analytic = grads[weight.name]!.dataSync()[7]!;
+      tf.dispose([value, ...Object.values(grads)]);
+      cache.dispose();
+      const original = weight.dataSync().slice() as Float32Array;
+      const shifted = (delta: number): number => {
+        const fresh = prefilled();
+        const values = original.slice();
+        values[7] = values[7]! + delta;
+        const perturbed = tf.tensor(values, weight.shape);
+        weight.assign(perturbed);
+        perturbed.dispose();
+        const result = loss(fresh);
+        const number = result.dataSync()[0]!;
+        result.dispose();
+        fresh.dispose();
+        const restored = tf.tensor(original, weight.shape);
+        weight.assign(restored);
+        restored.dispose();
+        return number;
+      };
+      const numeric = (shifted(1e-2) - shifted(-1e-2)) / 2e-2;
+      expect(Math.abs(analytic)).toBeGreaterThan(1e-3);
+      expect(Math.abs(analytic - numeric)).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    });
+
+    it('grows by doubling up to its maximum length, keeps what it held, and refuses more', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const cache = new KeyValueCache(1, 1, { maximumLength: 200 });
+      const step = (position: number): void => {
+        const key = tf.fill([1, 2, 4, 1], position) as tfCore.Tensor4D;
+        const value = tf.fill([1, 2, 1, 4], -position) as tfCore.Tensor4D;
+        tf.tidy(() => void cache.append(tf, 0, key, value));
+        cache.advance(1);
+        tf.dispose([key, value]);
+      };
+      for (let position = 0; position < 130; position++) step(position);
+      expect(cache.allocatedLength).toBe(200);
+      const storage = cache.storage(0, 2, 4, 130);
+      // keys [slice, head, capacity], values [slice, capacity, head]: position 129 of slice 1
+      expect(storage.keys[(1 * 4 + 3) * 200 + 129]).toBe(129);
+      expect(storage.values[(1 * 200 + 129) * 4 + 2]).toBe(-129);
+      expect(storage.keys[(0 * 4 + 0) * 200 + 5]).toBe(5);
+      expect(() => cache.storage(0, 2, 4, 201)).toThrow(/exceed/);
+      expect(() => cache.storage(0, 3, 4, 10)).toThrow(/holds 2 heads of 4/);
+      cache.dispose();
+      expect(cache.length).toBe(0);
+    });
+  });
+}
