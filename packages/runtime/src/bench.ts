@@ -91,7 +91,12 @@ async function main(): Promise<void> {
   const progress = process.stderr.isTTY && !json;
   for (const [index, { job, contender }] of plan.entries()) {
     if (progress) process.stderr.write(`\r\x1b[Kruntime bench ${index + 1}/${plan.length}: ${job.model} ${job.kind} ${contender.library} ${contender.name}`);
-    const measurement = contender.library === 'ours' ? await measureOurs(job) : await measurePyTorch(job);
+    const measure = (): Promise<TrainingMeasurement | DecodeMeasurement> => (contender.library === 'ours' ? measureOurs(job) : measurePyTorch(job));
+    // One retry: on this shared machine another job may be rebuilding dist/ (which the data-parallel workers load).
+    const measurement = await measure().catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      return measure();
+    });
     const key = `${job.model}/${contender.library}/${contender.name}`;
     devices[`${contender.library}/${contender.name}`] = measurement.device;
     if (job.kind === 'train') training.set(key, [...(training.get(key) ?? []), (measurement as TrainingMeasurement).tokensPerSecond]);

@@ -38,11 +38,13 @@ export type ThreadsRequest = number | 'auto';
 /**
  * The default of {@link RuntimeOptions.threads}: one thread.
  *
- * Chosen from `npm run bench -w packages/runtime` on the 2-core development machine (see
- * docs/runtime.md, "Threads"): two threads of the threaded SIMD build against the single-threaded
- * SIMD build, side by side in alternating child processes, medians of 3. The threaded build is
- * opt-in until it wins on every measured row there; a data-parallel trainer (`workers`) already
- * puts one process on each core, and a second thread per worker would oversubscribe them.
+ * Chosen from `npm run bench -w packages/runtime` on the shared 2-core development machine
+ * (docs/runtime.md, "Threads and PyTorch"): two threads of the threaded SIMD build against the
+ * single-threaded SIMD build, each in a fresh process, alternating, medians of 3. At the load
+ * average of that session (8–12) two threads were slower on every row (1M training 227 against
+ * 392 tokens/s; cached decode 12–22 against 46–92), because each kernel waits at a barrier for
+ * a descheduled second thread. A data-parallel trainer (`workers`) already puts one thread on
+ * each core. Use `threads: 2` or `'auto'` on a machine with idle cores, and measure.
  */
 export const defaultThreads: ThreadsRequest = 1;
 
