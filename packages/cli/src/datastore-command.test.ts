@@ -50,8 +50,11 @@ describe('codestack datastore build', () => {
     expect(built.stderr.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { label?: string }).label)).toContain('datastore');
     expect(existsSync(path('store', 'datastore.json'))).toBe(true);
 
-    const plain = await runBin(['complete', '--model', path('model'), '--maximum-tokens', '8', '--json'], promptText);
-    const mixed = await runBin(['complete', '--model', path('model'), '--maximum-tokens', '8', '--datastore', path('store'), ...strongMixing, '--json'], promptText);
+    const plain = await runBin(['complete', '--model', path('model'), '--maximum-tokens', '8', '--no-cache', '--json'], promptText);
+    const mixed = await runBin(['complete', '--model', path('model'), '--maximum-tokens', '8', '--no-cache', '--datastore', path('store'), ...strongMixing, '--json'], promptText);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ cache: false });
+    // complete on a local model has the continuous cache on unless told otherwise.
+    expect(JSON.parse((await runBin(['complete', '--model', path('model'), '--maximum-tokens', '4', '--json'], promptText)).stdout)).toMatchObject({ cache: true });
     expect(mixed.code, mixed.stderr).toBe(0);
     const completion = (JSON.parse(mixed.stdout) as { completion: string }).completion;
     expect(memorised.slice(promptText.length).startsWith(completion.slice(0, 8))).toBe(true);

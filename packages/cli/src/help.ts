@@ -74,7 +74,7 @@ Options:
   --file F                read the prefix from F
   --line N                with --file: the last line of the prefix (default: the whole file)
   --docs DIR              put retrieved docs from a docs index before the prefix (shown on stderr)
-${cacheHelp}
+${cacheHelp('default on for a local model; validation API members: 0 -> 9 of 143 exact')}
 ${commonHelp}
 
 ${modelOptionsHelp}
@@ -228,7 +228,7 @@ Options:
   --prompt-tokens N       the prompt budget (default: the context window less the output)
   --document-tokens N     the most tokens of retrieved docs
   --details               list every case in the result
-${cacheHelp}
+${cacheHelp('default off, so the plain run is the model alone')}
                           (in evaluation, a case's cache holds that case's own prefix only)
 ${commonHelp}
 

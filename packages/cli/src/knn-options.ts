@@ -30,8 +30,9 @@ export interface KnnValues {
 }
 
 /**
- * Whether the continuous cache is on: `--cache`, `--no-cache`, else `fallback`. Off by default:
- * the λ, k and temperature of the cache are provisional until chosen on a validation split.
+ * Whether the continuous cache is on: `--cache`, `--no-cache`, else `fallback` (the command's
+ * default: on for `complete` on a local model, off for `eval completion`, whose plain run stays
+ * the model alone).
  */
 export function cacheEnabled(values: KnnValues, fallback = false): boolean {
   if (values.cache && values['no-cache']) throw new InvalidArgumentError({ argument: '--cache', message: 'give either --cache or --no-cache, not both' });
@@ -84,7 +85,10 @@ export const datastoreHelp = `  --datastore DIR         mix in a kNN-LM datastor
   --knn-neighbours K      neighbours per step
   --knn-temperature T     temperature of the softmax over negative distances`;
 
-/** The help lines of {@link cacheOptions}. */
-export const cacheHelp = `${datastoreHelp}
+/** The help lines of {@link cacheOptions}, with the command's default. */
+export function cacheHelp(byDefault: string): string {
+  return `${datastoreHelp}
   --cache, --no-cache     the continuous cache: the text before the cursor (the whole prefix, beyond the
-                          model's window; never the text after it) as a small kNN datastore (default off)`;
+                          model's window; never the text after it) as a small kNN datastore
+                          (${byDefault})`;
+}
