@@ -228,13 +228,17 @@ export class PostgresDocsStore implements DocsStore {
         }
         if (request.vector !== undefined) {
           const where = filterSql(request.filter, 3, '');
+          // The stored vectors come back for MMR: binary over pg (no server-side cast to text, no parse
+          // of 512 numbers a row), text on PGlite, whose bytea decoding took twice as long as the text.
+          const binary = this.session.driver === 'pg';
+          const vectorColumn = binary ? 'vector_send(embedding)' : 'embedding::text';
           const rows = (await query(
-            `SELECT package, package_version, id, entry, vector_send(embedding) AS embedding, 1 - (embedding <=> $1::vector) AS score
+            `SELECT package, package_version, id, entry, ${vectorColumn} AS embedding, 1 - (embedding <=> $1::vector) AS score
              FROM codestack_docs_pieces WHERE true ${where.sql}
              ORDER BY embedding <=> $1::vector LIMIT $2`,
             [vectorLiteral(request.vector), request.candidates, ...where.values],
           )) as PieceRow[];
-          for (const row of rows) vector.push({ ...hitOf(row), vector: decodeVector(row.embedding) });
+          for (const row of rows) vector.push({ ...hitOf(row), vector: binary ? decodeVector(row.embedding as Uint8Array) : parseVector(row.embedding as string) });
           vector.sort((left, right) => right.score - left.score);
         }
         return { lexical, vector };
@@ -367,7 +371,7 @@ interface PieceRow {
   id: string;
   entry: unknown;
   score: number;
-  embedding?: Uint8Array;
+  embedding?: Uint8Array | string;
 }
 
 function hitOf(row: PieceRow): DocsStoreHit {
@@ -407,6 +411,12 @@ function vectorLiteral(vector: Float32Array): string {
     text += (position === 0 ? '' : ',') + String(value);
   }
   return `${text}]`;
+}
+
+/** Parses pgvector's text form (`[1,2,3]`). */
+function parseVector(text: string | undefined): Float32Array {
+  const body = (text ?? '').trim().replace(/^\[|\]$/g, '');
+  return body === '' ? new Float32Array(0) : Float32Array.from(body.split(','), Number);
 }
 
 /** Decodes pgvector's binary form (`vector_send`: int16 dimension, int16 unused, big-endian float32s). */

@@ -56,6 +56,8 @@ export interface PostgresSession {
   query(text: string, values: unknown[] | undefined, options: PostgresStatementOptions): Promise<unknown[]>;
   /** Whether a running statement is cancelled on the server when the signal fires (`pg`: yes; PGlite: no). */
   readonly cancelsRunningStatements: boolean;
+  /** The driver: `pg` (a server over the wire protocol) or `pglite` (embedded). */
+  readonly driver: 'pg' | 'pglite';
   /** Closes what the session opened itself. */
   close(): Promise<void>;
 }
@@ -109,6 +111,7 @@ export function sessionOver(client: PostgresClient, closeOwned?: () => Promise<v
     };
     return {
       cancelsRunningStatements: true,
+      driver: 'pg',
       close,
       query: (text, values, options) => withConnection((connection) => cancellableQuery(connection, text, values, options)),
       run: (mode, work, options) => withConnection((connection) => inTransaction(connection, mode, work, options)),
@@ -124,6 +127,7 @@ export function sessionOver(client: PostgresClient, closeOwned?: () => Promise<v
   };
   return {
     cancelsRunningStatements: true,
+    driver: 'pg',
     close,
     query: (text, values, options) => serialise(() => cancellableQuery(connection, text, values, options)),
     run: (mode, work, options) => serialise(() => inTransaction(connection, mode, work, options)),
@@ -143,6 +147,7 @@ function pgliteSession(client: PostgresClient, close: () => Promise<void>): Post
   };
   return {
     cancelsRunningStatements: false,
+    driver: 'pglite',
     close,
     query: (text, values, options) => statement(() => client.query(text, values), options),
     run: async (_mode, work, options) => {
