@@ -2,7 +2,7 @@ import type { Retriever, Tokenizer } from '@codestack/core';
 import { InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import { buildCodeCompletionPrompt } from '@codestack/orchestrator';
 import { completionSimilarity, isExactCompletion, type CompletionCase } from '@codestack/orchestrator/evaluation';
-import { buildDatastore, type KnnMixingSettings } from '@codestack/orchestrator/local';
+import { buildContinuousCache, type KnnMixingSettings } from '@codestack/orchestrator/local';
 import { generate, KnnLogitsProcessor, type KnnDatastore, type LlamaModel, type LogitsProcessor } from '@codestack/runtime';
 
 /** A datastore with the settings it is mixed in with. */
@@ -60,7 +60,8 @@ export interface ApiCompletionScore {
  * Scores next-identifier cases with greedy decoding, as `evaluateCompletion` of the orchestrator
  * does (same prompt builder, same exact-match and edit-similarity rules), with the retrieval the
  * orchestrator's `LanguageModel` cannot take yet: a corpus datastore and a per-case continuous
- * cache mixed in through `KnnLogitsProcessor`. The cache of a case holds only its own prefix.
+ * cache (`buildContinuousCache`, exact search, as the product uses) mixed in through
+ * `KnnLogitsProcessor`. The cache of a case holds only its own prefix.
  */
 export async function scoreApiCompletion(options: ScoreApiCompletionOptions): Promise<ApiCompletionScore> {
   const { model, tokenizer } = options;
@@ -84,7 +85,7 @@ export async function scoreApiCompletion(options: ScoreApiCompletionOptions): Pr
     if (options.cache && testCase.prefix.length > 0) {
       let cache = options.builtCaches?.get(testCase.prefix);
       if (cache === undefined) {
-        cache = await buildDatastore({ model, tokenizer, texts: [testCase.prefix], ...(options.signal ? { signal: options.signal } : {}) });
+        cache = await buildContinuousCache({ model, tokenizer, textBeforeCursor: testCase.prefix, ...(options.signal ? { signal: options.signal } : {}) });
         options.builtCaches?.set(testCase.prefix, cache);
       }
       processors.push(new KnnLogitsProcessor(cache, options.cache));

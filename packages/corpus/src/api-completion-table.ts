@@ -26,7 +26,7 @@ export interface RunApiCompletionTableOptions {
   /** The corpus datastore (bound to the base model: only used with the base model). */
   datastore?: KnnDatastore;
   /** Bits per byte of the base model with and without the datastore on the held-out text (test packages). */
-  bitsPerByte?: { model: LlamaModel; settings: KnnMixingSettings; maximumTokens: number };
+  bitsPerByte?: { model: LlamaModel; settings: KnnMixingSettings; cache?: KnnMixingSettings; maximumTokens: number };
   onProgress?: (configuration: string, done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -47,7 +47,7 @@ export interface ApiTableRow {
  * decoding (`scoreApiCompletion`), then, when asked, held-out bits per byte with and without the
  * datastore. Read the test split once, after the defaults were chosen on validation.
  */
-export async function runApiCompletionTable(options: RunApiCompletionTableOptions): Promise<{ rows: ApiTableRow[]; bitsPerByte?: { tokens: number; bytes: number; base: number; withDatastore: number; seconds: number } }> {
+export async function runApiCompletionTable(options: RunApiCompletionTableOptions): Promise<{ rows: ApiTableRow[]; bitsPerByte?: { tokens: number; bytes: number; base: number; withDatastore: number; withCache?: number; withDatastoreAndCache?: number; seconds: number } }> {
   const cases = parseCompletionCases(await readApiCompletionFile(options.setsDirectory, options.split), `${options.split}.jsonl`);
   const rows: ApiTableRow[] = [];
   const builtCaches = new Map<LlamaModel, Map<string, KnnDatastore>>();
@@ -78,9 +78,10 @@ export async function runApiCompletionTable(options: RunApiCompletionTableOption
     texts: heldOut.map((document) => document.text),
     datastore: options.datastore,
     settings: [options.bitsPerByte.settings],
+    ...(options.bitsPerByte.cache ? { cache: options.bitsPerByte.cache } : {}),
     maximumTokens: options.bitsPerByte.maximumTokens,
     ...(options.onProgress ? { onProgress: (tokens: number) => options.onProgress!('bits per byte', tokens, options.bitsPerByte!.maximumTokens) } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { rows, bitsPerByte: { tokens: measured.tokens, bytes: measured.bytes, base: measured.base, withDatastore: measured.mixed[0]!, seconds: Math.round((performance.now() - started) / 100) / 10 } };
+  return { rows, bitsPerByte: { tokens: measured.tokens, bytes: measured.bytes, base: measured.base, withDatastore: measured.mixed[0]!, ...(measured.cache ? { withCache: measured.cache.alone, withDatastoreAndCache: measured.cache.afterDatastore } : {}), seconds: Math.round((performance.now() - started) / 100) / 10 } };
 }

@@ -115,7 +115,7 @@ export interface DocsConditionedAdapterResult {
 /**
  * Trains a LoRA adapter on the middle layers of the frozen `model` on the examples' conditioned
  * (docs, then code; loss on the code) or control (code alone) pairs, with the same seed, steps,
- * batch and learning rate either way, and saves it.
+ * batch and learning rate either way, and saves it (f16 tensors).
  */
 export async function trainDocsConditionedAdapter(options: TrainDocsConditionedAdapterOptions): Promise<DocsConditionedAdapterResult> {
   const steps = options.steps ?? 200;
@@ -135,7 +135,7 @@ export async function trainDocsConditionedAdapter(options: TrainDocsConditionedA
       json: options.json ?? false,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    await saveAdapter(adapter, options.model, options.adapterDirectory);
+    await saveAdapter(adapter, options.model, options.adapterDirectory, { dtype: 'F16' });
     return { variant: options.variant, examples: options.examples.length, steps, trainingSeconds: trained.seconds, fileBytes: await adapterFileSize(options.adapterDirectory) };
   } finally {
     adapter.dispose();

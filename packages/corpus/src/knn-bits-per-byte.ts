@@ -1,6 +1,6 @@
 import type { Tokenizer } from '@codestack/core';
 import { throwIfAborted } from '@codestack/core';
-import type { KnnMixingSettings } from '@codestack/orchestrator/local';
+import { ExactTokenDatastore, type KnnMixingSettings } from '@codestack/orchestrator/local';
 import { knnDistribution, softmax, type KnnDatastore, type LlamaModel } from '@codestack/runtime';
 
 /** Options of {@link knnBitsPerByte}. */
@@ -13,6 +13,11 @@ export interface KnnBitsPerByteOptions {
   datastore: KnnDatastore;
   /** Mixing settings to measure, all in one pass over the texts. */
   settings: readonly KnnMixingSettings[];
+  /**
+   * Also measure the continuous cache with these settings: each text's own earlier positions
+   * (hidden state, next token), searched exactly, alone and after the datastore (its first setting).
+   */
+  cache?: KnnMixingSettings;
   /** Stop after so many predicted tokens. Default unlimited. */
   maximumTokens?: number;
   onProgress?: (tokens: number) => void;
@@ -25,10 +30,13 @@ export interface KnnBitsPerByte {
   bytes: number;
   base: number;
   mixed: number[];
+  /** With the cache alone, and after the datastore's first setting (when `cache` was given). */
+  cache?: { alone: number; afterDatastore: number };
 }
 
 /**
- * Held-out bits per byte with and without a kNN-LM datastore: windows of the model's context
+ * Held-out bits per byte with and without a kNN-LM datastore (and, when asked, the continuous
+ * cache of each text's own earlier tokens): windows of the model's context
  * overlapping by one token (as `buildDatastore` stores them), every token but a text's first
  * predicted once; the bytes are those of the predicted tokens' text.
  */
@@ -42,8 +50,14 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
   let bytes = 0;
   let base = 0;
   const mixed = options.settings.map(() => 0);
+  let cacheAlone = 0;
+  let cacheAfterDatastore = 0;
   outer: for (const text of options.texts) {
     const ids = tokenizer.encode(text);
+    // The text's own earlier positions: only tokens already predicted enter it.
+    const cacheKeys = new Float32Array(ids.length * hiddenSize);
+    const cacheValues = new Int32Array(ids.length);
+    let cached = 0;
     for (let start = 0; start + 1 < ids.length; ) {
       throwIfAborted(options.signal, 'bits per byte');
       const window = ids.slice(start, start + windowTokens);
@@ -65,6 +79,19 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
           const knn = knnDistribution(neighbours.slice(0, setting.k), setting.temperature).get(target) ?? 0;
           mixed[index] = mixed[index]! - Math.log2((1 - setting.lambda) * probability + setting.lambda * knn);
         });
+        if (options.cache !== undefined) {
+          const hidden = hiddenValues.subarray(position * hiddenSize, (position + 1) * hiddenSize);
+          const store = new ExactTokenDatastore(hiddenSize, cacheKeys.subarray(0, cached * hiddenSize), cacheValues.subarray(0, cached));
+          const cacheProbability = knnDistribution(store.search(Float32Array.from(hidden), options.cache.k), options.cache.temperature).get(target) ?? 0;
+          const first = options.settings[0]!;
+          const afterDatastore = (1 - first.lambda) * probability + first.lambda * (knnDistribution(neighbours.slice(0, first.k), first.temperature).get(target) ?? 0);
+          const lambda = options.cache.lambda;
+          cacheAlone -= Math.log2((1 - lambda) * probability + lambda * cacheProbability);
+          cacheAfterDatastore -= Math.log2((1 - lambda) * afterDatastore + lambda * cacheProbability);
+          cacheKeys.set(hidden, cached * hiddenSize);
+          cacheValues[cached] = target;
+          cached += 1;
+        }
         bytes += Buffer.byteLength(tokenizer.decode([target]));
         tokens += 1;
         if (options.maximumTokens !== undefined && tokens >= options.maximumTokens) break outer;
@@ -73,5 +100,11 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
       options.onProgress?.(tokens);
     }
   }
-  return { tokens, bytes, base: base / bytes, mixed: mixed.map((total) => total / bytes) };
+  return {
+    tokens,
+    bytes,
+    base: base / bytes,
+    mixed: mixed.map((total) => total / bytes),
+    ...(options.cache === undefined ? {} : { cache: { alone: cacheAlone / bytes, afterDatastore: cacheAfterDatastore / bytes } }),
+  };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCompletionCases } from '@codestack/orchestrator/evaluation';
-import { buildDatastore, loadLocalModel, TokenDatastore, type LoadedLocalModel } from '@codestack/orchestrator/local';
+import { buildContinuousCache, ExactTokenDatastore, loadLocalModel, type LoadedLocalModel } from '@codestack/orchestrator/local';
 import { createRuntime } from '@codestack/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreApiCompletion } from './api-completion-evaluation.js';
@@ -35,6 +35,17 @@ describe('sweepScore', () => {
     for (const caseSteps of runsOn.steps) caseSteps[1]!.model = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0.9, 0.1]);
     expect(sweepScore(runsOn, { cache: { lambda: 0.5, k: 2, temperature: 1 } }).exact).toBe(0);
   });
+
+  it('counts an expected text longer than the output budget as a miss, and one that fills it exactly as a hit', () => {
+    expect(sweepScore(forced(7), { cache: { lambda: 0.5, k: 2, temperature: 1 } }, 1).exact).toBe(2);
+    const runsOn = forced(7);
+    for (const caseSteps of runsOn.steps) caseSteps[1]!.model = Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0.9, 0.1]);
+    expect(sweepScore(runsOn, { cache: { lambda: 0.5, k: 2, temperature: 1 } }, 1).exact).toBe(2);
+    const longer = forced(7);
+    for (const caseSteps of longer.steps) caseSteps.unshift({ ...caseSteps[0]! });
+    expect(sweepScore(longer, { cache: { lambda: 0.5, k: 2, temperature: 1 } }, 1).exact).toBe(0);
+    expect(sweepScore(longer, { cache: { lambda: 0.5, k: 2, temperature: 1 } }, 2).exact).toBe(2);
+  });
 });
 
 describe('the continuous cache on the bundled model (validation cases)', () => {
@@ -52,11 +63,11 @@ describe('the continuous cache on the bundled model (validation cases)', () => {
     let real = 0;
     let shuffled = 0;
     for (const testCase of cases) {
-      const cache = await buildDatastore({ model: loaded.model, tokenizer: loaded.tokenizer, texts: [testCase.prefix] });
+      const cache = await buildContinuousCache({ model: loaded.model, tokenizer: loaded.tokenizer, textBeforeCursor: testCase.prefix });
       // A fixed derangement of the stored next tokens: same keys, wrong values.
       const values = Int32Array.from(cache.values, (_, index) => cache.values[(index * 7919 + 13) % cache.values.length]!);
-      const control = await TokenDatastore.create(cache.metadata, cache.keys, values);
-      const score = async (datastore: TokenDatastore): Promise<number> =>
+      const control = new ExactTokenDatastore(cache.dimension, cache.keys, values);
+      const score = async (datastore: ExactTokenDatastore): Promise<number> =>
         (await scoreApiCompletion({ model: loaded.model, tokenizer: loaded.tokenizer, cases: [testCase], datastore: { datastore, settings } })).exact;
       real += await score(cache);
       shuffled += await score(control);

@@ -2,7 +2,7 @@ import type { Retriever, Tokenizer } from '@codestack/core';
 import { throwIfAborted } from '@codestack/core';
 import { buildCodeCompletionPrompt } from '@codestack/orchestrator';
 import type { CompletionCase } from '@codestack/orchestrator/evaluation';
-import { buildDatastore, type KnnMixingSettings } from '@codestack/orchestrator/local';
+import { buildContinuousCache, type KnnMixingSettings } from '@codestack/orchestrator/local';
 import { knnDistribution, softmax, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
 
 /** One teacher-forced step of a case: what greedy decoding must pick there, and what it has to pick from. */
@@ -73,7 +73,7 @@ export async function forceCases(options: ForceCasesOptions): Promise<ForcedCase
       options.onCase?.(steps.length, options.cases.length);
       continue;
     }
-    const cache = options.cache ? await buildDatastore({ model, tokenizer, texts: [testCase.prefix] }) : undefined;
+    const cache = options.cache ? await buildContinuousCache({ model, tokenizer, textBeforeCursor: testCase.prefix }) : undefined;
     const { logits, hiddenStates } = model.logitsWithHiddenStates([full]);
     let logitValues: Float32Array;
     let hiddenValues: Float32Array;
@@ -125,16 +125,20 @@ export interface SweepScore {
 /**
  * Replays greedy decoding over forced cases with the datastore mixed in first and the cache after
  * (as `KnnLogitsProcessor`s in that order): a case is exact when every expected token is the
- * argmax and the token after does not continue the identifier.
+ * argmax and the token after does not continue the identifier, within `maximumNewTokens`
+ * (default 8, what `evaluateCompletion` and `scoreApiCompletion` give an identifier case).
  */
-export function sweepScore(forced: ForcedCases, settings: { datastore?: KnnMixingSettings; cache?: KnnMixingSettings }): SweepScore {
+export function sweepScore(forced: ForcedCases, settings: { datastore?: KnnMixingSettings; cache?: KnnMixingSettings }, maximumNewTokens = 8): SweepScore {
   let exact = 0;
   let logProbability = 0;
   let scored = 0;
   for (const caseSteps of forced.steps) {
     if (caseSteps.length === 0) continue;
-    let correct = true;
-    for (const step of caseSteps) {
+    // Decoding stops after `maximumNewTokens`: a longer expected text is cut short, and one of
+    // exactly that length needs no ending token.
+    let correct = caseSteps.length - 1 <= maximumNewTokens;
+    for (const [index, step] of caseSteps.entries()) {
+      if (index === maximumNewTokens) break;
       const mixed = mix(mix(step.model, step.datastore, settings.datastore), step.cache, settings.cache);
       const chosen = argmax(mixed);
       if (step.expected >= 0) {

@@ -277,7 +277,7 @@ switch (positionals[0]) {
         configurations,
         retriever,
         ...(datastore ? { datastore } : {}),
-        ...(bitsPerByteTokens > 0 ? { bitsPerByte: { model: base.model, settings: defaultDatastoreSettings, maximumTokens: bitsPerByteTokens } } : {}),
+        ...(bitsPerByteTokens > 0 ? { bitsPerByte: { model: base.model, settings: defaultDatastoreSettings, cache: defaultCacheSettings, maximumTokens: bitsPerByteTokens } } : {}),
         onProgress: (name, done, total) => progress.update({ completed: done, fields: { configuration: name, of: total } }),
         signal: controller.signal,
       });
