@@ -19,7 +19,7 @@ export async function completeCommand(args: readonly string[], context: CliConte
   } else prefix = await readInput(undefined, context);
   const resolved = await resolveModel(values, context);
   const { tokenizer, contextTokens } = resolved;
-  // On by default for a local model: on the validation API-member set it took exact answers from 0 to 9 of 143.
+  // On by default for a local model: on the validation API-member set it took exact answers from 0 to 33 of 143 (eval completion --cases validation.jsonl --cache, at defaultCacheSettings).
   const cache = cacheEnabled(values, resolved.local !== undefined);
   const model = await applyKnnOptions(values, resolved, context, cache);
   const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 64);

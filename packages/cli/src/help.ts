@@ -74,7 +74,7 @@ Options:
   --file F                read the prefix from F
   --line N                with --file: the last line of the prefix (default: the whole file)
   --docs DIR              put retrieved docs from a docs index before the prefix (shown on stderr)
-${cacheHelp('default on for a local model; validation API members: 0 -> 9 of 143 exact')}
+${cacheHelp('default on for a local model; validation API members: 0 -> 33 of 143 exact')}
 ${commonHelp}
 
 ${modelOptionsHelp}
