@@ -1,61 +1,71 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Tokenizer } from '@codestack/core';
+import type { RetrievedDocument, Retriever } from '@codestack/core';
 import { buildCodeCompletionPrompt } from '@codestack/orchestrator';
-import { parseCompletionCases } from '@codestack/orchestrator/evaluation';
-import { loadLocalModel, type LoadedLocalModel } from '@codestack/orchestrator/local';
 import { createDocsIndexRetriever } from '@codestack/orchestrator/retrieval';
 import { DocsIndex, loadTypeScriptDocs } from '@codestack/retrieval';
-import { createRuntime, softmax, type LlamaModel } from '@codestack/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readApiCompletionFile } from './api-completion-sets.js';
+import { loadCompactVocabulary } from '@codestack/tokenizer';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CorpusDocument } from './collect-corpus.js';
+import { buildDocsConditionedExamples } from './docs-conditioned-adapter.js';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-const modelBase = join(packageRoot, '..', 'model-base');
 
-/** Summed log-probability of `expected`'s tokens after `prompt` (one forward pass). */
-async function expectedLogProbability(model: LlamaModel, tokenizer: Tokenizer, prompt: string, expected: string): Promise<number> {
-  const promptIds = tokenizer.encode(prompt);
-  const ids = tokenizer.encode(prompt + expected);
-  const logits = model.logits([ids]);
-  const values = (await logits.data()) as Float32Array;
-  logits.dispose();
-  const vocabulary = model.config.vocabularySize;
-  let total = 0;
-  for (let position = promptIds.length - 1; position + 1 < ids.length; position++) {
-    total += Math.log(softmax(values.slice(position * vocabulary, (position + 1) * vocabulary))[ids[position + 1]!]!);
-  }
-  return total;
-}
+const source = [
+  "const fs = require('fs');",
+  "const path = require('path');",
+  '',
+  'function readConfig(directory) {',
+  "  const file = path.join(directory, 'config.json');",
+  '  if (!fs.existsSync(file)) return {};',
+  "  return JSON.parse(fs.readFileSync(file, 'utf8'));",
+  '}',
+  '',
+  'module.exports = { readConfig };',
+].join('\n');
+const documents: CorpusDocument[] = [{ package: 'example', path: 'read-config.js', text: source }];
 
-describe('the docs-conditioned adapter (adapters/node-docs of @codestack/model-base)', () => {
-  let adapted: LoadedLocalModel;
+describe('buildDocsConditionedExamples', () => {
+  let retriever: Retriever;
   beforeAll(async () => {
-    adapted = await loadLocalModel(join(modelBase, 'model'), { runtime: await createRuntime(), adapter: join(modelBase, 'adapters', 'node-docs') });
-  });
-  afterAll(() => adapted?.dispose());
+    retriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: packageRoot })));
+  }, 300_000);
 
-  it('gives the expected member more probability with the docs retrieved for the code than with another case’s docs', async () => {
-    const retriever = createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: packageRoot })));
-    const cases = parseCompletionCases(await readApiCompletionFile(join(packageRoot, 'data', 'api-completion'), 'validation'));
-    // Validation cases whose retrieved docs name the member: where reading the docs can help.
-    const named: { code: string; documents: string; expected: string; identifier: string }[] = [];
-    for (const testCase of cases) {
-      if (named.length === 6) break;
-      const { prompt, documents } = await buildCodeCompletionPrompt({ prefix: testCase.prefix, tokenizer: adapted.tokenizer, maximumPromptTokens: 224, retriever });
-      if (new RegExp(`\\b${testCase.identifier}\\b`).test(documents)) named.push({ code: prompt.slice(documents.length), documents, expected: testCase.expected, identifier: testCase.identifier! });
+  it('puts the docs the completion prompt retrieves in front of the code, learns only the code, and gives the control the same code', async () => {
+    const tokenizer = await loadCompactVocabulary(join(packageRoot, '..', 'model-base', 'model', 'vocabulary.json'));
+    const examples = await buildDocsConditionedExamples({ tokenizer, documents, retriever });
+    // path.join, fs.existsSync, fs.readFileSync
+    expect(examples).toHaveLength(3);
+    for (const example of examples) {
+      const docs = tokenizer.decode(example.conditioned.prompt);
+      const code = tokenizer.decode(example.conditioned.completion);
+      expect(docs.startsWith('// ')).toBe(true);
+      expect(code).toMatch(/^[\s\S]*?(fs|path)\.[A-Za-z]+/);
+      // The control learns exactly the same code tokens, without any docs before them.
+      expect([...example.control.prompt, ...example.control.completion]).toEqual(example.conditioned.completion);
     }
-    expect(named.length).toBeGreaterThanOrEqual(4);
-    const tensors = adapted.runtime.tf.memory().numTensors;
-    let right = 0;
-    let shuffled = 0;
-    for (const [index, entry] of named.entries()) {
-      // The docs of another case that do not name this member.
-      const other = named.slice(index + 1).concat(named.slice(0, index)).find((candidate) => !new RegExp(`\\b${entry.identifier}\\b`).test(candidate.documents))!;
-      right += await expectedLogProbability(adapted.model, adapted.tokenizer, entry.documents + entry.code, entry.expected);
-      shuffled += await expectedLogProbability(adapted.model, adapted.tokenizer, other.documents + entry.code, entry.expected);
-    }
-    expect(right).toBeGreaterThan(shuffled);
-    expect(adapted.runtime.tf.memory().numTensors).toBe(tensors);
-  }, 600_000);
+    const first = examples.find((example) => {
+      const code = tokenizer.decode(example.conditioned.completion);
+      return code.includes('fs.existsSync') && !code.includes('readFileSync');
+    })!;
+    const prefix = source.slice(0, source.indexOf('fs.existsSync') + 'fs'.length);
+    const { documents: rendered } = await buildCodeCompletionPrompt({ prefix, tokenizer, maximumPromptTokens: 224, retriever });
+    expect(rendered.length).toBeGreaterThan(0);
+    // The docs part is exactly what buildCodeCompletionPrompt renders for the code before the cursor.
+    expect(tokenizer.decode(first.conditioned.prompt).startsWith(rendered)).toBe(true);
+  }, 300_000);
+
+  it('changes with the docs it is given and makes no example without docs (the docs path cannot be bypassed)', async () => {
+    const tokenizer = await loadCompactVocabulary(join(packageRoot, '..', 'model-base', 'model', 'vocabulary.json'));
+    const right = await buildDocsConditionedExamples({ tokenizer, documents, retriever });
+    // The same retriever asked about something else: other docs for the same code.
+    const shuffled: Retriever = { retrieve: (_query, options) => retriever.retrieve('zlib gzip deflate stream compression', options) };
+    const wrong = await buildDocsConditionedExamples({ tokenizer, documents, retriever: shuffled });
+    expect(wrong).toHaveLength(right.length);
+    wrong.forEach((example, index) => {
+      expect(example.conditioned.prompt).not.toEqual(right[index]!.conditioned.prompt);
+    });
+    const silent: Retriever = { retrieve: async (): Promise<RetrievedDocument[]> => [] };
+    expect(await buildDocsConditionedExamples({ tokenizer, documents, retriever: silent })).toEqual([]);
+  }, 300_000);
 });
