@@ -5,13 +5,17 @@
 // use that remote model instead.
 // 1. Index the real @types/node declarations once (cached in .cache/docs/types-node).
 // 2. Complete code with retrieved API docs in the prompt (`codestack complete --docs`).
-// 3. Generate a function from a task: retrieve, budget the prompt, generate, type-check, run the
+// 3. Complete the member after `fs` with and without the continuous cache (`--cache`): the file's own
+//    text before the cursor becomes a small kNN datastore, and the earlier `fs.copyFileSync` line
+//    (the evidence, printed) changes the bundled model's answer. Local model only.
+// 4. Generate a function from a task: retrieve, budget the prompt, generate, type-check, run the
 //    tests in the sandbox and repair (`codestack generate`). A 1M-parameter model rarely passes;
 //    the step reports what the pipeline did either way.
-// 4. Validate a hand-written file the same way (`codestack check`).
+// 5. Validate a hand-written file the same way (`codestack check`).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@codestack/cli';
 
@@ -45,6 +49,37 @@ await step(`complete code with ${remote}, API docs in the prompt`, [
   '--maximum-tokens',
   '24',
 ]);
+
+// The cursor sits after the last `fs` of backup-files.ts: the model has to write `.copyFileSync`.
+if (!process.env.OPENAI_BASE_URL) {
+  const file = join(here, 'backup-files.ts');
+  const text = readFileSync(file, 'utf8');
+  const cursor = text.lastIndexOf('fs.copyFileSync') + 'fs'.length;
+  const prefix = text.slice(0, cursor);
+  const answers = {};
+  for (const cache of ['--no-cache', '--cache']) {
+    const argv = ['complete', cache, '--maximum-tokens', '24', '--json'];
+    show(`complete the member after \`fs\` at the end of backup-files.ts, ${cache === '--cache' ? 'with' : 'without'} the continuous cache`, [...argv, '<', 'backup-files.ts up to the cursor']);
+    let json = '';
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        json += chunk;
+        callback();
+      },
+    });
+    const status = await runCli(argv, { ...context, stdout: sink, stdin: Readable.from([prefix]) });
+    if (status !== 0) process.exit(status);
+    answers[cache] = JSON.parse(json).completion.split('\n')[0];
+    process.stdout.write(`fs${answers[cache]}\n`);
+  }
+  const member = /^\.([\w$]+)/.exec(answers['--cache'])?.[1];
+  const earlier = member === undefined ? [] : prefix.split('\n').flatMap((line, index) => (line.includes(`.${member}`) ? [`  line ${index + 1}: ${line.trim()}`] : []));
+  process.stdout.write(
+    earlier.length > 0 && answers['--cache'] !== answers['--no-cache']
+      ? `the cache changed the answer; the text before the cursor it copied from:\n${earlier.join('\n')}\n`
+      : 'the cache did not change the answer this time\n',
+  );
+}
 
 // generate exits 1 when the final answer fails validation; the JSON events tell that apart from an error.
 const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
