@@ -59,7 +59,10 @@ describe('buildContinuousCache', () => {
     expect(cache.search(hidden.subarray(5 * 32, 6 * 32), 1)[0]).toEqual({ token: ids[6], distance: 0 });
 
     const recent = await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor, maximumTokens: 20 });
-    expect(Array.from(recent.values)).toEqual(ids.slice(-19));
+    // At most the last 20 tokens, at least 15 (the start moves in steps of 5).
+    expect(recent.size).toBeGreaterThanOrEqual(14);
+    expect(recent.size).toBeLessThanOrEqual(19);
+    expect(Array.from(recent.values)).toEqual(ids.slice(-recent.size));
     expect((await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor: '' })).size).toBe(0);
     expect(runtime.tf.memory().numTensors).toBe(before);
     model.dispose();
@@ -85,6 +88,15 @@ describe('ContinuousCacheBuilder', () => {
     // Back up the file: only windows wholly before the new cursor are reused.
     await same(file.slice(0, 100), (entries) => expect(entries).toBe(3 * 31));
     await same(`// another file\n${file}`, (entries) => expect(entries).toBe(0));
+    // Past the cap, a few characters further still reuse: the kept part starts at the same token.
+    const long = `${file}${file.replaceAll('value', 'other')}`;
+    expect(long.length).toBeGreaterThan(1020);
+    const capped = async (text: string) => builder.build({ model, tokenizer: characterTokenizer, textBeforeCursor: text, windowTokens: 32, maximumTokens: 200 });
+    // The cap of 200 keeps tokens from a start on a step of 50: 850 for both cursors.
+    await capped(long.slice(0, 1010));
+    const further = await capped(long.slice(0, 1020));
+    expect(Array.from(further.cache.values)).toEqual(characterTokenizer.encode(long.slice(850, 1020)).slice(1));
+    expect(further.reusedEntries).toBe(5 * 31);
     model.dispose();
   });
 });
