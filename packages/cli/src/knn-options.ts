@@ -88,7 +88,7 @@ export const datastoreHelp = `  --datastore DIR         mix in a kNN-LM datastor
 /** The help lines of {@link cacheOptions}, with the command's default. */
 export function cacheHelp(byDefault: string): string {
   return `${datastoreHelp}
-  --cache, --no-cache     the continuous cache: the text before the cursor (the whole prefix, beyond the
-                          model's window; never the text after it) as a small kNN datastore
+  --cache, --no-cache     the continuous cache: the text before the cursor (its last 4,096 tokens, far
+                          beyond the model's window; never the text after it) as a small kNN datastore
                           (${byDefault})`;
 }
