@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FileFormatError, InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
@@ -46,6 +46,17 @@ export async function readInput(path: string | undefined, context: CliContext): 
   const chunks: Buffer[] = [];
   for await (const chunk of context.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The name of `path` relative to `projectDirectory` when the file lies inside it, else undefined
+ * (also for `-`, standard input). Files inside the project keep their names, so diagnostics and
+ * failing assertions point at the user's own file and line.
+ */
+export function projectRelativePath(path: string | undefined, projectDirectory: string): string | undefined {
+  if (path === undefined || path === '-') return undefined;
+  const name = relative(projectDirectory, resolve(projectDirectory, path));
+  return name === '' || name.startsWith('..') || isAbsolute(name) ? undefined : name;
 }
 
 /** Parses a whole number option, or returns `fallback` when it is absent. */

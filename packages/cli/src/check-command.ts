@@ -1,7 +1,6 @@
-import { isAbsolute, relative, resolve } from 'node:path';
 import { InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
-import { parse, positiveInteger, readInput, write } from './arguments.js';
+import { parse, positiveInteger, projectRelativePath, readInput, write } from './arguments.js';
 
 /** `codestack check FILE`: type-check, then run. */
 export async function checkCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -15,13 +14,8 @@ export async function checkCommand(args: readonly string[], context: CliContext)
   const projectDirectory = context.cwd ?? process.cwd();
   // Files inside the project keep their names, so diagnostics point at the user's file and line
   // and tests may import the code under test (`import { clamp } from './clamp'`).
-  const insideProject = (path: string | undefined): string | undefined => {
-    if (path === undefined || path === '-') return undefined;
-    const name = relative(projectDirectory, resolve(projectDirectory, path));
-    return name === '' || name.startsWith('..') || isAbsolute(name) ? undefined : name;
-  };
-  const codeFile = insideProject(file);
-  const testsFile = insideProject(values.tests);
+  const codeFile = projectRelativePath(file, projectDirectory);
+  const testsFile = projectRelativePath(values.tests, projectDirectory);
   const report = await validateCode({
     code,
     tests,

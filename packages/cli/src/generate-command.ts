@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
-import { parse, positiveInteger, readInput } from './arguments.js';
+import { parse, positiveInteger, projectRelativePath, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
 import { applyKnnOptions, datastoreOptions } from './knn-options.js';
 
@@ -28,6 +28,8 @@ export async function generateCommand(args: readonly string[], context: CliConte
   if (minimumRelevance !== undefined && !(Number.isFinite(minimumRelevance) && minimumRelevance >= 0)) {
     throw new InvalidArgumentError({ argument: '--minimum-relevance', message: `must be a number of at least 0, got '${values['minimum-relevance']}'` });
   }
+  const projectDirectory = context.cwd ?? process.cwd();
+  const testsFile = projectRelativePath(values.tests, projectDirectory);
   const { generateCode } = await import('@codestack/orchestrator');
   const run = generateCode({
     task,
@@ -35,7 +37,8 @@ export async function generateCommand(args: readonly string[], context: CliConte
     tokenizer,
     ...(retriever ? { retriever } : {}),
     ...(minimumRelevance === undefined ? {} : { minimumRelevance }),
-    validation: { language, projectDirectory: context.cwd ?? process.cwd(), ...(tests === undefined ? {} : { tests }) },
+    // A tests file inside the project keeps its name, so a failing assertion is reported at its line there.
+    validation: { language, projectDirectory, ...(tests === undefined ? {} : { tests }), ...(testsFile === undefined ? {} : { testsFile }) },
     maximumRepairRounds: positiveInteger(values['repair-rounds'], '--repair-rounds', 2),
     maxOutputTokens: outputTokens(values['maximum-tokens'], contextTokens, 512),
     ...(contextTokens === undefined ? {} : { contextTokens }),
