@@ -2,10 +2,21 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// The orchestrator's recording OpenAI-compatible server over real HTTP: a test double for a
-// capable model (none runs here), shared rather than written again.
-import { startScriptedOpenAIServer, type ScriptedOpenAIServer } from '../../orchestrator/src/__fixtures__/scripted-openai-server.js';
 import { runBin } from './__fixtures__/run-bin.js';
+
+/** The part of the orchestrator's scripted server fixture this test uses. */
+interface ScriptedOpenAIServer {
+  baseURL: string;
+  requests: { messages: { role: string; content: string }[] }[];
+  answerWith(answers: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+// The orchestrator's recording OpenAI-compatible server over real HTTP: a test double for a
+// capable model (none runs here), shared rather than written again. Loaded by path, since this
+// package's rootDir is src.
+const fixture = new URL('../../orchestrator/src/__fixtures__/scripted-openai-server.ts', import.meta.url).href;
+const { startScriptedOpenAIServer } = (await import(fixture)) as { startScriptedOpenAIServer(): Promise<ScriptedOpenAIServer> };
 
 let directory: string;
 let server: ScriptedOpenAIServer;
