@@ -264,7 +264,13 @@ switch (positionals[0]) {
         ...(datastore ? [{ name: 'datastore+cache', model: base.model, datastore: defaultDatastoreSettings, cache: defaultCacheSettings }] : []),
         { name: 'docs+cache', model: base.model, docs: true, cache: defaultCacheSettings },
         ...(adapted ? [{ name: 'adapter+docs', model: adapted.model, docs: true }, { name: 'adapter+docs+cache', model: adapted.model, docs: true, cache: defaultCacheSettings }] : []),
-        ...(control ? [{ name: 'control', model: control.model }, { name: 'control+docs', model: control.model, docs: true }] : []),
+        ...(control
+          ? [
+              { name: 'control', model: control.model },
+              { name: 'control+docs', model: control.model, docs: true },
+              { name: 'control+docs+cache', model: control.model, docs: true, cache: defaultCacheSettings },
+            ]
+          : []),
       ];
       const wanted = values.configurations?.split(',');
       const configurations = wanted === undefined ? all : all.filter((configuration) => wanted.includes(configuration.name));
