@@ -14,8 +14,12 @@ export const baseModelDirectory: string = fileURLToPath(new URL('../model/', imp
 /** The model id the bundled model reports (in the CLI, the OpenAI-compatible server and traces). */
 export const baseModelId = 'codestack-base-1m';
 
-/** The adapters that ship with the base model, by name: each a PEFT-style LoRA directory. */
-export const bundledAdapterNames: readonly string[] = ['rxjs'];
+/**
+ * The adapters that ship with the base model, by name: each a PEFT-style LoRA directory. `rxjs`
+ * tunes it to the rxjs sources; `node-docs` was trained on `@types/node` docs followed by Node code
+ * (see the model card: with the continuous cache it answers the most held-out API members).
+ */
+export const bundledAdapterNames: readonly string[] = ['rxjs', 'node-docs'];
 
 /**
  * The directory of a bundled adapter (for `loadAdapter` of `@codestack/tuning`).
