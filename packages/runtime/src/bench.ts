@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const results = {
     backend: runtime.backend,
     devices,
-    pytorch: pytorch.available ? { version: pytorch.version, environment: 'OPENBLAS_NUM_THREADS and OMP_NUM_THREADS = threads; OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset' } : { skipped: pytorch.reason },
+    pytorch: pytorch.available ? { version: pytorch.version, environment: `OPENBLAS_NUM_THREADS and OMP_NUM_THREADS = threads; OPENBLAS_L2_SIZE unset; ${pytorch.openBlasCore}` } : { skipped: pytorch.reason },
     method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after one warm-up, decode ${decodeSteps} timed cached steps after 8 warm-up`,
     quick,
     loadAverage: loadBefore,
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   };
   runtime.dispose();
   console.log(JSON.stringify(results, null, 2));
-  const pytorchNote = pytorch.available ? `PyTorch ${pytorch.version}` : `PyTorch skipped (${pytorch.reason})`;
+  const pytorchNote = pytorch.available ? `PyTorch ${pytorch.version} (${pytorch.openBlasCore})` : `PyTorch skipped (${pytorch.reason})`;
   console.log(`runtime bench, ${results.backend}, load ${loadBefore.join(' ')} -> ${results.loadAverageAfter.join(' ')}, medians of ${rounds} alternating rounds, tokens/s per wall second, ${pytorchNote}: ${summaries.join('; ')}`);
   console.log(kernelProfileSummary(results.kernelProfile as KernelProfile));
 }
