@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { LlamaModel } from './llama-model.js';
 import { generate } from '../generation/generate.js';
@@ -74,6 +74,53 @@ describe('LlamaModel.logitsWithHiddenStates', () => {
         }
       }
       cache.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    }
+  });
+});
+
+describe('LlamaModel.hiddenStates', () => {
+  it('gives the hidden states of logitsWithHiddenStates without running the output head, and leaks nothing', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const { tf } = runtime;
+    for (const config of [tinyConfig, { ...tinyConfig, tiedEmbeddings: false }]) {
+      const model = LlamaModel.create(runtime, config, { seed: 5, initializerRange: 0.2 });
+      const sequences = [
+        [1, 5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45, 2, 4, 6, 8],
+        [2, 4, 8, 16, 32, 3, 6, 12, 24, 47, 1, 1, 2, 3, 5, 8],
+      ];
+      const before = tf.memory().numTensors;
+      // The output head is fetched by the forward with logits, never by this one.
+      const head = vi.spyOn(model as unknown as { outputHead: (differentiable: boolean) => unknown }, 'outputHead');
+      const { logits, hiddenStates } = model.logitsWithHiddenStates(sequences);
+      const expected = Float32Array.from(hiddenStates.dataSync());
+      logits.dispose();
+      hiddenStates.dispose();
+      expect(head).toHaveBeenCalledTimes(1);
+      const alone = model.hiddenStates(sequences);
+      expect(alone.shape).toEqual([2, 16, config.hiddenSize]);
+      const actual = Float32Array.from(alone.dataSync());
+      alone.dispose();
+      expect(head).toHaveBeenCalledTimes(1);
+      head.mockRestore();
+      expect(maximumDifference(actual, expected)).toBe(0);
+      // lastPositionOnly and a cache, as with logitsWithHiddenStates.
+      const cache = model.createCache(2);
+      const last = model.hiddenStates(sequences.map((row) => row.slice(0, 9)), cache, { lastPositionOnly: true });
+      expect(last.shape).toEqual([2, 1, config.hiddenSize]);
+      const lastValues = last.dataSync().slice();
+      last.dispose();
+      const step = model.hiddenStates(sequences.map((row) => [row[9]!]), cache);
+      const stepValues = step.dataSync().slice();
+      step.dispose();
+      cache.dispose();
+      for (let row = 0; row < 2; row++) {
+        for (const [values, position] of [[lastValues, 8], [stepValues, 9]] as const) {
+          const full = expected.subarray((row * 16 + position) * config.hiddenSize, (row * 16 + position + 1) * config.hiddenSize);
+          expect(maximumDifference(values.subarray(row * config.hiddenSize, (row + 1) * config.hiddenSize), full)).toBeLessThan(1e-4);
+        }
+      }
       expect(tf.memory().numTensors).toBe(before);
       model.dispose();
     }

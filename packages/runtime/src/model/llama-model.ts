@@ -256,12 +256,30 @@ export class LlamaModel {
     const [batch, tokens] = this.validateInput(inputIds, cache);
     return tf.tidy(() => {
       const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
-      const { final, logits } = this.forwardFlat(ids, cache, { differentiable: false, ...options });
+      const { final, logits } = this.forwardFlat(ids, cache, { differentiable: false, ...options }, true);
       const positions = options.lastPositionOnly === true ? 1 : tokens;
       return {
         logits: tf.reshape(logits, [batch, positions, this.config.vocabularySize]) as tfCore.Tensor3D,
         hiddenStates: tf.reshape(final, [batch, positions, this.config.hiddenSize]) as tfCore.Tensor3D,
       };
+    });
+  }
+
+  /**
+   * The final hidden states alone: the input of the output head (after the final norm), shape
+   * [batch, tokens, hiddenSize] (or [batch, 1, hiddenSize] with `lastPositionOnly`), the same
+   * numbers {@link LlamaModel.logitsWithHiddenStates} gives, without running the output head (no
+   * [tokens × vocabulary] logits are allocated: 2.5 GB for 4,096 tokens of a 151,936-token
+   * vocabulary). With a cache, as {@link LlamaModel.logits}. The caller owns the returned tensor.
+   */
+  hiddenStates(inputIds: tfCore.Tensor2D | number[][], cache?: KeyValueCache, options: Pick<LogitsOptions, 'lastPositionOnly'> = {}): tfCore.Tensor3D {
+    this.assertUsable();
+    const tf = this.tf;
+    const [batch, tokens] = this.validateInput(inputIds, cache);
+    return tf.tidy(() => {
+      const ids = Array.isArray(inputIds) ? tf.tensor2d(inputIds.flat(), [batch, tokens], 'int32') : inputIds;
+      const { final } = this.forwardFlat(ids, cache, { differentiable: false, ...options }, false);
+      return tf.reshape(final, [batch, options.lastPositionOnly === true ? 1 : tokens, this.config.hiddenSize]) as tfCore.Tensor3D;
     });
   }
 
@@ -299,18 +317,23 @@ export class LlamaModel {
    * logits. Meant for loss functions inside `tf.tidy`/gradient scopes; ids are not range-checked.
    */
   logitsFlat(inputIds: tfCore.Tensor2D, cache?: KeyValueCache, options: LogitsOptions = {}): Tensor2D {
-    return this.forwardFlat(inputIds, cache, options).logits;
+    return this.forwardFlat(inputIds, cache, options, true).logits;
   }
 
-  /** The forward pass: the final (normed) hidden states [batch * positions, hiddenSize] and the logits of {@link LlamaModel.logitsFlat}. */
-  private forwardFlat(inputIds: tfCore.Tensor2D, cache: KeyValueCache | undefined, options: LogitsOptions): { final: Tensor2D; logits: Tensor2D } {
+  /**
+   * The forward pass: the final (normed) hidden states [batch * positions, hiddenSize] and, with
+   * `head`, the logits of {@link LlamaModel.logitsFlat}.
+   */
+  private forwardFlat(inputIds: tfCore.Tensor2D, cache: KeyValueCache | undefined, options: LogitsOptions, head: true): { final: Tensor2D; logits: Tensor2D };
+  private forwardFlat(inputIds: tfCore.Tensor2D, cache: KeyValueCache | undefined, options: LogitsOptions, head: false): { final: Tensor2D; logits?: undefined };
+  private forwardFlat(inputIds: tfCore.Tensor2D, cache: KeyValueCache | undefined, options: LogitsOptions, head: boolean): { final: Tensor2D; logits?: Tensor2D } {
     this.assertUsable();
     const tf = this.tf;
     const config = this.config;
     const [batch, tokens] = inputIds.shape;
     const offset = cache?.length ?? 0;
     const differentiable = options.differentiable ?? true;
-    if (cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined) {
+    if (head && cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined) {
       // Incremental decoding: the fused step (projections as kernels, the rest in JavaScript, the cache written in place).
       return decodeStep(
         { tf, config, rotary: this.rotary, weight: (name) => this.weights.get(name), head: () => this.outputHead(false) },
@@ -349,6 +372,7 @@ export class LlamaModel {
       hidden = tf.reshape(tf.slice(tf.reshape(hidden, [batch, tokens, config.hiddenSize]), [0, tokens - 1, 0], [batch, 1, config.hiddenSize]), [batch, config.hiddenSize]);
     }
     const final = pass.normalize(hidden, 'model.norm.weight');
+    if (!head) return { final };
     return { final, logits: matMul2d(tf, final, this.outputHead(differentiable), differentiable) };
   }
 
