@@ -70,6 +70,26 @@ describe.skipIf(serverSkip !== undefined)(`cancelling statements on a real Postg
     }
   });
 
+  it('rolls back a transaction whose settings the server refuses, so the connection stays usable', async () => {
+    const refused = { operation: 'refused', settings: { work_mem: 'lots' } };
+    const client = new pg.Client({ connectionString: requireServer().connectionString });
+    await client.connect();
+    // One pooled connection: a transaction left open and aborted would be handed to the next caller.
+    const pool = new pg.Pool({ connectionString: requireServer().connectionString, max: 1 });
+    try {
+      for (const session of [sessionOver(client), sessionOver(pool)]) {
+        await expect(session.run('read', (query) => query('SELECT 1'), refused)).rejects.toThrow(/work_mem/);
+        expect(await session.query('SELECT 1 AS one, now() = statement_timestamp() AS fresh', undefined, { operation: 'check' })).toEqual([{ one: 1, fresh: true }]);
+        expect(await session.run('write', (query) => query("SELECT current_setting('work_mem') AS work_mem"), { operation: 'check', settings: { work_mem: '8MB' } })).toEqual([
+          { work_mem: '8MB' },
+        ]);
+      }
+    } finally {
+      await client.end();
+      await pool.end();
+    }
+  });
+
   it('cancels a running pg_sleep on a pool opened by connection string', async () => {
     const session = await openPostgresSession(requireServer().connectionString);
     try {

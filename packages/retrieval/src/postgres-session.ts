@@ -187,8 +187,12 @@ async function inTransaction<T>(
   const query: PostgresRunner = (text, values) => cancellableQuery(connection, text, values, options);
   // One simple-protocol message: BEGIN and the transaction's settings in one round trip.
   const settings = Object.entries(checkSettings(options.settings)).map(([name, value]) => `; SET LOCAL ${name} = '${value}'`);
-  await query(`${mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN'}${settings.join('')}`);
   try {
+    // Inside the try: once BEGIN has run, a setting the server refuses (or a cancel landing on the
+    // message) leaves an open, aborted transaction that only a ROLLBACK ends; without one the
+    // connection would go back to the pool and fail every later statement with 25P02. A ROLLBACK
+    // outside a transaction only warns.
+    await query(`${mode === 'read' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN'}${settings.join('')}`);
     const result = await work(query);
     // A signal that fired during the last statement rolls back rather than commits.
     throwIfAborted(options.signal, options.operation);
@@ -222,7 +226,11 @@ async function cancellableQuery(connection: PgConnection, text: string, values: 
   try {
     return (await connection.query(text, values)).rows;
   } catch (error) {
-    if (cancelling !== undefined || (signal?.aborted === true && (error as { code?: unknown }).code === queryCanceled)) {
+    // Only the server's "canceling statement" answer to an aborted signal is an abort: another error
+    // that happens to arrive while a cancel request is in flight (a constraint, a refused setting, a
+    // dropped connection) is the database's own failure and is reported as one. A statement_timeout
+    // also answers 57014, hence the signal check.
+    if (signal?.aborted === true && (error as { code?: unknown }).code === queryCanceled) {
       throw new AbortedError({ operation, cause: signal?.reason ?? error });
     }
     throw wrapDatabaseError(error);
