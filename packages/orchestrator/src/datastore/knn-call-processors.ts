@@ -24,7 +24,11 @@ export class ContinuousCacheBuilders {
 
 /** What {@link knnCallProcessors} set up for one call. */
 export interface KnnCallSetup {
-  /** The logits processors to run after the built-in ones (empty without kNN options). */
+  /**
+   * The processors that mix the kNN distributions in (empty without kNN options): pass them as
+   * `mixingProcessors` of the runtime's `GenerationOptions`, so they run before temperature, top-k
+   * and top-p, which then filter the mixed distribution.
+   */
   processors: LogitsProcessor[];
   /** Pairs in the call's continuous cache (0 without one). */
   cacheEntries: number;

@@ -25,7 +25,8 @@ export interface KnnDatastoreMiddlewareOptions {
  * The kNN-LM (Khandelwal et al. 2020) and the continuous cache (Grave et al. 2017) as middleware:
  * every call to the wrapped local model mixes `(1 − λ)·p_model + λ·p_kNN` at each decoding step,
  * `p_kNN` from the nearest stored final hidden states, read from the forward pass the step runs
- * anyway. It sets `providerOptions.codestack.knn` (keeping one the caller set) and composes with
+ * anyway, and before the call's temperature, `topK` and `topP`, which shape and filter the mixed
+ * distribution (as the kNN-LM does). It sets `providerOptions.codestack.knn` (keeping one the caller set) and composes with
  * the other middleware; a cache middleware keys on its settings and the datastore's fingerprint.
  * Only a local model (`codestack.local`) can look up hidden states: any other is refused, so the
  * lookup is never skipped silently.

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError, type Tokenizer } from '@codestack/core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { LlamaModel } from '../model/llama-model.js';
-import { generate, generateTokens, streamGenerate } from './generate.js';
+import { createLogitsProcessors, generate, generateTokens, streamGenerate } from './generate.js';
+import { KnnLogitsProcessor } from './knn-logits-processor.js';
+import { TopKProcessor } from './logits-processors.js';
 import type { LogitsProcessor } from './logits-processors.js';
 import { buildFillInTheMiddlePrompt } from './fill-in-the-middle.js';
 import { tinyConfig } from '../__fixtures__/test-configs.js';
@@ -173,6 +175,50 @@ describe('generation control', () => {
       expect((caught as InvalidArgumentError).argument).toBe(argument);
     }
     expect(runtime.tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('runs mixingProcessors (the kNN-LM) before top-k, so top-k filters the mixed distribution', async () => {
+    const runtime = await createRuntime({ backend: 'wasm' });
+    const model = LlamaModel.create(runtime, tinyConfig, { seed: 5, initializerRange: 0.3 });
+    const prompt = [4, 8, 15];
+    const [greedy] = await generate(model, [prompt], { maximumNewTokens: 1 });
+    const modelTop = greedy!.tokens[0]!;
+    const neighbour = (modelTop + 1) % 48;
+    const datastore = { search: () => [{ token: neighbour, distance: 0 }] };
+    const argmax = (values: ArrayLike<number>): number => {
+      let best = 0;
+      for (let index = 1; index < values.length; index++) if ((values[index] as number) > (values[best] as number)) best = index;
+      return best;
+    };
+    /** Sampled tokens and, per step, the argmax of the mixed distribution of the raw logits. */
+    const run = async (lambda: number, where: 'mixingProcessors' | 'logitsProcessors', seed: number): Promise<{ tokens: number[]; mixedTop: number[] }> => {
+      const processor = new KnnLogitsProcessor(datastore, { lambda, k: 1 });
+      const mixedTop: number[] = [];
+      const [result] = await generate(model, [prompt], {
+        maximumNewTokens: 12,
+        temperature: 1.5,
+        topK: 1,
+        seed,
+        [where]: [processor],
+        onStep: ({ logits, hiddenState }) => mixedTop.push(argmax(processor.probabilities(Float32Array.from(logits), Float32Array.from(hiddenState)))),
+      });
+      return { tokens: result!.tokens, mixedTop };
+    };
+    // Mixed first, the neighbour's token (not the model's top token) becomes the argmax top-k keeps.
+    const strong = await run(0.6, 'mixingProcessors', 1);
+    expect(strong.tokens[0]).toBe(neighbour);
+    expect(strong.tokens[0]).not.toBe(modelTop);
+    // With top-k 1 every sampled token is the top of the mixed distribution, whatever the seed.
+    for (const seed of [1, 2, 3, 4]) {
+      const weak = await run(0.3, 'mixingProcessors', seed);
+      expect(weak.tokens).toEqual(weak.mixedTop);
+    }
+    // Run after top-k (logitsProcessors keeps that meaning), the mixing brings cut tokens back.
+    const after = await Promise.all([1, 2, 3, 4].map((seed) => run(0.3, 'logitsProcessors', seed)));
+    expect(after.some(({ tokens, mixedTop }) => tokens.some((token, index) => token !== mixedTop[index]))).toBe(true);
+    const order = createLogitsProcessors({ topK: 2, mixingProcessors: [new KnnLogitsProcessor(datastore)], logitsProcessors: [new KnnLogitsProcessor(datastore)] });
+    expect(order.map((processor) => processor.constructor)).toEqual([KnnLogitsProcessor, TopKProcessor, KnnLogitsProcessor]);
     model.dispose();
   });
 

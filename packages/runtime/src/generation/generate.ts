@@ -43,8 +43,20 @@ export interface GenerationOptions {
   signal?: AbortSignal;
   /** Reuse keys and values of earlier positions (default true). `false` recomputes the whole context each step. */
   useCache?: boolean;
-  /** Extra logits processors, run after the built-in ones. */
+  /**
+   * Extra logits processors, run after the built-in ones (repetition penalty, temperature, top-k,
+   * top-p): they see the filtered logits, where a token cut by top-k or top-p is `-Infinity`.
+   */
   logitsProcessors?: readonly LogitsProcessor[];
+  /**
+   * Processors that rewrite the model's next-token distribution itself, such as
+   * `KnnLogitsProcessor` (the kNN-LM's `(1 − λ)·p_model + λ·p_kNN`): they run first, on the raw
+   * logits of the forward pass, before the repetition penalty, temperature, top-k, top-p and
+   * {@link logitsProcessors}. So the mixture is formed from the model's own distribution (at
+   * temperature 1) and the sampling options then shape and filter the mixed distribution: a token
+   * the neighbours bring in can survive top-k, and a token cut by top-k or top-p stays cut.
+   */
+  mixingProcessors?: readonly LogitsProcessor[];
   /** Replaces the sampler chosen from the options. */
   sampler?: Sampler;
   /** Extra stopping criteria, checked after the built-in ones. */
@@ -90,9 +102,13 @@ export interface GenerationResult {
   finishReason: FinishReason;
 }
 
-/** The built-in logits processors for `options`, in Hugging Face order. */
+/**
+ * The logits processors for `options`, in the order they run: the
+ * {@link GenerationOptions.mixingProcessors}, then the built-in ones in Hugging Face order
+ * (repetition penalty, temperature, top-k, top-p), then {@link GenerationOptions.logitsProcessors}.
+ */
 export function createLogitsProcessors(options: GenerationOptions): LogitsProcessor[] {
-  const processors: LogitsProcessor[] = [];
+  const processors: LogitsProcessor[] = [...(options.mixingProcessors ?? [])];
   if (options.repetitionPenalty !== undefined && options.repetitionPenalty !== 1) processors.push(new RepetitionPenaltyProcessor(options.repetitionPenalty));
   if (options.temperature !== undefined && options.temperature !== 0 && options.temperature !== 1) processors.push(new TemperatureProcessor(options.temperature));
   if (options.topK !== undefined) processors.push(new TopKProcessor(options.topK));

@@ -216,7 +216,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
       try {
         // kNN-LM lookups (providerOptions.codestack.knn), set up once the adapter is in place.
         knn = await knnCallProcessors(call, options.model, options.tokenizer, cacheBuilders);
-        if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
+        if (knn.processors.length > 0) generation.mixingProcessors = knn.processors;
         const iterator = streamGenerate(options.model, ids, generation);
         for (;;) {
           await yieldToEventLoop();
@@ -241,7 +241,7 @@ export function createLocalLanguageModel(options: LocalLanguageModelOptions): Lo
       const release = await acquire(call);
       try {
         const knn = await knnCallProcessors(call, options.model, options.tokenizer, cacheBuilders);
-        if (knn.processors.length > 0) generation.logitsProcessors = knn.processors;
+        if (knn.processors.length > 0) generation.mixingProcessors = knn.processors;
       } catch (error) {
         release();
         throw error;
