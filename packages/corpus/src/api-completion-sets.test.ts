@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCompletionCases } from '@codestack/orchestrator/evaluation';
 import { describe, expect, it } from 'vitest';
-import { buildApiCompletionSets, coreModuleBindings, coreModuleMembers, fileApiCases, readApiCompletionFile, splitApiPackages, type ApiCompletionCase, type ApiCompletionSetsManifest } from './api-completion-sets.js';
+import { apiCaseKey, buildApiCompletionSets, coreModuleBindings, coreModuleMembers, fileApiCases, readApiCompletionFile, splitApiPackages, type ApiCompletionCase, type ApiCompletionSetsManifest } from './api-completion-sets.js';
 import { corpusPackages } from './corpus-packages.js';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -86,6 +87,58 @@ describe('buildApiCompletionSets', () => {
     for (const testCase of first.test) expect(first.packages.test).toContain(packageOf(testCase));
     for (const testCase of [...first.validation, ...first.test]) await checkCase(testCase);
     for (const document of first.heldOutText) expect(first.packages.test).toContain(document.package);
+  });
+});
+
+describe('buildApiCompletionSets on a package that ships its source twice', () => {
+  it('keeps one copy of a source/build pair (the source), skips *.test.* and *.spec.* files, and drops repeated cases', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'api-sets-'));
+    try {
+      const directory = join(root, 'node_modules', 'twice');
+      const body = (typed: boolean): string =>
+        [
+          "import * as fs from 'node:fs';",
+          "import * as path from 'node:path';",
+          '',
+          ...Array.from({ length: 12 }, (_, index) =>
+            [
+              `export function readConfig${index}(directory${typed && index === 0 ? ': string' : ''}) {`,
+              `  const file = path.join(directory, 'config-${index}.json');`,
+              `  if (!fs.existsSync(file)) return '';`,
+              `  return fs.readFileSync(file, 'utf8').trim() + ${index};`,
+              '}',
+            ].join('\n'),
+          ),
+        ].join('\n');
+      const files: Record<string, string> = {
+        'package.json': JSON.stringify({ name: 'twice', version: '1.0.0', license: 'MIT' }),
+        'src/index.ts': body(true),
+        // The build: types stripped, reindented, a banner; a near duplicate, not an identical file.
+        'dist/index.mjs': `// built by a bundler\n${body(false).replace(/^ {2}/gm, '    ')}\n`,
+        'src/index.test.ts': "import * as fs from 'node:fs';\nfs.rmSync('x');\nfs.mkdirSync('y');\n",
+        'src/index.spec.js': "const os = require('os');\nos.tmpdir();\n",
+      };
+      for (const [name, text] of Object.entries(files)) {
+        await mkdir(dirname(join(directory, name)), { recursive: true });
+        await writeFile(join(directory, name), text);
+      }
+      const sets = await buildApiCompletionSets({ resolveFrom: root, packages: ['twice'], validationShare: 0, casesPerFile: 100, casesPerPackage: 100 });
+      // The file-level check (keepDistinct) drops the build: only the source is read at all.
+      expect(sets.heldOutText.map((document) => document.path)).toEqual(['twice@1.0.0/src/index.ts']);
+      const paths = new Set(sets.test.map((testCase) => testCase.path.slice(0, testCase.path.lastIndexOf(':'))));
+      expect([...paths]).toEqual(['twice@1.0.0/src/index.ts']);
+      expect(sets.test.length).toBeGreaterThan(0);
+      const keys = sets.test.map((testCase) => apiCaseKey('twice', testCase));
+      expect(new Set(keys).size).toBe(keys.length);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('gives a TypeScript source and its build the same case key', () => {
+    const ask = (prefix: string): ApiCompletionCase => ({ prefix, expected: '.lstat', kind: 'next-identifier', path: 'p@1/x:1', module: 'fs', identifier: 'lstat' });
+    expect(apiCaseKey('p', ask('let changesets = await pFilter(dirs, async (dir) =>\n    (await fs'))).toBe(apiCaseKey('p', ask('let changesets = await pFilter(dirs, async dir => (await fs')));
+    expect(apiCaseKey('p', ask('await fs'))).not.toBe(apiCaseKey('q', ask('await fs')));
   });
 });
 

@@ -3,9 +3,10 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { FileFormatError, findInstalledPackage, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
-import { listSourceFiles, looksGenerated } from './collect-corpus.js';
+import { listSourceFiles, looksGenerated, variantRank } from './collect-corpus.js';
 import { corpusPackages } from './corpus-packages.js';
 import { isPermissiveLicense, readLicense } from './license-policy.js';
+import { keepDistinct } from './near-duplicates.js';
 
 /**
  * Installed npm packages outside the corpus whose files call Node core modules (`fs.`, `path.`,
@@ -214,11 +215,31 @@ export async function fileApiCases(text: string, path: string, options: { casesP
   return Array.from({ length: count }, (_, pick) => found[Math.floor(((pick + 0.5) * found.length) / count)]!);
 }
 
+/** Test files that sit next to the code rather than in a test directory. */
+const testFileName = /\.(?:test|spec)\.[cm]?[jt]sx?$/;
+
+/**
+ * Identifier characters of the prefix's end that tell two cases apart. The key keeps only `[\w$]`
+ * (no whitespace, punctuation or quotes), so a TypeScript source and its build (`fs.lstat(path` after
+ * `async (dir) =>` or `async dir =>`) give the same key; 40 is about the statement before the
+ * cursor. With 200 characters and whitespace collapsed, type annotations and the build's
+ * reformatting in the window kept most source/build pairs apart.
+ */
+const caseKeyTailCharacters = 40;
+
+/** Two cases with the same key ask the same question: package, module, member and the prefix's last identifier characters. */
+export function apiCaseKey(packageName: string, testCase: ApiCompletionCase): string {
+  const tail = testCase.prefix.replace(/[^\w$]+/g, '').slice(-caseKeyTailCharacters);
+  return JSON.stringify([packageName, testCase.module, testCase.identifier, tail]);
+}
+
 /**
  * Builds the held-out API-member completion sets: for each pinned package that is installed,
  * permissively licensed and not a corpus package, reads its source files (as the corpus does:
- * no declarations, tests, minified or generated files), draws `fs.`→`readFileSync`-style cases,
- * and caps them per file and per package (a seeded sample). Validation and test come from
+ * no declarations, tests, minified or generated files, and near duplicates within the package
+ * dropped with {@link keepDistinct}, sources first; also no `*.test.*` / `*.spec.*` files), draws `fs.`→`readFileSync`-style cases,
+ * drops cases that repeat another of the package ({@link apiCaseKey}), and caps them per file and
+ * per package (a seeded sample). Validation and test come from
  * disjoint packages ({@link splitApiPackages}); the test packages' files also form a held-out
  * text for bits per byte. Deterministic for a seed and an installed tree.
  */
@@ -256,19 +277,37 @@ export async function buildApiCompletionSets(options: BuildApiCompletionSetsOpti
   for (const entry of usable) {
     throwIfAborted(options.signal, 'API completion set building');
     const side = packages.validation.includes(entry.name) ? 'validation' : 'test';
-    const cases: ApiCompletionCase[] = [];
+    const candidates: { path: string; text: string }[] = [];
     const seen = new Set<string>();
     for (const file of await listSourceFiles(entry.directory)) {
+      // The corpus skips test directories; test files next to the code (`x.test.ts`, `x.spec.js`) go too.
+      if (testFileName.test(file.slice(file.lastIndexOf('/') + 1))) continue;
       const size = (await stat(file)).size;
       if (size === 0 || size > 200_000) continue;
       const text = (await readFile(file, 'utf8')).replace(/\r\n?/g, '\n');
       if (looksGenerated(text)) continue;
-      // The same module shipped twice (cjs and esm builds): keep the first copy only.
       const digest = createHash('sha256').update(text.replace(/\s+/g, ' ')).digest('hex');
       if (seen.has(digest)) continue;
       seen.add(digest);
-      const path = `${entry.name}@${entry.version}/${relative(entry.directory, file)}`;
-      cases.push(...(await fileApiCases(text, path, options)));
+      candidates.push({ path: relative(entry.directory, file), text });
+    }
+    // The same module shipped as source and builds (src/x.ts, dist/x.mjs, dist/x.cjs): keep one
+    // copy, as the corpus does (hand-written sources first, then near duplicates dropped).
+    candidates.sort((first, second) => variantRank(first.path) - variantRank(second.path) || first.path.localeCompare(second.path));
+    const kept = keepDistinct(candidates.map((candidate) => candidate.text));
+    const cases: ApiCompletionCase[] = [];
+    const caseKeys = new Set<string>();
+    for (const index of kept) {
+      const { path: relativePath, text } = candidates[index]!;
+      const path = `${entry.name}@${entry.version}/${relativePath}`;
+      for (const testCase of await fileApiCases(text, path, options)) {
+        // Copies that survive the file-level check (a bundle holding one module among others)
+        // still ask the same question: one case per package, module, member and prefix tail.
+        const key = apiCaseKey(entry.name, testCase);
+        if (caseKeys.has(key)) continue;
+        caseKeys.add(key);
+        cases.push(testCase);
+      }
       if (side === 'test') sets.heldOutText.push({ package: entry.name, path, text });
     }
     const sampled = cases

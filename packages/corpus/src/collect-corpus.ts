@@ -197,7 +197,7 @@ export function looksGenerated(text: string): boolean {
 }
 
 /** Sort key that puts hand-written sources first: src/ and .ts before esm, then cjs builds. */
-function variantRank(path: string): number {
+export function variantRank(path: string): number {
   if (/(^|\/)src\//.test(path) || /\.tsx?$/.test(path)) return 0;
   if (/(^|\/)(esm|es|module)\//.test(path) || path.endsWith('.mjs')) return 1;
   if (/(^|\/)(cjs|commonjs|umd|dist|lib|build)\//.test(path) || path.endsWith('.cjs')) return 2;
