@@ -3,7 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbortedError, FileFormatError, InvalidArgumentError, openDirectoryFiles, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import { float32ToFloat16Bits, type LlamaModel } from '@codestack/runtime';
-import { datastoreBinding, datastoreFormatName, forEachWindow, saveDatastore, TokenDatastore, type DatastoreBinding, type DatastoreMetadata } from './knn-datastore.js';
+import { datastoreBinding, datastoreFormatName, defaultWindowFor, forEachWindow, saveDatastore, TokenDatastore, type DatastoreBinding, type DatastoreMetadata } from './knn-datastore.js';
 
 /** One text a datastore is built from. */
 export interface DatastoreSource {
@@ -33,7 +33,7 @@ export interface BuildDatastoreDirectoryOptions {
   sources: readonly DatastoreSource[];
   /** The datastore directory to write (atomically, when the build is complete). */
   out: string;
-  /** Tokens per forward pass. Default the model's context. */
+  /** Tokens per forward pass. Default {@link defaultWindowTokens} (1,024), or the model's context when shorter. */
   windowTokens?: number;
   /** Seconds between two checkpoints of the work done (also written when aborted). Default 60. */
   checkpointSeconds?: number;
@@ -176,7 +176,7 @@ export async function buildDatastoreDirectory(options: BuildDatastoreDirectoryOp
   const started = performance.now();
   const { model, tokenizer, sources } = options;
   const dimension = model.config.hiddenSize;
-  const windowTokens = options.windowTokens ?? model.config.maximumContext;
+  const windowTokens = options.windowTokens ?? defaultWindowFor(model);
   if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
     throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
   }

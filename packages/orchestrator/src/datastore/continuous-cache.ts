@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Tokenizer } from '@codestack/core';
 import type { KnnDatastore, KnnNeighbour, LlamaModel } from '@codestack/runtime';
-import { forEachWindow } from './knn-datastore.js';
+import { defaultWindowFor, forEachWindow } from './knn-datastore.js';
 
 /**
  * A small in-memory datastore searched exactly (every key, squared L2 distance): the keys are
@@ -68,7 +68,7 @@ export interface ContinuousCacheOptions {
    * pass text after the cursor: the cache would then hold the answer.
    */
   textBeforeCursor: string;
-  /** Tokens per forward pass. Default the model's context. */
+  /** Tokens per forward pass. Default {@link defaultWindowTokens} (1,024), or the model's context when shorter. */
   windowTokens?: number;
   /**
    * The cache holds at most the last so many tokens before the cursor (at least three quarters of
@@ -113,7 +113,7 @@ export class ContinuousCacheBuilder {
   async build(options: ContinuousCacheOptions): Promise<ContinuousCacheBuild> {
     const { model } = options;
     const dimension = model.config.hiddenSize;
-    const windowTokens = options.windowTokens ?? model.config.maximumContext;
+    const windowTokens = options.windowTokens ?? defaultWindowFor(model);
     const maximumTokens = options.maximumTokens ?? 4096;
     if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
       throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
 import { createRuntime, KnnLogitsProcessor, LlamaModel, type ModelConfig } from '@codestack/runtime';
-import { buildDatastore, loadDatastore, saveDatastore, weightsFingerprint } from './knn-datastore.js';
+import { buildDatastore, defaultWindowFor, forEachWindow, loadDatastore, saveDatastore, weightsFingerprint } from './knn-datastore.js';
 
 /** One token per character (code point mod 96). */
 const characterTokenizer: Tokenizer = {
@@ -63,6 +63,37 @@ describe('buildDatastore', () => {
     await expect(buildDatastore({ model, tokenizer: characterTokenizer, texts, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
+  });
+});
+
+describe('forEachWindow', () => {
+  it('takes the keys from a forward without the output head (no window × vocabulary logits), the same hidden states, without leaking', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const { tf } = runtime;
+    const model = LlamaModel.create(runtime, config, { seed: 4, initializerRange: 0.2 });
+    const ids = characterTokenizer.encode(texts[0]!);
+    const { logits, hiddenStates } = model.logitsWithHiddenStates([ids.slice(0, 16)]);
+    const expected = Float32Array.from(hiddenStates.dataSync());
+    logits.dispose();
+    hiddenStates.dispose();
+    const withLogits = vi.spyOn(model, 'logitsWithHiddenStates');
+    const logitsOnly = vi.spyOn(model, 'logits');
+    const before = tf.memory().numTensors;
+    const windows: { hidden: Float32Array; nextTokens: number[] }[] = [];
+    await forEachWindow(model, ids, 16, undefined, (hidden, nextTokens) => windows.push({ hidden: hidden.slice(), nextTokens }));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(withLogits).not.toHaveBeenCalled();
+    expect(logitsOnly).not.toHaveBeenCalled();
+    expect(windows[0]!.nextTokens).toEqual(ids.slice(1, 16));
+    expect(windows[0]!.hidden).toEqual(expected.subarray(0, 15 * config.hiddenSize));
+    expect(windows.flatMap((window) => window.nextTokens)).toEqual(ids.slice(1));
+    model.dispose();
+  });
+
+  it('defaults the window to 1,024 tokens, or the model’s context when shorter', () => {
+    const withContext = (maximumContext: number): LlamaModel => ({ config: { ...config, maximumContext } }) as unknown as LlamaModel;
+    expect(defaultWindowFor(withContext(32_768))).toBe(1024);
+    expect(defaultWindowFor(withContext(64))).toBe(64);
   });
 });
 

@@ -140,6 +140,19 @@ export class TokenDatastore implements KnnDatastore {
   }
 }
 
+/**
+ * The window of a datastore or cache build when none is given: 1,024 tokens, or the model's
+ * context when shorter. Not the model's whole context: a window's forward holds activations for
+ * every position of it at once (a 32,768-token context would be gigabytes for keys whose context
+ * gains little past a thousand tokens).
+ */
+export const defaultWindowTokens = 1024;
+
+/** {@link defaultWindowTokens}, or the model's context when shorter. */
+export function defaultWindowFor(model: LlamaModel): number {
+  return Math.min(defaultWindowTokens, model.config.maximumContext);
+}
+
 /** Progress of {@link buildDatastore}. */
 export interface DatastoreProgress {
   /** Texts done. */
@@ -158,7 +171,7 @@ export interface BuildDatastoreOptions {
   tokenizer: Tokenizer;
   /** The texts to memorise. */
   texts: readonly string[];
-  /** Tokens per forward pass (windows overlap by one token so every token but a text's first is stored). Default the model's context. */
+  /** Tokens per forward pass (windows overlap by one token so every token but a text's first is stored). Default {@link defaultWindowTokens} (or the model's context when shorter). */
   windowTokens?: number;
   /** Cancels between windows. */
   signal?: AbortSignal;
@@ -185,10 +198,10 @@ export async function forEachWindow(
     await yieldToEventLoop();
     throwIfAborted(signal, 'datastore build');
     const window = ids.slice(start, start + windowTokens);
-    const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
+    // The hidden states alone: the output head's [window × vocabulary] logits would be discarded.
+    const hiddenStates = model.hiddenStates([window]);
     let hidden: Float32Array;
     try {
-      logits.dispose();
       hidden = (await hiddenStates.data()) as Float32Array;
     } finally {
       hiddenStates.dispose();
@@ -206,7 +219,7 @@ export async function forEachWindow(
 export async function buildDatastore(options: BuildDatastoreOptions): Promise<TokenDatastore> {
   const { model, tokenizer } = options;
   const dimension = model.config.hiddenSize;
-  const windowTokens = options.windowTokens ?? model.config.maximumContext;
+  const windowTokens = options.windowTokens ?? defaultWindowFor(model);
   if (!Number.isInteger(windowTokens) || windowTokens < 2 || windowTokens > model.config.maximumContext) {
     throw new InvalidArgumentError({ argument: 'windowTokens', message: `expected an integer in [2, ${model.config.maximumContext}], got ${windowTokens}` });
   }
