@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { ModelConfig } from '../model/model-config.js';
 import { computeGradients } from '../training/compute-gradients.js';
 import { streamGenerate } from '../generation/generate.js';
 import { crossEntropyLoss } from '../ops/cross-entropy.js';
+import { failingBackendConstructor, failingInstantiation } from '../__fixtures__/failing-wasm-loaders.js';
 
 /** Small, but with matMuls large enough (hidden 64, 4×32 rows) for XNNPACK to split over threads. */
 const config: ModelConfig = {
@@ -131,27 +132,46 @@ describe('the threaded wasm runtime', { timeout: 120000 }, () => {
     expect((caught as ThreadsUnavailableError).threads).toBe(2);
   });
 
-  it('throws ThreadsUnavailableError when the threaded build cannot load (injected loader), and auto falls back to one thread', async () => {
-    const loadModule = async (specifier: string): Promise<unknown> => {
-      if (specifier.includes('threaded-simd')) throw new Error(`simulated: ${specifier} missing`);
-      return import(specifier);
-    };
-    await expect(createRuntime({ backend: 'wasm', threads: 2, loadModule })).rejects.toSatisfy(
+  const unloadableThreadedBuild = async (specifier: string): Promise<unknown> => {
+    if (specifier.includes('threaded-simd')) throw new Error(`simulated: ${specifier} missing`);
+    return import(specifier);
+  };
+
+  it('throws ThreadsUnavailableError when the threaded build cannot load (injected loader)', async () => {
+    await expect(createRuntime({ backend: 'wasm', threads: 2, loadModule: unloadableThreadedBuild })).rejects.toSatisfy(
       (error: unknown) => ThreadsUnavailableError.isInstance(error) && /simulated/.test((error as Error).message),
     );
-    const runtime = await createRuntime({ backend: 'wasm', threads: 'auto', loadModule });
+  });
+
+  // With one logical core, 'auto' asks for one thread and never tries the threaded build.
+  it.skipIf(availableParallelism() < 2)('auto falls back to one thread when the threaded build cannot load (needs 2+ logical cores)', async () => {
+    const runtime = await createRuntime({ backend: 'wasm', threads: 'auto', loadModule: unloadableThreadedBuild });
     expect(runtime.threads).toBe(1);
     expect(runtime.device).toBe('WebAssembly (SIMD, 1 thread)');
   });
+
+  it('throws ThreadsUnavailableError, instead of hanging, when the WebAssembly instantiation fails (injected loader)', async () => {
+    await expect(createRuntime({ backend: 'wasm', threads: 2, loadModule: failingInstantiation })).rejects.toSatisfy(
+      (error: unknown) => ThreadsUnavailableError.isInstance(error) && /failed to start.*instantiation failed/.test((error as Error).message),
+    );
+  });
+
+  it('throws ThreadsUnavailableError when BackendWasm cannot be constructed over the threaded module (injected loader)', async () => {
+    await expect(createRuntime({ backend: 'wasm', threads: 2, loadModule: failingBackendConstructor })).rejects.toSatisfy(
+      (error: unknown) => ThreadsUnavailableError.isInstance(error) && /simulated: BackendWasm/.test((error as Error).message),
+    );
+  });
 });
 
-// A fresh Node process: the host application, importing the built package.
+// A fresh Node process: the host application, importing the package's source through tsx.
 describe('a host process with a threaded runtime', { timeout: 120000 }, () => {
-  const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+  const entry = fileURLToPath(new URL('../index.ts', import.meta.url));
+  const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const loaders = fileURLToPath(new URL('../__fixtures__/failing-wasm-loaders.ts', import.meta.url));
   let directory: string;
 
   beforeAll(async () => {
-    expect(existsSync(entry), 'build the package first (npm run build)').toBe(true);
+    expect(existsSync(entry)).toBe(true);
     directory = await mkdtemp(join(tmpdir(), 'codestack-threaded-wasm-'));
   });
 
@@ -161,10 +181,10 @@ describe('a host process with a threaded runtime', { timeout: 120000 }, () => {
 
   function run(source: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
+      const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mts`);
       void writeFile(file, source).then(() => {
         // A hang is killed after 60 s and shows as signal SIGKILL.
-        const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, killSignal: 'SIGKILL' });
+        const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, killSignal: 'SIGKILL' });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -198,5 +218,22 @@ describe('a host process with a threaded runtime', { timeout: 120000 }, () => {
       if (listeners !== 0) throw new Error(listeners + ' process listeners were left behind');
     `);
     expect(result).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+  });
+
+  it.each([
+    ['the WebAssembly instantiation fails', failingInstantiation],
+    ['BackendWasm cannot be constructed', failingBackendConstructor],
+  ])('exits by itself with a typed error when %s: no pthread worker is left running', async (_title, loader) => {
+    const result = await run(`
+      import { createRuntime } from ${JSON.stringify(entry)};
+      import { ${loader.name} as loadModule } from ${JSON.stringify(loaders)};
+      try {
+        await createRuntime({ backend: 'wasm', threads: 2, loadModule });
+        console.log('no error');
+      } catch (error) {
+        console.log(error.code);
+      }
+    `);
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: 'THREADS_UNAVAILABLE\n' });
   });
 });

@@ -30,6 +30,7 @@ const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).W
 /** The parts of an Emscripten pthread worker (a Node `Worker`) this file touches. */
 interface PthreadWorker {
   unref(): void;
+  terminate(): unknown;
 }
 
 /** The parts of the Emscripten module of the threaded build this file touches. */
@@ -100,6 +101,22 @@ function moduleFactory(loaded: unknown): ModuleFactory {
   return candidate as ModuleFactory;
 }
 
+/** Terminates an Emscripten pthread pool that will not be used; never throws. */
+function terminateWorkers(pthread: ThreadedModule['PThread'] | undefined): void {
+  if (pthread === undefined) return;
+  try {
+    pthread.terminateAllThreads();
+  } catch {
+    for (const worker of [...(pthread.runningWorkers ?? []), ...(pthread.unusedWorkers ?? [])]) {
+      try {
+        void worker.terminate();
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
 /**
  * Runs `create` and then puts `globalThis.Worker` back as it was: under Node the Emscripten
  * glue assigns `global.Worker = require('worker_threads').Worker` and needs it only while it
@@ -156,24 +173,38 @@ export async function createThreadedWasmBackend(tf: TensorFlow, threads: number,
   const binary = await readFile(wasmPath);
   const messages: string[] = [];
   return restoringGlobalWorker(async () => {
+    // Emscripten waits for `receive` forever when instantiation fails; this rejects instead.
+    let failStart: (error: unknown) => void = () => undefined;
+    const startFailed = new Promise<never>((_resolve, reject) => (failStart = reject));
+    startFailed.catch(() => undefined);
+    const config: FactoryConfig & { PThread?: ThreadedModule['PThread'] } = {
+      mainScriptUrlOrBlob: gluePath,
+      locateFile: (path, prefix) => (path.endsWith('.worker.js') ? workerEntryPath : path.endsWith('.wasm') ? wasmPath : prefix + path),
+      instantiateWasm: (imports, receive) => {
+        const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
+        webAssembly.instantiate(binary, { ...imports, env }).then(
+          ({ instance, module: compiled }) => receive(instance, compiled),
+          (error: unknown) => {
+            messages.push(`instantiation failed: ${describe(error)}`);
+            failStart(error);
+          },
+        );
+        return {};
+      },
+      print: (text) => messages.push(text),
+      printErr: (text) => messages.push(text),
+      onAbort: (reason) => {
+        messages.push(`aborted: ${String(reason)}`);
+        failStart(new Error(`aborted: ${String(reason)}`));
+      },
+    };
     let module: ThreadedModule;
     try {
-      module = await factory({
-        mainScriptUrlOrBlob: gluePath,
-        locateFile: (path, prefix) => (path.endsWith('.worker.js') ? workerEntryPath : path.endsWith('.wasm') ? wasmPath : prefix + path),
-        instantiateWasm: (imports, receive) => {
-          const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
-          webAssembly.instantiate(binary, { ...imports, env }).then(
-            ({ instance, module: compiled }) => receive(instance, compiled),
-            (error: unknown) => messages.push(`instantiation failed: ${describe(error)}`),
-          );
-          return {};
-        },
-        print: (text) => messages.push(text),
-        printErr: (text) => messages.push(text),
-        onAbort: (reason) => messages.push(`aborted: ${String(reason)}`),
-      });
+      module = await Promise.race([factory(config), startFailed]);
     } catch (error) {
+      // The glue attaches PThread to the config object (its Module) and starts the pool of 8
+      // workers synchronously; they are not unref'd yet and would keep the host process alive.
+      terminateWorkers(config.PThread);
       throw unavailable(`the threaded build failed to start (${[describe(error), ...messages].join('; ')})`, error);
     }
     const bind = (name: string, returnType: string | null, argumentTypes: string[]) => module.cwrap(name, returnType, argumentTypes);
@@ -190,6 +221,9 @@ export async function createThreadedWasmBackend(tf: TensorFlow, threads: number,
     let backend: KernelBackend;
     try {
       backend = new wasm.BackendWasm(module as never);
+    } catch (error) {
+      terminateWorkers(module.PThread);
+      throw unavailable(`the threaded build failed to start (${[describe(error), ...messages].join('; ')})`, error);
     } finally {
       wasm.setThreadsCount(-1);
     }
