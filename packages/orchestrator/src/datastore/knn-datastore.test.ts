@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
-import { createRuntime, KnnLogitsProcessor, LlamaModel, type ModelConfig } from '@codestack/runtime';
-import { buildDatastore, defaultWindowFor, forEachWindow, loadDatastore, saveDatastore, weightsFingerprint } from './knn-datastore.js';
+import { createRuntime, float32ToFloat16Bits, KnnLogitsProcessor, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { buildDatastore, datastoreBinding, defaultWindowFor, forEachWindow, loadDatastore, saveDatastore, weightsFingerprint, type DatastoreMetadata } from './knn-datastore.js';
 
 /** One token per character (code point mod 96). */
 const characterTokenizer: Tokenizer = {
@@ -125,5 +125,70 @@ describe('saveDatastore / loadDatastore', () => {
     expect((await refusal(loadDatastore(directory, { model, tokenizer: characterTokenizer }))).code).toBe('CORRUPT_FILE');
     model.dispose();
     other.dispose();
+  });
+
+  it('refuses, with a FileFormatError before reading, files of the wrong size, non-finite keys and wrong-typed metadata', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, config, { seed: 1, initializerRange: 0.2 });
+    const metadata: DatastoreMetadata = { format: 'codestack-knn-datastore', version: 1, ...datastoreBinding(model, characterTokenizer), entries: 4, dimension: 32, texts: 1 };
+    const keys = Uint16Array.from({ length: 4 * 32 }, (_, index) => float32ToFloat16Bits(Math.sin(index)));
+    const values = Int32Array.from([1, 2, 3, 4]);
+    const save = async (stored: { metadata: unknown; keys: Uint16Array; values: Int32Array; graphBytes?: () => Promise<Uint8Array | undefined> }): Promise<string> => {
+      const directory = await mkdtemp(join(tmpdir(), 'codestack-datastore-fuzz-'));
+      directories.push(directory);
+      await saveDatastore(stored as Parameters<typeof saveDatastore>[0], directory);
+      return directory;
+    };
+    const load = (directory: string): Promise<unknown> => loadDatastore(directory, { model, tokenizer: characterTokenizer });
+    // The well-formed one loads.
+    expect((await loadDatastore(await save({ metadata, keys, values }), { model, tokenizer: characterTokenizer })).size).toBe(4);
+
+    // Keys for 40 entries where datastore.json says 4: refused from the manifest's size, before the read.
+    const oversized = await refusal(load(await save({ metadata, keys: new Uint16Array(40 * 32), values })));
+    expect(oversized.code).toBe('CORRUPT_FILE');
+    expect(oversized.message).toContain(`at most ${4 * 32 * 2} expected`);
+    // The same without a manifest (a foreign directory): refused from the file's size.
+    const foreign = await save({ metadata, keys: new Uint16Array(40 * 32), values });
+    await rm(join(foreign, 'codestack-manifest.json'));
+    expect((await refusal(load(foreign))).message).toContain(`at most ${4 * 32 * 2} expected`);
+    // Truncated keys, and too many values.
+    expect((await refusal(load(await save({ metadata, keys: keys.slice(0, 3 * 32), values })))).message).toContain('does not hold 4 entries');
+    expect((await refusal(load(await save({ metadata, keys, values: Int32Array.from([1, 2, 3, 4, 5]) })))).message).toContain('at most 16 expected');
+    // A graph larger than any graph of 4 keys is not read.
+    const hugeGraph = await refusal(load(await save({ metadata, keys, values, graphBytes: async () => new Uint8Array(4 << 20) })));
+    expect(hugeGraph.message).toMatch(/at most \d+ expected/);
+
+    // A NaN or an infinite key.
+    for (const bits of [0x7e00, 0x7c00, 0xfc00]) {
+      const poisoned = keys.slice();
+      poisoned[2 * 32 + 5] = bits;
+      const error = await refusal(load(await save({ metadata, keys: poisoned, values })));
+      expect(error.code).toBe('CORRUPT_FILE');
+      expect(error.message).toContain('key 2 holds a non-finite value');
+    }
+
+    // Wrong-typed or out-of-range metadata: a CORRUPT_FILE, never a TypeError.
+    const badMetadata: unknown[] = [
+      null,
+      [],
+      'codestack-knn-datastore',
+      { ...metadata, weights: 5 },
+      { ...metadata, weights: null },
+      { ...metadata, encoding: { name: 'characters' } },
+      { ...metadata, tokenizer: [] },
+      { ...metadata, entries: '4' },
+      { ...metadata, entries: 4.5 },
+      { ...metadata, entries: -1 },
+      { ...metadata, entries: 1e30 },
+      { ...metadata, dimension: 0 },
+      { ...metadata, dimension: null },
+      { ...metadata, texts: undefined },
+      { ...metadata, version: '1' },
+    ];
+    for (const candidate of badMetadata) {
+      const error = await refusal(load(await save({ metadata: candidate, keys, values })));
+      expect(error.code, JSON.stringify(candidate)).toBe('CORRUPT_FILE');
+    }
+    model.dispose();
   });
 });

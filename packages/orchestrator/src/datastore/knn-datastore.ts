@@ -264,6 +264,43 @@ export async function saveDatastore(datastore: Pick<TokenDatastore, 'metadata' |
   );
 }
 
+/** The most entries a datastore holds (the search graph's capacity limit, 16,777,216). */
+const maximumEntries = 1 << 24;
+/** The largest key dimension accepted (the search graph's limit). */
+const maximumKeyDimension = 65_536;
+/** hnswlib's largest graph degree accepted by `@codestack/retrieval`. */
+const maximumGraphDegree = 128;
+
+/**
+ * An upper bound on the bytes of the search graph of `metadata`'s entries, checked before it is
+ * read: a header, and for twice the entries (capacity grows) a level-0 record (the vector, its
+ * label, its links at degree 2M) plus as much again for the links of the upper levels.
+ */
+function graphByteBound(metadata: DatastoreMetadata): number {
+  const linkBytes = 4 + 2 * maximumGraphDegree * 4;
+  return 4096 + 2 * Math.max(16, metadata.entries) * (metadata.dimension * 4 + 8 + 2 * linkBytes);
+}
+
+/** Checks the fields of a parsed `datastore.json` by type and range, so a bad one is a `FileFormatError`, not a `TypeError`. */
+function checkMetadata(parsed: unknown, path: string): DatastoreMetadata {
+  const corrupt = (message: string): FileFormatError => new FileFormatError({ path, reason: 'corrupt', message });
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw corrupt(`is not a version 1 ${datastoreFormatName}`);
+  const metadata = parsed as Record<string, unknown>;
+  if (metadata.format !== datastoreFormatName || metadata.version !== 1) throw corrupt(`is not a version 1 ${datastoreFormatName}`);
+  const integer = (field: string, minimum: number, maximum: number): void => {
+    const value = metadata[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > maximum) throw corrupt(`${field} must be an integer in [${minimum}, ${maximum}], got ${JSON.stringify(value)}`);
+  };
+  integer('entries', 0, maximumEntries);
+  integer('dimension', 1, maximumKeyDimension);
+  integer('texts', 0, Number.MAX_SAFE_INTEGER);
+  for (const field of ['weights', 'encoding', 'tokenizer']) {
+    const value = metadata[field];
+    if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw corrupt(`${field} must be a non-empty string, got ${JSON.stringify(value)?.slice(0, 64)}`);
+  }
+  return metadata as unknown as DatastoreMetadata;
+}
+
 /** Options of {@link loadDatastore}. */
 export interface LoadDatastoreOptions {
   /** The model the datastore will serve; its weights must be those it was built with. */
@@ -280,16 +317,14 @@ export interface LoadDatastoreOptions {
 export async function loadDatastore(directory: string, options: LoadDatastoreOptions): Promise<TokenDatastore> {
   const files = await openDirectoryFiles(directory);
   const path = join(directory, metadataFile);
-  let metadata: DatastoreMetadata;
+  let parsed: unknown;
   try {
-    metadata = JSON.parse(new TextDecoder().decode(await files.read(metadataFile, { maximumBytes: 1 << 16 }))) as DatastoreMetadata;
+    parsed = JSON.parse(new TextDecoder().decode(await files.read(metadataFile, { maximumBytes: 1 << 16 })));
   } catch (error) {
     if (FileFormatError.isInstance(error)) throw error;
     throw new FileFormatError({ path, reason: 'corrupt', message: 'is not JSON', cause: error });
   }
-  if (metadata?.format !== datastoreFormatName || metadata.version !== 1 || !Number.isInteger(metadata.entries) || !Number.isInteger(metadata.dimension)) {
-    throw new FileFormatError({ path, reason: 'corrupt', message: `is not a version 1 ${datastoreFormatName}` });
-  }
+  const metadata = checkMetadata(parsed, path);
   const binding = datastoreBinding(options.model, options.tokenizer);
   if (metadata.weights !== binding.weights) {
     throw new FileFormatError({ path, reason: 'mismatch', message: `was built with other weights (${metadata.weights.slice(0, 12)}…, this model is ${binding.weights.slice(0, 12)}…); build one for this model (codestack datastore build --model DIR)` });
@@ -300,8 +335,9 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
   if (metadata.dimension !== options.model.config.hiddenSize) {
     throw new FileFormatError({ path, reason: 'mismatch', message: `holds keys of ${metadata.dimension}, the model's hidden size is ${options.model.config.hiddenSize}` });
   }
-  const keyBytes = await files.read(keysFile);
-  const valueBytes = await files.read(valuesFile);
+  // Sizes are checked against what datastore.json implies before a file is read.
+  const keyBytes = await files.read(keysFile, { maximumBytes: metadata.entries * metadata.dimension * 2 });
+  const valueBytes = await files.read(valuesFile, { maximumBytes: metadata.entries * 4 });
   if (keyBytes.byteLength !== metadata.entries * metadata.dimension * 2 || valueBytes.byteLength !== metadata.entries * 4) {
     throw new FileFormatError({ path, reason: 'corrupt', message: `${keysFile} or ${valuesFile} does not hold ${metadata.entries} entries` });
   }
@@ -310,6 +346,12 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
   for (const value of values) {
     if (value < 0 || value >= options.model.config.vocabularySize) throw new FileFormatError({ path, reason: 'corrupt', message: `a stored token ${value} is outside the vocabulary` });
   }
-  const graph = files.manifest?.files[graphFile] === undefined ? undefined : { bytes: await files.read(graphFile), path: join(directory, graphFile) };
+  // A NaN or infinite key would poison the softmax over neighbour distances: exponent bits all ones.
+  for (let index = 0; index < keys.length; index++) {
+    if ((keys[index]! & 0x7c00) === 0x7c00) {
+      throw new FileFormatError({ path: join(directory, keysFile), reason: 'corrupt', message: `key ${Math.floor(index / metadata.dimension)} holds a non-finite value` });
+    }
+  }
+  const graph = files.manifest?.files[graphFile] === undefined ? undefined : { bytes: await files.read(graphFile, { maximumBytes: graphByteBound(metadata) }), path: join(directory, graphFile) };
   return TokenDatastore.create(metadata, keys, values, graph === undefined ? {} : { graph });
 }
