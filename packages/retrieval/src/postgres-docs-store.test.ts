@@ -9,7 +9,8 @@ import { DocsStoreError } from './docs-store-error.js';
 import { sampleEntries } from './__fixtures__/sample-entries.js';
 import { describePostgresDocsStoreConformance } from './__fixtures__/postgres-docs-store-conformance.js';
 import { LocalEmbedder } from './local-embedder.js';
-import { PostgresDocsStore } from './postgres-docs-store.js';
+import { PostgresDocsStore, pgvectorFeatures } from './postgres-docs-store.js';
+import type { PostgresClient } from './postgres-session.js';
 import { runDocsCommand } from './docs-command.js';
 import { Writable } from 'node:stream';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -68,6 +69,58 @@ describe('PostgresDocsStore embedded on PGlite', () => {
       await store.close();
       // The caller's client stays open.
       expect((await embedded.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await embedded.close();
+    }
+  }, 120_000);
+});
+
+describe('the pgvector version', () => {
+  it('is read from extversion: 0.5 is the oldest the store runs on, 0.8 the first with the iterative scan', () => {
+    expect(pgvectorFeatures('0.8.6')).toEqual({ supported: true, iterativeScan: true });
+    expect(pgvectorFeatures('0.8.0')).toEqual({ supported: true, iterativeScan: true });
+    expect(pgvectorFeatures('0.10.0')).toEqual({ supported: true, iterativeScan: true });
+    expect(pgvectorFeatures('1.0')).toEqual({ supported: true, iterativeScan: true });
+    expect(pgvectorFeatures('0.7.4')).toEqual({ supported: true, iterativeScan: false });
+    expect(pgvectorFeatures('0.5.0')).toEqual({ supported: true, iterativeScan: false });
+    expect(pgvectorFeatures('0.4.4')).toEqual({ supported: false, iterativeScan: false });
+    expect(pgvectorFeatures(undefined)).toEqual({ supported: true, iterativeScan: false });
+  });
+
+  it('decides whether a search sets hnsw.iterative_scan, and refuses a pgvector without HNSW', async () => {
+    const embedded = await PGlite.create({ extensions: { vector } });
+    try {
+      // PGlite's own pgvector, reported as another version; the settings a search sends are recorded.
+      const reporting = (extversion: string, sent: unknown[][]): PostgresClient => ({
+        query: async (text, values) => (/FROM pg_extension/.test(text) ? { rows: [{ extversion }] } : embedded.query(text, values)),
+        transaction: (work) =>
+          embedded.transaction((inner) =>
+            work({
+              query: (text, values) => {
+                sent.push(values ?? []);
+                return inner.query(text, values);
+              },
+            }),
+          ),
+      });
+      const sent: unknown[][] = [];
+      const filtered = { topK: 1, filter: { package: 'demo' } };
+      const store = await PostgresDocsStore.connect({ client: reporting('0.7.4', sent) });
+      const index = await DocsIndex.open({ store, embedder });
+      await index.upsert(sampleEntries());
+      sent.length = 0;
+      expect(names(await index.search('read a whole file as text', filtered))).toEqual(['files.readText']);
+      expect(sent.flat()).toContain('hnsw.ef_search');
+      expect(sent.flat()).not.toContain('hnsw.iterative_scan');
+      await store.close();
+      const current = await PostgresDocsStore.connect({ client: reporting('0.8.7', sent) });
+      sent.length = 0;
+      expect(names(await (await DocsIndex.open({ store: current, embedder })).search('read a whole file as text', filtered))).toEqual(['files.readText']);
+      expect(sent.flat()).toContain('hnsw.iterative_scan');
+      await current.close();
+      const refused = await PostgresDocsStore.connect({ client: reporting('0.4.4', sent) }).catch((error: unknown) => error);
+      expect(DocsStoreError.isInstance(refused) && refused.reason).toBe('database');
+      expect((refused as Error).message).toMatch(/pgvector 0\.4\.4.*0\.5\.0 or later/);
     } finally {
       await embedded.close();
     }

@@ -40,6 +40,23 @@ export const postgresDocsStoreFormatVersion = 2;
 /** Serialises every writer of one store: the collection statistics are shared by all packages. */
 const writerLock = 7301;
 
+/** The oldest pgvector the store runs on: HNSW indexes and `hnsw.ef_search` came with 0.5.0. */
+export const minimumPgvectorVersion = '0.5.0';
+
+/**
+ * What the store uses of the pgvector `extversion` (`0.8.6`): whether it is new enough at all
+ * (`supported`, {@link minimumPgvectorVersion}) and whether it has the iterative HNSW scan
+ * (`hnsw.iterative_scan`, 0.8.0), which keeps a filtered search going past filtered-out rows. An
+ * unreadable version is taken as a supported one without the iterative scan.
+ */
+export function pgvectorFeatures(extversion: unknown): { supported: boolean; iterativeScan: boolean } {
+  const match = typeof extversion === 'string' ? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(extversion.trim()) : null;
+  if (match === null) return { supported: true, iterativeScan: false };
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  const atLeast = (wantedMajor: number, wantedMinor: number): boolean => major > wantedMajor || (major === wantedMajor && minor >= wantedMinor);
+  return { supported: atLeast(0, 5), iterativeScan: atLeast(0, 8) };
+}
+
 /**
  * A {@link DocsStore} on PostgreSQL with pgvector: one row per piece holding the entry (`jsonb`), its
  * package, version, kind and deprecation (filters run in SQL) and its embedding (`vector(N)` under an
@@ -60,6 +77,9 @@ const writerLock = 7301;
 export class PostgresDocsStore implements DocsStore {
   private dimension: number | undefined;
 
+  /** Whether the server's pgvector has `hnsw.iterative_scan` (0.8.0 and later), read at connect. */
+  private iterativeScan = false;
+
   private constructor(private readonly session: PostgresSession) {}
 
   /**
@@ -79,6 +99,17 @@ export class PostgresDocsStore implements DocsStore {
     const store = new PostgresDocsStore(session);
     try {
       await session.query('CREATE EXTENSION IF NOT EXISTS vector', undefined, { operation: 'PostgresDocsStore.connect', signal });
+      const [extension] = (await session.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'", undefined, { operation: 'PostgresDocsStore.connect', signal })) as {
+        extversion?: unknown;
+      }[];
+      const features = pgvectorFeatures(extension?.extversion);
+      if (!features.supported) {
+        throw new DocsStoreError({
+          reason: 'database',
+          message: `the database has pgvector ${String(extension?.extversion)}; the store needs ${minimumPgvectorVersion} or later (HNSW indexes): install a newer pgvector and run ALTER EXTENSION vector UPDATE`,
+        });
+      }
+      store.iterativeScan = features.iterativeScan;
       await store.upgradeWhenOutdated(signal);
       await store.readEmbedder(signal === undefined ? {} : { signal });
     } catch (error) {
@@ -252,12 +283,13 @@ export class PostgresDocsStore implements DocsStore {
         // the HNSW index, but each row's 2 KB vector is TOASTed, and the scan took 125-560 ms where the
         // index took 2 ms (a real server, @types/node); index scans (HNSW, or a primary-key range for a
         // selective package filter) stay open to it. A filtered HNSW scan keeps going past
-        // filtered-out rows (pgvector >= 0.8) instead of returning fewer hits.
+        // filtered-out rows (pgvector >= 0.8; the setting does not exist before, and setting it
+        // there would fail every search) instead of returning fewer hits.
         settings: {
           jit: 'off',
           enable_seqscan: 'off',
           'hnsw.ef_search': String(Math.max(request.ef, request.candidates)),
-          'hnsw.iterative_scan': filterSql(request.filter, 3, '').sql === '' ? 'off' : 'relaxed_order',
+          ...(this.iterativeScan ? { 'hnsw.iterative_scan': filterSql(request.filter, 3, '').sql === '' ? 'off' : 'relaxed_order' } : {}),
         },
       },
     );
