@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as tfCore from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '@codestack/core';
+import { CodestackError, InvalidArgumentError } from '@codestack/core';
 import { BackendUnavailableError } from './backend-unavailable-error.js';
 import { BackendNotActiveError } from './backend-not-active-error.js';
 import { ThreadsUnavailableError } from './threads-unavailable-error.js';
@@ -211,6 +211,24 @@ function replaceWasmRegistration(tf: TensorFlow, factory: () => tfCore.KernelBac
 }
 
 /**
+ * Switches the engine to `tfjsName` and throws when it did not start. `tf.setBackend` returns
+ * false (and only prints a warning) when a backend's factory fails, and a `tf.ready()` after
+ * that quietly starts the next registered backend instead, so neither result may be ignored.
+ */
+async function switchBackend(tf: TensorFlow, tfjsName: string): Promise<void> {
+  const previous = tf.getBackend();
+  if (!(await tf.setBackend(tfjsName))) {
+    // The failed call left the engine named `tfjsName` with no instance; go back to the backend
+    // that ran before, when it still has one, so that the engine says what it runs.
+    if (previous !== undefined && previous !== null && previous !== tfjsName && tf.engine().registry[previous] !== undefined) await tf.setBackend(previous);
+    throw new Error(`the backend failed to start: tf.setBackend('${tfjsName}') returned false (TensorFlow.js printed the cause as a warning)`);
+  }
+  await tf.ready();
+  const active = tf.getBackend();
+  if (active !== tfjsName) throw new Error(`the backend failed to start: TensorFlow.js is on '${String(active)}' after setBackend('${tfjsName}')`);
+}
+
+/**
  * Registers (if needed) and activates the `wasm` build with `threads` threads; returns the
  * generation of the registration in use.
  */
@@ -223,8 +241,7 @@ async function activateWasm(tf: TensorFlow, threads: number, loadModule: ModuleL
       replaceWasmRegistration(tf, singleThreadedWasmFactory, 1);
     }
   }
-  await tf.setBackend('wasm');
-  await tf.ready();
+  await switchBackend(tf, 'wasm');
   return wasmRegistration.generation;
 }
 
@@ -267,8 +284,8 @@ async function loadBackend(name: BackendName, loadModule: ModuleLoader, plan: Th
       }
       ok = true;
     } else {
-      ok = await tf.setBackend(spec.tfjsName);
-      await tf.ready();
+      await switchBackend(tf, spec.tfjsName);
+      ok = true;
     }
   } catch (error) {
     if (ThreadsUnavailableError.isInstance(error)) throw error;
@@ -302,7 +319,9 @@ function makeRuntime(parts: RuntimeParts): Runtime {
   const { tf, backend, device, skipped, threads, loadModule } = parts;
   const tfjsName = backendSpecs[backend].tfjsName;
   let generation = parts.generation;
-  const current = (): boolean => tf.getBackend() === tfjsName && (generation === undefined || generation === wasmRegistration.generation);
+  // A failed `setBackend` leaves the engine named after a backend with no instance: check both.
+  const current = (): boolean =>
+    tf.getBackend() === tfjsName && tf.engine().registry[tfjsName] !== undefined && (generation === undefined || generation === wasmRegistration.generation);
   return {
     tf,
     backend,
@@ -311,13 +330,16 @@ function makeRuntime(parts: RuntimeParts): Runtime {
     threads,
     async activate() {
       if (current()) return;
+      const spec = backendSpecs[backend];
       await withoutAddedProcessHandlers(async () => {
         if (generation !== undefined) {
           generation = await activateWasm(tf, threads ?? 1, loadModule, generation);
         } else {
-          await tf.setBackend(tfjsName);
-          await tf.ready();
+          await switchBackend(tf, tfjsName);
         }
+      }).catch((error: unknown) => {
+        if (CodestackError.isInstance(error)) throw error;
+        throw new BackendUnavailableError({ backend, installHint: spec.installHint, reason: `activation failed (${describe(error)})`, cause: error });
       });
     },
     assertActive() {
