@@ -255,7 +255,8 @@ Options:
                           '{"name":"NAME","path":"DIR"}'; with the bundled model a bare bundled
                           adapter name such as rxjs); not with --adapter, which merges one adapter
 ${datastoreHelp}
-                          (for every request to the local model)
+                          (for every request to the base model; an adapter changes the hidden
+                          states the datastore's keys hold, so adapter requests run without it)
 ${commonHelp}
 
 ${modelOptionsHelp}

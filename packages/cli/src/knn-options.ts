@@ -27,6 +27,8 @@ export interface KnnValues {
   'knn-temperature'?: string;
   cache?: boolean;
   'no-cache'?: boolean;
+  /** `--adapter`: an adapter merged into the model, which a datastore does not apply to. */
+  adapter?: string;
 }
 
 /**
@@ -52,8 +54,20 @@ function numberOption(value: string | undefined, name: string): number | undefin
  * for other weights is refused with `MISMATCHED_FILE`). λ, k and temperature default to
  * `defaultDatastoreSettings` / `defaultCacheSettings` of `@codestack/orchestrator`, or the
  * `--knn-lambda`, `--knn-neighbours`, `--knn-temperature` given (for both).
+ *
+ * A datastore applies to the base model only: `--datastore` with `--adapter` (merged into the
+ * weights, which changes the hidden states the keys were taken from) is refused, and under
+ * `serve --lora-modules` requests to an adapter run without it (the continuous cache, built with
+ * the request's adapter in place, applies to all).
  */
 export async function applyKnnOptions(values: KnnValues, resolved: ResolvedModel, context: CliContext, cache: boolean): Promise<LanguageModel> {
+  if (values.datastore !== undefined && values.adapter !== undefined) {
+    throw new InvalidArgumentError({
+      argument: '--datastore',
+      message:
+        "a kNN datastore applies to the base model only: --adapter merges an adapter into the weights, which changes the hidden states the datastore's keys were taken from. Drop --adapter to use the datastore (with serve, --lora-modules serves the adapter by name: its requests run without the datastore, the base model's use it)",
+    });
+  }
   const overrides = {
     ...(values['knn-lambda'] === undefined ? {} : { lambda: numberOption(values['knn-lambda'], '--knn-lambda')! }),
     ...(values['knn-neighbours'] === undefined ? {} : { k: numberOption(values['knn-neighbours'], '--knn-neighbours')! }),
@@ -79,7 +93,8 @@ export async function applyKnnOptions(values: KnnValues, resolved: ResolvedModel
 
 /** The help lines of {@link datastoreOptions}. */
 export const datastoreHelp = `  --datastore DIR         mix in a kNN-LM datastore (codestack datastore build) built for this model's
-                          weights; one built for other weights is refused
+                          weights; one built for other weights is refused. Base model only: not
+                          with --adapter, and not for requests to a --lora-modules adapter
   --knn-lambda X          weight of the neighbours' distribution, 0..1 (default: see the orchestrator's
                           defaultDatastoreSettings / defaultCacheSettings)
   --knn-neighbours K      neighbours per step

@@ -4,6 +4,7 @@ import { baseModelId, bundledAdapterDirectory } from '@codestack/model-base';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { commandHelp } from './help.js';
+import { applyKnnOptions } from './knn-options.js';
 import { parseLoraModules, serveCommand } from './serve-command.js';
 
 describe('codestack serve --lora-modules', () => {
@@ -67,5 +68,15 @@ describe('codestack serve --lora-modules', () => {
     const context = { stdout: new PassThrough(), stderr: new PassThrough() };
     await expect(serveCommand(['--lora-modules', 'rxjs', '--adapter', 'rxjs'], context)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(serveCommand(['--lora-modules', 'rxjs', '--base-url', 'http://127.0.0.1:9/v1'], context)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('refuses --datastore with a merged --adapter, saying a datastore is the base model’s only, and says so in the help', async () => {
+    const context = { stdout: new PassThrough(), stderr: new PassThrough() };
+    const resolved = { model: {} as never, tokenizer: {} as never, contextTokens: 128 };
+    const refusal = applyKnnOptions({ datastore: 'store', adapter: 'rxjs' }, resolved, context, false);
+    await expect(refusal).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: '--datastore' });
+    await expect(refusal).rejects.toThrow(/base model only/);
+    await expect(refusal).rejects.not.toThrow(/datastore build --model/);
+    expect(commandHelp.serve).toContain('adapter requests run without it');
   });
 });

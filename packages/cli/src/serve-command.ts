@@ -86,7 +86,8 @@ export async function serveCommand(args: readonly string[], context: CliContext)
     });
     resolved = { model: local, tokenizer: local.tokenizer, contextTokens: local.contextTokens, local };
   }
-  // With --datastore, every request to the local model mixes in its neighbours.
+  // With --datastore, every request to the base model mixes in its neighbours; a request to a
+  // --lora-modules adapter runs without them (the adapter changes the hidden states the keys hold).
   model = await applyKnnOptions(values, resolved, context, false);
   const { createOpenAIServer } = await import('@codestack/orchestrator');
   const apiKey = values['server-api-key'] ?? (context.environment ?? {}).CODESTACK_SERVER_API_KEY;

@@ -46,22 +46,30 @@ export interface KnnCallSetup {
  * `providerOptions.codestack.textBeforeCursor`, or without it from a text prompt (which is the
  * text before the cursor; a fill-in-the-middle suffix is never read). Each mixes
  * `(1 − λ)·p + λ·p_kNN` in turn. `builders` keeps the last cache per adapter, to reuse its windows.
+ *
+ * The datastore applies to base-model calls only: a call that names an adapter
+ * (`providerOptions.codestack.adapter`) skips it (`datastoreEntries` 0), since the adapter changes
+ * the hidden states its keys were taken from, as other weights would (a datastore binds to the
+ * base weights' fingerprint). The continuous cache, built per call with the adapter in place, still applies.
  */
 export async function knnCallProcessors(call: LanguageModelCallOptions, model: LlamaModel, tokenizer: Tokenizer, builders: ContinuousCacheBuilders = new ContinuousCacheBuilders()): Promise<KnnCallSetup> {
   const options = readKnnCallOptions(call);
   const setup: KnnCallSetup = { processors: [], cacheEntries: 0, datastoreEntries: 0, cacheMilliseconds: 0, cacheReusedEntries: 0 };
   if (options === undefined) return setup;
   const { knn, textBeforeCursor } = options;
+  const named = call.providerOptions?.codestack?.adapter;
+  const adapter = typeof named === 'string' ? named : undefined;
   const datastore = knnCallDatastore(knn);
-  if (datastore !== undefined && knn.datastore !== undefined) {
+  // The datastore's keys are the base model's hidden states: an adapter changes them, so it is
+  // the base model's only (as one built for other weights is refused).
+  if (datastore !== undefined && knn.datastore !== undefined && adapter === undefined) {
     setup.processors.push(new KnnLogitsProcessor(datastore, knn.datastore.settings));
     setup.datastoreEntries = datastore.size;
   }
   const text = textBeforeCursor ?? (typeof call.prompt === 'string' ? call.prompt : undefined);
   if (knn.cache !== undefined && text !== undefined) {
     const started = performance.now();
-    const adapter = call.providerOptions?.codestack?.adapter;
-    const builder = builders.for(typeof adapter === 'string' ? adapter : undefined);
+    const builder = builders.for(adapter);
     const { cache, reusedEntries } = await builder.build({ model, tokenizer, textBeforeCursor: text, ...(call.abortSignal ? { signal: call.abortSignal } : {}) });
     setup.cacheReusedEntries = reusedEntries;
     if (cache.size > 0) setup.processors.push(new KnnLogitsProcessor(cache, knn.cache));

@@ -7,7 +7,10 @@ import type { LanguageModelMiddleware } from '../models/wrap-language-model.js';
 export interface KnnDatastoreMiddlewareOptions {
   /**
    * A datastore to mix in, such as `loadDatastore(DIR, { model, tokenizer })` of
-   * `@codestack/orchestrator/local` (which refuses one built with other weights).
+   * `@codestack/orchestrator/local` (which refuses one built with other weights). It applies to
+   * calls to the base model only: a call that names an adapter (`providerOptions.codestack.adapter`)
+   * runs without it, since the adapter changes the hidden states its keys were taken from; the
+   * continuous cache, built with the call's adapter in place, still applies there.
    */
   datastore?: SizedKnnDatastore;
   /** λ, k and temperature for the datastore. Default `defaultDatastoreSettings`. */

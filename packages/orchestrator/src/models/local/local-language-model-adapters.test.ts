@@ -2,6 +2,7 @@ import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { getTokenizer } from '@codestack/tokenizer';
 import { Adapter, AdapterSet } from '@codestack/tuning';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createKnnCallOptions } from '../../datastore/knn-call-options.js';
 import { createLocalLanguageModel } from './local-language-model.js';
 
 const tokenizer = getTokenizer('cl100k_base');
@@ -80,5 +81,29 @@ describe('createLocalLanguageModel with adapters', () => {
     const numTensors = model.runtime.tf.memory().numTensors;
     await local.doGenerate(call('typescript-style'));
     expect(model.runtime.tf.memory().numTensors).toBe(numTensors);
+  });
+
+  it('mixes a datastore into base-model requests only: an adapter request answers as without it, its continuous cache still applies', async () => {
+    const local = createLocalLanguageModel({ model, tokenizer, adapters });
+    const forced = tokenizer.encode(' zebra')[0]!;
+    // λ 1 on a datastore whose every neighbour is one token: a request that uses it says only that token.
+    const datastore = { size: 1, metadata: { weights: 'base' }, search: () => [{ token: forced, distance: 0 }] };
+    const knn = createKnnCallOptions({ datastore: { datastore, settings: { lambda: 1, k: 1, temperature: 1 } } });
+    const withDatastore = (adapter?: string) => ({ ...call(adapter), providerOptions: { codestack: { knn, ...(adapter === undefined ? {} : { adapter }) } } });
+    const base = await local.doGenerate(call());
+    const baseMixed = await local.doGenerate(withDatastore());
+    expect(baseMixed.text).not.toBe(base.text);
+    expect(baseMixed.text).toBe(tokenizer.decode(Array.from({ length: 12 }, () => forced)));
+    expect(baseMixed.providerMetadata?.codestack?.knnDatastoreEntries).toBe(1);
+    for (const name of ['python-style', 'typescript-style']) {
+      const plain = await local.doGenerate(call(name));
+      const mixed = await local.doGenerate(withDatastore(name));
+      expect(mixed.text).toBe(plain.text);
+      expect(mixed.providerMetadata?.codestack?.knnDatastoreEntries ?? 0).toBe(0);
+    }
+    const cached = createKnnCallOptions({ datastore: { datastore, settings: { lambda: 1, k: 1, temperature: 1 } }, cache: { lambda: 0.5, k: 4, temperature: 1 } });
+    const adapterCached = await local.doGenerate({ ...call('python-style'), providerOptions: { codestack: { knn: cached, adapter: 'python-style' } } });
+    expect(adapterCached.providerMetadata?.codestack?.knnDatastoreEntries).toBe(0);
+    expect(adapterCached.providerMetadata?.codestack?.knnCacheEntries).toBeGreaterThan(0);
   });
 });
