@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
+import { AbortedError, FileFormatError, InvalidArgumentError, type Tokenizer } from '@codestack/core';
 import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
 import { buildDatastoreDirectory, datastoreCheckpointDirectory, type DatastoreSource } from './build-datastore-directory.js';
 import { buildDatastore, loadDatastore } from './knn-datastore.js';
@@ -94,6 +94,27 @@ describe('buildDatastoreDirectory', () => {
     const changed = await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources: [{ ...sources[0]!, text: `${sources[0]!.text}// edited\n` }, ...sources.slice(1)], out: other, windowTokens: 24 });
     expect(changed.resumedTexts).toBe(0);
 
+    // Something else at <out>.partial is refused, not removed; a stale checkpoint's leftovers are replaced.
+    const userOut = join(await temporaryDirectory(), 'mine');
+    await mkdir(datastoreCheckpointDirectory(userOut));
+    await writeFile(join(datastoreCheckpointDirectory(userOut), 'thesis.tex'), 'months of work\n');
+    const refused = await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out: userOut, windowTokens: 24 }).catch((error: unknown) => error);
+    expect(InvalidArgumentError.isInstance(refused)).toBe(true);
+    expect((refused as Error).message).toContain('is not a datastore build checkpoint');
+    expect((refused as Error).message).toContain('thesis.tex');
+    expect(existsSync(join(datastoreCheckpointDirectory(userOut), 'thesis.tex'))).toBe(true);
+    expect(existsSync(userOut)).toBe(false);
+    const fileOut = join(await temporaryDirectory(), 'file');
+    await writeFile(datastoreCheckpointDirectory(fileOut), 'a file\n');
+    expect(InvalidArgumentError.isInstance(await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out: fileOut, windowTokens: 24 }).catch((error: unknown) => error))).toBe(true);
+    // A damaged checkpoint (a staged copy and a progress.json without a manifest) is ours: replaced.
+    const damagedOut = join(await temporaryDirectory(), 'damaged');
+    await mkdir(datastoreCheckpointDirectory(damagedOut));
+    await writeFile(join(datastoreCheckpointDirectory(damagedOut), 'progress.json'), 'null');
+    await writeFile(join(datastoreCheckpointDirectory(damagedOut), `.keys.f16.${'0'.repeat(64)}.codestack-staged`), 'x');
+    expect((await buildDatastoreDirectory({ model, tokenizer: characterTokenizer, sources, out: damagedOut, windowTokens: 24 })).resumedTexts).toBe(0);
+    expect(existsSync(datastoreCheckpointDirectory(damagedOut))).toBe(false);
+
     // A datastore for other weights is refused.
     const otherWeights = LlamaModel.create(runtime, config, { seed: 2, initializerRange: 0.2 });
     const refusal = await loadDatastore(out, { model: otherWeights, tokenizer: characterTokenizer }).catch((error: unknown) => error);
@@ -124,5 +145,14 @@ describe('readDatastoreSources', () => {
     expect(fromPackage.map((source) => source.path)).toEqual([join('left-pad-ish', 'lib', 'index.d.ts')]);
     const missing = await readDatastoreSources(['no-such-package-anywhere'], { cwd: project }).catch((error: unknown) => error);
     expect(FileFormatError.isInstance(missing) && missing.code).toBe('MISSING_FILE');
+    // A file named on its own is capped at 1 MiB as walked files are (refused, not skipped), and must be a regular file.
+    await writeFile(join(project, 'src', 'huge.js'), 'x'.repeat((1 << 20) + 1));
+    await writeFile(join(project, 'src', 'edge.js'), 'x'.repeat(1 << 20));
+    const huge = await readDatastoreSources([join('src', 'huge.js')], { cwd: project }).catch((error: unknown) => error);
+    expect(InvalidArgumentError.isInstance(huge)).toBe(true);
+    expect((huge as Error).message).toContain('1 MiB');
+    expect((await readDatastoreSources([join('src', 'edge.js')], { cwd: project }))[0]!.text.length).toBe(1 << 20);
+    expect((await readDatastoreSources(['.'], { cwd: project })).map((source) => source.path)).not.toContain(join('src', 'huge.js'));
+    if (existsSync('/dev/zero')) expect(InvalidArgumentError.isInstance(await readDatastoreSources(['/dev/zero'], { cwd: project }).catch((error: unknown) => error))).toBe(true);
   });
 });

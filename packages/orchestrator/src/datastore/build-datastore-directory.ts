@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbortedError, FileFormatError, InvalidArgumentError, openDirectoryFiles, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import { float32ToFloat16Bits, type LlamaModel } from '@codestack/runtime';
@@ -90,13 +90,48 @@ function sourcesDigest(sources: readonly DatastoreSource[], windowTokens: number
   return hash.digest('hex');
 }
 
+/** The names a build checkpoint directory may hold: its files, its manifest and what an interrupted atomic save leaves. */
+function isCheckpointEntry(name: string): boolean {
+  return (
+    name === checkpointFile ||
+    name === keysFile ||
+    name === valuesFile ||
+    name === 'codestack-manifest.json' ||
+    name === '.codestack-save.lock' ||
+    /^\..+\.codestack-staged$/.test(name) ||
+    /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/.test(name)
+  );
+}
+
+/**
+ * Removes `directory` when it is recognisably a build checkpoint (of another build, or damaged):
+ * a directory holding only a checkpoint's files and what an atomic save of them leaves. Anything
+ * else there (a user's directory that happens to be named `<out>.partial`) is refused, not removed.
+ */
+async function removeStaleCheckpoint(directory: string): Promise<void> {
+  const found = await lstat(directory).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (found === undefined) return;
+  const foreign = found.isDirectory() ? (await readdir(directory)).filter((name) => !isCheckpointEntry(name)) : [];
+  if (!found.isDirectory() || foreign.length > 0) {
+    throw new InvalidArgumentError({
+      argument: 'out',
+      message: `${directory} exists and is not a datastore build checkpoint (${found.isDirectory() ? `it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}` : 'it is not a directory'}); it is where this build keeps its checkpoint: move it away or choose another --out`,
+    });
+  }
+  await rm(directory, { recursive: true, force: true });
+}
+
 /** Reads a checkpoint that matches this build, or `undefined` (none, or one of another build, which is replaced). */
 async function readCheckpoint(directory: string, expected: Omit<BuildCheckpoint, 'texts' | 'entries'>): Promise<{ checkpoint: BuildCheckpoint; keys: Uint16Array; values: Int32Array } | undefined> {
   let files;
   try {
     files = await openDirectoryFiles(directory);
     if (files.manifest === undefined) return undefined;
-    const checkpoint = JSON.parse(new TextDecoder().decode(await files.read(checkpointFile, { maximumBytes: 1 << 16 }))) as BuildCheckpoint;
+    const checkpoint = JSON.parse(new TextDecoder().decode(await files.read(checkpointFile, { maximumBytes: 1 << 16 }))) as BuildCheckpoint | null;
+    if (typeof checkpoint !== 'object' || checkpoint === null) return undefined;
     const matches =
       checkpoint.format === expected.format &&
       checkpoint.version === expected.version &&
@@ -106,6 +141,7 @@ async function readCheckpoint(directory: string, expected: Omit<BuildCheckpoint,
       checkpoint.encoding === expected.encoding &&
       checkpoint.dimension === expected.dimension &&
       Number.isInteger(checkpoint.texts) &&
+      checkpoint.texts >= 0 &&
       Number.isInteger(checkpoint.entries) &&
       checkpoint.entries >= 0;
     if (!matches) return undefined;
@@ -186,7 +222,7 @@ export async function buildDatastoreDirectory(options: BuildDatastoreDirectoryOp
   const binding = datastoreBinding(model, tokenizer);
   const identity = { format: 'codestack-knn-datastore-build' as const, version: 1 as const, ...binding, sources: sourcesDigest(sources, windowTokens), dimension };
   const resumed = await readCheckpoint(partial, identity);
-  if (resumed === undefined) await rm(partial, { recursive: true, force: true });
+  if (resumed === undefined) await removeStaleCheckpoint(partial);
   const buffer = new EntryBuffer(dimension, resumed?.keys, resumed?.values);
   const resumedTexts = Math.min(resumed?.checkpoint.texts ?? 0, sources.length);
   let done = resumedTexts;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { FileFormatError, throwIfAborted } from '@codestack/core';
+import { FileFormatError, InvalidArgumentError, throwIfAborted } from '@codestack/core';
 import type { DatastoreSource } from './build-datastore-directory.js';
 
 const sourceExtensions = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
@@ -49,8 +49,9 @@ function packageDirectory(name: string, cwd: string): string | undefined {
  * input is a path (a directory, walked without `node_modules`, `dist`, `build`, `coverage`, `out`
  * and dot folders, such as `.` for the current project; or one file), or else the name of an
  * installed npm package (its files, declarations included, without nested `node_modules`).
- * Minified (`.min.`) and files over 1 MiB are left out. Refuses (`MISSING_FILE`) an input that
- * is neither.
+ * Minified (`.min.`) and files over 1 MiB are left out of a walk. Refuses (`MISSING_FILE`) an
+ * input that is neither, and (`INVALID_ARGUMENT`) a file named on its own that is over 1 MiB or
+ * not a regular file.
  */
 export async function readDatastoreSources(inputs: readonly string[], options: ReadDatastoreSourcesOptions = {}): Promise<DatastoreSource[]> {
   const cwd = options.cwd ?? process.cwd();
@@ -58,8 +59,18 @@ export async function readDatastoreSources(inputs: readonly string[], options: R
   for (const input of inputs) {
     const path = resolve(cwd, input);
     if (existsSync(path)) {
-      if ((await stat(path)).isDirectory()) await walk(path, projectSkipped, relative(cwd, path), sources, options.signal);
-      else sources.push({ path: relative(cwd, path), text: await readFile(path, 'utf8') });
+      const found = await stat(path);
+      if (found.isDirectory()) {
+        await walk(path, projectSkipped, relative(cwd, path), sources, options.signal);
+        continue;
+      }
+      // A file named on its own is refused, not skipped, when a walk would leave it out for its size
+      // (checked before it is read), or when it is no regular file (a device or a pipe has no end).
+      if (!found.isFile()) throw new InvalidArgumentError({ argument: 'inputs', message: `${input} is neither a regular file nor a directory` });
+      if (found.size > maximumFileBytes) {
+        throw new InvalidArgumentError({ argument: 'inputs', message: `${input} is ${found.size} bytes; files over ${maximumFileBytes} bytes (1 MiB, generated or minified code) are not memorised` });
+      }
+      sources.push({ path: relative(cwd, path), text: await readFile(path, 'utf8') });
       continue;
     }
     const directory = packageDirectory(input, cwd);
