@@ -110,5 +110,5 @@ describe('tuneDomain', () => {
     expect(result.bitsPerByte).toBeCloseTo((result.loss * result.tokens) / result.bytes / Math.LN2, 6);
     // An untrained model is close to chance over its vocabulary.
     expect(result.loss).toBeGreaterThan(4);
-  });
+  }, 60_000);
 });
