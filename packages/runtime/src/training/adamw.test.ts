@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '@codestack/core';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
@@ -33,16 +34,25 @@ function maximumRelativeDifference(left: Float32Array, right: Float32Array): num
   return worst;
 }
 
-for (const backend of ['wasm', 'cpu'] as BackendName[]) {
-  describe(`AdamW on ${backend}`, () => {
+/**
+ * `tf` as the optimizer sees it on tfjs-node: the same kernels, but `getBackend()` says
+ * 'tensorflow', so that the tensor path (taken there) runs and is checked here.
+ */
+function asTensorflowBackend(tf: TensorFlow): TensorFlow {
+  return { ...tf, getBackend: () => 'tensorflow' } as TensorFlow;
+}
+
+for (const [backend, path] of [['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['cpu', 'tensor']] as [BackendName, 'JavaScript' | 'tensor'][]) {
+  describe(`AdamW on ${backend}, ${path} path`, () => {
     it('follows the tensor-op formula within 1e-5 over 5 steps (decayed and not, clip scale applied), through a getState/setState round trip, leaking nothing', async () => {
       const runtime = await createRuntime({ backend });
       const { tf } = runtime;
+      const optimizerTf = path === 'tensor' ? asTensorflowBackend(tf) : tf;
       const before = tf.memory().numTensors;
       const shapes: Record<string, number[]> = { 'layer.weight': [6, 5], 'layer.norm.weight': [5] };
       const variables = new Map(Object.entries(shapes).map(([name, shape], index) => [name, tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', index + 1)))]));
       const references = new Map([...variables].map(([name, variable]) => [name, { value: tf.clone(variable), first: tf.zerosLike(variable), second: tf.zerosLike(variable) }]));
-      let optimizer = new AdamW(tf);
+      let optimizer = new AdamW(optimizerTf);
       for (let step = 1; step <= 5; step++) {
         const scale = step === 3 ? 0.25 : 1;
         const gradients = new Map([...variables].map(([name, variable], index) => [name, tf.randomNormal(variable.shape, 0, 1, 'float32', 100 * step + index)]));
@@ -55,7 +65,7 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
         tf.dispose([...gradients.values()]);
         if (step === 2) {
           // a resumed optimizer continues exactly where the first one stopped
-          const restored = new AdamW(tf);
+          const restored = new AdamW(optimizerTf);
           restored.setState(optimizer.getState());
           optimizer.dispose();
           optimizer = restored;
@@ -84,6 +94,63 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
       expect(() => optimizer.apply(new Map([['a', variable]]), new Map([['b', gradient]]), 1e-3)).toThrow(/no variable named b/);
       expect(optimizer.step).toBe(0);
       tf.dispose([variable, gradient]);
+    });
+
+    it('refuses a gradient of another shape than its variable, before changing anything', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const optimizer = new AdamW(path === 'tensor' ? asTensorflowBackend(tf) : tf);
+      const variable = tf.variable(tf.ones([2, 3]));
+      const other = tf.variable(tf.ones([4]));
+      const gradients = { shorter: tf.ones([5]), longer: tf.ones([7]), transposed: tf.ones([3, 2]) };
+      const otherGradient = tf.onesLike(other);
+      for (const [kind, gradient] of Object.entries(gradients)) {
+        // `other` comes first: nothing may be applied to it either.
+        expect(() => optimizer.apply(new Map([['b', other], ['a', variable]]), new Map([['b', otherGradient], ['a', gradient]]), 1e-2), kind).toThrow(InvalidArgumentError);
+      }
+      expect(() => optimizer.apply(new Map([['a', variable]]), new Map([['a', gradients.shorter]]), 1e-2)).toThrow(/gradient of a has shape \[5\], its variable \[2, 3\]/);
+      expect(optimizer.step).toBe(0);
+      expect([...variable.dataSync()]).toEqual([1, 1, 1, 1, 1, 1]);
+      expect([...other.dataSync()]).toEqual([1, 1, 1, 1]);
+      expect(optimizer.getState().firstMoments.size).toBe(0);
+      tf.dispose([variable, other, otherGradient, ...Object.values(gradients)]);
+      optimizer.dispose();
+    });
+
+    it('refuses a state whose moments do not match their shape or each other, and moments restored for another shape', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const optimizer = new AdamW(path === 'tensor' ? asTensorflowBackend(tf) : tf);
+      const moment = (shape: number[], size: number) => ({ shape, data: new Float32Array(size).fill(0.5) });
+      const state = (first: ReturnType<typeof moment> | undefined, second: ReturnType<typeof moment> | undefined, step = 3) => ({
+        step,
+        firstMoments: new Map(first === undefined ? [] : [['a', first]]),
+        secondMoments: new Map(second === undefined ? [] : [['a', second]]),
+      });
+      const bad = {
+        'a short first moment': state(moment([2, 3], 5), moment([2, 3], 6)),
+        'a long second moment': state(moment([2, 3], 6), moment([2, 3], 7)),
+        'moments of different shapes': state(moment([2, 3], 6), moment([3, 2], 6)),
+        'no second moment': state(moment([2, 3], 6), undefined),
+        'a negative step': state(moment([2, 3], 6), moment([2, 3], 6), -1),
+        'a fractional step': state(moment([2, 3], 6), moment([2, 3], 6), 1.5),
+      };
+      optimizer.setState(state(moment([6], 6), moment([6], 6), 1));
+      for (const [kind, value] of Object.entries(bad)) expect(() => optimizer.setState(value), kind).toThrow(InvalidArgumentError);
+      // A refused state leaves the current one.
+      expect(optimizer.step).toBe(1);
+      expect(optimizer.getState().firstMoments.get('a')!.shape).toEqual([6]);
+      // Moments of [6] for a variable of [2, 3]: refused, not reset to zero.
+      const variable = tf.variable(tf.ones([2, 3]));
+      const gradient = tf.ones([2, 3]);
+      expect(() => optimizer.apply(new Map([['a', variable]]), new Map([['a', gradient]]), 1e-2)).toThrow(/optimizer state of a has shape \[6\], the variable \[2, 3\]/);
+      expect(optimizer.step).toBe(1);
+      optimizer.setState(state(moment([2, 3], 6), moment([2, 3], 6)));
+      optimizer.apply(new Map([['a', variable]]), new Map([['a', gradient]]), 1e-2);
+      expect(optimizer.step).toBe(4);
+      expect(optimizer.getState().firstMoments.get('a')!.data[0]).toBeCloseTo(0.9 * 0.5 + 0.1, 6);
+      tf.dispose([variable, gradient]);
+      optimizer.dispose();
     });
   });
 }

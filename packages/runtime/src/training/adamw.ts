@@ -1,6 +1,7 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { computesOnHost } from '../backend/host-compute.js';
 
 type Tensor = tfCore.Tensor;
 type Variable = tfCore.Variable;
@@ -29,11 +30,22 @@ export interface AdamWState {
   secondMoments: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
-/** One variable's moments, kept in JavaScript memory (the update is one loop, not a dozen kernels). */
+/**
+ * One variable's moments: JavaScript arrays on the host backends (`wasm`, `cpu`), tensors on the
+ * `tensorflow` backends (see {@link computesOnHost}); converted once if the backend changes.
+ */
 interface Moments {
   shape: number[];
-  first: Float32Array;
-  second: Float32Array;
+  first: Float32Array | Tensor;
+  second: Float32Array | Tensor;
+}
+
+function sameShape(left: readonly number[], right: readonly number[]): boolean {
+  return left.length === right.length && left.every((length, index) => length === right[index]);
+}
+
+function describeShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
 }
 
 /**
@@ -41,9 +53,11 @@ interface Moments {
  * `w -= lr * (m̂ / (sqrt(v̂) + ε) + λ w)`. Works on any named set of variables (a model's, or an
  * adapter's), so custom training loops can reuse it.
  *
- * The moments live in JavaScript arrays and each variable's update is one JavaScript loop over
- * its gradient and value: on tfjs-wasm the same update as tensor ops ran 15 kernels per variable
- * (about 570 of a 1M model's 1 947 kernels per training step), each a pass over memory.
+ * On the `wasm` and `cpu` backends the moments live in JavaScript arrays and each variable's
+ * update is one JavaScript loop over its gradient and value: on tfjs-wasm the same update as
+ * tensor ops ran 15 kernels per variable (about 570 of a 1M model's 1 947 kernels per training
+ * step), each a pass over memory. On the `tensorflow` backends (tfjs-node, tfjs-node-gpu) the
+ * update stays in tensor ops, so that weights and moments never leave the device.
  */
 export class AdamW {
   /** The resolved options. */
@@ -79,77 +93,147 @@ export class AdamW {
    * Applies one update with `learningRate` to every variable that has a gradient, each gradient
    * first multiplied by `gradientScale` (default 1; global-norm clipping passes its factor here
    * rather than scaling every gradient tensor). Gradients are not disposed (the caller owns them).
+   * Every gradient must have its variable's shape, and moments restored by
+   * {@link AdamW.setState} must have it too; otherwise it throws {@link InvalidArgumentError}
+   * before changing anything.
    */
   apply(variables: ReadonlyMap<string, Variable>, gradients: ReadonlyMap<string, Tensor>, learningRate: number, gradientScale = 1): void {
     if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new InvalidArgumentError({ argument: 'learningRate', message: `expected a non-negative number, got ${learningRate}` });
     if (!(gradientScale >= 0) || !Number.isFinite(gradientScale)) throw new InvalidArgumentError({ argument: 'gradientScale', message: `expected a non-negative number, got ${gradientScale}` });
-    for (const name of gradients.keys()) {
-      if (!variables.has(name)) throw new InvalidArgumentError({ argument: 'gradients', message: `no variable named ${name}` });
+    for (const [name, gradient] of gradients) {
+      const variable = variables.get(name);
+      if (variable === undefined) throw new InvalidArgumentError({ argument: 'gradients', message: `no variable named ${name}` });
+      if (!sameShape(gradient.shape, variable.shape)) {
+        throw new InvalidArgumentError({ argument: 'gradients', message: `the gradient of ${name} has shape ${describeShape(gradient.shape)}, its variable ${describeShape(variable.shape)}` });
+      }
+      const moments = this.moments.get(name);
+      if (moments !== undefined && !sameShape(moments.shape, variable.shape)) {
+        throw new InvalidArgumentError({ argument: 'variables', message: `the optimizer state of ${name} has shape ${describeShape(moments.shape)}, the variable ${describeShape(variable.shape)}` });
+      }
     }
-    const tf = this.tf;
-    const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
+    const onHost = computesOnHost(this.tf.getBackend());
     this.stepCount++;
-    const firstCorrection = 1 - beta1 ** this.stepCount;
-    const secondCorrection = 1 - beta2 ** this.stepCount;
     for (const [name, gradient] of gradients) {
       const variable = variables.get(name) as Variable;
-      const size = variable.size;
-      let moments = this.moments.get(name);
-      if (moments === undefined || moments.first.length !== size) {
-        moments = { shape: [...variable.shape], first: new Float32Array(size), second: new Float32Array(size) };
-        this.moments.set(name, moments);
-      }
-      const { first, second } = moments;
-      const gradientValues = gradient.dataSync() as Float32Array;
-      const values = variable.dataSync() as Float32Array;
-      const next = new Float32Array(size);
-      const keep = 1 - learningRate * (decays(name) ? weightDecay : 0);
-      // m̂ / (sqrt(v̂) + ε) * lr with the bias corrections folded into two constants: one division and one root per value.
-      const stepSize = learningRate / firstCorrection;
-      const rootCorrection = 1 / Math.sqrt(secondCorrection);
-      const firstKeep = 1 - beta1;
-      const secondKeep = 1 - beta2;
-      for (let index = 0; index < size; index++) {
-        const value = (gradientValues[index] as number) * gradientScale;
-        const firstMoment = beta1 * (first[index] as number) + firstKeep * value;
-        const secondMoment = beta2 * (second[index] as number) + secondKeep * value * value;
-        first[index] = firstMoment;
-        second[index] = secondMoment;
-        next[index] = (values[index] as number) * keep - (stepSize * firstMoment) / (Math.sqrt(secondMoment) * rootCorrection + epsilon);
-      }
-      const updated = tf.tensor(next, variable.shape, 'float32');
-      variable.assign(updated);
-      updated.dispose();
+      if (onHost) this.applyOnHost(name, variable, gradient, learningRate, gradientScale);
+      else this.applyWithTensors(name, variable, gradient, learningRate, gradientScale);
     }
+  }
+
+  /** The update as one JavaScript loop over the variable (wasm, cpu). */
+  private applyOnHost(name: string, variable: Variable, gradient: Tensor, learningRate: number, gradientScale: number): void {
+    const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
+    const size = variable.size;
+    const moments = this.moments.get(name) ?? { shape: [...variable.shape], first: new Float32Array(size), second: new Float32Array(size) };
+    const toArray = (moment: Float32Array | Tensor): Float32Array => {
+      if (moment instanceof Float32Array) return moment;
+      const values = new Float32Array(moment.dataSync() as Float32Array);
+      moment.dispose();
+      return values;
+    };
+    const first = toArray(moments.first);
+    const second = toArray(moments.second);
+    this.moments.set(name, { shape: moments.shape, first, second });
+    const firstCorrection = 1 - beta1 ** this.stepCount;
+    const secondCorrection = 1 - beta2 ** this.stepCount;
+    const gradientValues = gradient.dataSync() as Float32Array;
+    const values = variable.dataSync() as Float32Array;
+    const next = new Float32Array(size);
+    const keep = 1 - learningRate * (decays(name) ? weightDecay : 0);
+    // m̂ / (sqrt(v̂) + ε) * lr with the bias corrections folded into two constants: one division and one root per value.
+    const stepSize = learningRate / firstCorrection;
+    const rootCorrection = 1 / Math.sqrt(secondCorrection);
+    const firstKeep = 1 - beta1;
+    const secondKeep = 1 - beta2;
+    for (let index = 0; index < size; index++) {
+      const value = (gradientValues[index] as number) * gradientScale;
+      const firstMoment = beta1 * (first[index] as number) + firstKeep * value;
+      const secondMoment = beta2 * (second[index] as number) + secondKeep * value * value;
+      first[index] = firstMoment;
+      second[index] = secondMoment;
+      next[index] = (values[index] as number) * keep - (stepSize * firstMoment) / (Math.sqrt(secondMoment) * rootCorrection + epsilon);
+    }
+    const updated = this.tf.tensor(next, variable.shape, 'float32');
+    variable.assign(updated);
+    updated.dispose();
+  }
+
+  /** The update as tensor ops, on the device (tensorflow, tensorflow-gpu). */
+  private applyWithTensors(name: string, variable: Variable, gradient: Tensor, learningRate: number, gradientScale: number): void {
+    const tf = this.tf;
+    const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
+    const firstCorrection = 1 - beta1 ** this.stepCount;
+    const secondCorrection = 1 - beta2 ** this.stepCount;
+    const moments = this.moments.get(name);
+    const toTensor = (moment: Float32Array | Tensor): Tensor => (moment instanceof Float32Array ? tf.tensor(moment, variable.shape, 'float32') : moment);
+    const previousFirst = moments === undefined ? undefined : toTensor(moments.first);
+    const previousSecond = moments === undefined ? undefined : toTensor(moments.second);
+    const [first, second] = tf.tidy(() => {
+      const scaled = gradientScale === 1 ? gradient : tf.mul(gradient, gradientScale);
+      const first = previousFirst === undefined ? tf.mul(scaled, 1 - beta1) : tf.add(tf.mul(previousFirst, beta1), tf.mul(scaled, 1 - beta1));
+      const second = previousSecond === undefined ? tf.mul(tf.square(scaled), 1 - beta2) : tf.add(tf.mul(previousSecond, beta2), tf.mul(tf.square(scaled), 1 - beta2));
+      const update = tf.div(tf.div(first, firstCorrection), tf.add(tf.sqrt(tf.div(second, secondCorrection)), epsilon));
+      const decay = decays(name) ? weightDecay : 0;
+      const next = decay > 0 ? tf.sub(tf.mul(variable, 1 - learningRate * decay), tf.mul(update, learningRate)) : tf.sub(variable, tf.mul(update, learningRate));
+      variable.assign(next);
+      return [first, second];
+    });
+    previousFirst?.dispose();
+    previousSecond?.dispose();
+    this.moments.set(name, { shape: [...variable.shape], first, second });
   }
 
   /** Copies the state out (for checkpoints). */
   getState(): AdamWState {
     const firstMoments = new Map<string, { shape: number[]; data: Float32Array }>();
     const secondMoments = new Map<string, { shape: number[]; data: Float32Array }>();
+    const copy = (moment: Float32Array | Tensor): Float32Array => new Float32Array(moment instanceof Float32Array ? moment : (moment.dataSync() as Float32Array));
     for (const [name, moments] of this.moments) {
-      firstMoments.set(name, { shape: [...moments.shape], data: new Float32Array(moments.first) });
-      secondMoments.set(name, { shape: [...moments.shape], data: new Float32Array(moments.second) });
+      firstMoments.set(name, { shape: [...moments.shape], data: copy(moments.first) });
+      secondMoments.set(name, { shape: [...moments.shape], data: copy(moments.second) });
     }
     return { step: this.stepCount, firstMoments, secondMoments };
   }
 
-  /** Restores a state from {@link AdamW.getState} (replacing the current one). */
+  /**
+   * Restores a state from {@link AdamW.getState} (replacing the current one). Throws
+   * {@link InvalidArgumentError}, keeping the current state, when the step is not a non-negative
+   * integer, a variable has one moment but not the other, the two moments' shapes differ, or a
+   * moment's data does not have its shape's size.
+   */
   setState(state: AdamWState): void {
-    this.dispose();
-    this.stepCount = state.step;
+    if (!(Number.isInteger(state.step) && state.step >= 0)) throw new InvalidArgumentError({ argument: 'state', message: `expected a non-negative integer step, got ${state.step}` });
+    const restored = new Map<string, Moments>();
     for (const name of new Set([...state.firstMoments.keys(), ...state.secondMoments.keys()])) {
       const first = state.firstMoments.get(name);
       const second = state.secondMoments.get(name);
-      const shape = [...((first ?? second) as { shape: number[] }).shape];
+      if (first === undefined || second === undefined) {
+        throw new InvalidArgumentError({ argument: 'state', message: `${name} has a ${first === undefined ? 'second' : 'first'} moment but no ${first === undefined ? 'first' : 'second'} one` });
+      }
+      if (!sameShape(first.shape, second.shape)) {
+        throw new InvalidArgumentError({ argument: 'state', message: `the moments of ${name} have shapes ${describeShape(first.shape)} and ${describeShape(second.shape)}` });
+      }
+      const shape = [...first.shape];
+      if (!shape.every((length) => Number.isInteger(length) && length >= 0)) throw new InvalidArgumentError({ argument: 'state', message: `the moments of ${name} have an invalid shape ${describeShape(shape)}` });
       const size = shape.reduce((product, length) => product * length, 1);
-      const copy = (moment: { data: Float32Array } | undefined): Float32Array => (moment === undefined || moment.data.length !== size ? new Float32Array(size) : new Float32Array(moment.data));
-      this.moments.set(name, { shape, first: copy(first), second: copy(second) });
+      for (const [kind, moment] of [['first', first], ['second', second]] as const) {
+        if (moment.data.length !== size) {
+          throw new InvalidArgumentError({ argument: 'state', message: `the ${kind} moment of ${name} has ${moment.data.length} values, its shape ${describeShape(shape)} needs ${size}` });
+        }
+      }
+      restored.set(name, { shape, first: new Float32Array(first.data), second: new Float32Array(second.data) });
     }
+    this.dispose();
+    this.stepCount = state.step;
+    for (const [name, moments] of restored) this.moments.set(name, moments);
   }
 
   /** Releases the moments. */
   dispose(): void {
+    for (const { first, second } of this.moments.values()) {
+      if (!(first instanceof Float32Array)) first.dispose();
+      if (!(second instanceof Float32Array)) second.dispose();
+    }
     this.moments.clear();
   }
 }
