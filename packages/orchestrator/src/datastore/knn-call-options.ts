@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { InvalidArgumentError, type LanguageModelCallOptions } from '@codestack/core';
 import type { KnnDatastore } from '@codestack/runtime';
 import type { KnnMixingSettings } from './knn-defaults.js';
@@ -10,6 +11,41 @@ export interface SizedKnnDatastore extends KnnDatastore {
   readonly size: number;
   /** The manifest binding it to its model's weights, when it has one. */
   readonly metadata?: { readonly weights: string };
+  /**
+   * A digest of what it holds, when it knows one; see {@link knnDatastoreContentDigest}, which
+   * otherwise hashes {@link keys} and {@link values}.
+   */
+  readonly contentDigest?: string;
+  /** The stored keys (a `TokenDatastore`'s float16 bits), hashed for its content digest. */
+  readonly keys?: ArrayBufferView;
+  /** The stored next tokens, hashed for its content digest. */
+  readonly values?: ArrayBufferView;
+}
+
+const contentDigests = new WeakMap<object, string>();
+
+/**
+ * What identifies the content of `datastore`, computed once per datastore object: its own
+ * `contentDigest` when it has one; else the SHA-256 of its `keys` and `values` bytes (a
+ * `TokenDatastore`: two loads of the same files give the same digest, a rebuilt project another,
+ * even with as many entries); else, for a datastore that exposes neither, an identifier unique to
+ * the object (cache keys then never match across objects or processes: a miss, never a stale hit).
+ */
+export function knnDatastoreContentDigest(datastore: SizedKnnDatastore): string {
+  const known = contentDigests.get(datastore);
+  if (known !== undefined) return known;
+  let digest: string;
+  if (typeof datastore.contentDigest === 'string' && datastore.contentDigest !== '') digest = datastore.contentDigest;
+  else if (ArrayBuffer.isView(datastore.keys) && ArrayBuffer.isView(datastore.values)) {
+    const hash = createHash('sha256');
+    for (const [name, view] of [['keys', datastore.keys], ['values', datastore.values]] as const) {
+      hash.update(`${name}:${view.byteLength}\n`);
+      hash.update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    }
+    digest = `sha256:${hash.digest('hex')}`;
+  } else digest = `object:${randomUUID()}`;
+  contentDigests.set(datastore, digest);
+  return digest;
 }
 
 /**
@@ -17,10 +53,19 @@ export interface SizedKnnDatastore extends KnnDatastore {
  * next-token distribution. Make it with {@link createKnnCallOptions} (or `knnDatastoreMiddleware`):
  * the datastore rides along as a live, non-enumerable reference, so the enumerable part, which
  * cache keys and traces serialise, describes it in a few fields. It cannot come over HTTP.
+ *
+ * Those fields include the datastore's content digest, so `cacheKey` of `cacheMiddleware` tells
+ * two datastores of one model apart (a project rebuilt with as many tokens): a persistent cache
+ * does not answer from the other's results. That holds when the cache middleware sits inside
+ * `knnDatastoreMiddleware` (after it in a `wrapLanguageModel` list, so it sees the options it
+ * set); placed outside, its key has no kNN options at all and mixes answers with and without them.
  */
 export interface KnnCallOptions {
-  /** The datastore's weights fingerprint and size, when one is used. */
-  readonly datastore?: { readonly weights: string | null; readonly entries: number; readonly settings: KnnMixingSettings };
+  /**
+   * The datastore's weights fingerprint, size, content digest (see
+   * {@link knnDatastoreContentDigest}) and mixing settings, when one is used.
+   */
+  readonly datastore?: { readonly weights: string | null; readonly entries: number; readonly content: string; readonly settings: KnnMixingSettings };
   /** The continuous cache's settings, when the text before the cursor becomes a cache. */
   readonly cache?: KnnMixingSettings;
 }
@@ -47,7 +92,7 @@ export function createKnnCallOptions(options: CreateKnnCallOptions): KnnCallOpti
   if (options.datastore !== undefined) {
     const { datastore, settings } = options.datastore;
     if (typeof datastore?.search !== 'function') throw new InvalidArgumentError({ argument: 'datastore', message: 'expected a datastore with search(vector, k)' });
-    value.datastore = { weights: datastore.metadata?.weights ?? null, entries: datastore.size, settings: checkSettings(settings, 'datastore') };
+    value.datastore = { weights: datastore.metadata?.weights ?? null, entries: datastore.size, content: knnDatastoreContentDigest(datastore), settings: checkSettings(settings, 'datastore') };
   }
   if (options.cache !== undefined) value.cache = checkSettings(options.cache, 'cache');
   Object.defineProperty(value, marker, { value: options.datastore?.datastore ?? null, enumerable: false });

@@ -10,6 +10,7 @@ import { OpenAICompatibleModel } from '../models/openai-compatible-model.js';
 import { generateText, streamText } from '../models/generate-text.js';
 import { wrapLanguageModel, type LanguageModelMiddleware } from '../models/wrap-language-model.js';
 import { buildCodeCompletionPrompt } from '../prompt/completion-template.js';
+import { cacheKey, cacheMiddleware, createMemoryCacheStore } from './cache-middleware.js';
 import { knnDatastoreMiddleware } from './knn-datastore-middleware.js';
 
 /** One token per printable ASCII character (space is 0), and 95 for a newline: decodes back to the text. */
@@ -106,6 +107,47 @@ describe('knnDatastoreMiddleware', () => {
     expect(() => knnDatastoreMiddleware({})).toThrow(InvalidArgumentError);
     const forged: LanguageModelCallOptions = { prompt: 'x', providerOptions: { codestack: { knn: { cache: settings } } } };
     await expect(local.doGenerate(forged)).rejects.toThrow(/createKnnCallOptions/);
+  });
+
+  it('gives two datastores of one model with as many entries different cache keys, and one datastore loaded twice the same', async () => {
+    const datastore = await buildDatastore({ model: llama, tokenizer: characterTokenizer, texts: sources.map((source) => source.text) });
+    // A rebuilt project: the same weights and entry count, other content.
+    const rebuilt = await TokenDatastore.create(datastore.metadata, datastore.keys, Int32Array.from(datastore.values, (value) => (value + 1) % config.vocabularySize));
+    const reloaded = await TokenDatastore.create(datastore.metadata, Uint16Array.from(datastore.keys), Int32Array.from(datastore.values));
+    expect(rebuilt.metadata.weights).toBe(datastore.metadata.weights);
+    expect(rebuilt.size).toBe(datastore.size);
+    const call: LanguageModelCallOptions = { prompt: 'let count = items.', maxOutputTokens: 4, temperature: 0 };
+    /** The call options and cache key the model sees below knnDatastoreMiddleware. */
+    const seen = async (store: TokenDatastore): Promise<string> => {
+      let key = '';
+      const probe: LanguageModelMiddleware = {
+        async transformParams({ params, model }) {
+          key = cacheKey(model.provider, model.modelId, params);
+          return params;
+        },
+      };
+      await generateText({ model: wrapLanguageModel({ model: local, middleware: [knnDatastoreMiddleware({ datastore: store, settings }), probe] }), ...call });
+      return key;
+    };
+    const [original, other, again] = [await seen(datastore), await seen(rebuilt), await seen(reloaded)];
+    expect(other).not.toBe(original);
+    expect(again).toBe(original);
+    expect(await seen(datastore)).toBe(original);
+    // A persistent cache inside the middleware misses for the rebuilt datastore instead of answering from the old one.
+    const store = createMemoryCacheStore();
+    const calls: string[] = [];
+    const counter: LanguageModelMiddleware = {
+      async wrapGenerate({ doGenerate, params }) {
+        calls.push(params.prompt as string);
+        return doGenerate();
+      },
+    };
+    const cachedModel = (used: TokenDatastore) => wrapLanguageModel({ model: local, middleware: [knnDatastoreMiddleware({ datastore: used, settings }), cacheMiddleware({ store }), counter] });
+    await generateText({ model: cachedModel(datastore), ...call });
+    await generateText({ model: cachedModel(reloaded), ...call });
+    expect(calls).toHaveLength(1);
+    await generateText({ model: cachedModel(rebuilt), ...call });
+    expect(calls).toHaveLength(2);
   });
 });
 

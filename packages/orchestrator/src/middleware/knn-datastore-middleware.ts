@@ -30,7 +30,10 @@ export interface KnnDatastoreMiddlewareOptions {
  * `p_kNN` from the nearest stored final hidden states, read from the forward pass the step runs
  * anyway, and before the call's temperature, `topK` and `topP`, which shape and filter the mixed
  * distribution (as the kNN-LM does). It sets `providerOptions.codestack.knn` (keeping one the caller set) and composes with
- * the other middleware; a cache middleware keys on its settings and the datastore's fingerprint.
+ * the other middleware. A `cacheMiddleware` keys on its settings and the datastore's weights
+ * fingerprint, size and content digest when it sits inside this one (after it in a
+ * `wrapLanguageModel` list); placed before it, the cache sees no kNN options, and its key can
+ * neither tell calls with the datastore from calls without it nor two datastores apart.
  * Only a local model (`codestack.local`) can look up hidden states: any other is refused, so the
  * lookup is never skipped silently.
  */
