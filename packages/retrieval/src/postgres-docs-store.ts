@@ -37,8 +37,15 @@ export interface ConnectPostgresDocsStoreOptions {
  */
 export const postgresDocsStoreFormatVersion = 2;
 
-/** Serialises every writer of one store: the collection statistics are shared by all packages. */
-const writerLock = 7301;
+/**
+ * Serialises every writer of one store (the collection statistics are shared by all packages): a
+ * transaction-scoped advisory lock in the two-key form, the first key this store's own and the
+ * second its schema (where `codestack_docs_store` is, or will be created), so it neither collides
+ * with the host's own advisory locks nor serialises stores in different schemas. Advisory locks are
+ * per database already.
+ */
+const lockWriters = `SELECT pg_advisory_xact_lock(hashtext('codestack.docs_store'), hashtext(coalesce(
+  (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = to_regclass('codestack_docs_store')), current_schema(), '')))`;
 
 /** The oldest pgvector the store runs on: HNSW indexes and `hnsw.ef_search` came with 0.5.0. */
 export const minimumPgvectorVersion = '0.5.0';
@@ -87,7 +94,7 @@ export class PostgresDocsStore implements DocsStore {
    * missing, checks the store's format version, and upgrades a store of format 1 in place in one
    * transaction (the lexical side is rebuilt from the stored entries; nothing is re-embedded).
    * @throws InvalidArgumentError when neither or both of `connectionString` and `client` are given, or the string's scheme is unknown.
-   * @throws DocsStoreError when a driver package is missing, the database refuses, the store's format is newer than this version reads (`unsupported-format`), or an upgrade fails (`outdated-format`; nothing is changed).
+   * @throws DocsStoreError when a driver package is missing, the database refuses, the store's format is newer than this version reads (`unsupported-format`), or an upgrade fails (nothing is changed): `outdated-format` when the role may not alter the tables, `database` for another failure.
    */
   static async connect(options: ConnectPostgresDocsStoreOptions): Promise<PostgresDocsStore> {
     const { connectionString, client, signal } = options;
@@ -143,7 +150,7 @@ export class PostgresDocsStore implements DocsStore {
       'write',
       async (query) => {
         // One writer at a time; a second initialiser sees the first's row.
-        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        await query(lockWriters);
         await query(`CREATE TABLE IF NOT EXISTS codestack_docs_store (
           singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
           format_version integer NOT NULL,
@@ -201,7 +208,7 @@ export class PostgresDocsStore implements DocsStore {
     await this.session.run(
       'write',
       async (query) => {
-        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        await query(lockWriters);
         const ofPackage = 'p.package = $1 AND p.package_version = $2';
         await removePieces(query, ofPackage, [packageName, packageVersion]);
         const batchSize = 200;
@@ -221,7 +228,7 @@ export class PostgresDocsStore implements DocsStore {
     return this.session.run(
       'write',
       async (query) => {
-        await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+        await query(lockWriters);
         return packageVersion === undefined
           ? removePieces(query, 'p.package = $1', [packageName])
           : removePieces(query, 'p.package = $1 AND p.package_version = $2', [packageName, packageVersion]);
@@ -317,13 +324,14 @@ export class PostgresDocsStore implements DocsStore {
       await this.session.run(
         'write',
         async (query) => {
-          await query('SELECT pg_advisory_xact_lock($1)', [writerLock]);
+          await query(lockWriters);
           if ((await version(query)) === 1) await upgradeFormat1To2(query);
         },
         statement,
       );
     } catch (cause) {
-      if (DocsStoreError.isInstance(cause) && cause.reason === 'database') {
+      // Only a refused privilege (42501: not the tables' owner) is what a role that may alter them fixes.
+      if (DocsStoreError.isInstance(cause) && cause.reason === 'database' && (cause.cause as { code?: unknown } | undefined)?.code === '42501') {
         throw new DocsStoreError({
           reason: 'outdated-format',
           message:

@@ -123,7 +123,86 @@ describePostgresDocsStoreConformance(`a real PostgreSQL server${vectorSkip === u
   },
 }), vectorSkip);
 
+describe.skipIf(vectorSkip !== undefined)(`the writer lock${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
+  it("is namespaced to the store and its schema: the host's advisory locks and a store in another schema do not block a writer", async () => {
+    const admin = new pg.Client({ connectionString: requireServer().connectionString });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE writer_lock');
+    } finally {
+      await admin.end();
+    }
+    const connectionString = requireServer().connectionStringOf('writer_lock');
+    const holder = new pg.Client({ connectionString });
+    await holder.connect();
+    const other = new pg.Client({ connectionString, options: '-c search_path=other,public' });
+    await other.connect();
+    try {
+      await holder.query('CREATE EXTENSION vector');
+      await holder.query('CREATE SCHEMA other');
+      const embedder = await LocalEmbedder.fit(sampleEntries().map((entry) => entry.summary), { dimension: 8 });
+      const otherStore = await PostgresDocsStore.connect({ client: other });
+      await DocsIndex.open({ store: otherStore, embedder });
+      // The host's own lock on the key the store used to take, and a writer of the store in schema
+      // other holding its lock, both while the public store is written.
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(7301)');
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_advisory_xact_lock(hashtext('codestack.docs_store'), hashtext('other'))`);
+      const store = await PostgresDocsStore.connect({ connectionString });
+      try {
+        const writing = (async () => {
+          const index = await DocsIndex.open({ store, embedder });
+          await index.upsert(sampleEntries());
+          return 'written';
+        })();
+        const outcome = await Promise.race([writing, new Promise((resolve) => setTimeout(() => resolve('blocked'), 10_000))]);
+        expect(outcome).toBe('written');
+        await other.query('COMMIT');
+        await holder.query('COMMIT');
+        expect(await otherStore.packages()).toEqual([]);
+        expect((await store.packages()).length).toBeGreaterThan(0);
+      } finally {
+        // Released in any case, so a blocked writer ends before its pool is closed (a ROLLBACK after COMMIT only warns).
+        await other.query('ROLLBACK').catch(() => undefined);
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await store.close();
+      }
+    } finally {
+      await holder.end();
+      await other.end();
+    }
+  }, 60_000);
+});
+
 describe.skipIf(vectorSkip !== undefined)(`upgrading a format 1 store without the privilege${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
+  it('reports another failed upgrade as the database error it is, not as a missing privilege', async () => {
+    const admin = new pg.Client({ connectionString: requireServer().connectionString });
+    await admin.connect();
+    try {
+      await admin.query('CREATE DATABASE upgrade_broken');
+    } finally {
+      await admin.end();
+    }
+    const owner = new pg.Client({ connectionString: requireServer().connectionStringOf('upgrade_broken') });
+    await owner.connect();
+    try {
+      // Format 1, but without its tsvector column: the upgrade's DROP COLUMN lexical fails (42703).
+      await owner.query('CREATE EXTENSION vector');
+      await owner.query(`CREATE TABLE codestack_docs_store (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        format_version integer NOT NULL, embedder_id text NOT NULL, dimension integer NOT NULL, embedder_state text)`);
+      await owner.query("INSERT INTO codestack_docs_store VALUES (true, 1, 'local', 8, NULL)");
+      await owner.query(`CREATE TABLE codestack_docs_pieces (package text NOT NULL, package_version text NOT NULL, id text NOT NULL, kind text NOT NULL,
+        deprecated boolean NOT NULL, entry jsonb NOT NULL, prior real NOT NULL, embedding vector(8) NOT NULL, PRIMARY KEY (package, package_version, id))`);
+      const failed = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_broken') }).catch((error: unknown) => error);
+      expect(DocsStoreError.isInstance(failed) && failed.reason).toBe('database');
+      expect((failed as Error).message).toMatch(/lexical/);
+      expect((await owner.query('SELECT format_version FROM codestack_docs_store')).rows).toEqual([{ format_version: 1 }]);
+    } finally {
+      await owner.end();
+    }
+  });
+
   it('refuses with outdated-format and changes nothing when the role may not alter the tables', async () => {
     const admin = new pg.Client({ connectionString: requireServer().connectionString });
     await admin.connect();
