@@ -48,7 +48,9 @@ export function knnDistribution(neighbours: readonly KnnNeighbour[], temperature
  * The kNN-LM (Khandelwal et al. 2020, "Generalization through Memorization") as a logits
  * processor: looks up the `k` stored keys nearest to the step's final hidden state, forms
  * `p_kNN` (see {@link knnDistribution}) and rewrites the logits to `log((1 − λ)·p_model + λ·p_kNN)`,
- * where `p_model` is the softmax of the logits it is given (so place it after any temperature).
+ * where `p_model` is the softmax of the logits it is given: pass it as `mixingProcessors` of
+ * `generate`, so it mixes the model's own distribution and temperature, top-k and top-p then apply
+ * to the mixture.
  * Needs the hidden state: the decoding loop reads it when this processor is among its processors.
  */
 export class KnnLogitsProcessor implements LogitsProcessor {
