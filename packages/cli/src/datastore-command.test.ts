@@ -62,9 +62,18 @@ describe('codestack datastore build', () => {
     expect((JSON.parse(plain.stdout) as { completion: string }).completion).not.toBe(completion);
 
     // generate, and eval completion take it too; the cache reads each case's own prefix.
-    const generated = await runBin(['generate', 'write add', '--model', path('model'), '--maximum-tokens', '8', '--repair-rounds', '0', '--datastore', path('store'), '--json']);
-    expect(generated.stderr).not.toContain('"error"');
-    expect(generated.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { event?: string }).event)).toContain('result');
+    // generate --datastore: the neighbours change what the model writes (the same call without it writes something else).
+    const generateWith = async (datastore: string[]): Promise<string> => {
+      const run = await runBin(['generate', 'write add', '--model', path('model'), '--maximum-tokens', '8', '--repair-rounds', '0', ...datastore, '--json']);
+      expect(run.stderr).not.toContain('"error"');
+      const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event?: string; type?: string; delta?: string });
+      expect(events.map((event) => event.event)).toContain('result');
+      return events.filter((event) => event.type === 'text-delta').map((event) => event.delta).join('');
+    };
+    const generatedPlain = await generateWith([]);
+    const generatedMixed = await generateWith(['--datastore', path('store'), ...strongMixing]);
+    expect(generatedMixed.length).toBeGreaterThan(0);
+    expect(generatedMixed).not.toBe(generatedPlain);
     await writeFile(path('cases.jsonl'), `${JSON.stringify({ prefix: promptText, expected: ' return a + b; }', kind: 'next-line' })}\n`);
     const evaluated = await runBin(['eval', 'completion', '--cases', path('cases.jsonl'), '--model', path('model'), '--datastore', path('store'), '--cache', ...strongMixing, '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
@@ -102,6 +111,9 @@ describe('codestack datastore build', () => {
     const code = await exit;
     expect(code, stderr).not.toBe(0);
     expect(stderr).toContain('ABORTED');
+    // The abort wrote a checkpoint, and says where.
+    const events = stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event?: string; checkpoint?: string });
+    expect(events.find((event) => event.event === 'interrupted')?.checkpoint).toBe(`${out}.partial`);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(true);
 
@@ -113,6 +125,18 @@ describe('codestack datastore build', () => {
     expect(existsSync(`${out}.partial`)).toBe(false);
     const fresh = await runBin(['datastore', 'build', '--model', path('model'), '--from', path('many'), '--out', path('many-fresh'), '--window-tokens', '8', '--json']);
     expect((JSON.parse(fresh.stdout) as { tokens: number }).tokens).toBe(summary.tokens);
+  });
+
+  it('reports no interrupted build or checkpoint for a failure that is no abort, and leaves a foreign <out>.partial alone', async () => {
+    const out = path('foreign-store');
+    await mkdir(`${out}.partial`, { recursive: true });
+    await writeFile(join(`${out}.partial`, 'notes.txt'), 'mine\n');
+    const refused = await runBin(['datastore', 'build', '--model', path('model'), '--from', path('project', 'src'), '--out', out, '--json']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('is not a datastore build checkpoint');
+    expect(refused.stderr).not.toContain('interrupted');
+    expect(refused.stderr).not.toContain('"checkpoint"');
+    expect(existsSync(join(`${out}.partial`, 'notes.txt'))).toBe(true);
   });
 
   it('serve --datastore mixes the neighbours into every request to the local model', async () => {

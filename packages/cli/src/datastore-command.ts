@@ -1,5 +1,6 @@
-import { resolve } from 'node:path';
-import { createProgressReporter, InvalidArgumentError } from '@codestack/core';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AbortedError, createProgressReporter, InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
 import { resolveModel } from './resolve-model.js';
@@ -29,7 +30,8 @@ export async function datastoreCommand(args: readonly string[], context: CliCont
   if (sources.length === 0) throw new InvalidArgumentError({ argument: '--from', message: `no JavaScript or TypeScript files in ${inputs.join(', ')}` });
   // Always a local model (the bundled one without --model): the keys are its hidden states.
   const { local } = await resolveModel({ ...(values.model === undefined ? {} : { model: values.model }), ...(values.encoding === undefined ? {} : { encoding: values.encoding }) }, { ...context, environment: {} });
-  const windowTokens = positiveInteger(values['window-tokens'], '--window-tokens', local!.contextTokens);
+  // Not the whole context by default: a window's forward holds activations for all its positions (the orchestrator's default, 1,024).
+  const windowTokens = positiveInteger(values['window-tokens'], '--window-tokens', Math.min(1024, local!.contextTokens));
   const progress = createProgressReporter({ label: 'datastore', total: sources.length, json: values.json === true, stream: context.stderr });
   const report = await buildDatastoreDirectory({
     model: local!.model,
@@ -40,7 +42,9 @@ export async function datastoreCommand(args: readonly string[], context: CliCont
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (update) => progress.update({ completed: update.texts, fields: { tokens: update.entries } }),
   }).catch((error: unknown) => {
-    progress.event('interrupted', { checkpoint: datastoreCheckpointDirectory(out) });
+    // Only an abort leaves a checkpoint to continue from; another failure is reported as itself.
+    const checkpoint = datastoreCheckpointDirectory(out);
+    if (AbortedError.isInstance(error) && existsSync(join(checkpoint, 'progress.json'))) progress.event('interrupted', { checkpoint });
     throw error;
   });
   progress.finish({ tokens: report.entries });

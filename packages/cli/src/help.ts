@@ -180,7 +180,7 @@ Options:
   --out DIR               the datastore directory
   --model DIR             the model whose hidden states are stored (default: the bundled model)
   --encoding NAME         the tokenizer of a --model without vocabulary.json or tokenizer.json
-  --window-tokens N       tokens per forward pass (default: the model's context window)
+  --window-tokens N       tokens per forward pass (default: 1024, or the model's context when shorter)
 ${commonHelp}
 
 Examples:
