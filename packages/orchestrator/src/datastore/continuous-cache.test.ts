@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Tokenizer } from '@codestack/core';
 import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { buildCompletionCases } from '../eval/completion-cases.js';
+import { evaluateCompletion } from '../eval/evaluate-completion.js';
+import { knnDatastoreMiddleware } from '../middleware/knn-datastore-middleware.js';
+import { createLocalLanguageModel } from '../models/local/local-language-model.js';
+import { wrapLanguageModel } from '../models/wrap-language-model.js';
 import { buildContinuousCache, ContinuousCacheBuilder, ExactTokenDatastore } from './continuous-cache.js';
 
 /** One token per character (code point mod 96). */
@@ -33,23 +38,17 @@ describe('ExactTokenDatastore', () => {
 });
 
 describe('buildContinuousCache', () => {
-  it('stores the hidden state of every position before the cursor with its next token, over windows, and nothing after the cursor', async () => {
+  it('stores the hidden state of every position of the text it is given with its next token, over windows', async () => {
     const runtime = await createRuntime({ backend: 'cpu' });
     const model = LlamaModel.create(runtime, config, { seed: 4, initializerRange: 0.2 });
     const before = runtime.tf.memory().numTensors;
-    const file = 'const first = 1;\nconst second = first + 1;\nexport function total() { return first + second; }\n// after the cursor: SECRET_AFTER_CURSOR\n';
-    const cursor = file.indexOf('// after');
-    const textBeforeCursor = file.slice(0, cursor);
+    const textBeforeCursor = 'const first = 1;\nconst second = first + 1;\nexport function total() { return first + second; }\n';
     const cache = await buildContinuousCache({ model, tokenizer: characterTokenizer, textBeforeCursor, windowTokens: 32 });
     expect(runtime.tf.memory().numTensors).toBe(before);
     const ids = characterTokenizer.encode(textBeforeCursor);
     // Longer than one window: the earlier part was run in windows, and every next token is stored once.
     expect(ids.length).toBeGreaterThan(64);
     expect(Array.from(cache.values)).toEqual(ids.slice(1));
-    const afterIds = new Set(characterTokenizer.encode('SECRET_AFTER_CURSOR'));
-    const storedAfterOnly = [...afterIds].filter((id) => !ids.includes(id));
-    expect(storedAfterOnly.length).toBeGreaterThan(0);
-    for (const id of storedAfterOnly) expect(cache.values.includes(id)).toBe(false);
     // A key is the hidden state of its position in its window: the first window's, from one forward pass.
     const { logits, hiddenStates } = model.logitsWithHiddenStates([ids.slice(0, 32)]);
     const hidden = Float32Array.from(hiddenStates.dataSync());
@@ -97,6 +96,45 @@ describe('ContinuousCacheBuilder', () => {
     const further = await capped(long.slice(0, 1020));
     expect(Array.from(further.cache.values)).toEqual(characterTokenizer.encode(long.slice(850, 1020)).slice(1));
     expect(further.reusedEntries).toBe(5 * 31);
+    model.dispose();
+  });
+});
+
+describe('the continuous cache of a completion', () => {
+  it('holds no token of the file after the cursor: evaluateCompletion over a file whose last line has a member found nowhere before it', async () => {
+    const runtime = await createRuntime({ backend: 'cpu' });
+    const model = LlamaModel.create(runtime, { ...config, maximumContext: 128 }, { seed: 7, initializerRange: 0.2 });
+    const local = createLocalLanguageModel({ model, tokenizer: characterTokenizer, modelId: 'tiny-characters' });
+    const member = 'ZQJK_Vexed';
+    const file = `const total = add(one, two);\nreturn total * factor;\nlet count = items.length;\nconfig.${member}(count);\n`;
+    const sources = [{ path: 'a.ts', text: file }];
+    // Tokens of the member that no earlier text has: a cache built from more than the text before a cursor would hold them.
+    const beforeMember = characterTokenizer.encode(file.slice(0, file.indexOf(member)));
+    const memberOnly = [...new Set(characterTokenizer.encode(member))].filter((id) => !beforeMember.includes(id));
+    expect(memberOnly.length).toBeGreaterThanOrEqual(4);
+    const cases = buildCompletionCases(sources, { casesPerFile: 4, minimumPrefixLines: 1 });
+    expect(cases.length).toBeGreaterThanOrEqual(3);
+    for (const testCase of cases) expect(testCase.prefix).not.toContain(member);
+    // Every cache the local model builds, as the decode reads it.
+    const built: Int32Array[] = [];
+    const build = ContinuousCacheBuilder.prototype.build;
+    const spy = vi.spyOn(ContinuousCacheBuilder.prototype, 'build').mockImplementation(async function (this: ContinuousCacheBuilder, options) {
+      const result = await build.call(this, options);
+      built.push(result.cache.values.slice());
+      return result;
+    });
+    try {
+      const wrapped = wrapLanguageModel({ model: local, middleware: knnDatastoreMiddleware({ cache: { lambda: 0.5, k: 4, temperature: 1 } }) });
+      await evaluateCompletion({ model: wrapped, tokenizer: characterTokenizer, sources, cases, maximumPromptTokens: 120, maxOutputTokens: 4 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(built).toHaveLength(cases.length);
+    for (const [index, values] of built.entries()) {
+      // The cache is the case's own prefix, whole, and nothing of the member after it.
+      expect(Array.from(values)).toEqual(characterTokenizer.encode(cases[index]!.prefix).slice(1));
+      for (const id of memberOnly) expect(values.includes(id)).toBe(false);
+    }
     model.dispose();
   });
 });
