@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
+import { InvalidArgumentError } from '@codestack/core';
 import { LlamaModel } from './llama-model.js';
+import { KeyValueCache } from './key-value-cache.js';
 import type { ModelConfig } from './model-config.js';
 import { tinyConfig } from '../__fixtures__/test-configs.js';
 
@@ -65,6 +67,49 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
         }
       });
     }
+
+    it('refuses a step past maximumContext with a cache that has no maximum length (public constructor), instead of NaN', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      const model = LlamaModel.create(runtime, tinyConfig, { seed: 5 });
+      const cache = new KeyValueCache(tinyConfig.layers, 1);
+      model.logits([Array.from({ length: tinyConfig.maximumContext }, (_, index) => index % tinyConfig.vocabularySize)], cache, { lastPositionOnly: true }).dispose();
+      expect(cache.length).toBe(tinyConfig.maximumContext);
+      const before = tf.memory().numTensors;
+      const ids = tf.tensor2d([[1]], [1, 1], 'int32');
+      expect(() => model.logitsFlat(ids, cache, { differentiable: false })).toThrow(InvalidArgumentError);
+      expect(() => model.logitsFlat(ids, cache, { differentiable: false })).toThrow(/past maximumContext 64/);
+      ids.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      cache.dispose();
+      model.dispose();
+    });
+
+    it('is not taken on a device backend (tfjs-node): the tensor path with a tensor cache gives the same logits', async () => {
+      const runtime = await createRuntime({ backend });
+      const config = { ...tinyConfig, maximumContext: 300 };
+      const model = LlamaModel.create(runtime, config, { seed: 9, initializerRange: 0.2 });
+      const fused = decode(model, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], 4);
+      model.dispose();
+      // The same kernels, named as tfjs-node names its backend.
+      const device = { ...runtime, tf: { ...runtime.tf, getBackend: () => 'tensorflow' } as typeof runtime.tf };
+      const deviceModel = LlamaModel.create(device, config, { seed: 9, initializerRange: 0.2 });
+      const before = runtime.tf.memory().numTensors;
+      const cache = deviceModel.createCache(1);
+      deviceModel.logits([[1, 2, 3]], cache).dispose();
+      // An array cache would have storage; a tensor cache has none, so the fused step (which needs it) was not taken.
+      deviceModel.logits([[4]], cache).dispose();
+      expect(cache.length).toBe(4);
+      expect(cache.allocatedLength).toBe(0);
+      cache.dispose();
+      expect(runtime.tf.memory().numTensors).toBe(before);
+      const reference = decode(deviceModel, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], 4);
+      deviceModel.dispose();
+      for (let step = 0; step < 4; step++) {
+        expect(maximumDifference(fused.logits[step]!, reference.logits[step]!)).toBeLessThan(1e-5);
+        expect(maximumDifference(fused.hidden[step]!, reference.hidden[step]!)).toBeLessThan(1e-5);
+      }
+    });
 
     it('gives the same logits as the cpu backend', async () => {
       const runtime = await createRuntime({ backend });

@@ -1,4 +1,5 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { rmsNormRows } from '../ops/rms-norm.js';
 import type { KeyValueCache, KeyValueStorage } from './key-value-cache.js';
@@ -93,6 +94,11 @@ function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, s
  * dominated a step (92 kernels for a 4-layer model). Every tensor it makes is released before it
  * returns, except the two results, which the caller owns: the final hidden states (after the final
  * norm, [batch, hidden]) and the logits ([batch, vocabulary]). Advances the cache by one position.
+ * Throws {@link InvalidArgumentError} when the cache already holds `maximumContext` positions.
+ *
+ * It reads every weight and the cache as JavaScript arrays, so it is for the `wasm` and `cpu`
+ * backends only (`computesOnHost` in backend/host-compute.ts): on tfjs-node(-gpu) each read would be a
+ * device-to-host transfer, and the model takes the tensor path there.
  */
 export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyValueCache): { final: Tensor2D; logits: Tensor2D } {
   const { tf, config, rotary } = model;
@@ -104,6 +110,12 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
   const feedForward = config.feedForwardSize;
   const epsilon = config.normEpsilon;
   const position = cache.length;
+  // A cache made with `new KeyValueCache(layers, batch)` has no maximum length, and past the
+  // rotary tables (maximumContext positions) the step would read undefined and return NaN.
+  if (position >= config.maximumContext) {
+    throw new InvalidArgumentError({ argument: 'cache', message: `position ${position} is past maximumContext ${config.maximumContext}: the cache is full` });
+  }
+  if (cache.batchSize !== batch) throw new InvalidArgumentError({ argument: 'cache', message: `cache holds ${cache.batchSize} sequences, input has ${batch}` });
   const total = position + 1;
   const scale = 1 / Math.sqrt(head);
   const weightValues = (name: string): Float32Array => (model.weight(name) as Tensor).dataSync() as Float32Array;

@@ -73,5 +73,44 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
       cache.dispose();
       expect(cache.length).toBe(0);
     });
+
+    it('keeps tensors, read back never, when the backend is a device one (tfjs-node), and refuses to mix the two', async () => {
+      const runtime = await createRuntime({ backend });
+      const { tf } = runtime;
+      // The same kernels, named as tfjs-node names its backend.
+      const deviceTf = { ...tf, getBackend: () => 'tensorflow' } as typeof tf;
+      const before = tf.memory().numTensors;
+      const cache = new KeyValueCache(1, 1, { maximumLength: 3 });
+      let last: number[][] = [];
+      for (let position = 0; position < 3; position++) {
+        const key = tf.fill([1, 2, 4, 1], position) as tfCore.Tensor4D;
+        const value = tf.fill([1, 2, 1, 4], -position - 1) as tfCore.Tensor4D;
+        tf.tidy(() => {
+          const [keys, values] = cache.append(deviceTf, 0, key, value);
+          expect(keys.shape).toEqual([1, 2, 4, position + 1]);
+          expect(values.shape).toEqual([1, 2, position + 1, 4]);
+          last = [[...keys.dataSync()], [...values.dataSync()]];
+        });
+        cache.advance(1);
+        tf.dispose([key, value]);
+      }
+      expect(last[0]!.slice(0, 3)).toEqual([0, 1, 2]);
+      expect(last[1]!.slice(0, 12)).toEqual([-1, -1, -1, -1, -2, -2, -2, -2, -3, -3, -3, -3]);
+      expect(cache.allocatedLength).toBe(0);
+      // One key and one value tensor for the layer, nothing else.
+      expect(tf.memory().numTensors).toBe(before + 2);
+      const key = tf.zeros([1, 2, 4, 1]) as tfCore.Tensor4D;
+      const value = tf.zeros([1, 2, 1, 4]) as tfCore.Tensor4D;
+      expect(() => tf.tidy(() => void cache.append(deviceTf, 0, key, value))).toThrow(/exceed the cache's 3/);
+      expect(() => cache.storage(0, 2, 4, 4)).toThrow(/holds tensors/);
+      cache.dispose();
+      // Only the two zero tensors of this test are left.
+      expect(tf.memory().numTensors).toBe(before + 2);
+      tf.dispose([key, value]);
+      expect(tf.memory().numTensors).toBe(before);
+      const arrays = new KeyValueCache(1, 1);
+      arrays.storage(0, 2, 4, 1);
+      expect(() => arrays.append(deviceTf, 0, key, value)).toThrow(/holds arrays/);
+    });
   });
 }

@@ -1,6 +1,7 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { computesOnHost } from '../backend/host-compute.js';
 
 type Tensor4D = tfCore.Tensor4D;
 
@@ -29,12 +30,20 @@ export interface KeyValueStorage {
  * {@link KeyValueStorage}) and are written in place, one position per decoded token: no tensor is concatenated or kept per token. The capacity grows by doubling (up to
  * `maximumLength`), so a decode of n tokens copies the cache O(log n) times rather than n times.
  * The fused decode step reads the arrays directly; the tensor path gets tensors built from them
- * ({@link KeyValueCache.append}). Call {@link KeyValueCache.dispose} when done.
+ * ({@link KeyValueCache.append}). That is on the `wasm` and `cpu` backends; on the `tensorflow`
+ * backends (tfjs-node, tfjs-node-gpu), where reading a tensor is a device-to-host transfer, the
+ * cache keeps one key and one value tensor per layer instead and concatenates each new position
+ * on the device (see {@link computesOnHost}). The first append chooses. Call
+ * {@link KeyValueCache.dispose} when done.
  */
 export class KeyValueCache {
   /** Number of sequences decoded together. */
   readonly batchSize: number;
   private readonly layers: (KeyValueStorage | undefined)[];
+  /** The per-layer tensors of a cache on a device backend. */
+  private readonly tensorLayers: ({ keys: Tensor4D; values: Tensor4D } | undefined)[];
+  /** Arrays or tensors, chosen by the first append or storage request; undefined while empty. */
+  private mode: 'arrays' | 'tensors' | undefined;
   private readonly maximumLength: number;
   private cachedLength = 0;
   private keyValueHeads = 0;
@@ -45,6 +54,7 @@ export class KeyValueCache {
   constructor(layers: number, batchSize: number, options: KeyValueCacheOptions = {}) {
     this.batchSize = batchSize;
     this.layers = new Array<KeyValueStorage | undefined>(layers).fill(undefined);
+    this.tensorLayers = new Array<{ keys: Tensor4D; values: Tensor4D } | undefined>(layers).fill(undefined);
     this.maximumLength = options.maximumLength ?? Number.POSITIVE_INFINITY;
   }
 
@@ -67,6 +77,7 @@ export class KeyValueCache {
    */
   append(tf: TensorFlow, layer: number, key: Tensor4D, value: Tensor4D): [Tensor4D, Tensor4D] {
     const [batch, keyValueHeads, headSize, tokens] = key.shape;
+    if (!computesOnHost(tf.getBackend())) return this.appendTensors(tf, layer, key, value);
     const storage = this.storage(layer, keyValueHeads, headSize, this.cachedLength + tokens);
     const capacity = this.capacity;
     const keyValues = key.dataSync() as Float32Array;
@@ -98,6 +109,7 @@ export class KeyValueCache {
    * which writes position `length` of every sequence and head in place.
    */
   storage(layer: number, keyValueHeads: number, headSize: number, length: number): KeyValueStorage {
+    this.choose('arrays');
     if (length > this.maximumLength) throw new InvalidArgumentError({ argument: 'cache', message: `${length} positions exceed the cache's ${this.maximumLength}` });
     if (this.capacity === 0) {
       this.keyValueHeads = keyValueHeads;
@@ -122,9 +134,41 @@ export class KeyValueCache {
 
   /** Releases the storage and empties the cache. */
   dispose(): void {
+    for (const tensors of this.tensorLayers) {
+      tensors?.keys.dispose();
+      tensors?.values.dispose();
+    }
+    this.tensorLayers.fill(undefined);
     this.layers.fill(undefined);
     this.cachedLength = 0;
     this.capacity = 0;
+    this.mode = undefined;
+  }
+
+  /** Fixes the storage kind on first use; a cache cannot switch between arrays and tensors. */
+  private choose(mode: 'arrays' | 'tensors'): void {
+    if (this.mode === undefined) this.mode = mode;
+    else if (this.mode !== mode) {
+      throw new InvalidArgumentError({ argument: 'cache', message: `the cache holds ${this.mode} (made on another backend); use a new cache after switching backends` });
+    }
+  }
+
+  /**
+   * {@link KeyValueCache.append} on a device backend: the layer's keys and values stay tensors,
+   * kept out of the surrounding `tf.tidy`, concatenated with the new ones (the previous ones are
+   * released), so nothing is read back to the host.
+   */
+  private appendTensors(tf: TensorFlow, layer: number, key: Tensor4D, value: Tensor4D): [Tensor4D, Tensor4D] {
+    this.choose('tensors');
+    const length = this.cachedLength + key.shape[3];
+    if (length > this.maximumLength) throw new InvalidArgumentError({ argument: 'cache', message: `${length} positions exceed the cache's ${this.maximumLength}` });
+    const previous = this.tensorLayers[layer];
+    const keys = previous === undefined ? tf.clone(key) : (tf.concat([previous.keys, key], 3) as Tensor4D);
+    const values = previous === undefined ? tf.clone(value) : (tf.concat([previous.values, value], 2) as Tensor4D);
+    this.tensorLayers[layer] = { keys: tf.keep(keys), values: tf.keep(values) };
+    previous?.keys.dispose();
+    previous?.values.dispose();
+    return [keys, values];
   }
 
   private grow(capacity: number): void {

@@ -11,6 +11,7 @@ import { registerSharedIdentityKernel } from '../ops/shared-identity-kernel.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { KeyValueCache } from './key-value-cache.js';
 import { decodeStep } from './decode-step.js';
+import { computesOnHost } from '../backend/host-compute.js';
 import { assertModelFits, type ModelTooLargeError } from './model-memory.js';
 import { decoderLayer } from './decoder-layer.js';
 import type { ForwardPass } from './forward-pass.js';
@@ -333,7 +334,7 @@ export class LlamaModel {
     const [batch, tokens] = inputIds.shape;
     const offset = cache?.length ?? 0;
     const differentiable = options.differentiable ?? true;
-    if (head && cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined) {
+    if (head && cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined && computesOnHost(tf.getBackend())) {
       // Incremental decoding: the fused step (projections as kernels, the rest in JavaScript, the cache written in place).
       return decodeStep(
         { tf, config, rotary: this.rotary, weight: (name) => this.weights.get(name), head: () => this.outputHead(false) },
