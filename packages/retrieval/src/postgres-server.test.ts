@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError } from '@codestack/core';
 import { DocsStoreError } from './docs-store-error.js';
 import { describePostgresDocsStoreConformance } from './__fixtures__/postgres-docs-store-conformance.js';
-import { findPostgresInstallation, startThrowawayPostgres, type ThrowawayPostgres } from './__fixtures__/postgres-server.js';
+import {
+  findPostgresInstallation,
+  startThrowawayPostgres,
+  throwawayPostgresStartLimit,
+  throwawayPostgresStopLimit,
+  type ThrowawayPostgres,
+} from './__fixtures__/postgres-server.js';
 import { openPostgresSession, sessionOver, type PostgresSession } from './postgres-session.js';
 import { PostgresDocsStore } from './postgres-docs-store.js';
 import { LocalEmbedder } from './local-embedder.js';
@@ -17,14 +23,21 @@ const serverSkip = installation.available ? undefined : installation.reason;
 const vectorSkip = serverSkip ?? (installation.available && !installation.hasVector ? `${installation.version} has no pgvector extension (vector.control)` : undefined);
 
 let server: ThrowawayPostgres | undefined;
+let starting: Promise<ThrowawayPostgres> | undefined;
 let databases = 0;
 
+// The hook outlasts every limit of the start (initdb, pg_ctl start, stopping a failed start). A start
+// that fails cleans up after itself; afterAll waits for a start still under way and stops what it
+// started, so nothing outlives the run.
 beforeAll(async () => {
-  if (installation.available) server = await startThrowawayPostgres(installation);
-}, 180_000);
+  if (!installation.available) return;
+  starting = startThrowawayPostgres(installation);
+  server = await starting;
+}, throwawayPostgresStartLimit + 10_000);
 afterAll(async () => {
-  await server?.stop();
-}, 60_000);
+  const started = await starting?.catch(() => undefined);
+  await started?.stop();
+}, throwawayPostgresStartLimit + throwawayPostgresStopLimit);
 
 const requireServer = (): ThrowawayPostgres => {
   if (server === undefined) throw new Error('the throwaway server did not start');

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,21 @@ export interface ThrowawayPostgres {
   stop(): Promise<void>;
 }
 
+/** The limits on `initdb`, `pg_ctl start` and stopping a server that did not start, in milliseconds. */
+const initdbTimeout = 120_000;
+const startTimeout = 150_000;
+const stopTimeout = 45_000;
+
+/**
+ * The longest {@link startThrowawayPostgres} can take: `initdb`, `pg_ctl start`, and stopping what a
+ * failed start left running, plus a margin. A hook that starts a server needs a longer timeout than
+ * this, or a slow start outlives it and leaves a server nothing stops.
+ */
+export const throwawayPostgresStartLimit = initdbTimeout + startTimeout + stopTimeout + 30_000;
+
+/** The longest {@link ThrowawayPostgres.stop} can take, plus a margin. */
+export const throwawayPostgresStopLimit = stopTimeout + 15_000;
+
 /**
  * Starts a throwaway server with `installation`: `initdb` into a temporary directory, `pg_ctl
  * start` on a free loopback port with its socket in that directory (fsync off: nothing here must
@@ -70,10 +85,12 @@ export async function startThrowawayPostgres(installation: Extract<PostgresInsta
   const dataDirectory = join(directory, 'data');
   const asServerUser = (program: string, args: string[]): [string, string[]] =>
     installation.runAs === undefined ? [join(installation.binDirectory, program), args] : ['runuser', ['-u', installation.runAs.user, '--', join(installation.binDirectory, program), ...args]];
-  if (installation.runAs !== undefined) chownSync(directory, installation.runAs.uid, installation.runAs.gid);
-  const port = await freePort();
+  const stopServer = (): Promise<void> => stopPostgres(dataDirectory, asServerUser);
+  let port: number;
   try {
-    await run(...asServerUser('initdb', ['-D', dataDirectory, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']), { timeout: 120_000 });
+    if (installation.runAs !== undefined) chownSync(directory, installation.runAs.uid, installation.runAs.gid);
+    port = await freePort();
+    await run(...asServerUser('initdb', ['-D', dataDirectory, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']), { timeout: initdbTimeout });
     await run(
       ...asServerUser('pg_ctl', [
         '-D',
@@ -87,9 +104,12 @@ export async function startThrowawayPostgres(installation: Extract<PostgresInsta
         '120',
         'start',
       ]),
-      { timeout: 150_000 },
+      { timeout: startTimeout },
     );
   } catch (error) {
+    // pg_ctl forks the server and then waits for it: when it fails or is killed on its timeout, the
+    // server may be running (or still starting) on this directory. Stop it before deleting it.
+    await stopServer();
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
@@ -98,10 +118,34 @@ export async function startThrowawayPostgres(installation: Extract<PostgresInsta
     connectionString: connectionStringOf('postgres'),
     connectionStringOf,
     stop: async () => {
-      await run(...asServerUser('pg_ctl', ['-D', dataDirectory, '-m', 'immediate', '-w', 'stop']), { timeout: 60_000 }).catch(() => undefined);
+      await stopServer();
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Stops the server of `dataDirectory`, if one runs: `pg_ctl stop` in immediate mode, then, when a
+ * `postmaster.pid` is still there, SIGKILL to the process it names, but only if that process is a
+ * postgres on this very directory (a stale file's pid may since belong to something else).
+ */
+async function stopPostgres(dataDirectory: string, asServerUser: (program: string, args: string[]) => [string, string[]]): Promise<void> {
+  if (!existsSync(dataDirectory)) return;
+  await run(...asServerUser('pg_ctl', ['-D', dataDirectory, '-m', 'immediate', '-w', '-t', '30', 'stop']), { timeout: stopTimeout - 5_000 }).catch(() => undefined);
+  const pid = await readFile(join(dataDirectory, 'postmaster.pid'), 'utf8').then(
+    (text) => Number(text.split('\n')[0]),
+    () => Number.NaN,
+  );
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!command.split('\0').includes(dataDirectory)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+  // A killed postmaster's children exit once they notice it is gone; wait briefly for them.
+  for (let waited = 0; waited < 5_000 && existsSync(`/proc/${pid}`); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 async function freePort(): Promise<number> {
