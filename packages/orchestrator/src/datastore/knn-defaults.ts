@@ -18,7 +18,8 @@ export interface KnnMixingSettings {
  * How they were chosen (issue 16, `model-pipeline tune-knn` of the private `@codestack/corpus`): on
  * the VALIDATION API-member completion set (`packages/corpus/data/api-completion/validation.jsonl`,
  * 143 `fs` → `.readFileSync`-style cases from 26 npm packages outside the training corpus, disjoint
- * from the test packages), with the bundled model and a datastore of 211,342 tokens of the training
+ * from the test packages, as it stood before near-duplicate cases were removed; it now holds 115 and
+ * the sweep was not re-run), with the bundled model and a datastore of 211,342 tokens of the training
  * split's files that import a Node core module, every λ ∈ {0.1, 0.25, 0.5, 0.75, 0.9},
  * k ∈ {4, 8, 16, 32, 64} and temperature ∈ {1, 3, 10, 30, 100} was scored by greedy exact answers
  * (8 output tokens, as `evaluateCompletion` gives an identifier), ties broken by the mean
