@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { FileFormatError, findInstalledPackage, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
-import { listSourceFiles, looksGenerated, variantRank } from './collect-corpus.js';
+import { findPermissivePackage, listSourceFiles, looksGenerated, variantRank } from './collect-corpus.js';
 import { corpusPackages } from './corpus-packages.js';
 import { isPermissiveLicense, readLicense } from './license-policy.js';
 import { keepDistinct } from './near-duplicates.js';
@@ -255,18 +255,12 @@ export async function buildApiCompletionSets(options: BuildApiCompletionSetsOpti
       skipped.push({ name, reason: 'in the training corpus' });
       continue;
     }
-    const directory = findInstalledPackage(name, options.resolveFrom);
-    if (directory === undefined) {
-      skipped.push({ name, reason: 'not installed' });
+    const found = await findPermissivePackage(name, options.resolveFrom);
+    if ('reason' in found) {
+      skipped.push({ name, reason: found.reason });
       continue;
     }
-    const packageJson = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const license = readLicense(packageJson);
-    if (!isPermissiveLicense(license)) {
-      skipped.push({ name, reason: `license ${license ?? '(none)'} is not permissive` });
-      continue;
-    }
-    usable.push({ name, directory, version: String(packageJson.version ?? '') });
+    usable.push({ name, directory: found.directory, version: String(found.packageJson.version ?? '') });
   }
   const packages = splitApiPackages(
     usable.map((entry) => entry.name),

@@ -79,6 +79,22 @@ const excludedFiles = /(?:\.d\.[cm]?ts|\.min\.js|\.bundle\.js|[.-]umd\.js)$/;
 const excludedDirectories = new Set(['node_modules', '.git', 'coverage', 'test', 'tests', '__tests__', 'fixtures']);
 
 /**
+ * Finds an installed package and reads its `package.json`, or says why it may not be used: not
+ * installed, or a licence the corpus policy does not allow.
+ */
+export async function findPermissivePackage(
+  name: string,
+  resolveFrom: string,
+): Promise<{ directory: string; packageJson: Record<string, unknown>; license: string } | { reason: string }> {
+  const directory = findInstalledPackage(name, resolveFrom);
+  if (!directory) return { reason: 'not installed' };
+  const packageJson = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const license = readLicense(packageJson);
+  if (license === undefined || !isPermissiveLicense(license)) return { reason: `license ${license ?? '(none)'} is not permissive` };
+  return { directory, packageJson, license };
+}
+
+/**
  * Collects a JavaScript/TypeScript corpus from installed npm packages: reads each package's
  * license and keeps only permissive ones, keeps readable source files (no declarations,
  * minified or bundled files), removes exact duplicates across the corpus and near duplicates
@@ -101,17 +117,12 @@ export async function collectCorpus(options: CollectCorpusOptions): Promise<Corp
 
   for (const [position, name] of options.packages.entries()) {
     throwIfAborted(options.signal, 'corpus collection');
-    const directory = findInstalledPackage(name, options.resolveFrom);
-    if (!directory) {
-      skipped.push({ name, reason: 'not installed' });
+    const found = await findPermissivePackage(name, options.resolveFrom);
+    if ('reason' in found) {
+      skipped.push({ name, reason: found.reason });
       continue;
     }
-    const packageJson = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as Record<string, unknown>;
-    const license = readLicense(packageJson);
-    if (!isPermissiveLicense(license)) {
-      skipped.push({ name, reason: `license ${license ?? '(none)'} is not permissive` });
-      continue;
-    }
+    const { directory, packageJson, license } = found;
     const split: CorpusSplit = domainPackages.has(name) ? 'domain' : validationPackages.has(name) ? 'validation' : 'train';
     const candidates: CorpusDocument[] = [];
     let duplicates = 0;
@@ -137,7 +148,7 @@ export async function collectCorpus(options: CollectCorpusOptions): Promise<Corp
     packages.push({
       name,
       version: String(packageJson.version ?? ''),
-      license: license!,
+      license,
       split,
       files: keptDocuments.length,
       bytes: keptDocuments.reduce((total, document) => total + Buffer.byteLength(document.text), 0),

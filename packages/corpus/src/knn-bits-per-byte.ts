@@ -2,6 +2,7 @@ import type { Tokenizer } from '@codestack/core';
 import { throwIfAborted } from '@codestack/core';
 import { ExactTokenDatastore, type KnnMixingSettings } from '@codestack/orchestrator/local';
 import { knnDistribution, softmax, type KnnDatastore, type LlamaModel } from '@codestack/runtime';
+import { readForwardValues } from './forward-values.js';
 
 /** Options of {@link knnBitsPerByte}. */
 export interface KnnBitsPerByteOptions {
@@ -61,15 +62,7 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
     for (let start = 0; start + 1 < ids.length; ) {
       throwIfAborted(options.signal, 'bits per byte');
       const window = ids.slice(start, start + windowTokens);
-      const { logits, hiddenStates } = model.logitsWithHiddenStates([window]);
-      let logitValues: Float32Array;
-      let hiddenValues: Float32Array;
-      try {
-        [logitValues, hiddenValues] = (await Promise.all([logits.data(), hiddenStates.data()])) as [Float32Array, Float32Array];
-      } finally {
-        logits.dispose();
-        hiddenStates.dispose();
-      }
+      const { logits: logitValues, hiddenStates: hiddenValues } = await readForwardValues(model, window);
       for (let position = 0; position + 1 < window.length; position++) {
         const target = window[position + 1]!;
         const probability = softmax(logitValues.slice(position * vocabularySize, (position + 1) * vocabularySize))[target]!;

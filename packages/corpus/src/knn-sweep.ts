@@ -4,6 +4,7 @@ import { buildCodeCompletionPrompt } from '@codestack/orchestrator';
 import type { CompletionCase } from '@codestack/orchestrator/evaluation';
 import { buildContinuousCache, type KnnMixingSettings } from '@codestack/orchestrator/local';
 import { knnDistribution, softmax, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
+import { readForwardValues } from './forward-values.js';
 
 /** One teacher-forced step of a case: what greedy decoding must pick there, and what it has to pick from. */
 interface ForcedStep {
@@ -74,15 +75,7 @@ export async function forceCases(options: ForceCasesOptions): Promise<ForcedCase
       continue;
     }
     const cache = options.cache ? await buildContinuousCache({ model, tokenizer, textBeforeCursor: testCase.prefix }) : undefined;
-    const { logits, hiddenStates } = model.logitsWithHiddenStates([full]);
-    let logitValues: Float32Array;
-    let hiddenValues: Float32Array;
-    try {
-      [logitValues, hiddenValues] = (await Promise.all([logits.data(), hiddenStates.data()])) as [Float32Array, Float32Array];
-    } finally {
-      logits.dispose();
-      hiddenStates.dispose();
-    }
+    const { logits: logitValues, hiddenStates: hiddenValues } = await readForwardValues(model, full);
     const hiddenSize = model.config.hiddenSize;
     const caseSteps: ForcedStep[] = [];
     for (let position = promptIds.length - 1; position < full.length; position++) {
