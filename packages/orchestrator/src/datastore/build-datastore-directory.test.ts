@@ -3,20 +3,14 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AbortedError, FileFormatError, InvalidArgumentError, type Tokenizer } from '@codestack/core';
-import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { AbortedError, FileFormatError, InvalidArgumentError } from '@codestack/core';
+import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { buildDatastoreDirectory, datastoreCheckpointDirectory, type DatastoreSource } from './build-datastore-directory.js';
 import { buildDatastore, loadDatastore } from './knn-datastore.js';
 import { readDatastoreSources } from './datastore-sources.js';
+import { characterModelConfig, characterTokenizer } from '../__fixtures__/character-model.js';
 
-/** One token per character (code point mod 96). */
-const characterTokenizer: Tokenizer = {
-  encodingName: 'characters',
-  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
-  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
-  countTokens: (text) => [...text].length,
-};
-const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+const config = characterModelConfig;
 const sources: DatastoreSource[] = [
   { path: 'a.ts', text: 'export const add = (a: number, b: number) => a + b;\n' },
   { path: 'b.ts', text: 'export const sub = (a: number, b: number) => a - b;\nexport const neg = (a: number) => -a;\n' },

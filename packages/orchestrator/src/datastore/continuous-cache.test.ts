@@ -1,21 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Tokenizer } from '@codestack/core';
-import { createRuntime, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { createRuntime, LlamaModel } from '@codestack/runtime';
 import { buildCompletionCases } from '../eval/completion-cases.js';
 import { evaluateCompletion } from '../eval/evaluate-completion.js';
 import { knnDatastoreMiddleware } from '../middleware/knn-datastore-middleware.js';
 import { createLocalLanguageModel } from '../models/local/local-language-model.js';
 import { wrapLanguageModel } from '../models/wrap-language-model.js';
 import { buildContinuousCache, ContinuousCacheBuilder, ExactTokenDatastore } from './continuous-cache.js';
+import { characterModelConfig, characterTokenizer } from '../__fixtures__/character-model.js';
 
-/** One token per character (code point mod 96). */
-const characterTokenizer: Tokenizer = {
-  encodingName: 'characters',
-  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
-  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
-  countTokens: (text) => [...text].length,
-};
-const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+const config = characterModelConfig;
 
 describe('ExactTokenDatastore', () => {
   it('returns the k nearest keys by squared L2 distance, nearest first, as a full sort would', () => {

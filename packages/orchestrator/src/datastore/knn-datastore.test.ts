@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
-import { createRuntime, float32ToFloat16Bits, KnnLogitsProcessor, LlamaModel, type ModelConfig } from '@codestack/runtime';
+import { createRuntime, float32ToFloat16Bits, KnnLogitsProcessor, LlamaModel } from '@codestack/runtime';
 import { buildDatastore, datastoreBinding, defaultWindowFor, forEachWindow, loadDatastore, saveDatastore, weightsFingerprint, type DatastoreMetadata } from './knn-datastore.js';
+import { characterModelConfig, characterTokenizer } from '../__fixtures__/character-model.js';
 
-/** One token per character (code point mod 96). */
-const characterTokenizer: Tokenizer = {
-  encodingName: 'characters',
-  encode: (text) => [...text].map((character) => character.charCodeAt(0) % 96),
-  decode: (ids) => ids.map((id) => String.fromCharCode(id)).join(''),
-  countTokens: (text) => [...text].length,
-};
-
-const config: ModelConfig = { vocabularySize: 96, hiddenSize: 32, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 64, maximumContext: 64, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true };
+const config = characterModelConfig;
 const texts = ['const add = (a, b) => a + b;\nconst sub = (a, b) => a - b;\n', 'export function twice(x) { return add(x, x); }\n'];
 const directories: string[] = [];
 afterAll(async () => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
