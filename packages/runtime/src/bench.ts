@@ -3,7 +3,8 @@
  *
  * For the ~1M and ~5M configs of issue 15: training tokens/s (AdamW, batch 8 x 128) on one
  * wasm thread, on two (the threaded SIMD build) and with two data-parallel workers; cached decode
- * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads; and, when
+ * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads, and on one thread with
+ * tfjs-wasm's kernels alone (`kernels: 'tfjs'`, what codestack's own kernels replace); and, when
  * `/usr/bin/python3` can import torch, the same with PyTorch eager on one and two threads
  * (scripts/reference-speed.py). Every measurement runs in a fresh process; the contenders
  * alternate (the order reverses every round) and the report gives medians of the rounds (3 by
@@ -16,7 +17,7 @@
  * `CODESTACK_BENCH_MODELS=1M,5M` picks the configs; `CODESTACK_BACKEND` the backend.
  */
 import { loadavg } from 'node:os';
-import { createRuntime, type BackendRequest } from './backend/runtime.js';
+import { createRuntime, type BackendRequest, type KernelChoice } from './backend/runtime.js';
 import { parameterCount, type ModelConfig } from './model/model-config.js';
 import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
 import { referenceConfigs, runSpeedJob, type DecodeMeasurement, type Rate, type SpeedJob, type TrainingMeasurement } from './bench/speed-measurements.bench.js';
@@ -48,6 +49,8 @@ interface Contender {
   library: 'ours' | 'pytorch';
   threads: number;
   workers: number;
+  /** Ours only: which kernels (default codestack's own). */
+  kernels?: KernelChoice;
 }
 
 function optionValue(name: string): string | undefined {
@@ -67,6 +70,8 @@ async function main(): Promise<void> {
     { name: 'threads1', library: 'ours', threads: 1, workers: 1 },
     { name: 'threads2', library: 'ours', threads: 2, workers: 1 },
     { name: 'workers2', library: 'ours', threads: 1, workers: 2 },
+    // Decode only: the same with tfjs-wasm's kernels alone, to show what codestack's own replace.
+    { name: 'threads1TfjsKernels', library: 'ours', threads: 1, workers: 1, kernels: 'tfjs' },
     ...(pytorch.available
       ? [
           { name: 'threads1', library: 'pytorch', threads: 1, workers: 1 } as const,
@@ -83,9 +88,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const model of only) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-      for (const contender of order) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
+      for (const contender of order.filter((entry) => entry.kernels === undefined)) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
       // Data-parallel workers do not apply to decoding.
-      for (const contender of order.filter((entry) => entry.workers === 1)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps } });
+      for (const contender of order.filter((entry) => entry.workers === 1)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
     }
   }
   const progress = process.stderr.isTTY && !json;
@@ -127,12 +132,16 @@ async function main(): Promise<void> {
     const decodeRows: Record<string, unknown> = {};
     const decodeSummary: string[] = [];
     for (const context of contexts) {
-      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
+      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)!, threads1TfjsKernels: decodeOf('ours', 'threads1TfjsKernels', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
       const best = Math.max(row.ours.threads1.wall, row.ours.threads2.wall);
       const theirsDecodeBest = row.pytorch === undefined ? undefined : Math.max(row.pytorch.threads1.wall, row.pytorch.threads2.wall);
-      decodeRows[context] = { ...row, oursBestOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(best, theirsDecodeBest) };
+      decodeRows[context] = {
+        ...row,
+        ownKernelsOverTfjsKernels: ratio(row.ours.threads1.wall, row.ours.threads1TfjsKernels.wall),
+        oursBestOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(best, theirsDecodeBest),
+      };
       decodeSummary.push(
-        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)}` +
+        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)} (tfjs kernels ${Math.round(row.ours.threads1TfjsKernels.wall)})` +
           (row.pytorch === undefined ? '' : ` vs ${Math.round(row.pytorch.threads1.wall)}/${Math.round(row.pytorch.threads2.wall)} (${ratio(best, theirsDecodeBest as number)}x)`),
       );
     }

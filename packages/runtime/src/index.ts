@@ -4,7 +4,7 @@
 export { createRuntime, backendOrder, type Runtime, type RuntimeOptions, type BackendName, type BackendRequest, type BackendAttempt, type ModuleLoader, type TensorFlow } from './backend/index.js';
 export { BackendUnavailableError } from './backend/index.js';
 export { BackendNotActiveError } from './backend/index.js';
-export { defaultThreads, maximumWasmThreads, ThreadsUnavailableError, type ThreadsRequest } from './backend/index.js';
+export { defaultThreads, maximumWasmThreads, ThreadsUnavailableError, type ThreadsRequest, type KernelChoice } from './backend/index.js';
 export { validateModelConfig, headSize, weightShapes, parameterCount, toHuggingFaceConfig, fromHuggingFaceConfig, modelConfigLimits, type ModelConfig, type ModelArchitecture, type RopeScaling } from './model/index.js';
 export {
   LlamaModel,

@@ -7,6 +7,7 @@ import { ThreadsUnavailableError } from './threads-unavailable-error.js';
 import { createThreadedWasmBackend, maximumWasmThreads } from './threaded-wasm.js';
 import { registerMissingGradients } from '../ops/register-gradients.js';
 import type { TensorFlow } from './tensorflow.js';
+import { chooseWasmKernels } from '../kernels/wasm-kernels.js';
 
 
 /** A concrete tensor backend. */
@@ -67,7 +68,17 @@ export interface RuntimeOptions {
   threads?: ThreadsRequest;
   /** How optional backend modules are imported. Tests inject a loader that fails on purpose. */
   loadModule?: ModuleLoader;
+  /**
+   * Which kernels do the hot work on the `wasm` backend: `codestack` (the default) runs
+   * codestack's own WebAssembly SIMD kernels where they apply (the cached decode step's products
+   * and attention), on tfjs-wasm's own memory; `tfjs` uses tfjs-wasm's kernels only (the bench
+   * compares the two). The other backends ignore it.
+   */
+  kernels?: KernelChoice;
 }
+
+/** See {@link RuntimeOptions.kernels}. */
+export type KernelChoice = 'codestack' | 'tfjs';
 
 /**
  * An explicit tensor runtime: it owns TensorFlow.js (`tf`) and the backend it chose.
@@ -359,6 +370,20 @@ function makeRuntime(parts: RuntimeParts): Runtime {
   };
 }
 
+/** Applies the `kernels` choice to a wasm runtime's backend, now and whenever `activate()` builds it again. */
+function withKernelChoice(runtime: Runtime, kernels: KernelChoice): Runtime {
+  if (runtime.backend !== 'wasm') return runtime;
+  const apply = (): void => chooseWasmKernels(runtime.tf, kernels === 'codestack');
+  apply();
+  const activate = runtime.activate.bind(runtime);
+  return Object.assign(runtime, {
+    async activate() {
+      await activate();
+      apply();
+    },
+  });
+}
+
 /**
  * Creates a {@link Runtime}. With `backend: 'auto'` it tries `tensorflow-gpu`, `tensorflow`,
  * `wasm` and `cpu` in that order and records in `skipped` why each earlier one was unavailable.
@@ -379,13 +404,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       message: `expected 'auto' or one of ${backendOrder.join(', ')}, got ${JSON.stringify(request)}`,
     });
   }
+  const kernels = options.kernels ?? 'codestack';
+  if (kernels !== 'codestack' && kernels !== 'tfjs') {
+    throw new InvalidArgumentError({ argument: 'kernels', message: `expected 'codestack' or 'tfjs', got ${JSON.stringify(kernels)}` });
+  }
   const plan = planThreads(options.threads ?? defaultThreads);
-  if (request !== 'auto') return tryBackend(request, loadModule, plan);
+  if (request !== 'auto') return withKernelChoice(await tryBackend(request, loadModule, plan), kernels);
   const skipped: BackendAttempt[] = [];
   for (const name of backendOrder) {
     try {
       const runtime = await tryBackend(name, loadModule, plan);
-      return Object.assign(runtime, { skipped });
+      return withKernelChoice(Object.assign(runtime, { skipped }), kernels);
     } catch (error) {
       if (ThreadsUnavailableError.isInstance(error)) throw error;
       skipped.push({ backend: name, reason: describe(error) });

@@ -181,6 +181,8 @@ export async function createThreadedWasmBackend(tf: TensorFlow, threads: number,
       mainScriptUrlOrBlob: gluePath,
       locateFile: (path, prefix) => (path.endsWith('.worker.js') ? workerEntryPath : path.endsWith('.wasm') ? wasmPath : prefix + path),
       instantiateWasm: (imports, receive) => {
+        // The shared memory, where codestack's own kernels (kernels/wasm-kernels.ts) find it.
+        (config as { wasmMemory?: unknown }).wasmMemory = imports.env.memory;
         const env = { ...imports.env, emscripten_num_logical_cores: () => 2 * threads };
         webAssembly.instantiate(binary, { ...imports, env }).then(
           ({ instance, module: compiled }) => receive(instance, compiled),

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuntime, type BackendRequest, type Runtime } from '../backend/runtime.js';
+import { createRuntime, type BackendRequest, type Runtime, type KernelChoice } from '../backend/runtime.js';
 import { LlamaModel } from '../model/llama-model.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { SeededRandom } from '../random/seeded-random.js';
@@ -67,7 +67,7 @@ function rate(units: number, start: Mark): Rate {
 /** One measurement, run in a fresh process. */
 export type SpeedJob =
   | { kind: 'train'; model: string; threads: number; workers: number; steps: number }
-  | { kind: 'decode'; model: string; threads: number; contexts: number[]; steps: number };
+  | { kind: 'decode'; model: string; threads: number; contexts: number[]; steps: number; kernels?: KernelChoice };
 
 /** What a training job reports. */
 export interface TrainingMeasurement {
@@ -147,7 +147,7 @@ export async function runSpeedJob(job: SpeedJob): Promise<TrainingMeasurement | 
   const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
   const config = referenceConfigs[job.model];
   if (config === undefined) throw new Error(`no reference config ${job.model}`);
-  const runtime = await createRuntime({ backend, threads: job.threads });
+  const runtime = await createRuntime({ backend, threads: job.threads, kernels: job.kind === 'decode' ? job.kernels : undefined });
   const random = new SeededRandom(1);
   const model = LlamaModel.create(runtime, config, { seed: 1 });
   try {

@@ -6,6 +6,7 @@ import type { KeyValueCache, KeyValueStorage } from './key-value-cache.js';
 import { headSize, type ModelConfig } from './model-config.js';
 import { projectionWeightName, type ProjectionName } from './projection.js';
 import type { RotaryTables } from './rotary-tables.js';
+import { wasmKernelsFor, type WasmKernels } from '../kernels/wasm-kernels.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
@@ -24,23 +25,93 @@ export interface DecodeStepModel {
   head(): Tensor2D;
 }
 
+/** The two products of a decode step that dominate it, computed by tfjs kernels or by codestack's own (see {@link decodeStep}). */
+interface DecodeProducts {
+  /** The embedding rows of `ids`, [batch, hidden]. */
+  embed(ids: Int32Array): Float32Array;
+  /** The logits of the final hidden states ([batch, hidden] as a tensor and its values). */
+  logits(final: Tensor2D, values: Float32Array): Tensor2D;
+  /** `rows` rows of `input` times a projection's weight, plus its bias. */
+  project(input: Float32Array, rows: number, layer: number, projection: ProjectionName): Float32Array;
+  /** Attention of the new position per sequence against the cache; see {@link attend}. */
+  attend(query: Float32Array, storage: KeyValueStorage, slices: number, groups: number, head: number, capacity: number, total: number): Float32Array;
+}
+
+/** A projection's weight ([in, out]) and its bias, when it has one. */
+function projectionTensors(model: DecodeStepModel, layer: number, projection: ProjectionName): { weight: Tensor2D; bias: Tensor | undefined } {
+  const name = projectionWeightName(layer, projection);
+  return { weight: model.weight(name) as Tensor2D, bias: model.weight(`${name.slice(0, -'weight'.length)}bias`) };
+}
+
 /** `rows` rows of `input` times a weight, plus its bias: one matMul kernel, the tensors released at once. */
 function project(model: DecodeStepModel, input: Float32Array, rows: number, layer: number, projection: ProjectionName): Float32Array {
   const tf = model.tf;
-  const name = projectionWeightName(layer, projection);
-  const weight = model.weight(name) as Tensor2D;
+  const { weight, bias } = projectionTensors(model, layer, projection);
   const inputTensor = tf.tensor2d(input, [rows, weight.shape[0]]);
   const product = tf.matMul(inputTensor, weight);
   const values = new Float32Array(product.dataSync() as Float32Array);
   inputTensor.dispose();
   product.dispose();
-  const bias = model.weight(`${name.slice(0, -'weight'.length)}bias`);
   if (bias !== undefined) {
     const biasValues = bias.dataSync() as Float32Array;
     const columns = weight.shape[1];
     for (let index = 0; index < values.length; index++) values[index] = (values[index] as number) + (biasValues[index % columns] as number);
   }
   return values;
+}
+
+/**
+ * The products on codestack's own kernels (native/kernels.c), on tfjs-wasm's memory: the weights
+ * are read where they lie, so nothing is repacked or copied per token (tfjs-wasm's matMul repacks
+ * the weight on every call, which made a decode step's cost follow the weight size); the inputs
+ * and the attended cache rows are copied into one scratch block.
+ */
+function kernelProducts(model: DecodeStepModel, kernels: WasmKernels): DecodeProducts {
+  return {
+    embed(ids) {
+      const width = model.config.hiddenSize;
+      const table = kernels.offsetOf(model.weight('model.embed_tokens.weight') as Tensor) / 4;
+      const floats = kernels.floats();
+      const rows = new Float32Array(ids.length * width);
+      for (let row = 0; row < ids.length; row++) rows.set(floats.subarray(table + (ids[row] as number) * width, table + ((ids[row] as number) + 1) * width), row * width);
+      return rows;
+    },
+    logits(final, values) {
+      const head = model.head();
+      const [width, vocabulary] = head.shape;
+      const rows = final.shape[0];
+      const scratch = kernels.scratch(rows * (width + vocabulary));
+      const output = scratch + rows * width * 4;
+      kernels.floats().set(values, scratch / 4);
+      kernels.matrixVector(rows, width, vocabulary, scratch, kernels.offsetOf(head), 0, output);
+      return model.tf.tensor2d(kernels.floats().slice(output / 4, output / 4 + rows * vocabulary), [rows, vocabulary]);
+    },
+    project(input, rows, layer, projection) {
+      const { weight, bias } = projectionTensors(model, layer, projection);
+      const [inputs, outputs] = weight.shape;
+      const scratch = kernels.scratch(rows * (inputs + outputs));
+      const output = scratch + rows * inputs * 4;
+      kernels.floats().set(input, scratch / 4);
+      kernels.matrixVector(rows, inputs, outputs, scratch, kernels.offsetOf(weight), bias === undefined ? 0 : kernels.offsetOf(bias), output);
+      return kernels.floats().slice(output / 4, output / 4 + rows * outputs);
+    },
+    attend(query, storage, slices, groups, head, capacity, total) {
+      // keys [slices, head, total], values [slices, total, head], query, scores, out
+      const keysSize = slices * head * total;
+      const scratch = kernels.scratch(2 * keysSize + 2 * query.length + groups * total);
+      const keys = scratch;
+      const values = keys + keysSize * 4;
+      const queryOffset = values + keysSize * 4;
+      const out = queryOffset + query.length * 4;
+      const scores = out + query.length * 4;
+      const floats = kernels.floats();
+      for (let row = 0; row < slices * head; row++) floats.set(storage.keys.subarray(row * capacity, row * capacity + total), keys / 4 + row * total);
+      for (let slice = 0; slice < slices; slice++) floats.set(storage.values.subarray(slice * capacity * head, (slice * capacity + total) * head), values / 4 + slice * total * head);
+      floats.set(query, queryOffset / 4);
+      kernels.decodeAttention(slices, groups, head, total, total, queryOffset, keys, values, scores, out);
+      return kernels.floats().slice(out / 4, out / 4 + query.length);
+    },
+  };
 }
 
 /** `values` with the rotary embedding of `position` applied per head in place (rotate_half convention), times `scale`. */
@@ -86,6 +157,23 @@ function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, s
   return context;
 }
 
+/** The products on tfjs kernels (every backend that computes on the host). */
+function tensorProducts(model: DecodeStepModel): DecodeProducts {
+  const tf = model.tf;
+  return {
+    embed(ids) {
+      const idTensor = tf.tensor1d(ids, 'int32');
+      const embedded = tf.gather(model.weight('model.embed_tokens.weight') as Tensor, idTensor);
+      const rows = new Float32Array(embedded.dataSync() as Float32Array);
+      tf.dispose([idTensor, embedded]);
+      return rows;
+    },
+    logits: (final) => tf.matMul(final, model.head()),
+    project: (input, rows, layer, projection) => project(model, input, rows, layer, projection),
+    attend: (...values) => attend(tf, ...values),
+  };
+}
+
 /**
  * One incremental decoding step (one new token per sequence) with the key/value cache written in
  * place: per layer, the seven projections (matrix-vector products) and attention's two batched
@@ -118,6 +206,8 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
   if (cache.batchSize !== batch) throw new InvalidArgumentError({ argument: 'cache', message: `cache holds ${cache.batchSize} sequences, input has ${batch}` });
   const total = position + 1;
   const scale = 1 / Math.sqrt(head);
+  const kernels = wasmKernelsFor(tf);
+  const products: DecodeProducts = kernels === undefined ? tensorProducts(model) : kernelProducts(model, kernels);
   const weightValues = (name: string): Float32Array => (model.weight(name) as Tensor).dataSync() as Float32Array;
   const norm = (input: Float32Array, rows: number, columns: number, name: string): Float32Array => {
     const output = new Float32Array(rows * columns);
@@ -125,16 +215,13 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
     return output;
   };
 
-  const idTensor = tf.tensor1d(ids, 'int32');
-  const embedded = tf.gather(model.weight('model.embed_tokens.weight') as Tensor, idTensor);
-  let hidden: Float32Array = new Float32Array(embedded.dataSync() as Float32Array);
-  tf.dispose([idTensor, embedded]);
+  let hidden = products.embed(ids);
   for (let layer = 0; layer < config.layers; layer++) {
     const prefix = `model.layers.${layer}`;
     const normed = norm(hidden, batch, width, `${prefix}.input_layernorm.weight`);
-    let query = project(model, normed, batch, layer, 'q_proj');
-    let key = project(model, normed, batch, layer, 'k_proj');
-    const value = project(model, normed, batch, layer, 'v_proj');
+    let query = products.project(normed, batch, layer, 'q_proj');
+    let key = products.project(normed, batch, layer, 'k_proj');
+    const value = products.project(normed, batch, layer, 'v_proj');
     if (config.queryKeyNorm === true) {
       query = norm(query, batch * heads, head, `${prefix}.self_attn.q_norm.weight`);
       key = norm(key, batch * keyValueHeads, head, `${prefix}.self_attn.k_norm.weight`);
@@ -148,23 +235,24 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
       for (let index = 0; index < head; index++) storage.keys[(slice * head + index) * capacity + position] = key[slice * head + index] as number;
       storage.values.set(value.subarray(slice * head, (slice + 1) * head), (slice * capacity + position) * head);
     }
-    const context = attend(tf, query, storage, batch * keyValueHeads, heads / keyValueHeads, head, capacity, total);
-    const attended = project(model, context, batch, layer, 'o_proj');
+    const context = products.attend(query, storage, batch * keyValueHeads, heads / keyValueHeads, head, capacity, total);
+    const attended = products.project(context, batch, layer, 'o_proj');
     for (let index = 0; index < hidden.length; index++) attended[index] = (attended[index] as number) + (hidden[index] as number);
     hidden = attended;
     const normedAgain = norm(hidden, batch, width, `${prefix}.post_attention_layernorm.weight`);
-    const gate = project(model, normedAgain, batch, layer, 'gate_proj');
-    const up = project(model, normedAgain, batch, layer, 'up_proj');
+    const gate = products.project(normedAgain, batch, layer, 'gate_proj');
+    const up = products.project(normedAgain, batch, layer, 'up_proj');
     const activated = new Float32Array(batch * feedForward);
     for (let index = 0; index < activated.length; index++) {
       const gateValue = gate[index] as number;
       activated[index] = (gateValue / (1 + Math.exp(-gateValue))) * (up[index] as number);
     }
-    const down = project(model, activated, batch, layer, 'down_proj');
+    const down = products.project(activated, batch, layer, 'down_proj');
     for (let index = 0; index < hidden.length; index++) down[index] = (down[index] as number) + (hidden[index] as number);
     hidden = down;
   }
   cache.advance(1);
-  const final = tf.tensor2d(norm(hidden, batch, width, 'model.norm.weight'), [batch, width]);
-  return { final, logits: tf.matMul(final, model.head()) };
+  const finalValues = norm(hidden, batch, width, 'model.norm.weight');
+  const final = tf.tensor2d(finalValues, [batch, width]);
+  return { final, logits: products.logits(final, finalValues) };
 }

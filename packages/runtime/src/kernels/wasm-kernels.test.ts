@@ -1,0 +1,198 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from '../backend/runtime.js';
+import { SeededRandom } from '../random/seeded-random.js';
+import { plainKernelModule, sharedKernelModule } from './kernel-module-bytes.js';
+import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+
+/** The WebAssembly JS API (this package compiles without the DOM types). */
+interface ModuleEntry {
+  module?: string;
+  name: string;
+  kind: string;
+}
+const webAssembly = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: { new (bytes: Uint8Array): object; imports(module: object): ModuleEntry[]; exports(module: object): ModuleEntry[] };
+      Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => { buffer: ArrayBufferLike };
+      Instance: new (module: object, imports: object) => object;
+    };
+  }
+).WebAssembly;
+
+const random = new SeededRandom(11);
+const values = (length: number): Float32Array => Float32Array.from({ length }, () => random.nextNormal());
+
+/** The worst error relative to `scale` (per element; default the expected value, at least 1). */
+function worstRelative(actual: Float32Array, expected: Float64Array, scale?: Float64Array): number {
+  let worst = 0;
+  for (let index = 0; index < expected.length; index++) {
+    const by = scale?.[index] ?? Math.max(1, Math.abs(expected[index] as number));
+    worst = Math.max(worst, Math.abs((actual[index] as number) - (expected[index] as number)) / by);
+  }
+  return worst;
+}
+
+/** Per output, the sum of the magnitudes of its terms: what float32 rounding error scales with. */
+function productMagnitudes(x: Float32Array, w: Float32Array, bias: Float32Array | undefined, rows: number, inputs: number, outputs: number): Float64Array {
+  const absolute = (array: Float32Array): Float32Array => array.map(Math.abs);
+  return referenceProduct(absolute(x), absolute(w), bias === undefined ? undefined : absolute(bias), rows, inputs, outputs);
+}
+
+function referenceProduct(x: Float32Array, w: Float32Array, bias: Float32Array | undefined, rows: number, inputs: number, outputs: number): Float64Array {
+  const y = new Float64Array(rows * outputs);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < outputs; column++) {
+      let sum = bias === undefined ? 0 : (bias[column] as number);
+      for (let k = 0; k < inputs; k++) sum += (x[row * inputs + k] as number) * (w[k * outputs + column] as number);
+      y[row * outputs + column] = sum;
+    }
+  }
+  return y;
+}
+
+/** x @ w (+ bias) through the kernel, the weights and bias as tfjs tensors (read in place), x in scratch. */
+function kernelProduct(kernels: WasmKernels, tf: Awaited<ReturnType<typeof createRuntime>>['tf'], x: Float32Array, w: Float32Array, bias: Float32Array | undefined, rows: number, inputs: number, outputs: number): Float32Array {
+  const weight = tf.tensor2d(w, [inputs, outputs]);
+  const biasTensor = bias === undefined ? undefined : tf.tensor1d(bias);
+  const scratch = kernels.scratch(rows * (inputs + outputs));
+  const output = scratch + rows * inputs * 4;
+  kernels.floats().set(x, scratch / 4);
+  kernels.matrixVector(rows, inputs, outputs, scratch, kernels.offsetOf(weight), biasTensor === undefined ? 0 : kernels.offsetOf(biasTensor), output);
+  const result = kernels.floats().slice(output / 4, output / 4 + rows * outputs);
+  weight.dispose();
+  biasTensor?.dispose();
+  return result;
+}
+
+describe('codestack wasm kernels', () => {
+  it('bind to the wasm backend only, and not when the runtime asks for tfjs kernels', async () => {
+    const cpu = await createRuntime({ backend: 'cpu' });
+    expect(wasmKernelsFor(cpu.tf)).toBeUndefined();
+    const tfjsOnly = await createRuntime({ backend: 'wasm', kernels: 'tfjs' });
+    expect(wasmKernelsFor(tfjsOnly.tf)).toBeUndefined();
+    const ours = await createRuntime({ backend: 'wasm' });
+    expect(wasmKernelsFor(ours.tf)).toBeDefined();
+    await expect(createRuntime({ backend: 'wasm', kernels: 'fast' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('multiply rows by a weight (with and without bias) like a float64 reference (error within 1e-5 of the magnitude of the terms), for every column and input tail, in place on tfjs tensors', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    const before = tf.memory().numTensors;
+    for (const [rows, inputs, outputs] of [[1, 1, 1], [1, 5, 3], [2, 7, 17], [3, 37, 21], [1, 128, 448], [2, 448, 128], [1, 64, 2048]] as const) {
+      for (const withBias of [false, true]) {
+        const x = values(rows * inputs);
+        const w = values(inputs * outputs);
+        const bias = withBias ? values(outputs) : undefined;
+        const actual = kernelProduct(kernels, tf, x, w, bias, rows, inputs, outputs);
+        expect(worstRelative(actual, referenceProduct(x, w, bias, rows, inputs, outputs), productMagnitudes(x, w, bias, rows, inputs, outputs)), `${rows}x${inputs} @ ${inputs}x${outputs}${withBias ? ' + bias' : ''}`).toBeLessThan(1e-5);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('still read the right memory after tfjs-wasm grows it', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    const x = values(2 * 33);
+    const w = values(33 * 45);
+    const first = kernelProduct(kernels, tf, x, w, undefined, 2, 33, 45);
+    const bytesBefore = kernels.floats().byteLength;
+    // 64 MiB more than the memory holds makes tfjs-wasm grow it (the old buffer is detached).
+    const large = tf.zeros([bytesBefore / 4 + 16 * 1024 * 1024]);
+    expect(kernels.floats().byteLength).toBeGreaterThan(bytesBefore);
+    const second = kernelProduct(kernels, tf, x, w, undefined, 2, 33, 45);
+    large.dispose();
+    expect(Array.from(second)).toEqual(Array.from(first));
+  });
+
+  it('attend one new position per key/value head like a float64 softmax reference, over any head size, group count and length', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    for (const [slices, groups, head, total] of [[1, 1, 4, 1], [2, 2, 6, 5], [3, 3, 8, 130], [2, 1, 32, 513]] as const) {
+      const capacity = total + 3;
+      const query = values(slices * groups * head);
+      const keys = values(slices * head * capacity);
+      const cached = values(slices * capacity * head);
+      // one very large score: the softmax must subtract the maximum
+      keys[0] = 40;
+      const expected = new Float64Array(slices * groups * head);
+      for (let slice = 0; slice < slices; slice++) {
+        for (let group = 0; group < groups; group++) {
+          const scores = Array.from({ length: total }, (_, t) => {
+            let sum = 0;
+            for (let d = 0; d < head; d++) sum += (query[(slice * groups + group) * head + d] as number) * (keys[(slice * head + d) * capacity + t] as number);
+            return sum;
+          });
+          const maximum = Math.max(...scores);
+          const weights = scores.map((score) => Math.exp(score - maximum));
+          const sum = weights.reduce((left, right) => left + right, 0);
+          for (let d = 0; d < head; d++) {
+            let value = 0;
+            for (let t = 0; t < total; t++) value += ((weights[t] as number) / sum) * (cached[(slice * capacity + t) * head + d] as number);
+            expected[(slice * groups + group) * head + d] = value;
+          }
+        }
+      }
+      const sizes = [query.length, keys.length, cached.length, groups * total, query.length];
+      const base = kernels.scratch(sizes.reduce((left, right) => left + right, 0));
+      const offsets = sizes.map((_, index) => base + 4 * sizes.slice(0, index).reduce((left, right) => left + right, 0));
+      const [queryAt, keysAt, valuesAt, scoresAt, outAt] = offsets as [number, number, number, number, number];
+      const floats = kernels.floats();
+      floats.set(query, queryAt / 4);
+      floats.set(keys, keysAt / 4);
+      floats.set(cached, valuesAt / 4);
+      kernels.decodeAttention(slices, groups, head, capacity, total, queryAt, keysAt, valuesAt, scoresAt, outAt);
+      const actual = kernels.floats().slice(outAt / 4, outAt / 4 + query.length);
+      expect(worstRelative(actual, expected), `${slices} slices, ${groups} groups, head ${head}, ${total} positions`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('run on the shared memory of the threaded build', async () => {
+    const { tf, threads } = await createRuntime({ backend: 'wasm', threads: 2 });
+    expect(threads).toBe(2);
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    expect(kernels.floats().buffer).toBeInstanceOf(SharedArrayBuffer);
+    const x = values(3 * 19);
+    const w = values(19 * 23);
+    const bias = values(23);
+    expect(worstRelative(kernelProduct(kernels, tf, x, w, bias, 3, 19, 23), referenceProduct(x, w, bias, 3, 19, 23), productMagnitudes(x, w, bias, 3, 19, 23))).toBeLessThan(1e-5);
+  });
+
+  it('are modules that import only a memory and carry no data segment to write into it', () => {
+    for (const [label, source, shared] of [['plain', plainKernelModule, false], ['shared', sharedKernelModule, true]] as const) {
+      const module = new webAssembly.Module(Buffer.from(source, 'base64'));
+      expect(webAssembly.Module.imports(module), label).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_decode_attention', 'codestack_matvec']);
+      const memory = new webAssembly.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
+      expect(() => new webAssembly.Instance(module, { env: { memory } }), label).not.toThrow();
+      expect(new Uint8Array(memory.buffer).every((byte) => byte === 0), `${label} wrote into the memory it was given`).toBe(true);
+    }
+  });
+
+  const buildScript = fileURLToPath(new URL('../../native/build.sh', import.meta.url));
+  const toolchain = ['clang-14', 'wasm-ld-14', 'llvm-objdump-14'].every((tool) => {
+    try {
+      execFileSync('which', [tool], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  it.skipIf(!toolchain)(`rebuild from native/kernels.c to the committed bytes${toolchain ? '' : ' (skipped: clang-14, wasm-ld-14 and llvm-objdump-14 are not installed)'}`, () => {
+    const directory = mkdtempSync(join(tmpdir(), 'kernels-'));
+    try {
+      const out = join(directory, 'kernel-module-bytes.ts');
+      execFileSync('bash', [buildScript], { env: { ...process.env, OUT: out }, stdio: 'pipe' });
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(fileURLToPath(new URL('./kernel-module-bytes.ts', import.meta.url)), 'utf8'));
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

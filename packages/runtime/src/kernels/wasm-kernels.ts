@@ -1,0 +1,142 @@
+import type * as tfCore from '@tensorflow/tfjs-core';
+import type { TensorFlow } from '../backend/tensorflow.js';
+import { plainKernelModule, sharedKernelModule } from './kernel-module-bytes.js';
+
+/** The parts of the WebAssembly JS API used here (this package compiles without the DOM types). */
+interface WebAssemblyMemory {
+  readonly buffer: ArrayBufferLike;
+}
+interface WebAssemblyApi {
+  Memory: new (descriptor: { initial: number }) => WebAssemblyMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** The parts of tfjs-wasm's `BackendWasm` (and its Emscripten module) read here. */
+interface WasmBackendParts {
+  wasm?: {
+    asm?: { memory?: WebAssemblyMemory };
+    wasmMemory?: WebAssemblyMemory;
+    _malloc?: (bytes: number) => number;
+    _free?: (pointer: number) => void;
+  };
+  dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+type Kernel = (...values: number[]) => void;
+
+/**
+ * codestack's own WebAssembly SIMD kernels (native/kernels.c), running on the memory of the
+ * active tfjs-wasm backend: tensors are read in place at their offsets, and scratch space comes
+ * from the backend's own allocator. Get one with {@link wasmKernelsFor}.
+ */
+export class WasmKernels {
+  private readonly memory: WebAssemblyMemory;
+  private readonly backend: Required<WasmBackendParts>;
+  private readonly matVector: Kernel;
+  private readonly decodeAttentionKernel: Kernel;
+  private scratchPointer = 0;
+  private scratchBytes = 0;
+
+  /** @internal Use {@link wasmKernelsFor}. */
+  constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, exports: Record<string, unknown>) {
+    this.memory = memory;
+    this.backend = backend;
+    this.matVector = exports.codestack_matvec as Kernel;
+    this.decodeAttentionKernel = exports.codestack_decode_attention as Kernel;
+  }
+
+  /** A float view of the whole memory (made anew on each call: the memory may have grown). */
+  floats(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** The byte offset of a float32 tensor's values in the memory. */
+  offsetOf(tensor: tfCore.Tensor): number {
+    const entry = this.backend.dataIdMap.get(tensor.dataId as object);
+    if (entry === undefined) throw new Error('the tensor is not on this backend');
+    return entry.memoryOffset;
+  }
+
+  /**
+   * A scratch block of at least `floats` floats, kept between calls and grown when too small
+   * (the backend's malloc may grow the memory, so take views after this). Returns its byte offset.
+   */
+  scratch(floats: number): number {
+    const bytes = floats * 4;
+    if (bytes > this.scratchBytes) {
+      if (this.scratchPointer !== 0) this.backend.wasm._free?.(this.scratchPointer);
+      this.scratchBytes = Math.max(bytes, 2 * this.scratchBytes);
+      this.scratchPointer = (this.backend.wasm._malloc as (bytes: number) => number)(this.scratchBytes);
+      if (this.scratchPointer === 0) {
+        this.scratchBytes = 0;
+        throw new Error(`cannot allocate ${bytes} bytes of scratch memory`);
+      }
+    }
+    return this.scratchPointer;
+  }
+
+  /** `y = x @ w (+ bias)` for x [rows, in], w [in, out], y [rows, out]; every argument a byte offset (bias 0 for none). */
+  matrixVector(rows: number, inputs: number, outputs: number, x: number, w: number, bias: number, y: number): void {
+    this.matVector(rows, inputs, outputs, x, w, bias, y);
+  }
+
+  /**
+   * Attention of one new position per key/value head against `total` cached positions: query
+   * [slices, groups, head] (scaled), keys [slices, head, capacity], values [slices, capacity,
+   * head], scores scratch of `total` floats, out [slices, groups, head]; byte offsets.
+   */
+  decodeAttention(slices: number, groups: number, head: number, capacity: number, total: number, query: number, keys: number, values: number, scores: number, out: number): void {
+    this.decodeAttentionKernel(slices, groups, head, capacity, total, query, keys, values, scores, out);
+  }
+}
+
+const compiled = new Map<string, object>();
+const declined = new WeakSet<object>();
+
+/**
+ * Whether the active backend of `tf` runs codestack's own kernels where they apply (`true`, the
+ * default) or tfjs-wasm's only (`false`, for comparison): what `createRuntime`'s `kernels` option sets.
+ */
+export function chooseWasmKernels(tf: TensorFlow, enabled: boolean): void {
+  const backend = tf.backend() as object;
+  if (enabled) declined.delete(backend);
+  else declined.add(backend);
+}
+const kernelsByBackend = new WeakMap<object, WasmKernels | null>();
+
+function compile(source: string): object {
+  let module = compiled.get(source);
+  if (module === undefined) {
+    module = new webAssembly.Module(Buffer.from(source, 'base64'));
+    compiled.set(source, module);
+  }
+  return module;
+}
+
+/**
+ * The kernels bound to the active backend when it is tfjs-wasm (its SIMD or threaded SIMD build)
+ * and they can run there; `undefined` otherwise (the `cpu` and `tensorflow` backends, or a
+ * build whose memory cannot be reached), in which case callers take their tensor path.
+ */
+export function wasmKernelsFor(tf: TensorFlow): WasmKernels | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as unknown as WasmBackendParts;
+  if (declined.has(backend)) return undefined;
+  const known = kernelsByBackend.get(backend);
+  if (known !== undefined) return known ?? undefined;
+  let kernels: WasmKernels | null = null;
+  const memory = backend.wasm?.asm?.memory ?? backend.wasm?.wasmMemory;
+  if (memory !== undefined && backend.dataIdMap !== undefined && typeof backend.wasm?._malloc === 'function' && typeof backend.wasm._free === 'function') {
+    const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    try {
+      const instance = new webAssembly.Instance(compile(shared ? sharedKernelModule : plainKernelModule), { env: { memory } });
+      kernels = new WasmKernels(memory, backend as Required<WasmBackendParts>, instance.exports);
+    } catch {
+      kernels = null;
+    }
+  }
+  kernelsByBackend.set(backend, kernels);
+  return kernels ?? undefined;
+}
