@@ -124,3 +124,226 @@ void codestack_decode_attention(int slices, int groups, int head, int capacity, 
     }
   }
 }
+
+/*
+ * C[M x N] (row stride ldc) = (accumulate ? C : 0) + A · B, where A's element (m, k) is at
+ * A[m * am + k * ak] (so A may be read transposed) and B [K x N] is row-major with row stride ldb.
+ * 4 x 8 register tiles (eight accumulators); the last rows one at a time, the last columns in
+ * fours and then singly.
+ */
+static void gemm(int M, int N, int K, const float *A, int am, int ak, const float *B, int ldb, float *C, int ldc, int accumulate) {
+  int m = 0;
+  for (; m + 4 <= M; m += 4) {
+    const float *a0 = A + (size_t)m * am, *a1 = a0 + am, *a2 = a1 + am, *a3 = a2 + am;
+    float *c0 = C + (size_t)m * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+    int n = 0;
+    for (; n + 8 <= N; n += 8) {
+      v128_t s00, s01, s10, s11, s20, s21, s30, s31;
+      if (accumulate) {
+        s00 = wasm_v128_load(c0 + n); s01 = wasm_v128_load(c0 + n + 4);
+        s10 = wasm_v128_load(c1 + n); s11 = wasm_v128_load(c1 + n + 4);
+        s20 = wasm_v128_load(c2 + n); s21 = wasm_v128_load(c2 + n + 4);
+        s30 = wasm_v128_load(c3 + n); s31 = wasm_v128_load(c3 + n + 4);
+      } else {
+        s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = wasm_f32x4_splat(0.0f);
+      }
+      const float *b = B + n;
+      for (int k = 0; k < K; k++) {
+        const v128_t b0 = wasm_v128_load(b + (size_t)k * ldb), b1 = wasm_v128_load(b + (size_t)k * ldb + 4);
+        const size_t at = (size_t)k * ak;
+        v128_t x = wasm_f32x4_splat(a0[at]);
+        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(x, b0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(x, b1));
+        x = wasm_f32x4_splat(a1[at]);
+        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(x, b0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(x, b1));
+        x = wasm_f32x4_splat(a2[at]);
+        s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(x, b0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(x, b1));
+        x = wasm_f32x4_splat(a3[at]);
+        s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(x, b0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(x, b1));
+      }
+      wasm_v128_store(c0 + n, s00); wasm_v128_store(c0 + n + 4, s01);
+      wasm_v128_store(c1 + n, s10); wasm_v128_store(c1 + n + 4, s11);
+      wasm_v128_store(c2 + n, s20); wasm_v128_store(c2 + n + 4, s21);
+      wasm_v128_store(c3 + n, s30); wasm_v128_store(c3 + n + 4, s31);
+    }
+    for (; n + 4 <= N; n += 4) {
+      v128_t s0 = accumulate ? wasm_v128_load(c0 + n) : wasm_f32x4_splat(0.0f);
+      v128_t s1 = accumulate ? wasm_v128_load(c1 + n) : wasm_f32x4_splat(0.0f);
+      v128_t s2 = accumulate ? wasm_v128_load(c2 + n) : wasm_f32x4_splat(0.0f);
+      v128_t s3 = accumulate ? wasm_v128_load(c3 + n) : wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < K; k++) {
+        const v128_t b0 = wasm_v128_load(B + (size_t)k * ldb + n);
+        const size_t at = (size_t)k * ak;
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(a0[at]), b0));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_f32x4_splat(a1[at]), b0));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_f32x4_splat(a2[at]), b0));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_f32x4_splat(a3[at]), b0));
+      }
+      wasm_v128_store(c0 + n, s0); wasm_v128_store(c1 + n, s1); wasm_v128_store(c2 + n, s2); wasm_v128_store(c3 + n, s3);
+    }
+    for (; n < N; n++) {
+      float s0 = accumulate ? c0[n] : 0.0f, s1 = accumulate ? c1[n] : 0.0f, s2 = accumulate ? c2[n] : 0.0f, s3 = accumulate ? c3[n] : 0.0f;
+      for (int k = 0; k < K; k++) {
+        const float b0 = B[(size_t)k * ldb + n];
+        const size_t at = (size_t)k * ak;
+        s0 += a0[at] * b0; s1 += a1[at] * b0; s2 += a2[at] * b0; s3 += a3[at] * b0;
+      }
+      c0[n] = s0; c1[n] = s1; c2[n] = s2; c3[n] = s3;
+    }
+  }
+  for (; m < M; m++) {
+    const float *a0 = A + (size_t)m * am;
+    float *c0 = C + (size_t)m * ldc;
+    int n = 0;
+    for (; n + 4 <= N; n += 4) {
+      v128_t s0 = accumulate ? wasm_v128_load(c0 + n) : wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < K; k++) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(a0[(size_t)k * ak]), wasm_v128_load(B + (size_t)k * ldb + n)));
+      wasm_v128_store(c0 + n, s0);
+    }
+    for (; n < N; n++) {
+      float s0 = accumulate ? c0[n] : 0.0f;
+      for (int k = 0; k < K; k++) s0 += a0[(size_t)k * ak] * B[(size_t)k * ldb + n];
+      c0[n] = s0;
+    }
+  }
+}
+
+/* sum of a[0..n) * b[0..n) */
+static inline float dot(const float *a, const float *b, int n) {
+  v128_t sum = wasm_f32x4_splat(0.0f);
+  int index = 0;
+  for (; index + 4 <= n; index += 4) sum = wasm_f32x4_add(sum, wasm_f32x4_mul(wasm_v128_load(a + index), wasm_v128_load(b + index)));
+  float total = wasm_f32x4_extract_lane(sum, 0) + wasm_f32x4_extract_lane(sum, 1) + wasm_f32x4_extract_lane(sum, 2) + wasm_f32x4_extract_lane(sum, 3);
+  for (; index < n; index++) total += a[index] * b[index];
+  return total;
+}
+
+/* dst [columns x rows] = transpose of src [rows x columns] (row stride sourceStride) */
+static void transpose(const float *src, int rows, int columns, int sourceStride, float *dst) {
+  for (int row = 0; row < rows; row++) {
+    for (int column = 0; column < columns; column++) dst[(size_t)column * rows + row] = src[(size_t)row * sourceStride + column];
+  }
+}
+
+/* Query rows are taken in blocks of this many (of one group): a block computes the keys its last row attends. */
+#define ROW_BLOCK 8
+
+/*
+ * The probabilities of one block of `rows` query rows (first row's position in the sequence:
+ * `first`), over the first `width` = offset + first + rows keys, into p (row stride `keys`):
+ * recomputed from the scores with the stats (backward), or with the stats written (forward).
+ * Positions a row does not attend are 0.
+ */
+static void block_probabilities(const float *q, const float *kt, int keys, int head, int offset, int first, int rows, int width, float *p, float *stats, int write_stats) {
+  gemm(rows, width, head, q, head, 1, kt, keys, p, keys, 0);
+  for (int j = 0; j < rows; j++) {
+    float *row = p + (size_t)j * keys;
+    const int count = offset + first + j + 1;
+    float maximum, sum;
+    if (write_stats) {
+      maximum = row[0];
+      for (int t = 1; t < count; t++) maximum = row[t] > maximum ? row[t] : maximum;
+    } else {
+      maximum = stats[2 * j];
+    }
+    const v128_t maximumLanes = wasm_f32x4_splat(maximum);
+    v128_t sumLanes = wasm_f32x4_splat(0.0f);
+    int t = 0;
+    for (; t + 4 <= count; t += 4) {
+      const v128_t e = exp_lanes(wasm_f32x4_sub(wasm_v128_load(row + t), maximumLanes));
+      wasm_v128_store(row + t, e);
+      sumLanes = wasm_f32x4_add(sumLanes, e);
+    }
+    sum = wasm_f32x4_extract_lane(sumLanes, 0) + wasm_f32x4_extract_lane(sumLanes, 1) + wasm_f32x4_extract_lane(sumLanes, 2) + wasm_f32x4_extract_lane(sumLanes, 3);
+    for (; t < count; t++) {
+      row[t] = exp_scalar(row[t] - maximum);
+      sum += row[t];
+    }
+    if (write_stats) {
+      stats[2 * j] = maximum;
+      stats[2 * j + 1] = sum;
+    } else {
+      sum = stats[2 * j + 1];
+    }
+    const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
+    for (t = 0; t + 4 <= count; t += 4) wasm_v128_store(row + t, wasm_f32x4_mul(wasm_v128_load(row + t), inverse));
+    for (; t < count; t++) row[t] *= 1.0f / sum;
+    for (t = count; t < width; t++) row[t] = 0.0f;
+  }
+}
+
+/*
+ * Causal grouped-query attention, forward. Per key/value head ("slice"): query rows [groups *
+ * tokens, head] (scaled), keys transposed [head, keys] and values [keys, head], keys = offset +
+ * tokens; query row g * tokens + i attends keys 0..offset + i. Writes out [slices, groups * tokens,
+ * head] and, per row, the softmax's maximum and sum (stats [slices, groups * tokens, 2]) for the
+ * backward pass. Rows go in blocks of ROW_BLOCK, each computing only the keys its last row attends,
+ * as small register-tiled products. scratch: ROW_BLOCK * keys floats.
+ */
+void codestack_causal_attention_forward(int slices, int groups, int tokens, int offset, int head, const float *q, const float *kt, const float *v, float *out, float *stats, float *scratch) {
+  const int keys = offset + tokens;
+  for (int slice = 0; slice < slices; slice++) {
+    const float *sliceKeys = kt + (size_t)slice * head * keys;
+    const float *sliceValues = v + (size_t)slice * keys * head;
+    for (int group = 0; group < groups; group++) {
+      for (int first = 0; first < tokens; first += ROW_BLOCK) {
+        const int rows = tokens - first < ROW_BLOCK ? tokens - first : ROW_BLOCK;
+        const int width = offset + first + rows;
+        const size_t at = ((size_t)slice * groups + group) * tokens + first;
+        block_probabilities(q + at * head, sliceKeys, keys, head, offset, first, rows, width, scratch, stats + 2 * at, 1);
+        gemm(rows, head, width, scratch, keys, 1, sliceValues, head, out + at * head, head, 0);
+      }
+    }
+  }
+}
+
+/*
+ * Causal grouped-query attention, backward: from the forward's inputs, output and stats and the
+ * output's gradient, the gradients of the queries, the transposed keys and the values (same
+ * layouts as the forward). Per block of rows: the probabilities recomputed from the stats, dP =
+ * dO V^T, dS = P (dP - rowsum(dO * O)), dQ = dS K, dV += P^T dO, dK^T += Q^T dS, all as register-
+ * tiled products over the keys the block attends. scratch: 2 * ROW_BLOCK * keys + 2 * head * keys floats.
+ */
+void codestack_causal_attention_backward(int slices, int groups, int tokens, int offset, int head, const float *q, const float *kt, const float *v, const float *out, const float *stats, const float *dout, float *dq, float *dkt, float *dv, float *scratch) {
+  const int keys = offset + tokens;
+  float *p = scratch;
+  float *ds = p + (size_t)ROW_BLOCK * keys;
+  float *valuesTransposed = ds + (size_t)ROW_BLOCK * keys;
+  float *keysPlain = valuesTransposed + (size_t)head * keys;
+  for (int slice = 0; slice < slices; slice++) {
+    const float *sliceKeys = kt + (size_t)slice * head * keys;
+    const float *sliceValues = v + (size_t)slice * keys * head;
+    float *sliceKeyGradient = dkt + (size_t)slice * head * keys;
+    float *sliceValueGradient = dv + (size_t)slice * keys * head;
+    for (size_t index = 0; index < (size_t)head * keys; index++) {
+      sliceKeyGradient[index] = 0.0f;
+      sliceValueGradient[index] = 0.0f;
+    }
+    transpose(sliceValues, keys, head, head, valuesTransposed);
+    transpose(sliceKeys, head, keys, keys, keysPlain);
+    for (int group = 0; group < groups; group++) {
+      for (int first = 0; first < tokens; first += ROW_BLOCK) {
+        const int rows = tokens - first < ROW_BLOCK ? tokens - first : ROW_BLOCK;
+        const int width = offset + first + rows;
+        const size_t at = ((size_t)slice * groups + group) * tokens + first;
+        const float *qBlock = q + at * head;
+        const float *gradient = dout + at * head;
+        block_probabilities(qBlock, sliceKeys, keys, head, offset, first, rows, width, p, (float *)stats + 2 * at, 0);
+        gemm(rows, width, head, gradient, head, 1, valuesTransposed, keys, ds, keys, 0);
+        for (int j = 0; j < rows; j++) {
+          const float delta = dot(gradient + (size_t)j * head, out + (at + j) * head, head);
+          float *dsRow = ds + (size_t)j * keys;
+          const float *pRow = p + (size_t)j * keys;
+          for (int t = 0; t < width; t++) dsRow[t] = pRow[t] * (dsRow[t] - delta);
+        }
+        gemm(rows, head, width, ds, keys, 1, keysPlain, head, dq + at * head, head, 0);
+        gemm(width, head, rows, p, 1, keys, gradient, head, sliceValueGradient, head, 1);
+        gemm(head, width, rows, qBlock, 1, head, ds, keys, sliceKeyGradient, keys, 1);
+      }
+    }
+  }
+}
+
+/* The scratch floats codestack_causal_attention_forward (backward = 0) or _backward (1) needs. */
+int codestack_causal_attention_scratch(int keys, int head, int backward) {
+  return backward ? 2 * ROW_BLOCK * keys + 2 * head * keys : ROW_BLOCK * keys;
+}

@@ -36,6 +36,9 @@ export class WasmKernels {
   private readonly backend: Required<WasmBackendParts>;
   private readonly matVector: Kernel;
   private readonly decodeAttentionKernel: Kernel;
+  private readonly causalForward: Kernel;
+  private readonly causalBackward: Kernel;
+  private readonly causalScratch: (keys: number, head: number, backward: number) => number;
   private scratchPointer = 0;
   private scratchBytes = 0;
 
@@ -45,6 +48,9 @@ export class WasmKernels {
     this.backend = backend;
     this.matVector = exports.codestack_matvec as Kernel;
     this.decodeAttentionKernel = exports.codestack_decode_attention as Kernel;
+    this.causalForward = exports.codestack_causal_attention_forward as Kernel;
+    this.causalBackward = exports.codestack_causal_attention_backward as Kernel;
+    this.causalScratch = exports.codestack_causal_attention_scratch as (keys: number, head: number, backward: number) => number;
   }
 
   /** A float view of the whole memory (made anew on each call: the memory may have grown). */
@@ -53,7 +59,7 @@ export class WasmKernels {
   }
 
   /** The byte offset of a float32 tensor's values in the memory. */
-  offsetOf(tensor: tfCore.Tensor): number {
+  offsetOf(tensor: Pick<tfCore.TensorInfo, 'dataId'>): number {
     const entry = this.backend.dataIdMap.get(tensor.dataId as object);
     if (entry === undefined) throw new Error('the tensor is not on this backend');
     return entry.memoryOffset;
@@ -90,6 +96,26 @@ export class WasmKernels {
   decodeAttention(slices: number, groups: number, head: number, capacity: number, total: number, query: number, keys: number, values: number, scores: number, out: number): void {
     this.decodeAttentionKernel(slices, groups, head, capacity, total, query, keys, values, scores, out);
   }
+
+  /**
+   * Causal grouped-query attention, forward (see native/kernels.c): per key/value head, queries
+   * [groups * tokens, head] (scaled), keys transposed [head, offset + tokens], values [offset +
+   * tokens, head]; writes out (like the queries) and stats ([rows, 2]: softmax maximum and sum).
+   * scratch: {@link WasmKernels.causalAttentionScratch} floats. Byte offsets.
+   */
+  causalAttentionForward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, scratch: number): void {
+    this.causalForward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, scratch);
+  }
+
+  /** The scratch floats the forward or the backward kernel needs for `keys` keys of size `head`. */
+  causalAttentionScratch(keys: number, head: number, backward: boolean): number {
+    return this.causalScratch(keys, head, backward ? 1 : 0);
+  }
+
+  /** The gradients of {@link WasmKernels.causalAttentionForward}'s three inputs; scratch: {@link WasmKernels.causalAttentionScratch} floats. Byte offsets. */
+  causalAttentionBackward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, outGradient: number, queryGradient: number, keysGradient: number, valuesGradient: number, scratch: number): void {
+    this.causalBackward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, outGradient, queryGradient, keysGradient, valuesGradient, scratch);
+  }
 }
 
 const compiled = new Map<string, object>();
@@ -122,7 +148,12 @@ function compile(source: string): object {
  */
 export function wasmKernelsFor(tf: TensorFlow): WasmKernels | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
-  const backend = tf.backend() as unknown as WasmBackendParts;
+  return wasmKernelsForBackend(tf.backend());
+}
+
+/** {@link wasmKernelsFor} for a given tfjs-wasm backend instance (inside a registered kernel). */
+export function wasmKernelsForBackend(backendInstance: object): WasmKernels | undefined {
+  const backend = backendInstance as WasmBackendParts;
   if (declined.has(backend)) return undefined;
   const known = kernelsByBackend.get(backend);
   if (known !== undefined) return known ?? undefined;

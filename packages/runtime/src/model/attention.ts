@@ -1,5 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { batchedMatMul } from '../ops/batched-mat-mul.js';
+import { causalAttention } from '../kernels/causal-attention.js';
 import { rotaryEmbedding, type RotaryLayout } from '../ops/rotary-embedding.js';
 import type { ForwardPass } from './forward-pass.js';
 import { headSize } from './model-config.js';
@@ -49,10 +50,15 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
   const slices = batch * keyValueHeads;
   const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
   const keysTransposed = tf.reshape(keyTransposed4, [slices, head, totalKeys]) as tfCore.Tensor3D;
-  let scores = batchedMatMul(tf, queries, keysTransposed, differentiable);
-  if (pass.mask !== undefined) scores = tf.add(scores, pass.mask);
-  const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
-  const context = batchedMatMul(tf, probabilities, tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D, differentiable);
+  const values = tf.reshape(value4, [slices, totalKeys, head]) as tfCore.Tensor3D;
+  // On codestack's wasm kernels: the whole of it in one kernel each way; otherwise tensor ops.
+  let context = causalAttention(tf, queries, keysTransposed, values, groups, differentiable);
+  if (context === undefined) {
+    let scores = batchedMatMul(tf, queries, keysTransposed, differentiable);
+    if (pass.mask !== undefined) scores = tf.add(scores, pass.mask);
+    const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
+    context = batchedMatMul(tf, probabilities, values, differentiable);
+  }
   const merged = tf.reshape(permute(pass, context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.attentionHeads * head]) as Tensor2D;
   return pass.project(merged, layer, 'o_proj');
 }
