@@ -42,44 +42,55 @@ interface RotaryShape {
   layout: RotaryLayout;
 }
 
-/** Index of element `index` of head `headIndex` of row `row` (= sequence * tokens + token) in `layout`. */
-function target(shape: RotaryShape, row: number, headIndex: number, index: number): number {
+/**
+ * Where element 0 of head `headIndex` of row `row` (= sequence * tokens + token) lies in
+ * `layout`, and the distance between consecutive elements of that head.
+ */
+function headStart(shape: RotaryShape, row: number, headIndex: number): [start: number, stride: number] {
   const { tokens, head, heads, layout } = shape;
-  if (layout === 'rows') return (row * heads + headIndex) * head + index;
+  if (layout === 'rows') return [(row * heads + headIndex) * head, 1];
   const sequence = Math.floor(row / tokens);
   const token = row - sequence * tokens;
-  if (layout === 'heads') return ((sequence * heads + headIndex) * tokens + token) * head + index;
-  return ((sequence * heads + headIndex) * head + index) * tokens + token;
+  if (layout === 'heads') return [((sequence * heads + headIndex) * tokens + token) * head, 1];
+  return [(sequence * heads + headIndex) * head * tokens + token, tokens];
 }
 
 /**
  * The rotation, from `values` in rows layout to `output` in `shape.layout` (direction 1), or its
  * inverse, from `shape.layout` back to rows (direction -1). A module function, so that V8
- * optimises it once rather than per call.
+ * optimises it once rather than per call; each head's start and stride are found once, and the
+ * inner loops run over plain offsets.
  */
 function rotate(values: Float32Array, shape: RotaryShape, cos: Float32Array, sin: Float32Array, direction: 1 | -1): Float32Array {
   const { batch, tokens, offset, head, heads, scale } = shape;
   const half = head / 2;
   const output = new Float32Array(values.length);
+  const sinScale = direction * scale;
   for (let row = 0; row < batch * tokens; row++) {
     const tableBase = (offset + (row % tokens)) * half;
     for (let headIndex = 0; headIndex < heads; headIndex++) {
-      for (let index = 0; index < half; index++) {
-        const c = (cos[tableBase + index] as number) * scale;
-        const s = (sin[tableBase + index] as number) * direction * scale;
-        const rows = (row * heads + headIndex) * head + index;
-        const low = target(shape, row, headIndex, index);
-        const high = target(shape, row, headIndex, index + half);
-        if (direction === 1) {
-          const first = values[rows] as number;
-          const second = values[rows + half] as number;
-          output[low] = first * c - second * s;
-          output[high] = second * c + first * s;
-        } else {
-          const first = values[low] as number;
-          const second = values[high] as number;
-          output[rows] = first * c - second * s;
-          output[rows + half] = second * c + first * s;
+      const rows = (row * heads + headIndex) * head;
+      const [start, stride] = headStart(shape, row, headIndex);
+      const highStart = start + half * stride;
+      if (direction === 1) {
+        // rows layout in, `layout` out
+        for (let index = 0; index < half; index++) {
+          const c = (cos[tableBase + index] as number) * scale;
+          const s = (sin[tableBase + index] as number) * sinScale;
+          const first = values[rows + index] as number;
+          const second = values[rows + index + half] as number;
+          output[start + index * stride] = first * c - second * s;
+          output[highStart + index * stride] = second * c + first * s;
+        }
+      } else {
+        // `layout` in, rows layout out
+        for (let index = 0; index < half; index++) {
+          const c = (cos[tableBase + index] as number) * scale;
+          const s = (sin[tableBase + index] as number) * sinScale;
+          const first = values[start + index * stride] as number;
+          const second = values[highStart + index * stride] as number;
+          output[rows + index] = first * c - second * s;
+          output[rows + index + half] = second * c + first * s;
         }
       }
     }
