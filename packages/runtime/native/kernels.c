@@ -70,14 +70,6 @@ void codestack_matvec(int rows, int in, int out, const float *x, const float *w,
   }
 }
 
-/* out[0..n) += factor * row[0..n) */
-static inline void add_scaled(float *out, const float *row, float factor, int n) {
-  const v128_t scale = wasm_f32x4_splat(factor);
-  int index = 0;
-  for (; index + 4 <= n; index += 4) wasm_v128_store(out + index, wasm_f32x4_add(wasm_v128_load(out + index), wasm_f32x4_mul(scale, wasm_v128_load(row + index))));
-  for (; index < n; index++) out[index] += factor * row[index];
-}
-
 /* scores[0..n) = e^(scores - max) / sum, in place. */
 static void softmax_in_place(float *scores, int n) {
   float maximum = scores[0];
@@ -98,31 +90,6 @@ static void softmax_in_place(float *scores, int n) {
   const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
   for (t = 0; t + 4 <= n; t += 4) wasm_v128_store(scores + t, wasm_f32x4_mul(wasm_v128_load(scores + t), inverse));
   for (; t < n; t++) scores[t] *= 1.0f / sum;
-}
-
-/*
- * Attention of one new position per key/value head ("slice") against the cache.
- * query [slices, groups, head] (already scaled), keys [slices, head, capacity] (transposed),
- * values [slices, capacity, head]; the first `total` positions are attended. scores: scratch of
- * groups * total floats. out [slices, groups, head]. Every row of keys and values is read once
- * per slice, in order, for all the queries of its group.
- */
-void codestack_decode_attention(int slices, int groups, int head, int capacity, int total, const float *query, const float *keys, const float *values, float *scores, float *out) {
-  for (int slice = 0; slice < slices; slice++) {
-    const float *sliceKeys = keys + (size_t)slice * head * capacity;
-    const float *sliceValues = values + (size_t)slice * capacity * head;
-    const float *sliceQuery = query + (size_t)slice * groups * head;
-    float *sliceOut = out + (size_t)slice * groups * head;
-    for (int index = 0; index < groups * total; index++) scores[index] = 0.0f;
-    for (int d = 0; d < head; d++) {
-      for (int group = 0; group < groups; group++) add_scaled(scores + (size_t)group * total, sliceKeys + (size_t)d * capacity, sliceQuery[group * head + d], total);
-    }
-    for (int group = 0; group < groups; group++) softmax_in_place(scores + (size_t)group * total, total);
-    for (int index = 0; index < groups * head; index++) sliceOut[index] = 0.0f;
-    for (int t = 0; t < total; t++) {
-      for (int group = 0; group < groups; group++) add_scaled(sliceOut + (size_t)group * head, sliceValues + (size_t)t * head, scores[(size_t)group * total + t], head);
-    }
-  }
 }
 
 /*
@@ -194,6 +161,24 @@ static void gemm(int M, int N, int K, const float *A, int am, int ak, const floa
     const float *a0 = A + (size_t)m * am;
     float *c0 = C + (size_t)m * ldc;
     int n = 0;
+    for (; n + 16 <= N; n += 16) {
+      v128_t s0, s1, s2, s3;
+      if (accumulate) {
+        s0 = wasm_v128_load(c0 + n); s1 = wasm_v128_load(c0 + n + 4); s2 = wasm_v128_load(c0 + n + 8); s3 = wasm_v128_load(c0 + n + 12);
+      } else {
+        s0 = s1 = s2 = s3 = wasm_f32x4_splat(0.0f);
+      }
+      const float *b = B + n;
+      for (int k = 0; k < K; k++) {
+        const v128_t x = wasm_f32x4_splat(a0[(size_t)k * ak]);
+        const float *line = b + (size_t)k * ldb;
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x, wasm_v128_load(line)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x, wasm_v128_load(line + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x, wasm_v128_load(line + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x, wasm_v128_load(line + 12)));
+      }
+      wasm_v128_store(c0 + n, s0); wasm_v128_store(c0 + n + 4, s1); wasm_v128_store(c0 + n + 8, s2); wasm_v128_store(c0 + n + 12, s3);
+    }
     for (; n + 4 <= N; n += 4) {
       v128_t s0 = accumulate ? wasm_v128_load(c0 + n) : wasm_f32x4_splat(0.0f);
       for (int k = 0; k < K; k++) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(a0[(size_t)k * ak]), wasm_v128_load(B + (size_t)k * ldb + n)));
@@ -204,6 +189,22 @@ static void gemm(int M, int N, int K, const float *A, int am, int ak, const floa
       for (int k = 0; k < K; k++) s0 += a0[(size_t)k * ak] * B[(size_t)k * ldb + n];
       c0[n] = s0;
     }
+  }
+}
+
+/*
+ * Attention of one new position per key/value head ("slice") against the cache.
+ * query [slices, groups, head] (already scaled), keys [slices, head, capacity] (transposed),
+ * values [slices, capacity, head]; the first `total` positions are attended. scores: scratch of
+ * groups * total floats. out [slices, groups, head]. Per slice two small register-tiled products
+ * (queries x keys, probabilities x values) around a softmax.
+ */
+void codestack_decode_attention(int slices, int groups, int head, int capacity, int total, const float *query, const float *keys, const float *values, float *scores, float *out) {
+  for (int slice = 0; slice < slices; slice++) {
+    const float *sliceQuery = query + (size_t)slice * groups * head;
+    gemm(groups, total, head, sliceQuery, head, 1, keys + (size_t)slice * head * capacity, capacity, scores, total, 0);
+    for (int group = 0; group < groups; group++) softmax_in_place(scores + (size_t)group * total, total);
+    gemm(groups, head, total, scores, total, 1, values + (size_t)slice * capacity * head, head, out + (size_t)slice * groups * head, head, 0);
   }
 }
 

@@ -83,6 +83,28 @@ export class WasmKernels {
     return this.scratchPointer;
   }
 
+  /** The memory's current buffer (replaced when the memory grows). */
+  get buffer(): ArrayBufferLike {
+    return this.memory.buffer;
+  }
+
+  /** Allocates `floats` floats with the backend's malloc and returns the byte offset; throws when the memory is exhausted. */
+  allocate(floats: number): number {
+    const pointer = (this.backend.wasm._malloc as (bytes: number) => number)(floats * 4);
+    if (pointer === 0) throw new Error(`cannot allocate ${floats * 4} bytes in the wasm memory`);
+    return pointer;
+  }
+
+  /** Frees a block from {@link WasmKernels.allocate}. */
+  release(pointer: number): void {
+    (this.backend.wasm._free as (pointer: number) => void)(pointer);
+  }
+
+  /** A view of `floats` floats at byte offset `pointer` (valid until the memory grows). */
+  view(pointer: number, floats: number): Float32Array {
+    return new Float32Array(this.memory.buffer, pointer, floats);
+  }
+
   /** `y = x @ w (+ bias)` for x [rows, in], w [in, out], y [rows, out]; every argument a byte offset (bias 0 for none). */
   matrixVector(rows: number, inputs: number, outputs: number, x: number, w: number, bias: number, y: number): void {
     this.matVector(rows, inputs, outputs, x, w, bias, y);

@@ -96,6 +96,18 @@ function kernelProducts(model: DecodeStepModel, kernels: WasmKernels): DecodePro
       return kernels.floats().slice(output / 4, output / 4 + rows * outputs);
     },
     attend(query, storage, slices, groups, head, capacity, total) {
+      if (storage.keys.buffer === kernels.buffer) {
+        // The cache lives in this memory (KeyValueCache.storage with tf): attend in place. The
+        // offsets are read before the scratch is taken, which may grow the memory (and detach the views).
+        const keys = storage.keys.byteOffset;
+        const values = storage.values.byteOffset;
+        const scratch = kernels.scratch(2 * query.length + groups * total);
+        const out = scratch + query.length * 4;
+        const scores = out + query.length * 4;
+        kernels.floats().set(query, scratch / 4);
+        kernels.decodeAttention(slices, groups, head, capacity, total, scratch, keys, values, scores, out);
+        return kernels.floats().slice(out / 4, out / 4 + query.length);
+      }
       // keys [slices, head, total], values [slices, total, head], query, scores, out
       const keysSize = slices * head * total;
       const scratch = kernels.scratch(2 * keysSize + 2 * query.length + groups * total);
@@ -227,7 +239,7 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
       key = norm(key, batch * keyValueHeads, head, `${prefix}.self_attn.k_norm.weight`);
     }
     for (let queryHead = 0; queryHead < batch * heads; queryHead++) rotate(query, queryHead * head, head, position, rotary, scale);
-    const storage = cache.storage(layer, keyValueHeads, head, total);
+    const storage = cache.storage(layer, keyValueHeads, head, total, tf);
     const capacity = cache.allocatedLength;
     for (let slice = 0; slice < batch * keyValueHeads; slice++) {
       rotate(key, slice * head, head, position, rotary, 1);

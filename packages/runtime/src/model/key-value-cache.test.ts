@@ -114,3 +114,60 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
     });
   });
 }
+
+describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
+  it('keeps its arrays in the backend memory, keeps their content through its own growth and the memory’s, and gives them back on dispose', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const memoryBuffer = (): ArrayBufferLike => (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer;
+    const cache = new KeyValueCache(2, 1, { maximumLength: 4096 });
+    const first = cache.storage(1, 2, 4, 3, tf);
+    expect(first.keys.buffer).toBe(memoryBuffer());
+    first.keys.set([1, 2, 3], 0);
+    first.values.set([4, 5, 6], 0);
+    cache.advance(3);
+    // Past the first capacity: the blocks are reallocated and the positions copied.
+    const grown = cache.storage(1, 2, 4, 300, tf);
+    expect(cache.allocatedLength).toBeGreaterThanOrEqual(300);
+    expect(Array.from(grown.keys.subarray(0, 3))).toEqual([1, 2, 3]);
+    expect(Array.from(grown.values.subarray(0, 3))).toEqual([4, 5, 6]);
+    // A large tensor grows the memory and detaches every earlier view; a new request sees the same values.
+    const large = tf.zeros([memoryBuffer().byteLength / 4 + 4 * 1024 * 1024]);
+    expect(grown.keys.length).toBe(0);
+    const again = cache.storage(1, 2, 4, 300, tf);
+    expect(Array.from(again.keys.subarray(0, 3))).toEqual([1, 2, 3]);
+    large.dispose();
+    cache.dispose();
+    expect(cache.allocatedLength).toBe(0);
+  });
+
+  it('frees its blocks on dispose: a thousand 8 MiB caches in turn do not grow the memory', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const memoryBytes = (): number => (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer.byteLength;
+    const make = (): void => {
+      const cache = new KeyValueCache(1, 1);
+      // 16 heads x 64 x 1024 positions x 2 (keys, values) x 4 bytes = 8 MiB
+      cache.storage(0, 16, 64, 1024, tf).keys[0] = 1;
+      cache.dispose();
+    };
+    make();
+    const before = memoryBytes();
+    for (let index = 0; index < 1000; index++) make();
+    expect(memoryBytes()).toBe(before);
+  });
+
+  it('stays in JavaScript arrays without tf, with kernels: tfjs, or on cpu', async () => {
+    const inJavaScript = (tf: Parameters<KeyValueCache['storage']>[4]): void => {
+      const cache = new KeyValueCache(1, 1);
+      const storage = cache.storage(0, 2, 4, 3, tf);
+      expect(storage.keys.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(storage.keys.byteOffset).toBe(0);
+      cache.dispose();
+    };
+    inJavaScript(undefined);
+    const tfjsOnly = await createRuntime({ backend: 'wasm', kernels: 'tfjs' });
+    expect(tfjsOnly.tf.getBackend()).toBe('wasm');
+    inJavaScript(tfjsOnly.tf);
+    const cpu = await createRuntime({ backend: 'cpu' });
+    inJavaScript(cpu.tf);
+  });
+});
