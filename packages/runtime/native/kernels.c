@@ -348,3 +348,68 @@ void codestack_causal_attention_backward(int slices, int groups, int tokens, int
 int codestack_causal_attention_scratch(int keys, int head, int backward) {
   return backward ? 2 * ROW_BLOCK * keys + 2 * head * keys : ROW_BLOCK * keys;
 }
+
+/* ln x for x > 0 (normal floats): x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m - 1) / (m + 1)) to s^9. */
+static float log_scalar(float x) {
+  int bits = wasm_i32x4_extract_lane(wasm_f32x4_splat(x), 0);
+  int exponent = ((bits >> 23) & 0xff) - 127;
+  float mantissa = wasm_f32x4_extract_lane(wasm_i32x4_splat((bits & 0x007fffff) | 0x3f800000), 0);
+  if (mantissa > 1.41421356f) {
+    mantissa *= 0.5f;
+    exponent += 1;
+  }
+  const float s = (mantissa - 1.0f) / (mantissa + 1.0f);
+  const float s2 = s * s;
+  const float series = s * (2.0f + s2 * (2.0f / 3.0f + s2 * (2.0f / 5.0f + s2 * (2.0f / 7.0f + s2 * (2.0f / 9.0f)))));
+  return series + (float)exponent * 0.693147180559945f;
+}
+
+/*
+ * Mean next-token cross-entropy of logits [rows, vocabulary] against int32 targets [rows]: writes
+ * the mean into loss[0] and each row's log-sum-exp into logSumExp[rows] (for the backward pass).
+ * A target outside [0, vocabulary) contributes 0, as a one-hot of it would.
+ */
+void codestack_cross_entropy_forward(int rows, int vocabulary, const float *logits, const int *targets, float *loss, float *logSumExp) {
+  double total = 0.0;
+  for (int row = 0; row < rows; row++) {
+    const float *line = logits + (size_t)row * vocabulary;
+    float maximum = line[0];
+    for (int column = 1; column < vocabulary; column++) maximum = line[column] > maximum ? line[column] : maximum;
+    const v128_t maximumLanes = wasm_f32x4_splat(maximum);
+    // Sums of 256 columns in float lanes, added up in double: large vocabularies stay exact to float rounding.
+    double sum = 0.0;
+    int column = 0;
+    while (column + 4 <= vocabulary) {
+      v128_t sumLanes = wasm_f32x4_splat(0.0f);
+      const int end = column + 256 < vocabulary ? column + 256 : vocabulary;
+      for (; column + 4 <= end; column += 4) sumLanes = wasm_f32x4_add(sumLanes, exp_lanes(wasm_f32x4_sub(wasm_v128_load(line + column), maximumLanes)));
+      sum += (double)wasm_f32x4_extract_lane(sumLanes, 0) + (double)wasm_f32x4_extract_lane(sumLanes, 1) + (double)wasm_f32x4_extract_lane(sumLanes, 2) + (double)wasm_f32x4_extract_lane(sumLanes, 3);
+    }
+    for (; column < vocabulary; column++) sum += (double)exp_scalar(line[column] - maximum);
+    const float rowLogSumExp = maximum + log_scalar((float)sum);
+    logSumExp[row] = rowLogSumExp;
+    const int target = targets[row];
+    if (target >= 0 && target < vocabulary) total += (double)(rowLogSumExp - line[target]);
+  }
+  loss[0] = (float)(total / rows);
+}
+
+/* The gradient of codestack_cross_entropy_forward's mean with respect to the logits, times upstream[0]: (softmax - one-hot) * upstream / rows. */
+void codestack_cross_entropy_backward(int rows, int vocabulary, const float *logits, const int *targets, const float *logSumExp, const float *upstream, float *gradient) {
+  const float scale = upstream[0] / (float)rows;
+  const v128_t scaleLanes = wasm_f32x4_splat(scale);
+  for (int row = 0; row < rows; row++) {
+    const float *line = logits + (size_t)row * vocabulary;
+    float *out = gradient + (size_t)row * vocabulary;
+    const int target = targets[row];
+    if (target < 0 || target >= vocabulary) {
+      for (int column = 0; column < vocabulary; column++) out[column] = 0.0f;
+      continue;
+    }
+    const v128_t shift = wasm_f32x4_splat(logSumExp[row]);
+    int column = 0;
+    for (; column + 4 <= vocabulary; column += 4) wasm_v128_store(out + column, wasm_f32x4_mul(exp_lanes(wasm_f32x4_sub(wasm_v128_load(line + column), shift)), scaleLanes));
+    for (; column < vocabulary; column++) out[column] = exp_scalar(line[column] - logSumExp[row]) * scale;
+    out[target] -= scale;
+  }
+}

@@ -39,6 +39,8 @@ export class WasmKernels {
   private readonly causalForward: Kernel;
   private readonly causalBackward: Kernel;
   private readonly causalScratch: (keys: number, head: number, backward: number) => number;
+  private readonly crossEntropyForwardKernel: Kernel;
+  private readonly crossEntropyBackwardKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
 
@@ -51,6 +53,8 @@ export class WasmKernels {
     this.causalForward = exports.codestack_causal_attention_forward as Kernel;
     this.causalBackward = exports.codestack_causal_attention_backward as Kernel;
     this.causalScratch = exports.codestack_causal_attention_scratch as (keys: number, head: number, backward: number) => number;
+    this.crossEntropyForwardKernel = exports.codestack_cross_entropy_forward as Kernel;
+    this.crossEntropyBackwardKernel = exports.codestack_cross_entropy_backward as Kernel;
   }
 
   /** A float view of the whole memory (made anew on each call: the memory may have grown). */
@@ -137,6 +141,20 @@ export class WasmKernels {
   /** The gradients of {@link WasmKernels.causalAttentionForward}'s three inputs; scratch: {@link WasmKernels.causalAttentionScratch} floats. Byte offsets. */
   causalAttentionBackward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, outGradient: number, queryGradient: number, keysGradient: number, valuesGradient: number, scratch: number): void {
     this.causalBackward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, outGradient, queryGradient, keysGradient, valuesGradient, scratch);
+  }
+
+  /**
+   * Mean cross-entropy of logits [rows, vocabulary] against int32 targets [rows] into loss (one
+   * float), and each row's log-sum-exp into logSumExp [rows]; byte offsets. A target outside the
+   * vocabulary contributes 0.
+   */
+  crossEntropyForward(rows: number, vocabulary: number, logits: number, targets: number, loss: number, logSumExp: number): void {
+    this.crossEntropyForwardKernel(rows, vocabulary, logits, targets, loss, logSumExp);
+  }
+
+  /** The gradient of {@link WasmKernels.crossEntropyForward}'s loss times upstream (one float) with respect to the logits; byte offsets. */
+  crossEntropyBackward(rows: number, vocabulary: number, logits: number, targets: number, logSumExp: number, upstream: number, gradient: number): void {
+    this.crossEntropyBackwardKernel(rows, vocabulary, logits, targets, logSumExp, upstream, gradient);
   }
 }
 
