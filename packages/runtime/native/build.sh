@@ -10,7 +10,7 @@ clang="${CLANG:-clang-14}"
 linker="${WASM_LD:-wasm-ld-14}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward)
+exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward codestack_transpose codestack_column_sums)
 link_exports=()
 for name in "${exports[@]}"; do link_exports+=("--export=$name"); done
 "$clang" --target=wasm32 -O3 -msimd128 -mbulk-memory -matomics -ffreestanding -fno-builtin -nostdlib -c kernels.c -o "$out/kernels.o"

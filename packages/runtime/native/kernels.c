@@ -413,3 +413,42 @@ void codestack_cross_entropy_backward(int rows, int vocabulary, const float *log
     out[target] -= scale;
   }
 }
+
+/*
+ * dst [columns x rows] = transpose of src [rows x columns], in 4 x 4 blocks moved through
+ * registers (four loads, eight shuffles, four stores); the edges element by element.
+ */
+void codestack_transpose(int rows, int columns, const float *src, float *dst) {
+  int row = 0;
+  for (; row + 4 <= rows; row += 4) {
+    int column = 0;
+    for (; column + 4 <= columns; column += 4) {
+      const float *s = src + (size_t)row * columns + column;
+      const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + columns), r2 = wasm_v128_load(s + 2 * (size_t)columns), r3 = wasm_v128_load(s + 3 * (size_t)columns);
+      const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+      const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+      float *d = dst + (size_t)column * rows + row;
+      wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+      wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+      wasm_v128_store(d + 2 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+      wasm_v128_store(d + 3 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    }
+    for (; column < columns; column++) {
+      for (int r = row; r < row + 4; r++) dst[(size_t)column * rows + r] = src[(size_t)r * columns + column];
+    }
+  }
+  for (; row < rows; row++) {
+    for (int column = 0; column < columns; column++) dst[(size_t)column * rows + row] = src[(size_t)row * columns + column];
+  }
+}
+
+/* dst [columns] = the sum of the rows of src [rows x columns] (vectorised across columns). */
+void codestack_column_sums(int rows, int columns, const float *src, float *dst) {
+  for (int column = 0; column < columns; column++) dst[column] = 0.0f;
+  for (int row = 0; row < rows; row++) {
+    const float *line = src + (size_t)row * columns;
+    int column = 0;
+    for (; column + 4 <= columns; column += 4) wasm_v128_store(dst + column, wasm_f32x4_add(wasm_v128_load(dst + column), wasm_v128_load(line + column)));
+    for (; column < columns; column++) dst[column] += line[column];
+  }
+}

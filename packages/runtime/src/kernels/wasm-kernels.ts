@@ -41,6 +41,8 @@ export class WasmKernels {
   private readonly causalScratch: (keys: number, head: number, backward: number) => number;
   private readonly crossEntropyForwardKernel: Kernel;
   private readonly crossEntropyBackwardKernel: Kernel;
+  private readonly transposeKernel: Kernel;
+  private readonly columnSumsKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
 
@@ -55,6 +57,8 @@ export class WasmKernels {
     this.causalScratch = exports.codestack_causal_attention_scratch as (keys: number, head: number, backward: number) => number;
     this.crossEntropyForwardKernel = exports.codestack_cross_entropy_forward as Kernel;
     this.crossEntropyBackwardKernel = exports.codestack_cross_entropy_backward as Kernel;
+    this.transposeKernel = exports.codestack_transpose as Kernel;
+    this.columnSumsKernel = exports.codestack_column_sums as Kernel;
   }
 
   /** A float view of the whole memory (made anew on each call: the memory may have grown). */
@@ -155,6 +159,16 @@ export class WasmKernels {
   /** The gradient of {@link WasmKernels.crossEntropyForward}'s loss times upstream (one float) with respect to the logits; byte offsets. */
   crossEntropyBackward(rows: number, vocabulary: number, logits: number, targets: number, logSumExp: number, upstream: number, gradient: number): void {
     this.crossEntropyBackwardKernel(rows, vocabulary, logits, targets, logSumExp, upstream, gradient);
+  }
+
+  /** dst [columns, rows] = the transpose of src [rows, columns]; byte offsets. */
+  transpose(rows: number, columns: number, source: number, target: number): void {
+    this.transposeKernel(rows, columns, source, target);
+  }
+
+  /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */
+  columnSums(rows: number, columns: number, source: number, target: number): void {
+    this.columnSumsKernel(rows, columns, source, target);
   }
 }
 

@@ -1,5 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { transposeMatrix } from '../kernels/layout-kernels.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
@@ -12,7 +13,7 @@ const matMulCache = new WeakMap<TensorFlow, GradientPair>();
  *
  * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
  * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
- * `transpose(a) @ dy`, with explicit (cheap) transposes.
+ * `transpose(a) @ dy`, with explicit transposes (on codestack's wasm kernels a blocked transpose kernel).
  */
 export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
   if (!differentiable) return tf.matMul(a, b);
@@ -24,7 +25,7 @@ export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiabl
         value: tf.matMul(left, right),
         gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
           const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
-          return [tf.matMul(dy, tf.transpose(savedRight)), tf.matMul(tf.transpose(savedLeft), dy)];
+          return [tf.matMul(dy, transposeMatrix(tf, savedRight)), tf.matMul(transposeMatrix(tf, savedLeft), dy)];
         },
       };
     }) as never) as unknown as GradientPair;
