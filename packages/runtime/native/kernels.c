@@ -70,26 +70,43 @@ void codestack_matvec(int rows, int in, int out, const float *x, const float *w,
   }
 }
 
-/* scores[0..n) = e^(scores - max) / sum, in place. */
-static void softmax_in_place(float *scores, int n) {
-  float maximum = scores[0];
-  for (int t = 1; t < n; t++) maximum = scores[t] > maximum ? scores[t] : maximum;
+/* The largest of row[0..n), n >= 1. */
+static float row_maximum(const float *row, int n) {
+  float maximum = row[0];
+  for (int t = 1; t < n; t++) maximum = row[t] > maximum ? row[t] : maximum;
+  return maximum;
+}
+
+/* row[0..n) = e^(row - maximum), in place; returns their sum. */
+static float exp_shifted_in_place(float *row, int n, float maximum) {
   const v128_t maximumLanes = wasm_f32x4_splat(maximum);
   v128_t sumLanes = wasm_f32x4_splat(0.0f);
   int t = 0;
   for (; t + 4 <= n; t += 4) {
-    const v128_t e = exp_lanes(wasm_f32x4_sub(wasm_v128_load(scores + t), maximumLanes));
-    wasm_v128_store(scores + t, e);
+    const v128_t e = exp_lanes(wasm_f32x4_sub(wasm_v128_load(row + t), maximumLanes));
+    wasm_v128_store(row + t, e);
     sumLanes = wasm_f32x4_add(sumLanes, e);
   }
   float sum = wasm_f32x4_extract_lane(sumLanes, 0) + wasm_f32x4_extract_lane(sumLanes, 1) + wasm_f32x4_extract_lane(sumLanes, 2) + wasm_f32x4_extract_lane(sumLanes, 3);
   for (; t < n; t++) {
-    scores[t] = exp_scalar(scores[t] - maximum);
-    sum += scores[t];
+    row[t] = exp_scalar(row[t] - maximum);
+    sum += row[t];
   }
-  const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
-  for (t = 0; t + 4 <= n; t += 4) wasm_v128_store(scores + t, wasm_f32x4_mul(wasm_v128_load(scores + t), inverse));
-  for (; t < n; t++) scores[t] *= 1.0f / sum;
+  return sum;
+}
+
+/* row[0..n) *= factor */
+static void scale_in_place(float *row, int n, float factor) {
+  const v128_t factorLanes = wasm_f32x4_splat(factor);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) wasm_v128_store(row + t, wasm_f32x4_mul(wasm_v128_load(row + t), factorLanes));
+  for (; t < n; t++) row[t] *= factor;
+}
+
+/* scores[0..n) = e^(scores - max) / sum, in place. */
+static void softmax_in_place(float *scores, int n) {
+  const float sum = exp_shifted_in_place(scores, n, row_maximum(scores, n));
+  scale_in_place(scores, n, 1.0f / sum);
 }
 
 /*
@@ -239,36 +256,16 @@ static void block_probabilities(const float *q, const float *kt, int keys, int h
   for (int j = 0; j < rows; j++) {
     float *row = p + (size_t)j * keys;
     const int count = offset + first + j + 1;
-    float maximum, sum;
-    if (write_stats) {
-      maximum = row[0];
-      for (int t = 1; t < count; t++) maximum = row[t] > maximum ? row[t] : maximum;
-    } else {
-      maximum = stats[2 * j];
-    }
-    const v128_t maximumLanes = wasm_f32x4_splat(maximum);
-    v128_t sumLanes = wasm_f32x4_splat(0.0f);
-    int t = 0;
-    for (; t + 4 <= count; t += 4) {
-      const v128_t e = exp_lanes(wasm_f32x4_sub(wasm_v128_load(row + t), maximumLanes));
-      wasm_v128_store(row + t, e);
-      sumLanes = wasm_f32x4_add(sumLanes, e);
-    }
-    sum = wasm_f32x4_extract_lane(sumLanes, 0) + wasm_f32x4_extract_lane(sumLanes, 1) + wasm_f32x4_extract_lane(sumLanes, 2) + wasm_f32x4_extract_lane(sumLanes, 3);
-    for (; t < count; t++) {
-      row[t] = exp_scalar(row[t] - maximum);
-      sum += row[t];
-    }
+    const float maximum = write_stats ? row_maximum(row, count) : stats[2 * j];
+    float sum = exp_shifted_in_place(row, count, maximum);
     if (write_stats) {
       stats[2 * j] = maximum;
       stats[2 * j + 1] = sum;
     } else {
       sum = stats[2 * j + 1];
     }
-    const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
-    for (t = 0; t + 4 <= count; t += 4) wasm_v128_store(row + t, wasm_f32x4_mul(wasm_v128_load(row + t), inverse));
-    for (; t < count; t++) row[t] *= 1.0f / sum;
-    for (t = count; t < width; t++) row[t] = 0.0f;
+    scale_in_place(row, count, 1.0f / sum);
+    for (int t = count; t < width; t++) row[t] = 0.0f;
   }
 }
 
@@ -373,8 +370,7 @@ void codestack_cross_entropy_forward(int rows, int vocabulary, const float *logi
   double total = 0.0;
   for (int row = 0; row < rows; row++) {
     const float *line = logits + (size_t)row * vocabulary;
-    float maximum = line[0];
-    for (int column = 1; column < vocabulary; column++) maximum = line[column] > maximum ? line[column] : maximum;
+    const float maximum = row_maximum(line, vocabulary);
     const v128_t maximumLanes = wasm_f32x4_splat(maximum);
     // Sums of 256 columns in float lanes, added up in double: large vocabularies stay exact to float rounding.
     double sum = 0.0;

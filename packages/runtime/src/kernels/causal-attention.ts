@@ -1,6 +1,7 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { wasmKernelsFor, wasmKernelsForBackend, type WasmKernels } from './wasm-kernels.js';
+import { wasmKernelsFor } from './wasm-kernels.js';
+import { registerWasmKernels, runWasmKernel } from './wasm-kernel-registration.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor3D = tfCore.Tensor3D;
@@ -10,76 +11,38 @@ type TensorInfo = tfCore.TensorInfo;
 export const causalAttentionKernelName = 'CodestackCausalAttention';
 const backwardKernelName = 'CodestackCausalAttentionGrad';
 
-/** The parts of tfjs-wasm's `BackendWasm` a kernel function uses. */
-interface WasmKernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
-interface KernelArguments {
-  inputs: Record<string, TensorInfo>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-
-function kernelsOf(backend: unknown): WasmKernels {
-  const kernels = wasmKernelsForBackend(backend as object);
-  if (kernels === undefined) throw new Error(`${causalAttentionKernelName} runs only where codestack's wasm kernels are bound`);
-  return kernels;
-}
-
 /** The sizes shared by both kernels, read from the inputs' shapes and the `groups` attribute. */
-function dimensions(inputs: Record<string, TensorInfo>, attributes: Record<string, unknown> | undefined): { slices: number; groups: number; tokens: number; offset: number; head: number; keys: number } {
+function dimensions(inputs: Record<string, TensorInfo>, attributes: Record<string, unknown>): { slices: number; groups: number; tokens: number; offset: number; head: number; keys: number } {
   const [slices, rows, head] = (inputs.query as TensorInfo).shape as [number, number, number];
   const keys = ((inputs.keysTransposed as TensorInfo).shape as number[])[2] as number;
-  const groups = attributes?.groups as number;
+  const groups = attributes.groups as number;
   const tokens = rows / groups;
   return { slices, groups, tokens, offset: keys - tokens, head, keys };
 }
 
-const registered = new WeakSet<TensorFlow>();
-
-/** Registers the forward and backward kernels for the `wasm` backend, once per TensorFlow.js namespace. */
 function register(tf: TensorFlow): void {
-  if (registered.has(tf)) return;
-  registered.add(tf);
-  if (tf.getKernel(causalAttentionKernelName, 'wasm') !== undefined) return;
-  tf.registerKernel({
-    kernelName: causalAttentionKernelName,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArguments) => {
-      const kernels = kernelsOf(backend);
-      const { slices, groups, tokens, offset, head, keys } = dimensions(inputs, attrs);
-      const wasm = backend as WasmKernelBackend;
-      const out = wasm.makeOutput([slices, groups * tokens, head], 'float32');
-      const stats = wasm.makeOutput([slices, groups * tokens, 2], 'float32');
+  registerWasmKernels(tf, {
+    [causalAttentionKernelName]: ({ inputs, attributes, kernels, output, offsetOf }) => {
+      const { slices, groups, tokens, offset, head, keys } = dimensions(inputs, attributes);
+      const out = output([slices, groups * tokens, head]);
+      const stats = output([slices, groups * tokens, 2]);
       const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, false));
-      kernels.causalAttentionForward(
-        slices, groups, tokens, offset, head,
-        kernels.offsetOf(inputs.query as TensorInfo), kernels.offsetOf(inputs.keysTransposed as TensorInfo), kernels.offsetOf(inputs.values as TensorInfo),
-        kernels.offsetOf(out), kernels.offsetOf(stats), scratch,
-      );
+      kernels.causalAttentionForward(slices, groups, tokens, offset, head, offsetOf('query'), offsetOf('keysTransposed'), offsetOf('values'), kernels.offsetOf(out), kernels.offsetOf(stats), scratch);
       return [out, stats];
-    }) as never,
-  });
-  tf.registerKernel({
-    kernelName: backwardKernelName,
-    backendName: 'wasm',
-    kernelFunc: (({ inputs, backend, attrs }: KernelArguments) => {
-      const kernels = kernelsOf(backend);
-      const { slices, groups, tokens, offset, head, keys } = dimensions(inputs, attrs);
-      const wasm = backend as WasmKernelBackend;
-      const queryGradient = wasm.makeOutput([slices, groups * tokens, head], 'float32');
-      const keysGradient = wasm.makeOutput([slices, head, keys], 'float32');
-      const valuesGradient = wasm.makeOutput([slices, keys, head], 'float32');
+    },
+    [backwardKernelName]: ({ inputs, attributes, kernels, output, offsetOf }) => {
+      const { slices, groups, tokens, offset, head, keys } = dimensions(inputs, attributes);
+      const queryGradient = output([slices, groups * tokens, head]);
+      const keysGradient = output([slices, head, keys]);
+      const valuesGradient = output([slices, keys, head]);
       const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, true));
-      const at = (name: string): number => kernels.offsetOf(inputs[name] as TensorInfo);
       kernels.causalAttentionBackward(
         slices, groups, tokens, offset, head,
-        at('query'), at('keysTransposed'), at('values'), at('out'), at('stats'), at('outGradient'),
+        offsetOf('query'), offsetOf('keysTransposed'), offsetOf('values'), offsetOf('out'), offsetOf('stats'), offsetOf('outGradient'),
         kernels.offsetOf(queryGradient), kernels.offsetOf(keysGradient), kernels.offsetOf(valuesGradient), scratch,
       );
       return [queryGradient, keysGradient, valuesGradient];
-    }) as never,
+    },
   });
 }
 
@@ -87,7 +50,7 @@ type AttentionFunction = (query: Tensor3D, keysTransposed: Tensor3D, values: Ten
 const differentiableByGroups = new WeakMap<TensorFlow, Map<number, AttentionFunction>>();
 
 function forward(tf: TensorFlow, query: Tensor3D, keysTransposed: Tensor3D, values: Tensor3D, groups: number): [Tensor3D, Tensor3D] {
-  return tf.engine().runKernel(causalAttentionKernelName, { query, keysTransposed, values } as never, { groups } as never) as unknown as [Tensor3D, Tensor3D];
+  return runWasmKernel<[Tensor3D, Tensor3D]>(tf, causalAttentionKernelName, { query, keysTransposed, values }, { groups });
 }
 
 /**
@@ -126,11 +89,7 @@ export function causalAttention(tf: TensorFlow, query: Tensor3D, keysTransposed:
         value: out,
         gradFunc: (outGradient: Tensor3D, saved: Tensor[]) => {
           const [savedQuery, savedKeys, savedValues, savedOut, savedStats] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D, Tensor3D];
-          return tf.engine().runKernel(
-            backwardKernelName,
-            { query: savedQuery, keysTransposed: savedKeys, values: savedValues, out: savedOut, stats: savedStats, outGradient } as never,
-            { groups } as never,
-          ) as unknown as Tensor[];
+          return runWasmKernel<Tensor[]>(tf, backwardKernelName, { query: savedQuery, keysTransposed: savedKeys, values: savedValues, out: savedOut, stats: savedStats, outGradient }, { groups });
         },
       };
     }) as never) as unknown as AttentionFunction;

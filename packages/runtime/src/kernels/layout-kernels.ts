@@ -1,62 +1,27 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { wasmKernelsFor, wasmKernelsForBackend, type WasmKernels } from './wasm-kernels.js';
-
-type TensorInfo = tfCore.TensorInfo;
+import { wasmKernelsFor } from './wasm-kernels.js';
+import { registerWasmKernels, runWasmKernel } from './wasm-kernel-registration.js';
 
 /** tfjs kernel names of the two registered kernels. */
 export const transposeKernelName = 'CodestackTranspose2D';
 export const columnSumsKernelName = 'CodestackColumnSums';
 
-interface KernelArguments {
-  inputs: Record<string, TensorInfo>;
-  backend: unknown;
-}
-
-/** The parts of tfjs-wasm's `BackendWasm` a kernel function uses. */
-interface WasmKernelBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
-function kernelsOf(backend: unknown): WasmKernels {
-  const kernels = wasmKernelsForBackend(backend as object);
-  if (kernels === undefined) throw new Error(`${transposeKernelName} runs only where codestack's wasm kernels are bound`);
-  return kernels;
-}
-
-const registered = new WeakSet<TensorFlow>();
-
 function register(tf: TensorFlow): void {
-  if (registered.has(tf)) return;
-  registered.add(tf);
-  if (tf.getKernel(transposeKernelName, 'wasm') === undefined) {
-    tf.registerKernel({
-      kernelName: transposeKernelName,
-      backendName: 'wasm',
-      kernelFunc: (({ inputs, backend }: KernelArguments) => {
-        const kernels = kernelsOf(backend);
-        const x = inputs.x as TensorInfo;
-        const [rows, columns] = x.shape as [number, number];
-        const out = (backend as WasmKernelBackend).makeOutput([columns, rows], 'float32');
-        kernels.transpose(rows, columns, kernels.offsetOf(x), kernels.offsetOf(out));
-        return out;
-      }) as never,
-    });
-  }
-  if (tf.getKernel(columnSumsKernelName, 'wasm') === undefined) {
-    tf.registerKernel({
-      kernelName: columnSumsKernelName,
-      backendName: 'wasm',
-      kernelFunc: (({ inputs, backend }: KernelArguments) => {
-        const kernels = kernelsOf(backend);
-        const x = inputs.x as TensorInfo;
-        const [rows, columns] = x.shape as [number, number];
-        const out = (backend as WasmKernelBackend).makeOutput([columns], 'float32');
-        kernels.columnSums(rows, columns, kernels.offsetOf(x), kernels.offsetOf(out));
-        return out;
-      }) as never,
-    });
-  }
+  registerWasmKernels(tf, {
+    [transposeKernelName]: ({ inputs, kernels, output, offsetOf }) => {
+      const [rows, columns] = (inputs.x as tfCore.TensorInfo).shape as [number, number];
+      const out = output([columns, rows]);
+      kernels.transpose(rows, columns, offsetOf('x'), kernels.offsetOf(out));
+      return out;
+    },
+    [columnSumsKernelName]: ({ inputs, kernels, output, offsetOf }) => {
+      const [rows, columns] = (inputs.x as tfCore.TensorInfo).shape as [number, number];
+      const out = output([columns]);
+      kernels.columnSums(rows, columns, offsetOf('x'), kernels.offsetOf(out));
+      return out;
+    },
+  });
 }
 
 /**
@@ -68,7 +33,7 @@ function register(tf: TensorFlow): void {
 export function transposeMatrix(tf: TensorFlow, x: tfCore.Tensor2D): tfCore.Tensor2D {
   if (x.dtype !== 'float32' || wasmKernelsFor(tf) === undefined) return tf.transpose(x);
   register(tf);
-  return tf.engine().runKernel(transposeKernelName, { x } as never, {} as never) as unknown as tfCore.Tensor2D;
+  return runWasmKernel<tfCore.Tensor2D>(tf, transposeKernelName, { x });
 }
 
 /**
@@ -79,5 +44,5 @@ export function transposeMatrix(tf: TensorFlow, x: tfCore.Tensor2D): tfCore.Tens
 export function columnSums(tf: TensorFlow, x: tfCore.Tensor2D): tfCore.Tensor1D | undefined {
   if (x.dtype !== 'float32' || wasmKernelsFor(tf) === undefined) return undefined;
   register(tf);
-  return tf.engine().runKernel(columnSumsKernelName, { x } as never, {} as never) as unknown as tfCore.Tensor1D;
+  return runWasmKernel<tfCore.Tensor1D>(tf, columnSumsKernelName, { x });
 }
