@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
-# Builds src/kernels/kernel-module-bytes.ts from kernels.c: two WebAssembly modules, one importing
-# an ordinary memory (tfjs-wasm's SIMD build) and one importing a shared memory (its threaded
-# build), embedded as base64. Toolchain pinned: clang 14 and wasm-ld 14 from Debian bookworm
-# (apt-get install clang-14 lld-14). Rebuilding with them gives the same bytes (a test checks this
-# when they are installed). OUT=FILE writes elsewhere.
+# Builds src/kernels/kernel-module-bytes.ts from kernels.c: four WebAssembly modules, embedded as
+# base64, each importing the memory of tfjs-wasm's backend:
+#   plain, shared                  WebAssembly SIMD; an ordinary memory (tfjs-wasm's SIMD build) or
+#                                  a shared one (its threaded SIMD build). clang 14 + wasm-ld 14.
+#   plainRelaxed, sharedRelaxed    the same with relaxed SIMD's fused multiply-add (-mrelaxed-simd,
+#                                  RELAXED_SIMD), used where the engine validates them. clang 16 +
+#                                  wasm-ld 16 (clang 14 has no relaxed-SIMD builtins).
+# Toolchains pinned to Debian bookworm's packages (apt-get install clang-14 lld-14 clang-16 lld-16);
+# rebuilding with them gives the same bytes (a test checks this where they are installed).
+# OUT=FILE writes elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")"
-clang="${CLANG:-clang-14}"
-linker="${WASM_LD:-wasm-ld-14}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward codestack_transpose codestack_column_sums)
+exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward codestack_transpose codestack_column_sums codestack_gemm)
 link_exports=()
 for name in "${exports[@]}"; do link_exports+=("--export=$name"); done
-"$clang" --target=wasm32 -O3 -msimd128 -mbulk-memory -matomics -ffreestanding -fno-builtin -nostdlib -c kernels.c -o "$out/kernels.o"
-"$linker" --no-entry --import-memory -z stack-size=0 --strip-all "${link_exports[@]}" "$out/kernels.o" -o "$out/plain.wasm"
-# The kernels must never touch the shadow stack (it would lie in the host's memory): no global is read or written.
-if llvm-objdump-14 -d "$out/plain.wasm" 2>/dev/null | grep -q 'global\.'; then echo "kernels.c uses the shadow stack" >&2; exit 1; fi
-"$linker" --no-entry --import-memory --shared-memory --max-memory=4294967296 -z stack-size=0 --strip-all "${link_exports[@]}" "$out/kernels.o" -o "$out/shared.wasm"
-node - "$out/plain.wasm" "$out/shared.wasm" > "${OUT:-../src/kernels/kernel-module-bytes.ts}" <<'NODE'
+flags=(--target=wasm32 -O3 -msimd128 -mbulk-memory -matomics -ffreestanding -fno-builtin -nostdlib)
+
+# build VERSION NAME EXTRA_FLAGS...: compiles and links the plain and shared variants as NAME and NAME-shared.
+build() {
+  local version="$1" name="$2"
+  shift 2
+  "clang-$version" "${flags[@]}" "$@" -c kernels.c -o "$out/$name.o"
+  "wasm-ld-$version" --no-entry --import-memory -z stack-size=0 --strip-all "${link_exports[@]}" "$out/$name.o" -o "$out/$name.wasm"
+  "wasm-ld-$version" --no-entry --import-memory --shared-memory --max-memory=4294967296 -z stack-size=0 --strip-all "${link_exports[@]}" "$out/$name.o" -o "$out/$name-shared.wasm"
+  # The kernels must never touch the shadow stack (it would lie in the host's memory): no global is read or written.
+  if "llvm-objdump-$version" -d "$out/$name.wasm" 2>/dev/null | grep -q 'global\.'; then echo "kernels.c uses the shadow stack ($name)" >&2; exit 1; fi
+}
+build 14 plain
+build 16 relaxed -mrelaxed-simd -DRELAXED_SIMD
+
+node --experimental-wasm-relaxed-simd - "$out/plain.wasm" "$out/plain-shared.wasm" "$out/relaxed.wasm" "$out/relaxed-shared.wasm" > "${OUT:-../src/kernels/kernel-module-bytes.ts}" <<'NODE'
 const { readFileSync } = require('node:fs');
-const [plain, shared] = process.argv.slice(2).map((file) => readFileSync(file));
-for (const [label, bytes] of [['plain', plain], ['shared', shared]]) {
+const labels = ['plain', 'shared', 'plainRelaxed', 'sharedRelaxed'];
+const modules = process.argv.slice(2).map((file) => readFileSync(file));
+modules.forEach((bytes, index) => {
+  const label = labels[index];
   const module = new WebAssembly.Module(bytes);
   const imports = WebAssembly.Module.imports(module).map((entry) => `${entry.module}.${entry.name}:${entry.kind}`);
   if (imports.join() !== 'env.memory:memory') throw new Error(`${label}: unexpected imports ${imports.join()}`);
@@ -33,10 +48,15 @@ for (const [label, bytes] of [['plain', plain], ['shared', shared]]) {
     if (id === 11) throw new Error(`${label}: has a data section`);
     offset += size;
   }
-}
+});
+const [plain, shared, plainRelaxed, sharedRelaxed] = modules.map((bytes) => bytes.toString('base64'));
 console.log(`// Generated by native/build.sh from native/kernels.c: do not edit.
 /** The kernels importing an ordinary memory (tfjs-wasm's SIMD build), base64. */
-export const plainKernelModule = '${plain.toString('base64')}';
+export const plainKernelModule = '${plain}';
 /** The kernels importing a shared memory (tfjs-wasm's threaded SIMD build), base64. */
-export const sharedKernelModule = '${shared.toString('base64')}';`);
+export const sharedKernelModule = '${shared}';
+/** {@link plainKernelModule} with relaxed SIMD's fused multiply-add, base64: used where the engine validates it. */
+export const plainRelaxedKernelModule = '${plainRelaxed}';
+/** {@link sharedKernelModule} with relaxed SIMD's fused multiply-add, base64: used where the engine validates it. */
+export const sharedRelaxedKernelModule = '${sharedRelaxed}';`);
 NODE

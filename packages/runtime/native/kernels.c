@@ -13,6 +13,17 @@
 
 typedef __SIZE_TYPE__ size_t;
 
+/*
+ * c + a * b in four lanes: one fused multiply-add in the relaxed-SIMD build (RELAXED_SIMD,
+ * -mrelaxed-simd; where the engine has no FMA it may round twice, which the tests allow), a
+ * multiply and an add otherwise.
+ */
+#ifdef RELAXED_SIMD
+#define MADD(a, b, c) __builtin_wasm_relaxed_madd_f32x4((a), (b), (c))
+#else
+#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
+#endif
+
 /* e^x for x <= 0 (four lanes): range reduction by ln 2 and a degree-6 polynomial (relative error below 2e-7). */
 static inline v128_t exp_lanes(v128_t x) {
   x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.3f));
@@ -52,10 +63,10 @@ void codestack_matvec(int rows, int in, int out, const float *x, const float *w,
       int column = 0;
       for (; column + 4 <= out; column += 4) {
         v128_t sum = wasm_v128_load(output + column);
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(x0, wasm_v128_load(w0 + column)));
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(x1, wasm_v128_load(w1 + column)));
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(x2, wasm_v128_load(w2 + column)));
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(x3, wasm_v128_load(w3 + column)));
+        sum = MADD(x0, wasm_v128_load(w0 + column), sum);
+        sum = MADD(x1, wasm_v128_load(w1 + column), sum);
+        sum = MADD(x2, wasm_v128_load(w2 + column), sum);
+        sum = MADD(x3, wasm_v128_load(w3 + column), sum);
         wasm_v128_store(output + column, sum);
       }
       for (; column < out; column++) output[column] += input[k] * w0[column] + input[k + 1] * w1[column] + input[k + 2] * w2[column] + input[k + 3] * w3[column];
@@ -64,7 +75,7 @@ void codestack_matvec(int rows, int in, int out, const float *x, const float *w,
       const float *line = w + (size_t)k * out;
       const v128_t value = wasm_f32x4_splat(input[k]);
       int column = 0;
-      for (; column + 4 <= out; column += 4) wasm_v128_store(output + column, wasm_f32x4_add(wasm_v128_load(output + column), wasm_f32x4_mul(value, wasm_v128_load(line + column))));
+      for (; column + 4 <= out; column += 4) wasm_v128_store(output + column, MADD(value, wasm_v128_load(line + column), wasm_v128_load(output + column)));
       for (; column < out; column++) output[column] += input[k] * line[column];
     }
   }
@@ -136,13 +147,13 @@ static void gemm(int M, int N, int K, const float *A, int am, int ak, const floa
         const v128_t b0 = wasm_v128_load(b + (size_t)k * ldb), b1 = wasm_v128_load(b + (size_t)k * ldb + 4);
         const size_t at = (size_t)k * ak;
         v128_t x = wasm_f32x4_splat(a0[at]);
-        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(x, b0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(x, b1));
+        s00 = MADD(x, b0, s00); s01 = MADD(x, b1, s01);
         x = wasm_f32x4_splat(a1[at]);
-        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(x, b0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(x, b1));
+        s10 = MADD(x, b0, s10); s11 = MADD(x, b1, s11);
         x = wasm_f32x4_splat(a2[at]);
-        s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(x, b0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(x, b1));
+        s20 = MADD(x, b0, s20); s21 = MADD(x, b1, s21);
         x = wasm_f32x4_splat(a3[at]);
-        s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(x, b0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(x, b1));
+        s30 = MADD(x, b0, s30); s31 = MADD(x, b1, s31);
       }
       wasm_v128_store(c0 + n, s00); wasm_v128_store(c0 + n + 4, s01);
       wasm_v128_store(c1 + n, s10); wasm_v128_store(c1 + n + 4, s11);
@@ -157,10 +168,10 @@ static void gemm(int M, int N, int K, const float *A, int am, int ak, const floa
       for (int k = 0; k < K; k++) {
         const v128_t b0 = wasm_v128_load(B + (size_t)k * ldb + n);
         const size_t at = (size_t)k * ak;
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(a0[at]), b0));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_f32x4_splat(a1[at]), b0));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_f32x4_splat(a2[at]), b0));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_f32x4_splat(a3[at]), b0));
+        s0 = MADD(wasm_f32x4_splat(a0[at]), b0, s0);
+        s1 = MADD(wasm_f32x4_splat(a1[at]), b0, s1);
+        s2 = MADD(wasm_f32x4_splat(a2[at]), b0, s2);
+        s3 = MADD(wasm_f32x4_splat(a3[at]), b0, s3);
       }
       wasm_v128_store(c0 + n, s0); wasm_v128_store(c1 + n, s1); wasm_v128_store(c2 + n, s2); wasm_v128_store(c3 + n, s3);
     }
@@ -189,16 +200,16 @@ static void gemm(int M, int N, int K, const float *A, int am, int ak, const floa
       for (int k = 0; k < K; k++) {
         const v128_t x = wasm_f32x4_splat(a0[(size_t)k * ak]);
         const float *line = b + (size_t)k * ldb;
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(x, wasm_v128_load(line)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(x, wasm_v128_load(line + 4)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(x, wasm_v128_load(line + 8)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(x, wasm_v128_load(line + 12)));
+        s0 = MADD(x, wasm_v128_load(line), s0);
+        s1 = MADD(x, wasm_v128_load(line + 4), s1);
+        s2 = MADD(x, wasm_v128_load(line + 8), s2);
+        s3 = MADD(x, wasm_v128_load(line + 12), s3);
       }
       wasm_v128_store(c0 + n, s0); wasm_v128_store(c0 + n + 4, s1); wasm_v128_store(c0 + n + 8, s2); wasm_v128_store(c0 + n + 12, s3);
     }
     for (; n + 4 <= N; n += 4) {
       v128_t s0 = accumulate ? wasm_v128_load(c0 + n) : wasm_f32x4_splat(0.0f);
-      for (int k = 0; k < K; k++) s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(a0[(size_t)k * ak]), wasm_v128_load(B + (size_t)k * ldb + n)));
+      for (int k = 0; k < K; k++) s0 = MADD(wasm_f32x4_splat(a0[(size_t)k * ak]), wasm_v128_load(B + (size_t)k * ldb + n), s0);
       wasm_v128_store(c0 + n, s0);
     }
     for (; n < N; n++) {
@@ -229,7 +240,7 @@ void codestack_decode_attention(int slices, int groups, int head, int capacity, 
 static inline float dot(const float *a, const float *b, int n) {
   v128_t sum = wasm_f32x4_splat(0.0f);
   int index = 0;
-  for (; index + 4 <= n; index += 4) sum = wasm_f32x4_add(sum, wasm_f32x4_mul(wasm_v128_load(a + index), wasm_v128_load(b + index)));
+  for (; index + 4 <= n; index += 4) sum = MADD(wasm_v128_load(a + index), wasm_v128_load(b + index), sum);
   float total = wasm_f32x4_extract_lane(sum, 0) + wasm_f32x4_extract_lane(sum, 1) + wasm_f32x4_extract_lane(sum, 2) + wasm_f32x4_extract_lane(sum, 3);
   for (; index < n; index++) total += a[index] * b[index];
   return total;
@@ -447,4 +458,14 @@ void codestack_column_sums(int rows, int columns, const float *src, float *dst) 
     for (; column + 4 <= columns; column += 4) wasm_v128_store(dst + column, wasm_f32x4_add(wasm_v128_load(dst + column), wasm_v128_load(line + column)));
     for (; column < columns; column++) dst[column] += line[column];
   }
+}
+
+/*
+ * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A · B, A's element (m, k) at A[m * am + k * ak]
+ * (so A may be read transposed), B [K x N] row-major with row stride ldb: the register-tiled
+ * product the attention kernels use, for whole matMuls (the relaxed-SIMD build's is the one that
+ * beats tfjs-wasm's).
+ */
+void codestack_gemm(int M, int N, int K, const float *A, int am, int ak, const float *B, int ldb, float *C, int ldc, int accumulate) {
+  gemm(M, N, K, A, am, ak, B, ldb, C, ldc, accumulate);
 }

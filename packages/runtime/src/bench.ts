@@ -4,7 +4,9 @@
  * For the ~1M and ~5M configs of issue 15: training tokens/s (AdamW, batch 8 x 128) on one
  * wasm thread, on two (the threaded SIMD build) and with two data-parallel workers; cached decode
  * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads, and on one thread with
- * tfjs-wasm's kernels alone (`kernels: 'tfjs'`, what codestack's own kernels replace); and, when
+ * tfjs-wasm's kernels alone (`kernels: 'tfjs'`, what codestack's own kernels replace); the same
+ * runtime with relaxed SIMD switched on (`--experimental-wasm-relaxed-simd`: the kernels'
+ * fused-multiply-add build and its GEMM, one thread and two data-parallel workers); and, when
  * `/usr/bin/python3` can import torch, the same with PyTorch eager on one and two threads
  * (scripts/reference-speed.py). Every measurement runs in a fresh process; the contenders
  * alternate (the order reverses every round) and the report gives medians of the rounds (3 by
@@ -51,6 +53,8 @@ interface Contender {
   workers: number;
   /** Ours only: which kernels (default codestack's own). */
   kernels?: KernelChoice;
+  /** Ours only: run the process with relaxed SIMD switched on (Node 20 needs the V8 flag). */
+  relaxedSimd?: boolean;
 }
 
 function optionValue(name: string): string | undefined {
@@ -72,6 +76,9 @@ async function main(): Promise<void> {
     { name: 'workers2', library: 'ours', threads: 1, workers: 2 },
     // Decode only: the same with tfjs-wasm's kernels alone, to show what codestack's own replace.
     { name: 'threads1TfjsKernels', library: 'ours', threads: 1, workers: 1, kernels: 'tfjs' },
+    // With relaxed SIMD (the V8 flag on Node 20; default in newer V8): the fused-multiply-add build.
+    { name: 'threads1RelaxedSimd', library: 'ours', threads: 1, workers: 1, relaxedSimd: true },
+    { name: 'workers2RelaxedSimd', library: 'ours', threads: 1, workers: 2, relaxedSimd: true },
     ...(pytorch.available
       ? [
           { name: 'threads1', library: 'pytorch', threads: 1, workers: 1 } as const,
@@ -96,7 +103,8 @@ async function main(): Promise<void> {
   const progress = process.stderr.isTTY && !json;
   for (const [index, { job, contender }] of plan.entries()) {
     if (progress) process.stderr.write(`\r\x1b[Kruntime bench ${index + 1}/${plan.length}: ${job.model} ${job.kind} ${contender.library} ${contender.name}`);
-    const measure = (): Promise<TrainingMeasurement | DecodeMeasurement> => (contender.library === 'ours' ? measureOurs(job) : measurePyTorch(job));
+    const measure = (): Promise<TrainingMeasurement | DecodeMeasurement> =>
+      contender.library === 'ours' ? measureOurs(job, undefined, { relaxedSimd: contender.relaxedSimd }) : measurePyTorch(job);
     // One retry: on this shared machine another job may be rebuilding dist/ (which the data-parallel workers load).
     const measurement = await measure().catch(async () => {
       await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -125,23 +133,32 @@ async function main(): Promise<void> {
       const samples = decode.get(`${model}/${library}/${name}`);
       return samples === undefined ? undefined : medianRate(samples.map((sample) => sample[context] as Rate));
     };
-    const ours = { threads1: trainingOf('ours', 'threads1')!, threads2: trainingOf('ours', 'threads2')!, workers2: trainingOf('ours', 'workers2')! };
+    const ours = {
+      threads1: trainingOf('ours', 'threads1')!,
+      threads2: trainingOf('ours', 'threads2')!,
+      workers2: trainingOf('ours', 'workers2')!,
+      threads1RelaxedSimd: trainingOf('ours', 'threads1RelaxedSimd')!,
+      workers2RelaxedSimd: trainingOf('ours', 'workers2RelaxedSimd')!,
+    };
     const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
+    // Our best on this Node's defaults, and with relaxed SIMD switched on (reported apart).
     const oursBest = Math.max(ours.threads1.wall, ours.threads2.wall, ours.workers2.wall);
+    const oursBestRelaxed = Math.max(ours.threads1RelaxedSimd.wall, ours.workers2RelaxedSimd.wall);
     const theirsBest = theirs === undefined ? undefined : Math.max(theirs.threads1.wall, theirs.threads2.wall);
     const decodeRows: Record<string, unknown> = {};
     const decodeSummary: string[] = [];
     for (const context of contexts) {
-      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)!, threads1TfjsKernels: decodeOf('ours', 'threads1TfjsKernels', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
+      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)!, threads1TfjsKernels: decodeOf('ours', 'threads1TfjsKernels', context)!, threads1RelaxedSimd: decodeOf('ours', 'threads1RelaxedSimd', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
       const best = Math.max(row.ours.threads1.wall, row.ours.threads2.wall);
       const theirsDecodeBest = row.pytorch === undefined ? undefined : Math.max(row.pytorch.threads1.wall, row.pytorch.threads2.wall);
       decodeRows[context] = {
         ...row,
         ownKernelsOverTfjsKernels: ratio(row.ours.threads1.wall, row.ours.threads1TfjsKernels.wall),
         oursBestOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(best, theirsDecodeBest),
+        relaxedSimdOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(row.ours.threads1RelaxedSimd.wall, theirsDecodeBest),
       };
       decodeSummary.push(
-        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)} (tfjs kernels ${Math.round(row.ours.threads1TfjsKernels.wall)})` +
+        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)} (tfjs kernels ${Math.round(row.ours.threads1TfjsKernels.wall)}, relaxed SIMD ${Math.round(row.ours.threads1RelaxedSimd.wall)})` +
           (row.pytorch === undefined ? '' : ` vs ${Math.round(row.pytorch.threads1.wall)}/${Math.round(row.pytorch.threads2.wall)} (${ratio(best, theirsDecodeBest as number)}x)`),
       );
     }
@@ -154,6 +171,7 @@ async function main(): Promise<void> {
         twoThreadsOverOne: ratio(ours.threads2.wall, ours.threads1.wall),
         twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
         oursBestOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBest, theirsBest),
+        oursBestWithRelaxedSimdOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBestRelaxed, theirsBest),
       },
       decodeTokensPerSecond: decodeRows,
       samples: {
@@ -164,6 +182,8 @@ async function main(): Promise<void> {
     summaries.push(
       `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x) / ${Math.round(ours.workers2.wall)} 2 workers` +
         (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
+        `; relaxed SIMD train ${Math.round(ours.threads1RelaxedSimd.wall)} 1t / ${Math.round(ours.workers2RelaxedSimd.wall)} 2 workers` +
+        (theirs === undefined ? '' : ` (best/best ${ratio(oursBestRelaxed, theirsBest as number)}x)`) +
         `; decode 1t/2t ${decodeSummary.join(', ')}`,
     );
   }

@@ -1,28 +1,20 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeProcess } from '../__fixtures__/run-node-process.js';
 
 // A fresh Node process per case: the host application, importing the built package.
 const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 let directory: string;
 
-function runApplication(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
-    void writeFile(file, source).then(() => {
-      const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    }, reject);
-  });
+async function runApplication(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
+  await writeFile(file, source);
+  const { code, stdout, stderr } = await runNodeProcess([file]);
+  return { code, stdout, stderr };
 }
 
 beforeAll(async () => {

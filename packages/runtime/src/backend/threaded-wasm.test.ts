@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeProcess, type NodeProcessResult } from '../__fixtures__/run-node-process.js';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { BackendNotActiveError } from './backend-not-active-error.js';
 import { ThreadsUnavailableError } from './threads-unavailable-error.js';
@@ -179,20 +179,11 @@ describe('a host process with a threaded runtime', { timeout: 120000 }, () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  function run(source: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mts`);
-      void writeFile(file, source).then(() => {
-        // A hang is killed after 60 s and shows as signal SIGKILL.
-        const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, killSignal: 'SIGKILL' });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-      }, reject);
-    });
+  async function run(source: string): Promise<NodeProcessResult> {
+    const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mts`);
+    await writeFile(file, source);
+    // A hang is killed after 60 s and shows as signal SIGKILL.
+    return runNodeProcess(['--import', 'tsx', file], { cwd: packageRoot, timeout: 60000, killSignal: 'SIGKILL' });
   }
 
   it('exits by itself, silently, after creating, using and disposing a threaded runtime', async () => {

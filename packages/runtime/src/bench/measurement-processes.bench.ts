@@ -103,10 +103,16 @@ function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(line) as T;
 }
 
-/** Measures `job` with @codestack/runtime in a fresh Node process (the loader flags of this one, e.g. tsx's, carry over). */
-export async function measureOurs(job: SpeedJob, signal?: AbortSignal): Promise<TrainingMeasurement | DecodeMeasurement> {
+/**
+ * Measures `job` with @codestack/runtime in a fresh Node process (the loader flags of this one,
+ * e.g. tsx's, carry over). With `relaxedSimd`, that process runs with
+ * `--experimental-wasm-relaxed-simd` (on by default in newer V8), so the kernels' relaxed-SIMD
+ * build (fused multiply-add) is the one chosen.
+ */
+export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: { relaxedSimd?: boolean } = {}): Promise<TrainingMeasurement | DecodeMeasurement> {
   const script = process.argv[1] as string;
-  const stdout = await run(process.execPath, [...process.execArgv, script, '--measure', JSON.stringify(job)], process.env, signal);
+  const flags = options.relaxedSimd === true ? ['--experimental-wasm-relaxed-simd'] : [];
+  const stdout = await run(process.execPath, [...flags, ...process.execArgv, script, '--measure', JSON.stringify(job)], process.env, signal);
   return lastJsonLine(stdout);
 }
 

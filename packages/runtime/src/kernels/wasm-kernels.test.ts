@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { SeededRandom } from '../random/seeded-random.js';
-import { plainKernelModule, sharedKernelModule } from './kernel-module-bytes.js';
+import { plainKernelModule, plainRelaxedKernelModule, sharedKernelModule, sharedRelaxedKernelModule } from './kernel-module-bytes.js';
 import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
 
 /** The WebAssembly JS API (this package compiles without the DOM types). */
@@ -19,6 +19,7 @@ const webAssembly = (
   globalThis as unknown as {
     WebAssembly: {
       Module: { new (bytes: Uint8Array): object; imports(module: object): ModuleEntry[]; exports(module: object): ModuleEntry[] };
+      validate(bytes: Uint8Array): boolean;
       Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => { buffer: ArrayBufferLike };
       Instance: new (module: object, imports: object) => object;
     };
@@ -166,10 +167,17 @@ describe('codestack wasm kernels', () => {
   });
 
   it('are modules that import only a memory and carry no data segment to write into it', () => {
-    for (const [label, source, shared] of [['plain', plainKernelModule, false], ['shared', sharedKernelModule, true]] as const) {
+    const variants = [
+      ['plain', plainKernelModule, false],
+      ['shared', sharedKernelModule, true],
+      ['plainRelaxed', plainRelaxedKernelModule, false],
+      ['sharedRelaxed', sharedRelaxedKernelModule, true],
+    ] as const;
+    // The relaxed-SIMD builds compile only where the engine ships relaxed SIMD (not Node 20 by default).
+    for (const [label, source, shared] of variants.filter(([, bytes]) => webAssembly.validate(Buffer.from(bytes, 'base64')))) {
       const module = new webAssembly.Module(Buffer.from(source, 'base64'));
       expect(webAssembly.Module.imports(module), label).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_matvec', 'codestack_transpose']);
+      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_gemm', 'codestack_matvec', 'codestack_transpose']);
       const memory = new webAssembly.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
       expect(() => new webAssembly.Instance(module, { env: { memory } }), label).not.toThrow();
       expect(new Uint8Array(memory.buffer).every((byte) => byte === 0), `${label} wrote into the memory it was given`).toBe(true);
@@ -177,7 +185,7 @@ describe('codestack wasm kernels', () => {
   });
 
   const buildScript = fileURLToPath(new URL('../../native/build.sh', import.meta.url));
-  const toolchain = ['clang-14', 'wasm-ld-14', 'llvm-objdump-14'].every((tool) => {
+  const toolchain = ['clang-14', 'wasm-ld-14', 'llvm-objdump-14', 'clang-16', 'wasm-ld-16', 'llvm-objdump-16'].every((tool) => {
     try {
       execFileSync('which', [tool], { stdio: 'ignore' });
       return true;
@@ -185,7 +193,7 @@ describe('codestack wasm kernels', () => {
       return false;
     }
   });
-  it.skipIf(!toolchain)(`rebuild from native/kernels.c to the committed bytes${toolchain ? '' : ' (skipped: clang-14, wasm-ld-14 and llvm-objdump-14 are not installed)'}`, () => {
+  it.skipIf(!toolchain)(`rebuild from native/kernels.c to the committed bytes${toolchain ? '' : ' (skipped: clang, wasm-ld and llvm-objdump 14 and 16 are not all installed)'}`, () => {
     const directory = mkdtempSync(join(tmpdir(), 'kernels-'));
     try {
       const out = join(directory, 'kernel-module-bytes.ts');

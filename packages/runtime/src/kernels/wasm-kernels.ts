@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { plainKernelModule, sharedKernelModule } from './kernel-module-bytes.js';
+import { plainKernelModule, plainRelaxedKernelModule, sharedKernelModule, sharedRelaxedKernelModule } from './kernel-module-bytes.js';
 
 /** The parts of the WebAssembly JS API used here (this package compiles without the DOM types). */
 interface WebAssemblyMemory {
@@ -9,6 +9,7 @@ interface WebAssemblyMemory {
 interface WebAssemblyApi {
   Memory: new (descriptor: { initial: number }) => WebAssemblyMemory;
   Module: new (bytes: Uint8Array) => object;
+  validate(bytes: Uint8Array): boolean;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
@@ -32,6 +33,13 @@ type Kernel = (...values: number[]) => void;
  * from the backend's own allocator. Get one with {@link wasmKernelsFor}.
  */
 export class WasmKernels {
+  /**
+   * Whether this is the relaxed-SIMD build (fused multiply-add), chosen where the engine validates
+   * it: V8 ships relaxed SIMD in newer releases; Node 20 needs `--experimental-wasm-relaxed-simd`.
+   */
+  readonly relaxedSimd: boolean;
+  /** Whether the memory is shared (tfjs-wasm's threaded build). */
+  readonly shared: boolean;
   private readonly memory: WebAssemblyMemory;
   private readonly backend: Required<WasmBackendParts>;
   private readonly matVector: Kernel;
@@ -43,11 +51,14 @@ export class WasmKernels {
   private readonly crossEntropyBackwardKernel: Kernel;
   private readonly transposeKernel: Kernel;
   private readonly columnSumsKernel: Kernel;
+  private readonly gemmKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
 
   /** @internal Use {@link wasmKernelsFor}. */
-  constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, exports: Record<string, unknown>) {
+  constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, exports: Record<string, unknown>, variant: { relaxedSimd: boolean; shared: boolean }) {
+    this.relaxedSimd = variant.relaxedSimd;
+    this.shared = variant.shared;
     this.memory = memory;
     this.backend = backend;
     this.matVector = exports.codestack_matvec as Kernel;
@@ -59,6 +70,7 @@ export class WasmKernels {
     this.crossEntropyBackwardKernel = exports.codestack_cross_entropy_backward as Kernel;
     this.transposeKernel = exports.codestack_transpose as Kernel;
     this.columnSumsKernel = exports.codestack_column_sums as Kernel;
+    this.gemmKernel = exports.codestack_gemm as Kernel;
   }
 
   /** A float view of the whole memory (made anew on each call: the memory may have grown). */
@@ -166,6 +178,15 @@ export class WasmKernels {
     this.transposeKernel(rows, columns, source, target);
   }
 
+  /**
+   * C [M, N] (row stride ldc) = (accumulate ? C : 0) + A · B, where A's element (m, k) is at
+   * A[m * am + k * ak] (floats; A may be read transposed) and B [K, N] has row stride ldb; A, B, C
+   * are byte offsets.
+   */
+  gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void {
+    this.gemmKernel(m, n, k, a, am, ak, b, ldb, c, ldc, accumulate ? 1 : 0);
+  }
+
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */
   columnSums(rows: number, columns: number, source: number, target: number): void {
     this.columnSumsKernel(rows, columns, source, target);
@@ -185,6 +206,18 @@ export function chooseWasmKernels(tf: TensorFlow, enabled: boolean): void {
   else declined.add(backend);
 }
 const kernelsByBackend = new WeakMap<object, WasmKernels | null>();
+
+const validated = new Map<string, boolean>();
+
+/** Whether this engine accepts the module (the relaxed-SIMD builds need an engine that ships relaxed SIMD). */
+function validates(source: string): boolean {
+  let valid = validated.get(source);
+  if (valid === undefined) {
+    valid = webAssembly.validate(Buffer.from(source, 'base64'));
+    validated.set(source, valid);
+  }
+  return valid;
+}
 
 function compile(source: string): object {
   let module = compiled.get(source);
@@ -215,9 +248,11 @@ export function wasmKernelsForBackend(backendInstance: object): WasmKernels | un
   const memory = backend.wasm?.asm?.memory ?? backend.wasm?.wasmMemory;
   if (memory !== undefined && backend.dataIdMap !== undefined && typeof backend.wasm?._malloc === 'function' && typeof backend.wasm._free === 'function') {
     const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const relaxed = shared ? sharedRelaxedKernelModule : plainRelaxedKernelModule;
+    const relaxedSimd = validates(relaxed);
     try {
-      const instance = new webAssembly.Instance(compile(shared ? sharedKernelModule : plainKernelModule), { env: { memory } });
-      kernels = new WasmKernels(memory, backend as Required<WasmBackendParts>, instance.exports);
+      const instance = new webAssembly.Instance(compile(relaxedSimd ? relaxed : shared ? sharedKernelModule : plainKernelModule), { env: { memory } });
+      kernels = new WasmKernels(memory, backend as Required<WasmBackendParts>, instance.exports, { relaxedSimd, shared });
     } catch {
       kernels = null;
     }

@@ -1,6 +1,7 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { transposeMatrix } from '../kernels/layout-kernels.js';
+import { ownMatMul } from '../kernels/mat-mul-kernel.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
@@ -8,24 +9,31 @@ type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
 
 const matMulCache = new WeakMap<TensorFlow, GradientPair>();
 
+/** `op(a) @ op(b)`: codestack's GEMM where it is the faster (see {@link ownMatMul}), else tfjs's matMul after explicit transposes. */
+function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
+  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.matMul(transposeA ? transposeMatrix(tf, a) : a, transposeB ? transposeMatrix(tf, b) : b);
+}
+
 /**
  * `a @ b` for 2-D tensors with a custom gradient (or a plain matMul when `differentiable` is false) that never uses `transposeA`/`transposeB`.
  *
  * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
  * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
- * `transpose(a) @ dy`, with explicit transposes (on codestack's wasm kernels a blocked transpose kernel).
+ * `transpose(a) @ dy`, with explicit transposes (on codestack's wasm kernels a blocked transpose
+ * kernel); where codestack's relaxed-SIMD GEMM runs (see `ownMatMul`), all three products are its,
+ * reading the transposed operands in place.
  */
 export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
-  if (!differentiable) return tf.matMul(a, b);
+  if (!differentiable) return product(tf, a, b, false, false);
   let operation = matMulCache.get(tf);
   if (operation === undefined) {
     operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
       save([left, right]);
       return {
-        value: tf.matMul(left, right),
+        value: product(tf, left, right, false, false),
         gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
           const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
-          return [tf.matMul(dy, transposeMatrix(tf, savedRight)), tf.matMul(transposeMatrix(tf, savedLeft), dy)];
+          return [product(tf, dy, savedRight, false, true), product(tf, savedLeft, dy, true, false)];
         },
       };
     }) as never) as unknown as GradientPair;
