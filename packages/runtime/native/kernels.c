@@ -24,6 +24,8 @@ typedef __SIZE_TYPE__ size_t;
 #define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
 #endif
 
+void codestack_transpose(int rows, int columns, const float *src, float *dst);
+
 /* e^x for x <= 0 (four lanes): range reduction by ln 2 and a degree-6 polynomial (relative error below 2e-7). */
 static inline v128_t exp_lanes(v128_t x) {
   x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.3f));
@@ -246,13 +248,6 @@ static inline float dot(const float *a, const float *b, int n) {
   return total;
 }
 
-/* dst [columns x rows] = transpose of src [rows x columns] (row stride sourceStride) */
-static void transpose(const float *src, int rows, int columns, int sourceStride, float *dst) {
-  for (int row = 0; row < rows; row++) {
-    for (int column = 0; column < columns; column++) dst[(size_t)column * rows + row] = src[(size_t)row * sourceStride + column];
-  }
-}
-
 /* Query rows are taken in blocks of this many (of one group): a block computes the keys its last row attends. */
 #define ROW_BLOCK 8
 
@@ -327,8 +322,8 @@ void codestack_causal_attention_backward(int slices, int groups, int tokens, int
       sliceKeyGradient[index] = 0.0f;
       sliceValueGradient[index] = 0.0f;
     }
-    transpose(sliceValues, keys, head, head, valuesTransposed);
-    transpose(sliceKeys, head, keys, keys, keysPlain);
+    codestack_transpose(keys, head, sliceValues, valuesTransposed);
+    codestack_transpose(head, keys, sliceKeys, keysPlain);
     for (int group = 0; group < groups; group++) {
       for (int first = 0; first < tokens; first += ROW_BLOCK) {
         const int rows = tokens - first < ROW_BLOCK ? tokens - first : ROW_BLOCK;

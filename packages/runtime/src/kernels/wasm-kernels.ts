@@ -7,7 +7,6 @@ interface WebAssemblyMemory {
   readonly buffer: ArrayBufferLike;
 }
 interface WebAssemblyApi {
-  Memory: new (descriptor: { initial: number }) => WebAssemblyMemory;
   Module: new (bytes: Uint8Array) => object;
   validate(bytes: Uint8Array): boolean;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
@@ -54,6 +53,7 @@ export class WasmKernels {
   private readonly gemmKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
+  private floatView: Float32Array | undefined;
 
   /** @internal Use {@link wasmKernelsFor}. */
   constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, exports: Record<string, unknown>, variant: { relaxedSimd: boolean; shared: boolean }) {
@@ -73,9 +73,10 @@ export class WasmKernels {
     this.gemmKernel = exports.codestack_gemm as Kernel;
   }
 
-  /** A float view of the whole memory (made anew on each call: the memory may have grown). */
+  /** A float view of the whole memory (made anew when the memory has grown, which replaces its buffer). */
   floats(): Float32Array {
-    return new Float32Array(this.memory.buffer);
+    if (this.floatView?.buffer !== this.memory.buffer) this.floatView = new Float32Array(this.memory.buffer);
+    return this.floatView;
   }
 
   /** The byte offset of a float32 tensor's values in the memory. */

@@ -60,11 +60,22 @@ function project(model: DecodeStepModel, input: Float32Array, rows: number, laye
   return values;
 }
 
+/** `rows` rows of `input` times `weight` ([in, out], read in place) plus `bias`, on codestack's matrix-vector kernel. */
+function multiply(kernels: WasmKernels, input: Float32Array, rows: number, weight: Tensor2D, bias: Tensor | undefined): Float32Array {
+  const [inputs, outputs] = weight.shape;
+  const scratch = kernels.scratch(rows * (inputs + outputs));
+  const output = scratch + rows * inputs * 4;
+  kernels.floats().set(input, scratch / 4);
+  kernels.matrixVector(rows, inputs, outputs, scratch, kernels.offsetOf(weight), bias === undefined ? 0 : kernels.offsetOf(bias), output);
+  return kernels.floats().slice(output / 4, output / 4 + rows * outputs);
+}
+
 /**
  * The products on codestack's own kernels (native/kernels.c), on tfjs-wasm's memory: the weights
  * are read where they lie, so nothing is repacked or copied per token (tfjs-wasm's matMul repacks
  * the weight on every call, which made a decode step's cost follow the weight size); the inputs
- * and the attended cache rows are copied into one scratch block.
+ * are copied into one scratch block, and the cache is attended in place when it lives in the same
+ * memory (as `KeyValueCache.storage` with `tf` puts it).
  */
 function kernelProducts(model: DecodeStepModel, kernels: WasmKernels): DecodeProducts {
   return {
@@ -78,22 +89,11 @@ function kernelProducts(model: DecodeStepModel, kernels: WasmKernels): DecodePro
     },
     logits(final, values) {
       const head = model.head();
-      const [width, vocabulary] = head.shape;
-      const rows = final.shape[0];
-      const scratch = kernels.scratch(rows * (width + vocabulary));
-      const output = scratch + rows * width * 4;
-      kernels.floats().set(values, scratch / 4);
-      kernels.matrixVector(rows, width, vocabulary, scratch, kernels.offsetOf(head), 0, output);
-      return model.tf.tensor2d(kernels.floats().slice(output / 4, output / 4 + rows * vocabulary), [rows, vocabulary]);
+      return model.tf.tensor2d(multiply(kernels, values, final.shape[0], head, undefined), [final.shape[0], head.shape[1]]);
     },
     project(input, rows, layer, projection) {
       const { weight, bias } = projectionTensors(model, layer, projection);
-      const [inputs, outputs] = weight.shape;
-      const scratch = kernels.scratch(rows * (inputs + outputs));
-      const output = scratch + rows * inputs * 4;
-      kernels.floats().set(input, scratch / 4);
-      kernels.matrixVector(rows, inputs, outputs, scratch, kernels.offsetOf(weight), bias === undefined ? 0 : kernels.offsetOf(bias), output);
-      return kernels.floats().slice(output / 4, output / 4 + rows * outputs);
+      return multiply(kernels, input, rows, weight, bias);
     },
     attend(query, storage, slices, groups, head, capacity, total) {
       if (storage.keys.buffer === kernels.buffer) {
@@ -108,20 +108,8 @@ function kernelProducts(model: DecodeStepModel, kernels: WasmKernels): DecodePro
         kernels.decodeAttention(slices, groups, head, capacity, total, scratch, keys, values, scores, out);
         return kernels.floats().slice(out / 4, out / 4 + query.length);
       }
-      // keys [slices, head, total], values [slices, total, head], query, scores, out
-      const keysSize = slices * head * total;
-      const scratch = kernels.scratch(2 * keysSize + 2 * query.length + groups * total);
-      const keys = scratch;
-      const values = keys + keysSize * 4;
-      const queryOffset = values + keysSize * 4;
-      const out = queryOffset + query.length * 4;
-      const scores = out + query.length * 4;
-      const floats = kernels.floats();
-      for (let row = 0; row < slices * head; row++) floats.set(storage.keys.subarray(row * capacity, row * capacity + total), keys / 4 + row * total);
-      for (let slice = 0; slice < slices; slice++) floats.set(storage.values.subarray(slice * capacity * head, (slice * capacity + total) * head), values / 4 + slice * total * head);
-      floats.set(query, queryOffset / 4);
-      kernels.decodeAttention(slices, groups, head, total, total, queryOffset, keys, values, scores, out);
-      return kernels.floats().slice(out / 4, out / 4 + query.length);
+      // A cache in JavaScript arrays (made without tf, or moved out of an exhausted memory): the tensor path.
+      return attend(model.tf, query, storage, slices, groups, head, capacity, total);
     },
   };
 }

@@ -159,8 +159,9 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     const inJavaScript = (tf: Parameters<KeyValueCache['storage']>[4]): void => {
       const cache = new KeyValueCache(1, 1);
       const storage = cache.storage(0, 2, 4, 3, tf);
-      expect(storage.keys.buffer).toBeInstanceOf(ArrayBuffer);
+      // its own buffer, exactly its size: not a view of the wasm memory
       expect(storage.keys.byteOffset).toBe(0);
+      expect(storage.keys.buffer.byteLength).toBe(storage.keys.byteLength);
       cache.dispose();
     };
     inJavaScript(undefined);

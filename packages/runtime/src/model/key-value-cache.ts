@@ -274,11 +274,7 @@ export class KeyValueCache {
         const allocated = blocks === undefined ? undefined : this.allocateBlocks(heap, size);
         if (blocks !== undefined && allocated === undefined) {
           // The memory is exhausted: the cache is now in JavaScript arrays (leaveHeap); grow those.
-          for (const block of grown) {
-            if (block === undefined) continue;
-            heap.kernels.release(block.keys);
-            heap.kernels.release(block.values);
-          }
+          releaseBlocks({ kernels: heap.kernels, layers: grown });
           this.grow(capacity);
           return;
         }
