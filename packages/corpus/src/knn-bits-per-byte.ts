@@ -56,8 +56,8 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
   outer: for (const text of options.texts) {
     const ids = tokenizer.encode(text);
     // The text's own earlier positions: only tokens already predicted enter it.
-    const cacheKeys = new Float32Array(ids.length * hiddenSize);
-    const cacheValues = new Int32Array(ids.length);
+    const cacheKeys = new Float32Array(options.cache === undefined ? 0 : ids.length * hiddenSize);
+    const cacheValues = new Int32Array(options.cache === undefined ? 0 : ids.length);
     let cached = 0;
     for (let start = 0; start + 1 < ids.length; ) {
       throwIfAborted(options.signal, 'bits per byte');
@@ -68,16 +68,14 @@ export async function knnBitsPerByte(options: KnnBitsPerByteOptions): Promise<Kn
         const probability = softmax(logitValues.slice(position * vocabularySize, (position + 1) * vocabularySize))[target]!;
         const neighbours = options.datastore.search(hiddenValues.slice(position * hiddenSize, (position + 1) * hiddenSize), maximumK);
         base -= Math.log2(probability);
-        options.settings.forEach((setting, index) => {
-          const knn = knnDistribution(neighbours.slice(0, setting.k), setting.temperature).get(target) ?? 0;
-          mixed[index] = mixed[index]! - Math.log2((1 - setting.lambda) * probability + setting.lambda * knn);
-        });
+        // The mixed probability of each setting; the first one's is what the cache mixes with below.
+        const mixedProbabilities = options.settings.map((setting) => (1 - setting.lambda) * probability + setting.lambda * (knnDistribution(neighbours.slice(0, setting.k), setting.temperature).get(target) ?? 0));
+        mixedProbabilities.forEach((mixedProbability, index) => (mixed[index] = mixed[index]! - Math.log2(mixedProbability)));
         if (options.cache !== undefined) {
           const hidden = hiddenValues.subarray(position * hiddenSize, (position + 1) * hiddenSize);
           const store = new ExactTokenDatastore(hiddenSize, cacheKeys.subarray(0, cached * hiddenSize), cacheValues.subarray(0, cached));
-          const cacheProbability = knnDistribution(store.search(Float32Array.from(hidden), options.cache.k), options.cache.temperature).get(target) ?? 0;
-          const first = options.settings[0]!;
-          const afterDatastore = (1 - first.lambda) * probability + first.lambda * (knnDistribution(neighbours.slice(0, first.k), first.temperature).get(target) ?? 0);
+          const cacheProbability = knnDistribution(store.search(hidden, options.cache.k), options.cache.temperature).get(target) ?? 0;
+          const afterDatastore = mixedProbabilities[0]!;
           const lambda = options.cache.lambda;
           cacheAlone -= Math.log2((1 - lambda) * probability + lambda * cacheProbability);
           cacheAfterDatastore -= Math.log2((1 - lambda) * afterDatastore + lambda * cacheProbability);
