@@ -137,7 +137,7 @@ describePostgresDocsStoreConformance(`a real PostgreSQL server${vectorSkip === u
 }), vectorSkip);
 
 describe.skipIf(vectorSkip !== undefined)(`the writer lock${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
-  it("is namespaced to the store and its schema: the host's advisory locks and a store in another schema do not block a writer", async () => {
+  it("is namespaced to the store and its schema: the host's advisory locks and a store in another schema do not block a writer, the store's own key does", async () => {
     const admin = new pg.Client({ connectionString: requireServer().connectionString });
     await admin.connect();
     try {
@@ -175,6 +175,17 @@ describe.skipIf(vectorSkip !== undefined)(`the writer lock${vectorSkip === undef
         await holder.query('COMMIT');
         expect(await otherStore.packages()).toEqual([]);
         expect((await store.packages()).length).toBeGreaterThan(0);
+        // And the lock is taken: while the host holds this store's own key, a writer waits.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT pg_advisory_xact_lock(hashtext('codestack.docs_store'), hashtext('public'))`);
+        const waiting = (async () => {
+          const index = await DocsIndex.open({ store, embedder });
+          await index.deletePackage(sampleEntries()[0]!.package);
+          return 'written';
+        })();
+        expect(await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve('blocked'), 2_000))])).toBe('blocked');
+        await holder.query('COMMIT');
+        expect(await waiting).toBe('written');
       } finally {
         // Released in any case, so a blocked writer ends before its pool is closed (a ROLLBACK after COMMIT only warns).
         await other.query('ROLLBACK').catch(() => undefined);
