@@ -2,7 +2,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { rmsNormRows } from '../ops/rms-norm.js';
-import type { KeyValueCache, KeyValueStorage } from './key-value-cache.js';
+import { copyCachePositions, type KeyValueCache, type KeyValueStorage } from './key-value-cache.js';
 import { headSize, type ModelConfig } from './model-config.js';
 import { projectionWeightName, type ProjectionName } from './projection.js';
 import type { RotaryTables } from './rotary-tables.js';
@@ -136,18 +136,11 @@ function rotate(values: Float32Array, start: number, head: number, position: num
  * head]) in a second batched matMul. Returns [batch, heads * head].
  */
 function attend(tf: TensorFlow, query: Float32Array, storage: KeyValueStorage, slices: number, groups: number, head: number, capacity: number, total: number): Float32Array {
-  const keys = new Float32Array(slices * head * total);
-  const values = new Float32Array(slices * total * head);
-  for (let slice = 0; slice < slices; slice++) {
-    for (let index = 0; index < head; index++) {
-      const row = (slice * head + index) * capacity;
-      keys.set(storage.keys.subarray(row, row + total), (slice * head + index) * total);
-    }
-    values.set(storage.values.subarray(slice * capacity * head, (slice * capacity + total) * head), slice * total * head);
-  }
+  const copied = { keys: new Float32Array(slices * head * total), values: new Float32Array(slices * total * head) };
+  copyCachePositions(storage, capacity, 0, copied, total, 0, total, slices, head);
   const queryTensor = tf.tensor3d(query, [slices, groups, head]);
-  const keyTensor = tf.tensor3d(keys, [slices, head, total]);
-  const valueTensor = tf.tensor3d(values, [slices, total, head]);
+  const keyTensor = tf.tensor3d(copied.keys, [slices, head, total]);
+  const valueTensor = tf.tensor3d(copied.values, [slices, total, head]);
   const scores = tf.matMul(queryTensor, keyTensor);
   // The softmax stays a (vectorised) kernel: JavaScript's Math.exp over every score cost more.
   const probabilities = tf.softmax(scores);

@@ -24,6 +24,21 @@ export interface KeyValueStorage {
   values: Float32Array;
 }
 
+/**
+ * Copies `length` positions of every key/value head ("slice") from `from` (holding `fromCapacity`
+ * positions per slice, starting at `fromStart`) into `to` (`toCapacity` per slice, at `toStart`),
+ * in the {@link KeyValueStorage} layouts: keys [slices, head, capacity], values [slices, capacity, head].
+ */
+export function copyCachePositions(from: KeyValueStorage, fromCapacity: number, fromStart: number, to: KeyValueStorage, toCapacity: number, toStart: number, length: number, slices: number, head: number): void {
+  for (let slice = 0; slice < slices; slice++) {
+    for (let index = 0; index < head; index++) {
+      const row = slice * head + index;
+      to.keys.set(from.keys.subarray(row * fromCapacity + fromStart, row * fromCapacity + fromStart + length), row * toCapacity + toStart);
+    }
+    to.values.set(from.values.subarray((slice * fromCapacity + fromStart) * head, (slice * fromCapacity + fromStart + length) * head), (slice * toCapacity + toStart) * head);
+  }
+}
+
 /** The blocks of a cache kept in the wasm backend's memory (byte offsets), and who frees them. */
 interface HeapBlocks {
   kernels: WasmKernels;
@@ -110,22 +125,14 @@ export class KeyValueCache {
     const valueValues = value.dataSync() as Float32Array;
     const start = this.cachedLength;
     const slices = batch * keyValueHeads;
-    const previousKeys = new Float32Array(slices * headSize * start);
-    const previousValues = new Float32Array(slices * start * headSize);
-    for (let slice = 0; slice < slices; slice++) {
-      for (let index = 0; index < headSize; index++) {
-        const row = (slice * headSize + index) * capacity;
-        previousKeys.set(storage.keys.subarray(row, row + start), (slice * headSize + index) * start);
-        storage.keys.set(keyValues.subarray((slice * headSize + index) * tokens, (slice * headSize + index + 1) * tokens), row + start);
-      }
-      previousValues.set(storage.values.subarray(slice * capacity * headSize, (slice * capacity + start) * headSize), slice * start * headSize);
-      storage.values.set(valueValues.subarray(slice * tokens * headSize, (slice + 1) * tokens * headSize), (slice * capacity + start) * headSize);
-    }
+    const previous = { keys: new Float32Array(slices * headSize * start), values: new Float32Array(slices * start * headSize) };
+    copyCachePositions(storage, capacity, 0, previous, start, 0, start, slices, headSize);
+    copyCachePositions({ keys: keyValues, values: valueValues }, tokens, 0, storage, capacity, start, tokens, slices, headSize);
     if (start === 0) return [key, value];
     // The new positions join as the tensors they came in as, so a differentiable pass keeps their gradient.
     return [
-      tf.concat([tf.tensor4d(previousKeys, [batch, keyValueHeads, headSize, start]), key], 3) as Tensor4D,
-      tf.concat([tf.tensor4d(previousValues, [batch, keyValueHeads, start, headSize]), value], 2) as Tensor4D,
+      tf.concat([tf.tensor4d(previous.keys, [batch, keyValueHeads, headSize, start]), key], 3) as Tensor4D,
+      tf.concat([tf.tensor4d(previous.values, [batch, keyValueHeads, start, headSize]), value], 2) as Tensor4D,
     ];
   }
 
@@ -257,15 +264,7 @@ export class KeyValueCache {
     const head = this.headSize;
     const previous = this.capacity;
     const length = this.cachedLength;
-    const copy = (from: KeyValueStorage, to: KeyValueStorage): void => {
-      for (let slice = 0; slice < slices; slice++) {
-        for (let index = 0; index < head; index++) {
-          const row = slice * head + index;
-          to.keys.set(from.keys.subarray(row * previous, row * previous + length), row * capacity);
-        }
-        to.values.set(from.values.subarray(slice * previous * head, (slice * previous + length) * head), slice * capacity * head);
-      }
-    };
+    const copy = (from: KeyValueStorage, to: KeyValueStorage): void => copyCachePositions(from, previous, 0, to, capacity, 0, length, slices, head);
     const heap = this.heap;
     if (heap !== undefined) {
       const size = slices * head * capacity;
