@@ -90,32 +90,54 @@ const stores = process.argv.includes('--postgres') ? await openStores() : [];
 
 async function openStores(): Promise<StoreUnderTest[]> {
   const opened: StoreUnderTest[] = [];
+  // What was started (PGlite, a throwaway server) is stopped before a failure goes on.
+  await closingOnFailure(async () => {
+    for (const store of opened) await store.close().catch(() => undefined);
+  }, () => openEachStore(opened));
+  return opened;
+}
+
+/** Opens PGlite and, where one is installed with pgvector, a throwaway PostgreSQL server, filling each; each pushed to `opened` once filled, and stopped here if it fails before. */
+async function openEachStore(opened: StoreUnderTest[]): Promise<void> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { vector } = await import('@electric-sql/pglite-pgvector');
   const database = await PGlite.create({ extensions: { vector } });
-  const embedded = await PostgresDocsStore.connect({ client: database });
-  const pgliteVersion = (await database.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'")).rows[0]?.version ?? '?';
-  opened.push(await fill('pglite', `PGlite (PostgreSQL 17 in WebAssembly, in-process) + pgvector ${pgliteVersion}`, embedded, async () => {
-    await embedded.close();
-    await database.close();
-  }));
+  await closingOnFailure(() => database.close(), async () => {
+    const embedded = await PostgresDocsStore.connect({ client: database });
+    const pgliteVersion = (await database.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'")).rows[0]?.version ?? '?';
+    opened.push(await fill('pglite', `PGlite (PostgreSQL 17 in WebAssembly, in-process) + pgvector ${pgliteVersion}`, embedded, async () => {
+      await embedded.close();
+      await database.close();
+    }));
+  });
   const installation = findPostgresInstallation();
   if (!installation.available || !installation.hasVector) {
     process.stderr.write(`no real PostgreSQL server measured: ${installation.available ? `${installation.version} has no pgvector` : installation.reason}\n`);
-    return opened;
+    return;
   }
   const server = await startThrowawayPostgres(installation);
-  const store = await PostgresDocsStore.connect({ connectionString: server.connectionString });
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: server.connectionString });
-  await client.connect();
-  const [row] = (await client.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'")).rows;
-  await client.end();
-  opened.push(await fill('server', `${installation.version} + pgvector ${row?.version ?? '?'}, over TCP on loopback through pg (pool of 4)`, store, async () => {
-    await store.close();
-    await server.stop();
-  }));
-  return opened;
+  await closingOnFailure(() => server.stop(), async () => {
+    const store = await PostgresDocsStore.connect({ connectionString: server.connectionString });
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: server.connectionString });
+    await client.connect();
+    const [row] = (await client.query<{ version: string }>("SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'")).rows;
+    await client.end();
+    opened.push(await fill('server', `${installation.version} + pgvector ${row?.version ?? '?'}, over TCP on loopback through pg (pool of 4)`, store, async () => {
+      await store.close();
+      await server.stop();
+    }));
+  });
+}
+
+/** Runs `body`; if it throws, runs `close` (its own failure ignored) and throws on. */
+async function closingOnFailure(close: () => Promise<unknown>, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
 }
 
 async function fill(label: string, engine: string, store: PostgresDocsStore, close: () => Promise<void>): Promise<StoreUnderTest> {
@@ -137,45 +159,50 @@ async function fill(label: string, engine: string, store: PostgresDocsStore, clo
 // Query latency, side by side: every query on every engine in turn, the order rotating per query.
 const engines: { label: string; index: DocsIndex }[] = [{ label: 'files', index }, ...stores.map((store) => ({ label: store.label, index: store.index }))];
 const latencies = new Map<string, number[]>(engines.map((engine) => [engine.label, []]));
-let turn = 0;
-for (let round = 0; round < 3; round++) {
-  for (const { query } of queries) {
-    for (let offset = 0; offset < engines.length; offset++) {
-      const engine = engines[(turn + offset) % engines.length] as (typeof engines)[number];
-      const start = performance.now();
-      await engine.index.search(query, { topK: 10 });
-      latencies.get(engine.label)?.push(performance.now() - start);
-    }
-    turn++;
-  }
-}
+const postgres: Record<string, unknown> = {};
 function latencyOf(label: string): { p50: number; p95: number; queries: number } {
   const sorted = [...(latencies.get(label) ?? [])].sort((left, right) => left - right);
   const at = (share: number): number => round4(sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? 0);
   return { p50: at(0.5), p95: at(0.95), queries: sorted.length };
 }
 
-const postgres: Record<string, unknown> = {};
-for (const store of stores) {
-  const recallByEf: Record<string, { recallAt10: number; millisecondsPerQuery: number }> = {};
-  for (const ef of [40, 100, 200]) {
-    let found = 0;
-    const start = performance.now();
-    for (const [position, query] of queryVectors.entries()) {
-      const hits = (await store.store.search({ vector: query, candidates: 10, ef })).vector;
-      for (const hit of hits) if (exact[position]?.has(hit.entry.id)) found++;
+// The stores (and the throwaway server) are closed however the measuring ends.
+try {
+  let turn = 0;
+  for (let round = 0; round < 3; round++) {
+    for (const { query } of queries) {
+      for (let offset = 0; offset < engines.length; offset++) {
+        const engine = engines[(turn + offset) % engines.length] as (typeof engines)[number];
+        const start = performance.now();
+        await engine.index.search(query, { topK: 10 });
+        latencies.get(engine.label)?.push(performance.now() - start);
+      }
+      turn++;
     }
-    recallByEf[ef] = { recallAt10: round4(found / (queryVectors.length * 10)), millisecondsPerQuery: round4((performance.now() - start) / queryVectors.length) };
   }
-  const storeQuality = await evaluateRetrieval(store.index, queries);
-  postgres[store.label] = {
-    engine: `${store.engine}; HNSW m 16 ef_construction 64, cosine; BM25 in SQL`,
-    buildSeconds: round4(store.buildSeconds),
-    hybridQueryLatencyMilliseconds: latencyOf(store.label),
-    hnswRecallAt10VersusExact: { queries: queryVectors.length, byEf: recallByEf },
-    recallAt5: Object.fromEntries(Object.entries(storeQuality).map(([mode, metrics]) => [mode, round4(metrics.recallAtK[5] ?? 0)])),
-  };
-  await store.close();
+
+  for (const store of stores) {
+    const recallByEf: Record<string, { recallAt10: number; millisecondsPerQuery: number }> = {};
+    for (const ef of [40, 100, 200]) {
+      let found = 0;
+      const start = performance.now();
+      for (const [position, query] of queryVectors.entries()) {
+        const hits = (await store.store.search({ vector: query, candidates: 10, ef })).vector;
+        for (const hit of hits) if (exact[position]?.has(hit.entry.id)) found++;
+      }
+      recallByEf[ef] = { recallAt10: round4(found / (queryVectors.length * 10)), millisecondsPerQuery: round4((performance.now() - start) / queryVectors.length) };
+    }
+    const storeQuality = await evaluateRetrieval(store.index, queries);
+    postgres[store.label] = {
+      engine: `${store.engine}; HNSW m 16 ef_construction 64, cosine; BM25 in SQL`,
+      buildSeconds: round4(store.buildSeconds),
+      hybridQueryLatencyMilliseconds: latencyOf(store.label),
+      hnswRecallAt10VersusExact: { queries: queryVectors.length, byEf: recallByEf },
+      recallAt5: Object.fromEntries(Object.entries(storeQuality).map(([mode, metrics]) => [mode, round4(metrics.recallAtK[5] ?? 0)])),
+    };
+  }
+} finally {
+  for (const store of stores) await store.close().catch(() => undefined);
 }
 
 const quality = await evaluateRetrieval(index, queries);
