@@ -24,11 +24,24 @@ export interface SizedKnnDatastore extends KnnDatastore {
 
 const contentDigests = new WeakMap<object, string>();
 
+function sha256Of(view: ArrayBufferView): string {
+  return createHash('sha256').update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).digest('hex');
+}
+
+/**
+ * The content digest of a datastore whose keys' and values' bytes have these SHA-256s (hex): the
+ * same whether hashed here or read from a saved datastore's manifest (`loadDatastore`), which
+ * then needs no second pass over the files.
+ */
+export function datastoreContentDigest(keysSha256: string, valuesSha256: string): string {
+  return `sha256:${keysSha256}:${valuesSha256}`;
+}
+
 /**
  * What identifies the content of `datastore`, computed once per datastore object: its own
- * `contentDigest` when it has one; else the SHA-256 of its `keys` and `values` bytes (a
- * `TokenDatastore`: two loads of the same files give the same digest, a rebuilt project another,
- * even with as many entries); else, for a datastore that exposes neither, an identifier unique to
+ * `contentDigest` when it has one (a loaded `TokenDatastore` takes it from its manifest); else the
+ * SHA-256s of its `keys` and `values` bytes (the same digest, so two loads of the same files and
+ * the datastore they were saved from agree, a rebuilt project differs even with as many entries); else, for a datastore that exposes neither, an identifier unique to
  * the object (cache keys then never match across objects or processes: a miss, never a stale hit).
  */
 export function knnDatastoreContentDigest(datastore: SizedKnnDatastore): string {
@@ -37,12 +50,7 @@ export function knnDatastoreContentDigest(datastore: SizedKnnDatastore): string 
   let digest: string;
   if (typeof datastore.contentDigest === 'string' && datastore.contentDigest !== '') digest = datastore.contentDigest;
   else if (ArrayBuffer.isView(datastore.keys) && ArrayBuffer.isView(datastore.values)) {
-    const hash = createHash('sha256');
-    for (const [name, view] of [['keys', datastore.keys], ['values', datastore.values]] as const) {
-      hash.update(`${name}:${view.byteLength}\n`);
-      hash.update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-    }
-    digest = `sha256:${hash.digest('hex')}`;
+    digest = datastoreContentDigest(sha256Of(datastore.keys), sha256Of(datastore.values));
   } else digest = `object:${randomUUID()}`;
   contentDigests.set(datastore, digest);
   return digest;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AbortedError, FileFormatError, type Tokenizer } from '@codestack/core';
 import { createRuntime, float32ToFloat16Bits, KnnLogitsProcessor, LlamaModel } from '@codestack/runtime';
+import { knnDatastoreContentDigest } from './knn-call-options.js';
 import { buildDatastore, datastoreBinding, defaultWindowFor, forEachWindow, loadDatastore, saveDatastore, weightsFingerprint, type DatastoreMetadata } from './knn-datastore.js';
 import { characterModelConfig, characterTokenizer } from '../__fixtures__/character-model.js';
 
@@ -107,6 +108,12 @@ describe('saveDatastore / loadDatastore', () => {
     expect(Array.from(loaded.values)).toEqual(Array.from(datastore.values));
     expect(Array.from(loaded.keys)).toEqual(Array.from(datastore.keys));
     expect(loaded.search(datastore.key(3), 2)[0]).toEqual({ token: datastore.values[3], distance: 0 });
+    // The content digest: read from the manifest on load, equal to hashing the saved datastore's bytes.
+    expect(loaded.contentDigest).toMatch(/^sha256:[0-9a-f]{64}:[0-9a-f]{64}$/);
+    expect(knnDatastoreContentDigest(loaded)).toBe(loaded.contentDigest);
+    expect(knnDatastoreContentDigest(datastore)).toBe(loaded.contentDigest);
+    const rebuilt = await buildDatastore({ model, tokenizer: characterTokenizer, texts: texts.slice(1) });
+    expect(knnDatastoreContentDigest(rebuilt)).not.toBe(loaded.contentDigest);
 
     const weights = await refusal(loadDatastore(directory, { model: other, tokenizer: characterTokenizer }));
     expect(weights.code).toBe('MISMATCHED_FILE');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FileFormatError, InvalidArgumentError, openDirectoryFiles, throwIfAborted, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import type { HnswVectorIndex } from '@codestack/retrieval';
 import { float16BitsToFloat32, float32ToFloat16Bits, type KnnDatastore, type KnnNeighbour, type LlamaModel } from '@codestack/runtime';
+import { datastoreContentDigest } from './knn-call-options.js';
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -69,6 +70,8 @@ export class TokenDatastore implements KnnDatastore {
     readonly metadata: DatastoreMetadata,
     readonly keys: Uint16Array,
     readonly values: Int32Array,
+    /** What identifies the keys and values (see `knnDatastoreContentDigest`), when known without hashing them: from a saved datastore's manifest. */
+    readonly contentDigest?: string,
   ) {}
 
   /**
@@ -77,12 +80,12 @@ export class TokenDatastore implements KnnDatastore {
    * from the keys (`@codestack/retrieval`, an optional peer dependency, is loaded here, not when
    * `/local` is imported). `signal` cancels a build between keys.
    */
-  static async create(metadata: DatastoreMetadata, keys: Uint16Array, values: Int32Array, options: { graph?: { bytes: Uint8Array; path: string }; signal?: AbortSignal } = {}): Promise<TokenDatastore> {
+  static async create(metadata: DatastoreMetadata, keys: Uint16Array, values: Int32Array, options: { graph?: { bytes: Uint8Array; path: string }; signal?: AbortSignal; contentDigest?: string } = {}): Promise<TokenDatastore> {
     if (keys.length !== metadata.entries * metadata.dimension || values.length !== metadata.entries) {
       throw new InvalidArgumentError({ argument: 'keys', message: `expected ${metadata.entries} keys of ${metadata.dimension} and as many values` });
     }
     const { HnswVectorIndex } = await import('@codestack/retrieval');
-    const datastore = new TokenDatastore(metadata, keys, values);
+    const datastore = new TokenDatastore(metadata, keys, values, options.contentDigest);
     if (options.graph !== undefined) {
       // Entry i is stored under id String(i) and label i: the labels need not be saved.
       const labels = { labels: Array.from({ length: metadata.entries }, (_, entry): [string, number] => [String(entry), entry]), nextLabel: metadata.entries, deletedCount: 0 };
@@ -353,5 +356,9 @@ export async function loadDatastore(directory: string, options: LoadDatastoreOpt
     }
   }
   const graph = files.manifest?.files[graphFile] === undefined ? undefined : { bytes: await files.read(graphFile, { maximumBytes: graphByteBound(metadata) }), path: join(directory, graphFile) };
-  return TokenDatastore.create(metadata, keys, values, graph === undefined ? {} : { graph });
+  // The manifest's SHA-256s, which files.read has just checked the bytes against, identify the content.
+  const keysEntry = files.manifest?.files[keysFile];
+  const valuesEntry = files.manifest?.files[valuesFile];
+  const contentDigest = keysEntry === undefined || valuesEntry === undefined ? undefined : datastoreContentDigest(keysEntry.sha256, valuesEntry.sha256);
+  return TokenDatastore.create(metadata, keys, values, { ...(graph === undefined ? {} : { graph }), ...(contentDigest === undefined ? {} : { contentDigest }) });
 }
