@@ -26,20 +26,26 @@ typedef __SIZE_TYPE__ size_t;
 
 void codestack_transpose(int rows, int columns, const float *src, float *dst);
 
-/* e^x for x <= 0 (four lanes): range reduction by ln 2 and a degree-6 polynomial (relative error below 2e-7). */
+/*
+ * e^x for x <= 0 (four lanes): x = n ln 2 + r with n rounded by adding 1.5 * 2^23 + 127 (which also
+ * leaves n + 127, the exponent of 2^n, in the low bits), r by two-part ln 2, and e^r by a degree-6
+ * polynomial (relative error below 2e-7). Arguments below -87.3 give e^-87.3.
+ */
 static inline v128_t exp_lanes(v128_t x) {
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.3f));
-  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.3f));
+  const v128_t magic = wasm_f32x4_splat(12583039.0f);
+  v128_t n = MADD(x, wasm_f32x4_splat(1.44269504088896341f), magic);
+  const v128_t scale = wasm_i32x4_shl(n, 23);
+  n = wasm_f32x4_sub(n, magic);
+  v128_t r = MADD(n, wasm_f32x4_splat(-0.693359375f), x);
+  r = MADD(n, wasm_f32x4_splat(2.12194440e-4f), r);
   v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 120.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 24.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f / 6.0f));
+  p = MADD(p, r, wasm_f32x4_splat(0.5f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
+  p = MADD(p, r, wasm_f32x4_splat(1.0f));
   return wasm_f32x4_mul(p, scale);
 }
 
@@ -418,28 +424,36 @@ void codestack_cross_entropy_backward(int rows, int vocabulary, const float *log
 
 /*
  * dst [columns x rows] = transpose of src [rows x columns], in 4 x 4 blocks moved through
- * registers (four loads, eight shuffles, four stores); the edges element by element.
+ * registers (four loads, eight shuffles, four stores), visited tile by tile (32 x 32) so that the
+ * rows written, a power of two apart in the common shapes, stay in cache; the edges element by
+ * element.
  */
+#define TRANSPOSE_TILE 32
 void codestack_transpose(int rows, int columns, const float *src, float *dst) {
-  int row = 0;
-  for (; row + 4 <= rows; row += 4) {
-    int column = 0;
-    for (; column + 4 <= columns; column += 4) {
-      const float *s = src + (size_t)row * columns + column;
-      const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + columns), r2 = wasm_v128_load(s + 2 * (size_t)columns), r3 = wasm_v128_load(s + 3 * (size_t)columns);
-      const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-      const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-      float *d = dst + (size_t)column * rows + row;
-      wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-      wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-      wasm_v128_store(d + 2 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-      wasm_v128_store(d + 3 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-    }
-    for (; column < columns; column++) {
-      for (int r = row; r < row + 4; r++) dst[(size_t)column * rows + r] = src[(size_t)r * columns + column];
+  const int fullRows = rows & ~3, fullColumns = columns & ~3;
+  for (int rowTile = 0; rowTile < fullRows; rowTile += TRANSPOSE_TILE) {
+    const int rowEnd = rowTile + TRANSPOSE_TILE < fullRows ? rowTile + TRANSPOSE_TILE : fullRows;
+    for (int columnTile = 0; columnTile < fullColumns; columnTile += TRANSPOSE_TILE) {
+      const int columnEnd = columnTile + TRANSPOSE_TILE < fullColumns ? columnTile + TRANSPOSE_TILE : fullColumns;
+      for (int row = rowTile; row < rowEnd; row += 4) {
+        for (int column = columnTile; column < columnEnd; column += 4) {
+          const float *s = src + (size_t)row * columns + column;
+          const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + columns), r2 = wasm_v128_load(s + 2 * (size_t)columns), r3 = wasm_v128_load(s + 3 * (size_t)columns);
+          const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+          const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          float *d = dst + (size_t)column * rows + row;
+          wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+          wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+          wasm_v128_store(d + 2 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+          wasm_v128_store(d + 3 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+        }
+      }
     }
   }
-  for (; row < rows; row++) {
+  for (int row = 0; row < fullRows; row++) {
+    for (int column = fullColumns; column < columns; column++) dst[(size_t)column * rows + row] = src[(size_t)row * columns + column];
+  }
+  for (int row = fullRows; row < rows; row++) {
     for (int column = 0; column < columns; column++) dst[(size_t)column * rows + row] = src[(size_t)row * columns + column];
   }
 }

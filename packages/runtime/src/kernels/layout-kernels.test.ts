@@ -4,7 +4,7 @@ import { createRuntime } from '../backend/runtime.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { columnSums, columnSumsKernelName, transposeKernelName, transposeMatrix } from './layout-kernels.js';
 
-const shapes: [number, number][] = [[1, 1], [3, 5], [4, 4], [7, 9], [8, 12], [1024, 128], [128, 1027]];
+const shapes: [number, number][] = [[1, 1], [3, 5], [4, 4], [7, 9], [8, 12], [66, 45], [1024, 128], [128, 1027]];
 
 describe('layout kernels (codestack wasm kernels)', () => {
   it('transpose any matrix exactly like tf.transpose and sum its rows like tf.sum within float rounding, leaking nothing', async () => {
