@@ -469,6 +469,112 @@ void codestack_column_sums(int rows, int columns, const float *src, float *dst) 
   }
 }
 
+/* The sum of a float vector's four lanes. */
+static inline float lane_sum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/*
+ * RMSNorm of x [rows x width] scaled by w [width]: out = x * f * w per row, where
+ * f = 1 / sqrt(mean(x^2) + epsilon), written to factors [rows] for the backward pass.
+ */
+void codestack_rms_norm_forward(int rows, int width, const float *x, const float *w, float epsilon, float *out, float *factors) {
+  for (int row = 0; row < rows; row++) {
+    const float *line = x + (size_t)row * width;
+    float *target = out + (size_t)row * width;
+    v128_t sumLanes = wasm_f32x4_splat(0.0f);
+    int column = 0;
+    for (; column + 4 <= width; column += 4) {
+      const v128_t value = wasm_v128_load(line + column);
+      sumLanes = MADD(value, value, sumLanes);
+    }
+    float sum = lane_sum(sumLanes);
+    for (; column < width; column++) sum += line[column] * line[column];
+    const float factor = 1.0f / __builtin_sqrtf(sum / (float)width + epsilon);
+    factors[row] = factor;
+    const v128_t factorLanes = wasm_f32x4_splat(factor);
+    column = 0;
+    for (; column + 4 <= width; column += 4) wasm_v128_store(target + column, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(line + column), factorLanes), wasm_v128_load(w + column)));
+    for (; column < width; column++) target[column] = line[column] * factor * w[column];
+  }
+}
+
+/*
+ * The gradients of codestack_rms_norm_forward for the upstream gradient dy [rows x width]:
+ * dx = f * dy * w - x * f^3 / width * sum(dy * w * x) per row, and dw [width] = the sum over
+ * rows of dy * x * f.
+ */
+void codestack_rms_norm_backward(int rows, int width, const float *x, const float *w, const float *factors, const float *dy, float *dx, float *dw) {
+  for (int column = 0; column < width; column++) dw[column] = 0.0f;
+  for (int row = 0; row < rows; row++) {
+    const float *line = x + (size_t)row * width;
+    const float *incoming = dy + (size_t)row * width;
+    float *target = dx + (size_t)row * width;
+    const float factor = factors[row];
+    const v128_t factorLanes = wasm_f32x4_splat(factor);
+    v128_t dotLanes = wasm_f32x4_splat(0.0f);
+    int column = 0;
+    for (; column + 4 <= width; column += 4) {
+      const v128_t value = wasm_v128_load(line + column), gradient = wasm_v128_load(incoming + column);
+      dotLanes = MADD(wasm_f32x4_mul(gradient, wasm_v128_load(w + column)), value, dotLanes);
+      wasm_v128_store(dw + column, MADD(wasm_f32x4_mul(gradient, value), factorLanes, wasm_v128_load(dw + column)));
+    }
+    float dot = lane_sum(dotLanes);
+    for (; column < width; column++) {
+      dot += incoming[column] * w[column] * line[column];
+      dw[column] += incoming[column] * line[column] * factor;
+    }
+    const float correction = dot * factor * factor * factor / (float)width;
+    const v128_t correctionLanes = wasm_f32x4_splat(-correction);
+    column = 0;
+    for (; column + 4 <= width; column += 4) {
+      const v128_t scaled = wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(incoming + column), wasm_v128_load(w + column)), factorLanes);
+      wasm_v128_store(target + column, MADD(wasm_v128_load(line + column), correctionLanes, scaled));
+    }
+    for (; column < width; column++) target[column] = factor * incoming[column] * w[column] - line[column] * correction;
+  }
+}
+
+/* The logistic sigmoid in four lanes, from e^-|g| (so exp_lanes only sees arguments <= 0). */
+static inline v128_t sigmoid_lanes(v128_t g) {
+  const v128_t e = exp_lanes(wasm_f32x4_neg(wasm_f32x4_abs(g)));
+  const v128_t r = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+  return wasm_v128_bitselect(r, wasm_f32x4_mul(e, r), wasm_f32x4_ge(g, wasm_f32x4_splat(0.0f)));
+}
+
+/* SwiGLU: out = silu(gate) * up = gate * sigmoid(gate) * up, element by element over n floats. */
+void codestack_swiglu_forward(int n, const float *gate, const float *up, float *out) {
+  int index = 0;
+  for (; index + 4 <= n; index += 4) {
+    const v128_t g = wasm_v128_load(gate + index);
+    wasm_v128_store(out + index, wasm_f32x4_mul(wasm_f32x4_mul(g, sigmoid_lanes(g)), wasm_v128_load(up + index)));
+  }
+  for (; index < n; index++) {
+    const float g = gate[index];
+    out[index] = g * wasm_f32x4_extract_lane(sigmoid_lanes(wasm_f32x4_splat(g)), 0) * up[index];
+  }
+}
+
+/*
+ * The gradients of codestack_swiglu_forward for the upstream gradient dy: with s = sigmoid(gate),
+ * dgate = dy * up * s * (1 + gate * (1 - s)) and dup = dy * gate * s.
+ */
+void codestack_swiglu_backward(int n, const float *gate, const float *up, const float *dy, float *dgate, float *dup) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  int index = 0;
+  for (; index + 4 <= n; index += 4) {
+    const v128_t g = wasm_v128_load(gate + index), s = sigmoid_lanes(g), d = wasm_v128_load(dy + index);
+    wasm_v128_store(dup + index, wasm_f32x4_mul(d, wasm_f32x4_mul(g, s)));
+    const v128_t slope = wasm_f32x4_mul(s, MADD(g, wasm_f32x4_sub(one, s), one));
+    wasm_v128_store(dgate + index, wasm_f32x4_mul(wasm_f32x4_mul(d, wasm_v128_load(up + index)), slope));
+  }
+  for (; index < n; index++) {
+    const float g = gate[index], s = wasm_f32x4_extract_lane(sigmoid_lanes(wasm_f32x4_splat(g)), 0);
+    dup[index] = dy[index] * g * s;
+    dgate[index] = dy[index] * up[index] * s * (1.0f + g * (1.0f - s));
+  }
+}
+
 /*
  * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A · B, A's element (m, k) at A[m * am + k * ak]
  * (so A may be read transposed), B [K x N] row-major with row stride ldb: the register-tiled

@@ -6,3 +6,5 @@ export { registerWasmKernels, runWasmKernel, type WasmKernelCall, type WasmKerne
 export { causalAttention, causalAttentionKernelName } from './causal-attention.js';
 export { fusedCrossEntropy, crossEntropyKernelName } from './cross-entropy-kernel.js';
 export { transposeMatrix, columnSums, transposeKernelName, columnSumsKernelName } from './layout-kernels.js';
+export { fusedRmsNorm, rmsNormKernelName } from './rms-norm-kernel.js';
+export { fusedSwiGlu, swiGluKernelName } from './swi-glu-kernel.js';

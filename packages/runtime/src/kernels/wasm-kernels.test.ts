@@ -177,7 +177,7 @@ describe('codestack wasm kernels', () => {
     for (const [label, source, shared] of variants.filter(([, bytes]) => webAssembly.validate(Buffer.from(bytes, 'base64')))) {
       const module = new webAssembly.Module(Buffer.from(source, 'base64'));
       expect(webAssembly.Module.imports(module), label).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_gemm', 'codestack_matvec', 'codestack_transpose']);
+      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_gemm', 'codestack_matvec', 'codestack_rms_norm_backward', 'codestack_rms_norm_forward', 'codestack_swiglu_backward', 'codestack_swiglu_forward', 'codestack_transpose']);
       const memory = new webAssembly.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
       expect(() => new webAssembly.Instance(module, { env: { memory } }), label).not.toThrow();
       expect(new Uint8Array(memory.buffer).every((byte) => byte === 0), `${label} wrote into the memory it was given`).toBe(true);

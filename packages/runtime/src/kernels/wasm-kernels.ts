@@ -50,6 +50,10 @@ export class WasmKernels {
   private readonly crossEntropyBackwardKernel: Kernel;
   private readonly transposeKernel: Kernel;
   private readonly columnSumsKernel: Kernel;
+  private readonly rmsNormForwardKernel: Kernel;
+  private readonly rmsNormBackwardKernel: Kernel;
+  private readonly swiGluForwardKernel: Kernel;
+  private readonly swiGluBackwardKernel: Kernel;
   private readonly gemmKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
@@ -70,6 +74,10 @@ export class WasmKernels {
     this.crossEntropyBackwardKernel = exports.codestack_cross_entropy_backward as Kernel;
     this.transposeKernel = exports.codestack_transpose as Kernel;
     this.columnSumsKernel = exports.codestack_column_sums as Kernel;
+    this.rmsNormForwardKernel = exports.codestack_rms_norm_forward as Kernel;
+    this.rmsNormBackwardKernel = exports.codestack_rms_norm_backward as Kernel;
+    this.swiGluForwardKernel = exports.codestack_swiglu_forward as Kernel;
+    this.swiGluBackwardKernel = exports.codestack_swiglu_backward as Kernel;
     this.gemmKernel = exports.codestack_gemm as Kernel;
   }
 
@@ -186,6 +194,29 @@ export class WasmKernels {
    */
   gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void {
     this.gemmKernel(m, n, k, a, am, ak, b, ldb, c, ldc, accumulate ? 1 : 0);
+  }
+
+  /**
+   * RMSNorm of x [rows, width] scaled by w [width] into out, and each row's factor
+   * `1 / sqrt(mean(x^2) + epsilon)` into factors [rows]; byte offsets.
+   */
+  rmsNormForward(rows: number, width: number, x: number, w: number, epsilon: number, out: number, factors: number): void {
+    this.rmsNormForwardKernel(rows, width, x, w, epsilon, out, factors);
+  }
+
+  /** The gradients of {@link WasmKernels.rmsNormForward} for upstream dy: dx [rows, width] and dw [width]; byte offsets. */
+  rmsNormBackward(rows: number, width: number, x: number, w: number, factors: number, dy: number, dx: number, dw: number): void {
+    this.rmsNormBackwardKernel(rows, width, x, w, factors, dy, dx, dw);
+  }
+
+  /** out = silu(gate) * up over `count` floats; byte offsets. */
+  swiGluForward(count: number, gate: number, up: number, out: number): void {
+    this.swiGluForwardKernel(count, gate, up, out);
+  }
+
+  /** The gradients of {@link WasmKernels.swiGluForward} for upstream dy: dgate and dup; byte offsets. */
+  swiGluBackward(count: number, gate: number, up: number, dy: number, gateGradient: number, upGradient: number): void {
+    this.swiGluBackwardKernel(count, gate, up, dy, gateGradient, upGradient);
   }
 
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */

@@ -1,5 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { fusedRmsNorm } from '../kernels/rms-norm-kernel.js';
 import { smallRowLimit } from './small-row-limit.js';
 
 type Tensor = tfCore.Tensor;
@@ -59,9 +60,9 @@ export function rmsNormRowsGradient(
  * RMSNorm over the last axis of [rows, width] `input`: `input / sqrt(mean(input^2) + epsilon) * weight`.
  *
  * Without gradients and with at most {@link smallRowLimit} rows (incremental decoding), the
- * normalisation runs in one JavaScript pass, which beats six kernel dispatches. (A JavaScript
- * custom op with gradients measured no faster than these kernels on its own; the fused attention
- * and feed-forward ops fold the norm in instead.)
+ * normalisation runs in one JavaScript pass, which beats six kernel dispatches. Otherwise, where
+ * codestack's wasm kernels are bound, one fused kernel each way ({@link fusedRmsNorm}); elsewhere
+ * tfjs ops.
  */
 export function rmsNorm(tf: TensorFlow, input: Tensor2D, weight: Tensor, epsilon: number, differentiable = true): Tensor2D {
   const [rows, width] = input.shape;
@@ -70,6 +71,8 @@ export function rmsNorm(tf: TensorFlow, input: Tensor2D, weight: Tensor, epsilon
     rmsNormRows(input.dataSync() as Float32Array, weight.dataSync() as Float32Array, rows, width, epsilon, output);
     return tf.tensor2d(output, [rows, width]);
   }
+  const fused = fusedRmsNorm(tf, input, weight, epsilon, differentiable);
+  if (fused !== undefined) return fused;
   const meanSquare = tf.mean(tf.square(input), -1, true);
   return tf.mul(tf.mul(input, tf.rsqrt(tf.add(meanSquare, epsilon))), weight) as Tensor2D;
 }
