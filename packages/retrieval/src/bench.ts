@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { findPostgresInstallation, startThrowawayPostgres } from './__fixtures__/postgres-server.js';
 import { Bm25Index } from './bm25-index.js';
-import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior } from './doc-entry.js';
+import { entryBm25Fields, entryEmbeddingText, entryPrior } from './doc-entry.js';
 import type { DocsStorePiece } from './docs-store.js';
 import { PostgresDocsStore } from './postgres-docs-store.js';
 import { DocsIndex } from './docs-index.js';
@@ -44,7 +44,7 @@ const fromVectorsStart = performance.now();
 const graph = new HnswVectorIndex(index.embedder.dimension, { initialCapacity: pieces.length });
 pieces.forEach((piece, position) => graph.upsert(piece.id, pieceVectors[position] as Float32Array));
 const lexical = new Bm25Index();
-for (const piece of pieces) lexical.upsert(piece.id, { names: entryNames(piece), signatures: piece.signatures.join('\n'), documentation: entryDocumentation(piece) }, entryPrior(piece));
+for (const piece of pieces) lexical.upsert(piece.id, entryBm25Fields(piece), entryPrior(piece));
 const buildFromVectorsSeconds = (performance.now() - fromVectorsStart) / 1000;
 const exact = queryVectors.map((query) =>
   new Set(

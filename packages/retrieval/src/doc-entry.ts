@@ -1,3 +1,4 @@
+import type { Bm25Fields } from './bm25-index.js';
 import { entryHeader } from './entry-header.js';
 
 /** What kind of API a {@link DocEntry} describes. */
@@ -78,6 +79,15 @@ export function entryDocumentation(entry: DocEntry): string {
     entry.returns ?? '',
     entry.deprecated === undefined ? '' : `deprecated ${entry.deprecated}`,
   ].join('\n');
+}
+
+/**
+ * The fields an entry is indexed by in BM25: {@link entryNames}, every signature (one a line) and
+ * {@link entryDocumentation}. `DocsIndex` and `PostgresDocsStore` index their pieces by these, with
+ * {@link entryPrior} as the prior; a `Bm25Index` given the same ranks entries as they do.
+ */
+export function entryBm25Fields(entry: DocEntry): Bm25Fields {
+  return { names: entryNames(entry), signatures: entry.signatures.join('\n'), documentation: entryDocumentation(entry) };
 }
 
 /**

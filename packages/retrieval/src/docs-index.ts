@@ -12,7 +12,7 @@ import {
 import { getTokenizer } from '@codestack/tokenizer';
 import { Bm25Index } from './bm25-index.js';
 import { chunkEntries } from './chunk-entries.js';
-import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, entryPromptText, type DocEntry, type DocEntryKind } from './doc-entry.js';
+import { entryBm25Fields, entryEmbeddingText, entryPrior, entryPromptText, type DocEntry, type DocEntryKind } from './doc-entry.js';
 import { EmbedderMismatchError } from './embedder-mismatch-error.js';
 import type { DocsStore, DocsStorePiece } from './docs-store.js';
 import { DocsStoreError } from './docs-store-error.js';
@@ -637,11 +637,7 @@ export class DocsIndex implements Retriever {
 
   private addPieceText(piece: DocEntry): void {
     this.pieces.set(piece.id, piece);
-    this.lexical.upsert(piece.id, {
-      names: entryNames(piece),
-      signatures: piece.signatures.join('\n'),
-      documentation: entryDocumentation(piece),
-    }, entryPrior(piece));
+    this.lexical.upsert(piece.id, entryBm25Fields(piece), entryPrior(piece));
   }
 
   private filterOf(filter: SearchFilter | undefined): ((id: string) => boolean) | undefined {

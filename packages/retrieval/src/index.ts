@@ -1,5 +1,5 @@
 export type { DocEntry, DocEntryKind, DocParameter } from './doc-entry.js';
-export { entryNames, entryDocumentation, entryEmbeddingText, entryPrior, entryPromptText } from './doc-entry.js';
+export { entryNames, entryDocumentation, entryBm25Fields, entryEmbeddingText, entryPrior, entryPromptText } from './doc-entry.js';
 export { entryHeader } from './entry-header.js';
 export {
   resolvePackageTypes,

@@ -1,5 +1,5 @@
 import { bm25TermFrequencies, defaultBm25B, defaultBm25K1 } from './bm25-term-frequencies.js';
-import { entryDocumentation, entryNames, entryPrior, type DocEntry } from './doc-entry.js';
+import { entryBm25Fields, entryPrior, type DocEntry } from './doc-entry.js';
 import type { PostgresRunner } from './postgres-session.js';
 
 /**
@@ -43,11 +43,11 @@ export interface LexicalColumns {
   postingFrequencies: number[];
 }
 
-/** Counts the terms of each piece with `bm25TermFrequencies` over the fields `DocsIndex` indexes. */
+/** Counts the terms of each piece with `bm25TermFrequencies` over its `entryBm25Fields`, as `DocsIndex` indexes it. */
 export function lexicalColumnsOf(entries: readonly DocEntry[]): LexicalColumns {
   const columns: LexicalColumns = { priors: [], lengths: [], postingPieces: [], postingTerms: [], postingFrequencies: [] };
   entries.forEach((entry, position) => {
-    const counts = bm25TermFrequencies({ names: entryNames(entry), signatures: entry.signatures.join('\n'), documentation: entryDocumentation(entry) });
+    const counts = bm25TermFrequencies(entryBm25Fields(entry));
     let length = 0;
     for (const [term, frequency] of counts) {
       columns.postingPieces.push(position);

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError } from '@codestack/core';
 import { Bm25Index } from '../bm25-index.js';
-import { entryDocumentation, entryEmbeddingText, entryNames, entryPrior, type DocEntry } from '../doc-entry.js';
+import { entryBm25Fields, entryEmbeddingText, entryNames, entryPrior, type DocEntry } from '../doc-entry.js';
 import { DocsIndex, type SearchFilter } from '../docs-index.js';
 import { DocsStoreError } from '../docs-store-error.js';
 import { EmbedderMismatchError } from '../embedder-mismatch-error.js';
@@ -46,7 +46,7 @@ async function withClient<T>(connectionString: string, work: (client: pg.Client)
 function memoryBm25(entries: readonly DocEntry[]): Bm25Index {
   const bm25 = new Bm25Index();
   for (const entry of entries) {
-    bm25.upsert(`${entry.package}@${entry.packageVersion}#${entry.id}`, { names: entryNames(entry), signatures: entry.signatures.join('\n'), documentation: entryDocumentation(entry) }, entryPrior(entry));
+    bm25.upsert(`${entry.package}@${entry.packageVersion}#${entry.id}`, entryBm25Fields(entry), entryPrior(entry));
   }
   return bm25;
 }
