@@ -115,8 +115,15 @@ describe('the pgvector version', () => {
       await store.close();
       const current = await PostgresDocsStore.connect({ client: reporting('0.8.7', sent) });
       sent.length = 0;
-      expect(names(await (await DocsIndex.open({ store: current, embedder })).search('read a whole file as text', filtered))).toEqual(['files.readText']);
+      const currentIndex = await DocsIndex.open({ store: current, embedder });
+      // The setting's value follows its name: relaxed order for a filtered search, off for another.
+      const iterativeScan = (): unknown => sent.flat()[sent.flat().indexOf('hnsw.iterative_scan') + 1];
+      expect(names(await currentIndex.search('read a whole file as text', filtered))).toEqual(['files.readText']);
       expect(sent.flat()).toContain('hnsw.iterative_scan');
+      expect(iterativeScan()).toBe('relaxed_order');
+      sent.length = 0;
+      expect(names(await currentIndex.search('read a whole file as text', { topK: 1 }))).toEqual(['files.readText']);
+      expect(iterativeScan()).toBe('off');
       await current.close();
       const refused = await PostgresDocsStore.connect({ client: reporting('0.4.4', sent) }).catch((error: unknown) => error);
       expect(DocsStoreError.isInstance(refused) && refused.reason).toBe('database');

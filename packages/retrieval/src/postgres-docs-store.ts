@@ -254,25 +254,25 @@ export class PostgresDocsStore implements DocsStore {
     throwIfAborted(request.signal, operation);
     await this.requireDimension(request.signal);
     const lexicalTokens = [...new Set((request.lexicalTokens ?? []).filter((token) => /^[a-z0-9]+$/.test(token)))];
+    // One filter for both rankings and the scan setting: parameters from $3, conditions on `p`.
+    const where = filterSql(request.filter, 3);
     return this.session.run(
       'read',
       async (query) => {
         const lexical: DocsStoreHit[] = [];
         const vector: DocsStoreHit[] = [];
         if (lexicalTokens.length > 0) {
-          const where = filterSql(request.filter, 3, 'p.');
           const rows = (await query(bm25SearchSql(where.sql), [lexicalTokens, request.candidates, ...where.values])) as PieceRow[];
           for (const row of rows) lexical.push(hitOf(row));
         }
         if (request.vector !== undefined) {
-          const where = filterSql(request.filter, 3, '');
           // The stored vectors come back for MMR: binary over pg (no server-side cast to text, no parse
           // of 512 numbers a row), text on PGlite, whose bytea decoding took twice as long as the text.
           const binary = this.session.driver === 'pg';
           const vectorColumn = binary ? 'vector_send(embedding)' : 'embedding::text';
           const rows = (await query(
             `SELECT package, package_version, id, entry, ${vectorColumn} AS embedding, 1 - (embedding <=> $1::vector) AS score
-             FROM codestack_docs_pieces WHERE true ${where.sql}
+             FROM codestack_docs_pieces p WHERE true ${where.sql}
              ORDER BY embedding <=> $1::vector LIMIT $2`,
             [vectorLiteral(request.vector), request.candidates, ...where.values],
           )) as PieceRow[];
@@ -296,7 +296,7 @@ export class PostgresDocsStore implements DocsStore {
           jit: 'off',
           enable_seqscan: 'off',
           'hnsw.ef_search': String(Math.max(request.ef, request.candidates)),
-          ...(this.iterativeScan ? { 'hnsw.iterative_scan': filterSql(request.filter, 3, '').sql === '' ? 'off' : 'relaxed_order' } : {}),
+          ...(this.iterativeScan ? { 'hnsw.iterative_scan': where.sql === '' ? 'off' : 'relaxed_order' } : {}),
         },
       },
     );
@@ -419,26 +419,26 @@ function hitOf(row: PieceRow): DocsStoreHit {
   return { key: `${row.package}@${row.package_version}#${row.id}`, entry, score: Number(row.score) };
 }
 
-/** The filter as SQL conditions (`AND …`) on the columns of `alias` (`p.` or none), with parameters numbered from `firstParameter`. */
-function filterSql(filter: SearchFilter | undefined, firstParameter: number, alias: string): { sql: string; values: unknown[] } {
+/** The filter as SQL conditions (`AND …`) on `p`, the pieces, with parameters numbered from `firstParameter`. */
+function filterSql(filter: SearchFilter | undefined, firstParameter: number): { sql: string; values: unknown[] } {
   const conditions: string[] = [];
   const values: unknown[] = [];
   const list = (value: string | readonly string[]): string[] => (typeof value === 'string' ? [value] : [...value]);
   if (filter?.package !== undefined) {
     values.push(list(filter.package));
-    conditions.push(`${alias}package = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`p.package = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.version !== undefined) {
     values.push(list(filter.version));
-    conditions.push(`${alias}package_version = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`p.package_version = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.kind !== undefined) {
     values.push(list(filter.kind));
-    conditions.push(`${alias}kind = ANY($${firstParameter + values.length - 1}::text[])`);
+    conditions.push(`p.kind = ANY($${firstParameter + values.length - 1}::text[])`);
   }
   if (filter?.deprecated !== undefined) {
     values.push(filter.deprecated);
-    conditions.push(`${alias}deprecated = $${firstParameter + values.length - 1}`);
+    conditions.push(`p.deprecated = $${firstParameter + values.length - 1}`);
   }
   return { sql: conditions.map((condition) => `AND ${condition}`).join(' '), values };
 }
