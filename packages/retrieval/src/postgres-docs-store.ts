@@ -126,9 +126,13 @@ export class PostgresDocsStore implements DocsStore {
     return store;
   }
 
-  /** Whether a statement still running when the signal fires is cancelled on the server (`pg`), rather than run to its end (PGlite). */
+  /**
+   * Whether a statement still running when the signal fires is cancelled on the server, rather than
+   * run to its end: it follows from the driver, true over `pg` (a connection string `postgres://…`,
+   * or a `pg` client or pool) and false on PGlite.
+   */
   get cancelsRunningStatements(): boolean {
-    return this.session.cancelsRunningStatements;
+    return this.session.driver === 'pg';
   }
 
   /** @inheritdoc */

@@ -54,9 +54,10 @@ export interface PostgresSession {
   run<T>(mode: PostgresTransactionMode, work: (query: PostgresRunner) => Promise<T>, options: PostgresStatementOptions): Promise<T>;
   /** Runs one statement outside a transaction. */
   query(text: string, values: unknown[] | undefined, options: PostgresStatementOptions): Promise<unknown[]>;
-  /** Whether a running statement is cancelled on the server when the signal fires (`pg`: yes; PGlite: no). */
-  readonly cancelsRunningStatements: boolean;
-  /** The driver: `pg` (a server over the wire protocol) or `pglite` (embedded). */
+  /**
+   * The driver: `pg` (a server over the wire protocol), which cancels a running statement on the
+   * server when the signal fires, or `pglite` (embedded), which runs it to its end.
+   */
   readonly driver: 'pg' | 'pglite';
   /** Closes what the session opened itself. */
   close(): Promise<void>;
@@ -110,7 +111,6 @@ export function sessionOver(client: PostgresClient, closeOwned?: () => Promise<v
       }
     };
     return {
-      cancelsRunningStatements: true,
       driver: 'pg',
       close,
       query: (text, values, options) => withConnection((connection) => cancellableQuery(connection, text, values, options)),
@@ -126,7 +126,6 @@ export function sessionOver(client: PostgresClient, closeOwned?: () => Promise<v
     return result;
   };
   return {
-    cancelsRunningStatements: true,
     driver: 'pg',
     close,
     query: (text, values, options) => serialise(() => cancellableQuery(connection, text, values, options)),
@@ -146,7 +145,6 @@ function pgliteSession(client: PostgresClient, close: () => Promise<void>): Post
     }
   };
   return {
-    cancelsRunningStatements: false,
     driver: 'pglite',
     close,
     query: (text, values, options) => statement(() => client.query(text, values), options),
