@@ -14,6 +14,7 @@ import { openPostgresSession, sessionOver, type PostgresSession } from './postgr
 import { PostgresDocsStore } from './postgres-docs-store.js';
 import { LocalEmbedder } from './local-embedder.js';
 import { DocsIndex } from './docs-index.js';
+import { createDatabase, createFormat1Store, withClient } from './__fixtures__/postgres-test-databases.js';
 import { sampleEntries } from './__fixtures__/sample-entries.js';
 
 // A real PostgreSQL server, started here in a temporary directory on a free loopback port and
@@ -120,17 +121,10 @@ describePostgresDocsStoreConformance(`a real PostgreSQL server${vectorSkip === u
   cancelsRunningStatements: true,
   createDatabase: async () => {
     const name = `conformance_${++databases}`;
-    const admin = new pg.Client({ connectionString: requireServer().connectionString });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
     return {
-      connectionString: requireServer().connectionStringOf(name),
+      connectionString: await createDatabase(requireServer(), name),
       close: async () => {
-        const dropper = new pg.Client({ connectionString: requireServer().connectionString });
-        await dropper.connect();
-        await dropper.query(`DROP DATABASE ${name} WITH (FORCE)`);
-        await dropper.end();
+        await withClient(requireServer().connectionString, (client) => client.query(`DROP DATABASE ${name} WITH (FORCE)`));
       },
     };
   },
@@ -138,14 +132,7 @@ describePostgresDocsStoreConformance(`a real PostgreSQL server${vectorSkip === u
 
 describe.skipIf(vectorSkip !== undefined)(`the writer lock${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
   it("is namespaced to the store and its schema: the host's advisory locks and a store in another schema do not block a writer, the store's own key does", async () => {
-    const admin = new pg.Client({ connectionString: requireServer().connectionString });
-    await admin.connect();
-    try {
-      await admin.query('CREATE DATABASE writer_lock');
-    } finally {
-      await admin.end();
-    }
-    const connectionString = requireServer().connectionStringOf('writer_lock');
+    const connectionString = await createDatabase(requireServer(), 'writer_lock');
     const holder = new pg.Client({ connectionString });
     await holder.connect();
     const other = new pg.Client({ connectionString, options: '-c search_path=other,public' });
@@ -201,70 +188,37 @@ describe.skipIf(vectorSkip !== undefined)(`the writer lock${vectorSkip === undef
 
 describe.skipIf(vectorSkip !== undefined)(`upgrading a format 1 store without the privilege${vectorSkip === undefined ? '' : ` (skipped: ${vectorSkip})`}`, () => {
   it('reports another failed upgrade as the database error it is, not as a missing privilege', async () => {
-    const admin = new pg.Client({ connectionString: requireServer().connectionString });
-    await admin.connect();
-    try {
-      await admin.query('CREATE DATABASE upgrade_broken');
-    } finally {
-      await admin.end();
-    }
-    const owner = new pg.Client({ connectionString: requireServer().connectionStringOf('upgrade_broken') });
-    await owner.connect();
-    try {
+    const connectionString = await createDatabase(requireServer(), 'upgrade_broken');
+    await withClient(connectionString, async (owner) => {
       // Format 1, but without its tsvector column: the upgrade's DROP COLUMN lexical fails (42703).
-      await owner.query('CREATE EXTENSION vector');
-      await owner.query(`CREATE TABLE codestack_docs_store (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        format_version integer NOT NULL, embedder_id text NOT NULL, dimension integer NOT NULL, embedder_state text)`);
-      await owner.query("INSERT INTO codestack_docs_store VALUES (true, 1, 'local', 8, NULL)");
-      await owner.query(`CREATE TABLE codestack_docs_pieces (package text NOT NULL, package_version text NOT NULL, id text NOT NULL, kind text NOT NULL,
-        deprecated boolean NOT NULL, entry jsonb NOT NULL, prior real NOT NULL, embedding vector(8) NOT NULL, PRIMARY KEY (package, package_version, id))`);
-      const failed = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_broken') }).catch((error: unknown) => error);
+      await createFormat1Store(owner, { embedderId: 'local', dimension: 8, lexical: false });
+      const failed = await PostgresDocsStore.connect({ connectionString }).catch((error: unknown) => error);
       expect(DocsStoreError.isInstance(failed) && failed.reason).toBe('database');
       expect((failed as Error).message).toMatch(/lexical/);
       expect((await owner.query('SELECT format_version FROM codestack_docs_store')).rows).toEqual([{ format_version: 1 }]);
-    } finally {
-      await owner.end();
-    }
+    });
   });
 
   it('refuses with outdated-format and changes nothing when the role may not alter the tables', async () => {
-    const admin = new pg.Client({ connectionString: requireServer().connectionString });
-    await admin.connect();
-    try {
-      await admin.query('CREATE DATABASE upgrade_refused');
-      await admin.query("CREATE ROLE docs_reader LOGIN PASSWORD 'reader'");
-    } finally {
-      await admin.end();
-    }
-    const owner = new pg.Client({ connectionString: requireServer().connectionStringOf('upgrade_refused') });
-    await owner.connect();
-    try {
+    const connectionString = await createDatabase(requireServer(), 'upgrade_refused');
+    await withClient(requireServer().connectionString, (admin) => admin.query("CREATE ROLE docs_reader LOGIN PASSWORD 'reader'"));
+    await withClient(connectionString, async (owner) => {
       // A store of format 1 owned by postgres, readable by docs_reader.
       const embedder = await LocalEmbedder.fit(sampleEntries().map((entry) => entry.summary), { dimension: 8 });
-      await owner.query('CREATE EXTENSION vector');
-      await owner.query(`CREATE TABLE codestack_docs_store (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-        format_version integer NOT NULL, embedder_id text NOT NULL, dimension integer NOT NULL, embedder_state text)`);
-      await owner.query('INSERT INTO codestack_docs_store VALUES (true, 1, $1, 8, $2)', [embedder.id, JSON.stringify(embedder.toState())]);
-      await owner.query(`CREATE TABLE codestack_docs_pieces (package text NOT NULL, package_version text NOT NULL, id text NOT NULL, kind text NOT NULL,
-        deprecated boolean NOT NULL, entry jsonb NOT NULL, prior real NOT NULL, lexical tsvector NOT NULL, embedding vector(8) NOT NULL,
-        PRIMARY KEY (package, package_version, id))`);
+      await createFormat1Store(owner, { embedderId: embedder.id, embedderState: embedder.toState(), dimension: 8 });
       await owner.query('GRANT SELECT ON ALL TABLES IN SCHEMA public TO docs_reader');
-      const refused = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_refused').replace('postgres@', 'docs_reader:reader@') }).catch(
-        (error: unknown) => error,
-      );
+      const refused = await PostgresDocsStore.connect({ connectionString: connectionString.replace('postgres@', 'docs_reader:reader@') }).catch((error: unknown) => error);
       expect(DocsStoreError.isInstance(refused) && refused.reason).toBe('outdated-format');
       expect((refused as Error).message).toMatch(/must be owner of table/);
       const unchanged = await owner.query("SELECT format_version, to_regclass('codestack_docs_terms') IS NULL AS no_terms FROM codestack_docs_store");
       expect(unchanged.rows).toEqual([{ format_version: 1, no_terms: true }]);
       // The owner upgrades it.
-      const store = await PostgresDocsStore.connect({ connectionString: requireServer().connectionStringOf('upgrade_refused') });
+      const store = await PostgresDocsStore.connect({ connectionString });
       try {
         expect((await DocsIndex.open({ store })).embedder.id).toBe(embedder.id);
       } finally {
         await store.close();
       }
-    } finally {
-      await owner.end();
-    }
+    });
   });
 });

@@ -9,6 +9,7 @@ import { EmbedderMismatchError } from '../embedder-mismatch-error.js';
 import { identifierTokens } from '../identifier-tokens.js';
 import { LocalEmbedder } from '../local-embedder.js';
 import { PostgresDocsStore } from '../postgres-docs-store.js';
+import { createFormat1Store, withClient } from './postgres-test-databases.js';
 import { sampleEntries } from './sample-entries.js';
 
 /** One empty database of a target, reached over the wire protocol. */
@@ -30,17 +31,6 @@ export interface PostgresTestTarget {
 const names = (results: { entry: DocEntry }[]): string[] => results.map((result) => result.entry.name);
 const withVersion = (entries: DocEntry[], version: string): DocEntry[] => entries.map((entry) => ({ ...entry, packageVersion: version }));
 const sleep = (milliseconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, milliseconds));
-
-/** Runs `work` with a plain `pg` client on `connectionString`, for checks and for holding locks. */
-async function withClient<T>(connectionString: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** The in-memory BM25 ranking of `entries`, scored as `DocsIndex` scores its pieces. */
 function memoryBm25(entries: readonly DocEntry[]): Bm25Index {
@@ -292,15 +282,7 @@ export function describePostgresDocsStoreConformance(label: string, target: () =
         const vectors = await local.embed(entries.map(entryEmbeddingText));
         // The schema and rows format 1 wrote: a tsvector ranked by ts_rank.
         await withClient(database.connectionString, async (client) => {
-          await client.query('CREATE EXTENSION IF NOT EXISTS vector');
-          await client.query(`CREATE TABLE codestack_docs_store (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-            format_version integer NOT NULL, embedder_id text NOT NULL, dimension integer NOT NULL, embedder_state text)`);
-          await client.query('INSERT INTO codestack_docs_store (format_version, embedder_id, dimension, embedder_state) VALUES (1, $1, 64, $2)', [local.id, JSON.stringify(local.toState())]);
-          await client.query(`CREATE TABLE codestack_docs_pieces (package text NOT NULL, package_version text NOT NULL, id text NOT NULL, kind text NOT NULL,
-            deprecated boolean NOT NULL, entry jsonb NOT NULL, prior real NOT NULL, lexical tsvector NOT NULL, embedding vector(64) NOT NULL,
-            PRIMARY KEY (package, package_version, id))`);
-          await client.query('CREATE INDEX codestack_docs_pieces_embedding ON codestack_docs_pieces USING hnsw (embedding vector_cosine_ops)');
-          await client.query('CREATE INDEX codestack_docs_pieces_lexical ON codestack_docs_pieces USING gin (lexical)');
+          await createFormat1Store(client, { embedderId: local.id, embedderState: local.toState(), dimension: 64 });
           for (const [position, entry] of entries.entries()) {
             await client.query(
               `INSERT INTO codestack_docs_pieces VALUES ($1, $2, $3, $4, $5, $6, $7, to_tsvector('simple', $8), $9::vector)`,
