@@ -30,15 +30,15 @@ export async function datastoreCommand(args: readonly string[], context: CliCont
   if (sources.length === 0) throw new InvalidArgumentError({ argument: '--from', message: `no JavaScript or TypeScript files in ${inputs.join(', ')}` });
   // Always a local model (the bundled one without --model): the keys are its hidden states.
   const { local } = await resolveModel({ ...(values.model === undefined ? {} : { model: values.model }), ...(values.encoding === undefined ? {} : { encoding: values.encoding }) }, { ...context, environment: {} });
-  // Not the whole context by default: a window's forward holds activations for all its positions (the orchestrator's default, 1,024).
-  const windowTokens = positiveInteger(values['window-tokens'], '--window-tokens', Math.min(1024, local!.contextTokens));
+  // Without --window-tokens, buildDatastoreDirectory takes the orchestrator's default (defaultWindowFor: 1,024, or the model's context when shorter).
+  const windowTokens = values['window-tokens'] === undefined ? undefined : positiveInteger(values['window-tokens'], '--window-tokens', 0);
   const progress = createProgressReporter({ label: 'datastore', total: sources.length, json: values.json === true, stream: context.stderr });
   const report = await buildDatastoreDirectory({
     model: local!.model,
     tokenizer: local!.tokenizer,
     sources,
     out,
-    windowTokens,
+    ...(windowTokens === undefined ? {} : { windowTokens }),
     ...(context.signal ? { signal: context.signal } : {}),
     onProgress: (update) => progress.update({ completed: update.texts, fields: { tokens: update.entries } }),
   }).catch((error: unknown) => {
