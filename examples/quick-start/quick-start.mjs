@@ -12,9 +12,8 @@
 //    tests in the sandbox and repair (`codestack generate`). A 1M-parameter model rarely passes;
 //    the step reports what the pipeline did either way.
 // 5. Validate a hand-written file the same way (`codestack check`).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '@codestack/cli';
@@ -33,6 +32,19 @@ async function step(title, argv) {
   show(title, argv);
   const status = await runCli(argv, context);
   if (status !== 0) process.exit(status);
+}
+
+/** Runs the CLI with its stdout captured (for the commands whose --json output is read here). */
+async function captured(argv, extraContext = {}) {
+  let output = '';
+  const stdout = new Writable({
+    write(chunk, _encoding, callback) {
+      output += chunk;
+      callback();
+    },
+  });
+  const status = await runCli(argv, { ...context, ...extraContext, stdout });
+  return { status, output };
 }
 
 if (!existsSync(join(index, 'manifest.json'))) {
@@ -60,16 +72,9 @@ if (!process.env.OPENAI_BASE_URL) {
   for (const cache of ['--no-cache', '--cache']) {
     const argv = ['complete', cache, '--maximum-tokens', '24', '--json'];
     show(`complete the member after \`fs\` at the end of backup-files.ts, ${cache === '--cache' ? 'with' : 'without'} the continuous cache`, [...argv, '<', 'backup-files.ts up to the cursor']);
-    let json = '';
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        json += chunk;
-        callback();
-      },
-    });
-    const status = await runCli(argv, { ...context, stdout: sink, stdin: Readable.from([prefix]) });
+    const { status, output } = await captured(argv, { stdin: Readable.from([prefix]) });
     if (status !== 0) process.exit(status);
-    answers[cache] = JSON.parse(json).completion.split('\n')[0];
+    answers[cache] = JSON.parse(output).completion.split('\n')[0];
     process.stdout.write(`fs${answers[cache]}\n`);
   }
   const member = /^\.([\w$]+)/.exec(answers['--cache'])?.[1];
@@ -85,14 +90,7 @@ if (!process.env.OPENAI_BASE_URL) {
 const task = 'Write a TypeScript function wordCount(text: string): number that counts the words in a text.';
 const generateArguments = ['generate', task, '--docs', index, '--tests', join(here, 'word-count.tests.js'), '--repair-rounds', '1', '--json'];
 show(`generate with ${remote}: retrieve, prompt, generate, validate, repair`, generateArguments);
-let output = '';
-const capture = new Writable({
-  write(chunk, _encoding, callback) {
-    output += chunk;
-    callback();
-  },
-});
-const status = await runCli(generateArguments, { ...context, stdout: capture });
+const { status, output } = await captured(generateArguments);
 const events = output.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
 const result = events.find((event) => event.event === 'result');
 if (result === undefined) process.exit(status || 1);
