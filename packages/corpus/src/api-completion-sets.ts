@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
-import { join, relative } from 'node:path';
-import { FileFormatError, findInstalledPackage, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
-import { findPermissivePackage, listSourceFiles, looksGenerated, variantRank } from './collect-corpus.js';
+import { join } from 'node:path';
+import { FileFormatError, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
+import { findPermissivePackage, readDistinctSources } from './collect-corpus.js';
 import { corpusPackages } from './corpus-packages.js';
-import { isPermissiveLicense, readLicense } from './license-policy.js';
 import { keepDistinct } from './near-duplicates.js';
 
 /**
@@ -271,28 +270,13 @@ export async function buildApiCompletionSets(options: BuildApiCompletionSetsOpti
   for (const entry of usable) {
     throwIfAborted(options.signal, 'API completion set building');
     const side = packages.validation.includes(entry.name) ? 'validation' : 'test';
-    const candidates: { path: string; text: string }[] = [];
-    const seen = new Set<string>();
-    for (const file of await listSourceFiles(entry.directory)) {
-      // The corpus skips test directories; test files next to the code (`x.test.ts`, `x.spec.js`) go too.
-      if (testFileName.test(file.slice(file.lastIndexOf('/') + 1))) continue;
-      const size = (await stat(file)).size;
-      if (size === 0 || size > 200_000) continue;
-      const text = (await readFile(file, 'utf8')).replace(/\r\n?/g, '\n');
-      if (looksGenerated(text)) continue;
-      const digest = createHash('sha256').update(text.replace(/\s+/g, ' ')).digest('hex');
-      if (seen.has(digest)) continue;
-      seen.add(digest);
-      candidates.push({ path: relative(entry.directory, file), text });
-    }
-    // The same module shipped as source and builds (src/x.ts, dist/x.mjs, dist/x.cjs): keep one
-    // copy, as the corpus does (hand-written sources first, then near duplicates dropped).
-    candidates.sort((first, second) => variantRank(first.path) - variantRank(second.path) || first.path.localeCompare(second.path));
-    const kept = keepDistinct(candidates.map((candidate) => candidate.text));
+    // The same module shipped as source and builds (src/x.ts, dist/x.mjs, dist/x.cjs): one copy, as
+    // the corpus reads it (duplicates within the package dropped, hand-written sources first). The
+    // corpus skips test directories; test files next to the code (`x.test.ts`, `x.spec.js`) go too.
+    const { sources } = await readDistinctSources(entry.directory, { skip: (file) => testFileName.test(file.slice(file.lastIndexOf('/') + 1)) });
     const cases: ApiCompletionCase[] = [];
     const caseKeys = new Set<string>();
-    for (const index of kept) {
-      const { path: relativePath, text } = candidates[index]!;
+    for (const { path: relativePath, text } of sources) {
       const path = `${entry.name}@${entry.version}/${relativePath}`;
       for (const testCase of await fileApiCases(text, path, options)) {
         // Copies that survive the file-level check (a bundle holding one module among others)

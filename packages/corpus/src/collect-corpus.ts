@@ -109,7 +109,6 @@ export async function collectCorpus(options: CollectCorpusOptions): Promise<Corp
       throw new InvalidArgumentError({ argument: 'validationPackages', message: `'${name}' is also a domain package` });
     }
   }
-  const maximumFileBytes = options.maximumFileBytes ?? 200_000;
   const seenHashes = new Set<string>();
   const documents: Record<CorpusSplit, CorpusDocument[]> = { train: [], validation: [], domain: [] };
   const packages: CorpusPackageRecord[] = [];
@@ -124,26 +123,9 @@ export async function collectCorpus(options: CollectCorpusOptions): Promise<Corp
     }
     const { directory, packageJson, license } = found;
     const split: CorpusSplit = domainPackages.has(name) ? 'domain' : validationPackages.has(name) ? 'validation' : 'train';
-    const candidates: CorpusDocument[] = [];
-    let duplicates = 0;
-    for (const path of await listSourceFiles(directory)) {
-      const size = (await stat(path)).size;
-      if (size === 0 || size > maximumFileBytes) continue;
-      const text = (await readFile(path, 'utf8')).replace(/\r\n?/g, '\n');
-      if (looksGenerated(text)) continue;
-      const hash = sha256Hex(text.replace(/\s+/g, ' ').trim());
-      if (seenHashes.has(hash)) {
-        duplicates += 1;
-        continue;
-      }
-      seenHashes.add(hash);
-      candidates.push({ package: name, path: relative(directory, path), text });
-    }
-    // Prefer original sources over compiled variants when near duplicates exist.
-    candidates.sort((first, second) => variantRank(first.path) - variantRank(second.path) || first.path.localeCompare(second.path));
-    const kept = keepDistinct(candidates.map((document) => document.text), options.similarityThreshold);
-    duplicates += candidates.length - kept.length;
-    const keptDocuments = kept.map((index) => candidates[index]!);
+    // Exact duplicates across the whole corpus (seenHashes), near duplicates within the package.
+    const { sources, duplicates } = await readDistinctSources(directory, { maximumFileBytes: options.maximumFileBytes, similarityThreshold: options.similarityThreshold, seen: seenHashes });
+    const keptDocuments = sources.map((source) => ({ package: name, ...source }));
     documents[split].push(...keptDocuments);
     packages.push({
       name,
@@ -182,6 +164,54 @@ export async function readCorpusSplit(directory: string, split: CorpusSplit): Pr
     throw new FileFormatError({ path: join(directory, `${split}.jsonl`), reason: 'corrupt', message: 'does not match the checksum in manifest.json' });
   }
   return body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as CorpusDocument);
+}
+
+/** Options of {@link readDistinctSources}. */
+export interface ReadDistinctSourcesOptions {
+  /** Files larger than this are skipped (generated bundles). Default 200 KB. */
+  maximumFileBytes?: number | undefined;
+  /** Near-duplicate threshold (estimated Jaccard) of {@link keepDistinct}. Default 0.8. */
+  similarityThreshold?: number | undefined;
+  /**
+   * Hashes of the (whitespace-collapsed) texts already taken; a file with one of them is an exact
+   * duplicate. Each file read adds its own, so sharing one set across packages drops duplicates
+   * across them. Default: a new set.
+   */
+  seen?: Set<string>;
+  /** Leaves a listed file (absolute path) out before it is read. */
+  skip?: (path: string) => boolean;
+}
+
+/**
+ * The distinct source files of a package directory, as the corpus reads them: the files of
+ * {@link listSourceFiles} that are neither empty, too large nor {@link looksGenerated}, with line
+ * endings normalised to `\n`; exact duplicates (after collapsing whitespace) dropped, then near
+ * duplicates ({@link keepDistinct}) with hand-written sources first ({@link variantRank}). Returns
+ * the kept files in that order with their paths relative to `directory`, and how many were dropped.
+ */
+export async function readDistinctSources(directory: string, options: ReadDistinctSourcesOptions = {}): Promise<{ sources: { path: string; text: string }[]; duplicates: number }> {
+  const maximumFileBytes = options.maximumFileBytes ?? 200_000;
+  const seen = options.seen ?? new Set<string>();
+  const candidates: { path: string; text: string }[] = [];
+  let duplicates = 0;
+  for (const path of await listSourceFiles(directory)) {
+    if (options.skip?.(path)) continue;
+    const size = (await stat(path)).size;
+    if (size === 0 || size > maximumFileBytes) continue;
+    const text = (await readFile(path, 'utf8')).replace(/\r\n?/g, '\n');
+    if (looksGenerated(text)) continue;
+    const hash = sha256Hex(text.replace(/\s+/g, ' ').trim());
+    if (seen.has(hash)) {
+      duplicates += 1;
+      continue;
+    }
+    seen.add(hash);
+    candidates.push({ path: relative(directory, path), text });
+  }
+  // Prefer original sources over compiled variants when near duplicates exist.
+  candidates.sort((first, second) => variantRank(first.path) - variantRank(second.path) || first.path.localeCompare(second.path));
+  const kept = keepDistinct(candidates.map((candidate) => candidate.text), options.similarityThreshold);
+  return { sources: kept.map((index) => candidates[index]!), duplicates: duplicates + candidates.length - kept.length };
 }
 
 /** The source files of a package directory that the corpus reads (no declarations, tests, fixtures, minified or bundled files), sorted. */
