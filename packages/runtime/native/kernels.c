@@ -575,12 +575,82 @@ void codestack_swiglu_backward(int n, const float *gate, const float *up, const 
   }
 }
 
+/* Stores (or adds) the first `columns` (1 to 8) floats of a tile row held in two vectors. */
+static inline void store_tile_row(float *c, v128_t low, v128_t high, int columns, int accumulate) {
+  if (columns == 8) {
+    wasm_v128_store(c, accumulate ? wasm_f32x4_add(wasm_v128_load(c), low) : low);
+    wasm_v128_store(c + 4, accumulate ? wasm_f32x4_add(wasm_v128_load(c + 4), high) : high);
+    return;
+  }
+  const float lanes[8] = {
+    wasm_f32x4_extract_lane(low, 0), wasm_f32x4_extract_lane(low, 1), wasm_f32x4_extract_lane(low, 2), wasm_f32x4_extract_lane(low, 3),
+    wasm_f32x4_extract_lane(high, 0), wasm_f32x4_extract_lane(high, 1), wasm_f32x4_extract_lane(high, 2), wasm_f32x4_extract_lane(high, 3),
+  };
+  for (int j = 0; j < columns; j++) c[j] = accumulate ? c[j] + lanes[j] : lanes[j];
+}
+
+/* The floats codestack_pack_b writes for K x N: N rounded up to strips of 8 columns. */
+int codestack_packed_b_floats(int K, int N) {
+  return K * ((N + 7) & ~7);
+}
+
 /*
- * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A · B, A's element (m, k) at A[m * am + k * ak]
- * (so A may be read transposed), B [K x N] row-major with row stride ldb: the register-tiled
- * product the attention kernels use, for whole matMuls (the relaxed-SIMD build's is the one that
- * beats tfjs-wasm's).
+ * B [K x N], element (k, n) at B[k * bk + n * bn] (so B may be read transposed), packed for
+ * codestack_gemm_packed: strip by strip of 8 columns, each strip K x 8 contiguous (the last strip
+ * padded with zeros). The product then streams B in order, whatever B's layout (a power-of-two row
+ * stride otherwise maps a strip's rows to a few cache sets).
  */
-void codestack_gemm(int M, int N, int K, const float *A, int am, int ak, const float *B, int ldb, float *C, int ldc, int accumulate) {
-  gemm(M, N, K, A, am, ak, B, ldb, C, ldc, accumulate);
+void codestack_pack_b(int K, int N, const float *B, int bk, int bn, float *packed) {
+  for (int n = 0; n < N; n += 8) {
+    float *strip = packed + (size_t)n * K;
+    if (n + 8 <= N && bn == 1) {
+      for (int k = 0; k < K; k++) {
+        const float *line = B + (size_t)k * bk + n;
+        wasm_v128_store(strip + (size_t)k * 8, wasm_v128_load(line));
+        wasm_v128_store(strip + (size_t)k * 8 + 4, wasm_v128_load(line + 4));
+      }
+    } else {
+      for (int j = 0; j < 8; j++) {
+        const float *column = B + (size_t)(n + j) * bn;
+        for (int k = 0; k < K; k++) strip[(size_t)k * 8 + j] = n + j < N ? column[(size_t)k * bk] : 0.0f;
+      }
+    }
+  }
+}
+
+/*
+ * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A · B with B packed by codestack_pack_b and
+ * A's element (m, k) at A[m * am + k * ak] (A may be read transposed). Four rows of A at a time
+ * are copied k-major into packedA (4 * K floats, the caller's), so both operands stream in order
+ * through a 4 x 8 register tile. Rows may be split between threads: each needs its own packedA.
+ */
+void codestack_gemm_packed(int M, int N, int K, const float *A, int am, int ak, const float *packedB, float *C, int ldc, int accumulate, float *packedA) {
+  for (int m = 0; m < M; m += 4) {
+    const int rows = M - m < 4 ? M - m : 4;
+    for (int k = 0; k < K; k++) {
+      for (int r = 0; r < 4; r++) packedA[(size_t)k * 4 + r] = r < rows ? A[(size_t)(m + r) * am + (size_t)k * ak] : 0.0f;
+    }
+    for (int n = 0; n < N; n += 8) {
+      const float *strip = packedB + (size_t)n * K;
+      v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+      for (int k = 0; k < K; k++) {
+        const v128_t b0 = wasm_v128_load(strip + (size_t)k * 8), b1 = wasm_v128_load(strip + (size_t)k * 8 + 4);
+        const float *a = packedA + (size_t)k * 4;
+        v128_t x = wasm_v128_load32_splat(a);
+        s00 = MADD(x, b0, s00); s01 = MADD(x, b1, s01);
+        x = wasm_v128_load32_splat(a + 1);
+        s10 = MADD(x, b0, s10); s11 = MADD(x, b1, s11);
+        x = wasm_v128_load32_splat(a + 2);
+        s20 = MADD(x, b0, s20); s21 = MADD(x, b1, s21);
+        x = wasm_v128_load32_splat(a + 3);
+        s30 = MADD(x, b0, s30); s31 = MADD(x, b1, s31);
+      }
+      float *c = C + (size_t)m * ldc + n;
+      const int columns = N - n < 8 ? N - n : 8;
+      store_tile_row(c, s00, s01, columns, accumulate);
+      if (rows > 1) store_tile_row(c + ldc, s10, s11, columns, accumulate);
+      if (rows > 2) store_tile_row(c + 2 * (size_t)ldc, s20, s21, columns, accumulate);
+      if (rows > 3) store_tile_row(c + 3 * (size_t)ldc, s30, s31, columns, accumulate);
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { ThreadsUnavailableError } from './threads-unavailable-error.js';
 import { createThreadedWasmBackend, maximumWasmThreads } from './threaded-wasm.js';
 import { registerMissingGradients } from '../ops/register-gradients.js';
 import type { TensorFlow } from './tensorflow.js';
-import { chooseWasmKernels } from '../kernels/wasm-kernels.js';
+import { chooseWasmKernels, releaseWasmKernels } from '../kernels/wasm-kernels.js';
 
 
 /** A concrete tensor backend. */
@@ -210,12 +210,19 @@ const wasmRegistration = { threads: 1, generation: 0 };
 /** tfjs-backend-wasm's own (single-threaded) factory, kept while a threaded one replaces it. */
 let singleThreadedWasmFactory: (() => tfCore.KernelBackend | Promise<tfCore.KernelBackend>) | undefined;
 
+/** Removes the registered `wasm` backend, first stopping what codestack's kernels started on it (their helper threads). */
+function releaseWasmBackend(tf: TensorFlow): void {
+  const instance = (tf.engine().registry as Record<string, object | undefined>).wasm;
+  if (instance !== undefined) releaseWasmKernels(instance);
+  tf.removeBackend('wasm');
+}
+
 function replaceWasmRegistration(tf: TensorFlow, factory: () => tfCore.KernelBackend | Promise<tfCore.KernelBackend>, threads: number): void {
   if (wasmRegistration.threads === 1 && singleThreadedWasmFactory === undefined) {
     const original = tf.findBackendFactory('wasm');
     if (original !== null && original !== undefined) singleThreadedWasmFactory = original;
   }
-  tf.removeBackend('wasm');
+  releaseWasmBackend(tf);
   tf.registerBackend('wasm', factory, 2);
   wasmRegistration.threads = threads;
   wasmRegistration.generation += 1;
@@ -363,7 +370,7 @@ function makeRuntime(parts: RuntimeParts): Runtime {
       if (generation === undefined || generation !== wasmRegistration.generation || wasmRegistration.threads === 1) return;
       if (singleThreadedWasmFactory !== undefined) replaceWasmRegistration(tf, singleThreadedWasmFactory, 1);
       else {
-        tf.removeBackend('wasm');
+        releaseWasmBackend(tf);
         wasmRegistration.generation += 1;
       }
     },

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { referenceConfigs, type DecodeMeasurement, type SpeedJob, type TrainingMeasurement } from './speed-measurements.bench.js';
+import { engineHasRelaxedSimd } from '../kernels/wasm-kernels.js';
 
 const python = '/usr/bin/python3';
 const referenceScript = fileURLToPath(new URL('../../scripts/reference-speed.py', import.meta.url));
@@ -106,12 +107,13 @@ function lastJsonLine<T>(stdout: string): T {
 /**
  * Measures `job` with @codestack/runtime in a fresh Node process (the loader flags of this one,
  * e.g. tsx's, carry over). With `relaxedSimd`, that process runs with
- * `--experimental-wasm-relaxed-simd` (on by default in newer V8), so the kernels' relaxed-SIMD
+ * `--experimental-wasm-relaxed-simd` where the engine needs it (Node 20; newer ones ship it), so the kernels' relaxed-SIMD
  * build (fused multiply-add) is the one chosen.
  */
 export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: { relaxedSimd?: boolean } = {}): Promise<TrainingMeasurement | DecodeMeasurement> {
   const script = process.argv[1] as string;
-  const flags = options.relaxedSimd === true ? ['--experimental-wasm-relaxed-simd'] : [];
+  // Engines that ship relaxed SIMD (Node 22 and later) refuse the flag and need none.
+  const flags = options.relaxedSimd === true && !engineHasRelaxedSimd() ? ['--experimental-wasm-relaxed-simd'] : [];
   const stdout = await run(process.execPath, [...flags, ...process.execArgv, script, '--measure', JSON.stringify(job)], process.env, signal);
   return lastJsonLine(stdout);
 }

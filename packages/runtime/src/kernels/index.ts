@@ -1,7 +1,8 @@
 // codestack's own WebAssembly SIMD kernels for tfjs-wasm (built from native/kernels.c). Internal to
 // the package: the model, the ops and the backend use them; the public switch is createRuntime's
 // `kernels` option.
-export { wasmKernelsFor, wasmKernelsForBackend, chooseWasmKernels, WasmKernels } from './wasm-kernels.js';
+export { wasmKernelsFor, wasmKernelsForBackend, chooseWasmKernels, engineHasRelaxedSimd, releaseWasmKernels, WasmKernels } from './wasm-kernels.js';
+export { KernelThreads } from './kernel-threads.js';
 export { registerWasmKernels, runWasmKernel, type WasmKernelCall, type WasmKernelBody } from './wasm-kernel-registration.js';
 export { causalAttention, causalAttentionKernelName } from './causal-attention.js';
 export { fusedCrossEntropy, crossEntropyKernelName } from './cross-entropy-kernel.js';

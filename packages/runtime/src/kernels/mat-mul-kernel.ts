@@ -16,14 +16,7 @@ function register(tf: TensorFlow): void {
       const [m, k] = transposeA ? [aColumns, aRows] : [aRows, aColumns];
       const n = transposeB ? bRows : bColumns;
       const out = output([m, n]);
-      let b = offsetOf('b');
-      if (transposeB) {
-        // B^T row-major in scratch (the weight side, small next to the product).
-        const scratch = kernels.scratch(bRows * bColumns);
-        kernels.transpose(bRows, bColumns, b, scratch);
-        b = scratch;
-      }
-      kernels.gemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, b, n, kernels.offsetOf(out), n, false);
+      kernels.gemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n, false);
       return out;
     },
   });
@@ -31,14 +24,15 @@ function register(tf: TensorFlow): void {
 
 /**
  * `op(a) @ op(b)` for float32 matrices (op transposes where asked) on codestack's own GEMM, where
- * it beats tfjs-wasm's: the relaxed-SIMD build (fused multiply-add) on one thread. `undefined`
- * elsewhere (no relaxed SIMD in this engine, the threaded build, whose XNNPACK uses every thread,
- * another backend, or `kernels: 'tfjs'`), for the caller's tfjs matMul. Not differentiable: the
+ * it beats tfjs-wasm's: the relaxed-SIMD build (fused multiply-add), on one thread or, on the
+ * threaded build, split by rows over the backend's threads ({@link WasmKernels.gemm}). `undefined`
+ * elsewhere (no relaxed SIMD in this engine, another backend, or `kernels: 'tfjs'`), for the
+ * caller's tfjs matMul. Not differentiable: the
  * caller's custom gradient ({@link matMul2d}) uses it for the forward and both gradients.
  */
 export function ownMatMul(tf: TensorFlow, a: tfCore.Tensor2D, b: tfCore.Tensor2D, transposeA = false, transposeB = false): tfCore.Tensor2D | undefined {
   const kernels = wasmKernelsFor(tf);
-  if (kernels === undefined || !kernels.relaxedSimd || kernels.shared || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  if (kernels === undefined || !kernels.relaxedSimd || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   register(tf);
   return runWasmKernel<tfCore.Tensor2D>(tf, matMulKernelName, { a, b }, { transposeA, transposeB });
 }

@@ -1,5 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { KernelThreads } from './kernel-threads.js';
 import { plainKernelModule, plainRelaxedKernelModule, sharedKernelModule, sharedRelaxedKernelModule } from './kernel-module-bytes.js';
 
 /** The parts of the WebAssembly JS API used here (this package compiles without the DOM types). */
@@ -20,6 +21,8 @@ interface WasmBackendParts {
     wasmMemory?: WebAssemblyMemory;
     _malloc?: (bytes: number) => number;
     _free?: (pointer: number) => void;
+    /** The threaded build's bindings (threaded-wasm.ts): how many threads its pool runs. */
+    tfjs?: { getThreadsCount?: () => number };
   };
   dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
 }
@@ -39,6 +42,8 @@ export class WasmKernels {
   readonly relaxedSimd: boolean;
   /** Whether the memory is shared (tfjs-wasm's threaded build). */
   readonly shared: boolean;
+  /** The threads a {@link WasmKernels.gemm} may use: the backend's thread count on the threaded build, else 1. */
+  readonly threads: number;
   private readonly memory: WebAssemblyMemory;
   private readonly backend: Required<WasmBackendParts>;
   private readonly matVector: Kernel;
@@ -54,15 +59,21 @@ export class WasmKernels {
   private readonly rmsNormBackwardKernel: Kernel;
   private readonly swiGluForwardKernel: Kernel;
   private readonly swiGluBackwardKernel: Kernel;
-  private readonly gemmKernel: Kernel;
+  private readonly packedBFloats: (k: number, n: number) => number;
+  private readonly packBKernel: Kernel;
+  private readonly gemmPackedKernel: Kernel;
   private scratchPointer = 0;
   private scratchBytes = 0;
   private floatView: Float32Array | undefined;
+  private readonly module: object;
+  private helpers: KernelThreads | undefined;
 
   /** @internal Use {@link wasmKernelsFor}. */
-  constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, exports: Record<string, unknown>, variant: { relaxedSimd: boolean; shared: boolean }) {
+  constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, module: object, exports: Record<string, unknown>, variant: { relaxedSimd: boolean; shared: boolean; threads: number }) {
     this.relaxedSimd = variant.relaxedSimd;
     this.shared = variant.shared;
+    this.threads = variant.shared ? Math.max(1, variant.threads) : 1;
+    this.module = module;
     this.memory = memory;
     this.backend = backend;
     this.matVector = exports.codestack_matvec as Kernel;
@@ -78,7 +89,9 @@ export class WasmKernels {
     this.rmsNormBackwardKernel = exports.codestack_rms_norm_backward as Kernel;
     this.swiGluForwardKernel = exports.codestack_swiglu_forward as Kernel;
     this.swiGluBackwardKernel = exports.codestack_swiglu_backward as Kernel;
-    this.gemmKernel = exports.codestack_gemm as Kernel;
+    this.packedBFloats = exports.codestack_packed_b_floats as (k: number, n: number) => number;
+    this.packBKernel = exports.codestack_pack_b as Kernel;
+    this.gemmPackedKernel = exports.codestack_gemm_packed as Kernel;
   }
 
   /** A float view of the whole memory (made anew when the memory has grown, which replaces its buffer). */
@@ -189,11 +202,36 @@ export class WasmKernels {
 
   /**
    * C [M, N] (row stride ldc) = (accumulate ? C : 0) + A · B, where A's element (m, k) is at
-   * A[m * am + k * ak] (floats; A may be read transposed) and B [K, N] has row stride ldb; A, B, C
-   * are byte offsets.
+   * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (floats; either may be read
+   * transposed); A, B, C are byte offsets. B is packed into scratch first, then the product runs
+   * on the relaxed or plain build's 4 x 8 tile; on the threaded build, a large product's rows are
+   * split between the calling thread and helper threads of codestack's own ({@link KernelThreads}).
    */
-  gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void {
-    this.gemmKernel(m, n, k, a, am, ak, b, ldb, c, ldc, accumulate ? 1 : 0);
+  gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean): void {
+    const packedFloats = this.packedBFloats(k, n);
+    const parallel = this.threads > 1 && m >= 8 && m * n * k >= parallelGemmWork;
+    const threads = parallel ? this.threads : 1;
+    const packedB = this.scratch(packedFloats + threads * 4 * k);
+    const packedA = packedB + packedFloats * 4;
+    this.packBKernel(k, n, b, bk, bn, packedB);
+    if (parallel) {
+      // Helper threads of our own over the shared memory; started on the first large product.
+      this.helpers ??= new KernelThreads(this.module, this.memory, this.threads - 1, this.gemmPackedKernel);
+      this.helpers.gemm(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA, 4 * k);
+      return;
+    }
+    this.gemmPackedKernel(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA);
+  }
+
+  /** The threads {@link WasmKernels.gemm} splits a large product between now: 1, or 1 plus its helper threads that have started. */
+  get gemmThreads(): number {
+    return this.helpers?.readyThreads ?? 1;
+  }
+
+  /** Stops the helper threads of {@link WasmKernels.gemm}, if it started any (the backend is going away). */
+  dispose(): void {
+    this.helpers?.dispose();
+    this.helpers = undefined;
   }
 
   /**
@@ -225,6 +263,12 @@ export class WasmKernels {
   }
 }
 
+/**
+ * The multiply-adds (m * n * k) from which {@link WasmKernels.gemm} splits a product between
+ * threads: about 0.1 ms of one thread's work, far above a helper's wake-up (tens of microseconds).
+ */
+const parallelGemmWork = 1 << 21;
+
 const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();
 
@@ -251,6 +295,14 @@ function validates(source: string): boolean {
   return valid;
 }
 
+/**
+ * Whether this engine runs WebAssembly relaxed SIMD as it is (Node 22 and later; Node 20 only with
+ * `--experimental-wasm-relaxed-simd`), so that the kernels' fused-multiply-add build is chosen.
+ */
+export function engineHasRelaxedSimd(): boolean {
+  return validates(plainRelaxedKernelModule);
+}
+
 function compile(source: string): object {
   let module = compiled.get(source);
   if (module === undefined) {
@@ -270,6 +322,11 @@ export function wasmKernelsFor(tf: TensorFlow): WasmKernels | undefined {
   return wasmKernelsForBackend(tf.backend());
 }
 
+/** Stops what the kernels bound to `backendInstance` started (their helper threads); for when the backend is disposed. */
+export function releaseWasmKernels(backendInstance: object): void {
+  kernelsByBackend.get(backendInstance)?.dispose();
+}
+
 /** {@link wasmKernelsFor} for a given tfjs-wasm backend instance (inside a registered kernel). */
 export function wasmKernelsForBackend(backendInstance: object): WasmKernels | undefined {
   const backend = backendInstance as WasmBackendParts;
@@ -283,8 +340,10 @@ export function wasmKernelsForBackend(backendInstance: object): WasmKernels | un
     const relaxed = shared ? sharedRelaxedKernelModule : plainRelaxedKernelModule;
     const relaxedSimd = validates(relaxed);
     try {
-      const instance = new webAssembly.Instance(compile(relaxedSimd ? relaxed : shared ? sharedKernelModule : plainKernelModule), { env: { memory } });
-      kernels = new WasmKernels(memory, backend as Required<WasmBackendParts>, instance.exports, { relaxedSimd, shared });
+      const module = compile(relaxedSimd ? relaxed : shared ? sharedKernelModule : plainKernelModule);
+      const instance = new webAssembly.Instance(module, { env: { memory } });
+      const threads = shared ? (backend.wasm?.tfjs?.getThreadsCount?.() ?? 1) : 1;
+      kernels = new WasmKernels(memory, backend as Required<WasmBackendParts>, module, instance.exports, { relaxedSimd, shared, threads });
     } catch {
       kernels = null;
     }

@@ -1,0 +1,156 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as tfCore from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNodeProcess } from '../__fixtures__/run-node-process.js';
+import { createRuntime } from '../backend/runtime.js';
+import type { TensorFlow } from '../backend/tensorflow.js';
+import { SeededRandom } from '../random/seeded-random.js';
+import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+
+interface Product {
+  m: number;
+  n: number;
+  k: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  accumulate: boolean;
+}
+
+/**
+ * Runs kernels.gemm on fresh operands (A [m, k] or its transpose stored, B likewise) and returns
+ * the largest error relative to sum |a||b| of each entry, against a float64 product.
+ */
+function productError(tf: TensorFlow, kernels: WasmKernels, { m, n, k, transposeA, transposeB, accumulate }: Product, seed: number): number {
+  const random = new SeededRandom(seed);
+  const fill = (length: number): Float32Array => Float32Array.from({ length }, () => random.nextNormal());
+  const aValues = fill(m * k);
+  const bValues = fill(k * n);
+  const cValues = fill(m * n);
+  const a = tf.tensor(aValues, transposeA ? [k, m] : [m, k]);
+  const b = tf.tensor(bValues, transposeB ? [n, k] : [k, n]);
+  const c = tf.tensor(cValues, [m, n]);
+  const aAt = (row: number, inner: number): number => aValues[transposeA ? inner * m + row : row * k + inner] as number;
+  const bAt = (inner: number, column: number): number => bValues[transposeB ? column * k + inner : inner * n + column] as number;
+  kernels.gemm(m, n, k, kernels.offsetOf(a), transposeA ? 1 : k, transposeA ? m : 1, kernels.offsetOf(b), transposeB ? 1 : n, transposeB ? k : 1, kernels.offsetOf(c), n, accumulate);
+  const result = kernels.view(kernels.offsetOf(c), m * n);
+  let worst = 0;
+  for (let row = 0; row < m; row++) {
+    for (let column = 0; column < n; column++) {
+      let sum = accumulate ? (cValues[row * n + column] as number) : 0;
+      let scale = accumulate ? Math.abs(sum) : 0;
+      for (let inner = 0; inner < k; inner++) {
+        sum += aAt(row, inner) * bAt(inner, column);
+        scale += Math.abs(aAt(row, inner) * bAt(inner, column));
+      }
+      worst = Math.max(worst, Math.abs((result[row * n + column] as number) - sum) / Math.max(1, scale));
+    }
+  }
+  tf.dispose([a, b, c]);
+  return worst;
+}
+
+const layouts = [
+  [false, false, false],
+  [true, false, false],
+  [false, true, true],
+  [true, true, true],
+] as const;
+
+describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
+  it('matches a float64 product for every layout, accumulating or not, at edge sizes on one thread', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    expect(kernels.threads).toBe(1);
+    for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 8], [13, 29, 17], [64, 70, 256]] as const) {
+      for (const [transposeA, transposeB, accumulate] of layouts) {
+        expect(productError(tf, kernels, { m, n, k, transposeA, transposeB, accumulate }, m * n + k), `${m}x${k}x${n} ${transposeA} ${transposeB} ${accumulate}`).toBeLessThan(1e-6);
+      }
+    }
+    expect(kernels.gemmThreads).toBe(1);
+  });
+
+  it('splits a large product between the calling thread and a helper thread on the threaded build, with the same result, and stops the helper on dispose', async () => {
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const kernels = wasmKernelsFor(runtime.tf) as WasmKernels;
+    expect(kernels.shared).toBe(true);
+    expect(kernels.threads).toBe(2);
+    // The first large product starts the helper; the calling thread does every row until it is up.
+    const product: Product = { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false };
+    expect(productError(runtime.tf, kernels, product, 1)).toBeLessThan(1e-6);
+    for (let waited = 0; kernels.gemmThreads < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kernels.gemmThreads).toBe(2);
+    for (const [transposeA, transposeB, accumulate] of layouts) {
+      expect(productError(runtime.tf, kernels, { ...product, transposeA, transposeB, accumulate }, 2), `${transposeA} ${transposeB} ${accumulate}`).toBeLessThan(1e-6);
+    }
+    // Below the work threshold a product stays on the calling thread; it is still right.
+    expect(productError(runtime.tf, kernels, { m: 9, n: 11, k: 13, transposeA: true, transposeB: false, accumulate: true }, 3)).toBeLessThan(1e-6);
+    runtime.dispose();
+    expect(kernels.gemmThreads).toBe(1);
+  });
+
+  it("gives matMul2d the gradients of the single-threaded backend on the threaded build (on helper threads where relaxed SIMD runs codestack's GEMM)", async () => {
+    const gradientsOn = async (threads: number): Promise<Float32Array[]> => {
+      const runtime = await createRuntime({ backend: 'wasm', threads });
+      const { tf } = runtime;
+      const random = new SeededRandom(5);
+      const x = tf.tensor2d(Float32Array.from({ length: 96 * 200 }, () => random.nextNormal()), [96, 200]);
+      const w = tf.tensor2d(Float32Array.from({ length: 200 * 120 }, () => random.nextNormal() * 0.1), [200, 120]);
+      const { matMul2d } = await import('../ops/mat-mul-2d.js');
+      const before = tf.memory().numTensors;
+      const gradients = tf.grads((input: tfCore.Tensor, weight: tfCore.Tensor) => tf.sum(tf.square(matMul2d(tf, input as tfCore.Tensor2D, weight as tfCore.Tensor2D))))([x, w]);
+      const values = gradients.map((gradient) => gradient.dataSync() as Float32Array);
+      tf.dispose(gradients);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, w]);
+      runtime.dispose();
+      return values;
+    };
+    const [single, threaded] = [await gradientsOn(1), await gradientsOn(2)];
+    for (const [index, expected] of single.entries()) {
+      const actual = threaded[index] as Float32Array;
+      let worst = 0;
+      for (let entry = 0; entry < expected.length; entry++) worst = Math.max(worst, Math.abs((actual[entry] as number) - (expected[entry] as number)) / Math.max(1, Math.abs(expected[entry] as number)));
+      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+
+  describe('as a guest in the host process', () => {
+    const entry = fileURLToPath(new URL('../index.ts', import.meta.url));
+    const kernelsEntry = fileURLToPath(new URL('./wasm-kernels.ts', import.meta.url));
+    const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
+    let directory: string;
+
+    beforeAll(async () => {
+      directory = await mkdtemp(join(tmpdir(), 'codestack-kernel-threads-'));
+    });
+
+    afterAll(async () => {
+      await rm(directory, { recursive: true, force: true });
+    });
+
+    it('exits by itself, silently, with a helper thread started and the runtime never disposed', async () => {
+      const file = join(directory, 'application.mts');
+      await writeFile(
+        file,
+        `
+        import { createRuntime } from ${JSON.stringify(entry)};
+        import { wasmKernelsFor } from ${JSON.stringify(kernelsEntry)};
+        const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+        const kernels = wasmKernelsFor(runtime.tf);
+        const a = runtime.tf.ones([256, 256]);
+        const c = runtime.tf.zeros([256, 256]);
+        kernels.gemm(256, 256, 256, kernels.offsetOf(a), 256, 1, kernels.offsetOf(a), 256, 1, kernels.offsetOf(c), 256, false);
+        while (kernels.gemmThreads < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+        kernels.gemm(256, 256, 256, kernels.offsetOf(a), 256, 1, kernels.offsetOf(a), 256, 1, kernels.offsetOf(c), 256, false);
+        if (kernels.view(kernels.offsetOf(c), 1)[0] !== 256) throw new Error('wrong product');
+        `,
+      );
+      // A hang is killed after 60 s and shows as signal SIGKILL.
+      const result = await runNodeProcess(['--import', 'tsx', file], { cwd: packageRoot, timeout: 60000, killSignal: 'SIGKILL' });
+      expect(result).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+    });
+  });
+});
