@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { killDuringSaves } from './__fixtures__/kill-during-saves.js';
-import { directoryManifestFileName, openDirectoryFiles, writeDirectoryAtomic } from './atomic-directory.js';
+import { directoryManifestFileName, isDirectorySaveEntry, openDirectoryFiles, writeDirectoryAtomic } from './atomic-directory.js';
 import { sha256Hex } from './atomic-file.js';
 import { CodestackError } from './codestack-error.js';
 import { FileFormatError } from './file-format-error.js';
@@ -89,6 +89,13 @@ describe('writeDirectoryAtomic', () => {
     const files = await openDirectoryFiles(directory);
     expect(text(await files.read('a.json'))).toBe('a');
     expect((await readdir(directory)).sort()).toEqual([`.a.json.${process.pid}.0123456789ab.tmp`, 'a.json', directoryManifestFileName]);
+  });
+
+  it('names what a save makes besides its files and manifest with isDirectorySaveEntry, and only that', () => {
+    const staged = `.a.json.${sha256Hex('a')}.codestack-staged`;
+    const temporary = `.a.json.${process.pid}.0123456789ab.tmp`;
+    for (const name of ['.codestack-save.lock', staged, temporary]) expect(isDirectorySaveEntry(name), name).toBe(true);
+    for (const name of ['a.json', directoryManifestFileName, '.hidden', '.a.json.tmp', 'a.json.codestack-staged', '.a.json.12.0123456789ab.tmp.bak']) expect(isDirectorySaveEntry(name), name).toBe(false);
   });
 
   it('takes over a lock whose process died, or one left without a pid, and times out on a live one', async () => {

@@ -69,6 +69,18 @@ export interface DirectoryFiles {
   read(name: string, options?: ReadDirectoryFileOptions): Promise<Uint8Array>;
 }
 
+/**
+ * Whether `name` is one of the entries {@link writeDirectoryAtomic} makes in a directory besides
+ * the files it is given and the manifest: its lock file (`.codestack-save.lock`), a staged copy
+ * (`.<name>.<sha256>.codestack-staged`) or a `writeFileAtomic` temporary
+ * (`.<name>.<pid>.<12 hex>.tmp`). They exist while a save runs, and stay behind when one is
+ * interrupted until the next save or load tidies them; so a directory that holds only its own
+ * files, the manifest and such entries holds nothing else.
+ */
+export function isDirectorySaveEntry(name: string): boolean {
+  return name === lockFileName || (name.startsWith('.') && name.endsWith(stagedSuffix)) || temporaryPattern.test(name);
+}
+
 /** The staged copy of `name` with content `sha256` (written before the commit, renamed into place after it). */
 function stagedName(name: string, sha256: string): string {
   return `.${name}.${sha256}${stagedSuffix}`;
@@ -354,8 +366,7 @@ async function tidyIfIdle(directory: string, manifest: DirectoryManifest | undef
   } catch {
     return;
   }
-  const leftovers = entries.some((entry) => (entry.startsWith('.') && entry.endsWith(stagedSuffix)) || temporaryPattern.test(entry) || entry === lockFileName);
-  if (!leftovers) return;
+  if (!entries.some(isDirectorySaveEntry)) return;
   let release: (() => Promise<void>) | undefined;
   try {
     release = await acquireLock(directory, 0);

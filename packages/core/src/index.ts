@@ -8,6 +8,7 @@ export {
   openDirectoryFiles,
   parseDirectoryManifest,
   directoryManifestFileName,
+  isDirectorySaveEntry,
   type DirectoryFiles,
   type DirectoryManifest,
   type DirectoryManifestEntry,

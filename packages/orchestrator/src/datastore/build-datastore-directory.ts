@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AbortedError, FileFormatError, InvalidArgumentError, openDirectoryFiles, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
+import { AbortedError, directoryManifestFileName, FileFormatError, InvalidArgumentError, isDirectorySaveEntry, openDirectoryFiles, writeDirectoryAtomic, type Tokenizer } from '@codestack/core';
 import { float32ToFloat16Bits, type LlamaModel } from '@codestack/runtime';
 import { datastoreBinding, datastoreFormatName, defaultWindowFor, forEachWindow, saveDatastore, TokenDatastore, type DatastoreBinding, type DatastoreMetadata } from './knn-datastore.js';
 
@@ -92,15 +92,7 @@ function sourcesDigest(sources: readonly DatastoreSource[], windowTokens: number
 
 /** The names a build checkpoint directory may hold: its files, its manifest and what an interrupted atomic save leaves. */
 function isCheckpointEntry(name: string): boolean {
-  return (
-    name === checkpointFile ||
-    name === keysFile ||
-    name === valuesFile ||
-    name === 'codestack-manifest.json' ||
-    name === '.codestack-save.lock' ||
-    /^\..+\.codestack-staged$/.test(name) ||
-    /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/.test(name)
-  );
+  return name === checkpointFile || name === keysFile || name === valuesFile || name === directoryManifestFileName || isDirectorySaveEntry(name);
 }
 
 /**
