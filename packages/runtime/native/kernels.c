@@ -654,3 +654,35 @@ void codestack_gemm_packed(int M, int N, int K, const float *A, int am, int ak, 
     }
   }
 }
+
+/*
+ * One AdamW step over n values: with g = gradient * gradientScale, the moments become
+ * m = beta1 * m + (1 - beta1) * g and v = beta2 * v + (1 - beta2) * g^2, and the value
+ * x * keep - stepSize * m / (sqrt(v) * rootCorrection + epsilon), where keep = 1 - lr * decay,
+ * stepSize = lr / (1 - beta1^t) and rootCorrection = 1 / sqrt(1 - beta2^t). Written to the
+ * next* arrays (which may be the inputs themselves).
+ */
+void codestack_adamw(int n, const float *value, const float *gradient, const float *first, const float *second, float gradientScale, float beta1, float beta2, float keep, float stepSize, float rootCorrection, float epsilon, float *nextValue, float *nextFirst, float *nextSecond) {
+  const v128_t scaleLanes = wasm_f32x4_splat(gradientScale), beta1Lanes = wasm_f32x4_splat(beta1), beta2Lanes = wasm_f32x4_splat(beta2);
+  const v128_t firstKeep = wasm_f32x4_splat(1.0f - beta1), secondKeep = wasm_f32x4_splat(1.0f - beta2);
+  const v128_t keepLanes = wasm_f32x4_splat(keep), stepLanes = wasm_f32x4_splat(stepSize), rootLanes = wasm_f32x4_splat(rootCorrection), epsilonLanes = wasm_f32x4_splat(epsilon);
+  int index = 0;
+  for (; index + 4 <= n; index += 4) {
+    const v128_t g = wasm_f32x4_mul(wasm_v128_load(gradient + index), scaleLanes);
+    const v128_t m = wasm_f32x4_add(wasm_f32x4_mul(beta1Lanes, wasm_v128_load(first + index)), wasm_f32x4_mul(firstKeep, g));
+    const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(beta2Lanes, wasm_v128_load(second + index)), wasm_f32x4_mul(wasm_f32x4_mul(secondKeep, g), g));
+    const v128_t denominator = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sqrt(v), rootLanes), epsilonLanes);
+    const v128_t next = wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(value + index), keepLanes), wasm_f32x4_div(wasm_f32x4_mul(stepLanes, m), denominator));
+    wasm_v128_store(nextFirst + index, m);
+    wasm_v128_store(nextSecond + index, v);
+    wasm_v128_store(nextValue + index, next);
+  }
+  for (; index < n; index++) {
+    const float g = gradient[index] * gradientScale;
+    const float m = beta1 * first[index] + (1.0f - beta1) * g;
+    const float v = beta2 * second[index] + (1.0f - beta2) * g * g;
+    nextFirst[index] = m;
+    nextSecond[index] = v;
+    nextValue[index] = value[index] * keep - stepSize * m / (__builtin_sqrtf(v) * rootCorrection + epsilon);
+  }
+}

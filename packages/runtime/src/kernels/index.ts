@@ -9,3 +9,4 @@ export { fusedCrossEntropy, crossEntropyKernelName } from './cross-entropy-kerne
 export { transposeMatrix, columnSums, transposeKernelName, columnSumsKernelName } from './layout-kernels.js';
 export { fusedRmsNorm, rmsNormKernelName } from './rms-norm-kernel.js';
 export { fusedSwiGlu, swiGluKernelName } from './swi-glu-kernel.js';
+export { adamWStep, adamWKernelName } from './adamw-kernel.js';

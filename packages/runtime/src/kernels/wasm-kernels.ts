@@ -29,6 +29,24 @@ interface WasmBackendParts {
 
 type Kernel = (...values: number[]) => void;
 
+/** The per-variable constants of one AdamW step ({@link WasmKernels.adamW}). */
+export interface AdamWConstants {
+  /** What the gradient is multiplied by first (global-norm clipping). */
+  gradientScale: number;
+  /** The first moment's decay. */
+  beta1: number;
+  /** The second moment's decay. */
+  beta2: number;
+  /** What the value is multiplied by before the update: 1 - learning rate * weight decay. */
+  keep: number;
+  /** The learning rate over the first moment's bias correction. */
+  stepSize: number;
+  /** 1 / sqrt of the second moment's bias correction. */
+  rootCorrection: number;
+  /** Added to the denominator. */
+  epsilon: number;
+}
+
 /**
  * codestack's own WebAssembly SIMD kernels (native/kernels.c), running on the memory of the
  * active tfjs-wasm backend: tensors are read in place at their offsets, and scratch space comes
@@ -59,6 +77,7 @@ export class WasmKernels {
   private readonly rmsNormBackwardKernel: Kernel;
   private readonly swiGluForwardKernel: Kernel;
   private readonly swiGluBackwardKernel: Kernel;
+  private readonly adamWKernel: Kernel;
   private readonly packedBFloats: (k: number, n: number) => number;
   private readonly packBKernel: Kernel;
   private readonly gemmPackedKernel: Kernel;
@@ -89,6 +108,7 @@ export class WasmKernels {
     this.rmsNormBackwardKernel = exports.codestack_rms_norm_backward as Kernel;
     this.swiGluForwardKernel = exports.codestack_swiglu_forward as Kernel;
     this.swiGluBackwardKernel = exports.codestack_swiglu_backward as Kernel;
+    this.adamWKernel = exports.codestack_adamw as Kernel;
     this.packedBFloats = exports.codestack_packed_b_floats as (k: number, n: number) => number;
     this.packBKernel = exports.codestack_pack_b as Kernel;
     this.gemmPackedKernel = exports.codestack_gemm_packed as Kernel;
@@ -255,6 +275,15 @@ export class WasmKernels {
   /** The gradients of {@link WasmKernels.swiGluForward} for upstream dy: dgate and dup; byte offsets. */
   swiGluBackward(count: number, gate: number, up: number, dy: number, gateGradient: number, upGradient: number): void {
     this.swiGluBackwardKernel(count, gate, up, dy, gateGradient, upGradient);
+  }
+
+  /**
+   * One AdamW step over `count` values (see native/kernels.c, codestack_adamw): reads value,
+   * gradient and both moments, writes the next value and moments; byte offsets.
+   */
+  adamW(count: number, value: number, gradient: number, first: number, second: number, constants: AdamWConstants, nextValue: number, nextFirst: number, nextSecond: number): void {
+    const { gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon } = constants;
+    this.adamWKernel(count, value, gradient, first, second, gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon, nextValue, nextFirst, nextSecond);
   }
 
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */

@@ -4,6 +4,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { AdamW } from './adamw.js';
+import { adamWKernelName } from '../kernels/adamw-kernel.js';
 
 /** The AdamW update as tensor ops (the formula the JavaScript loop replaced), for one variable. */
 function referenceStep(
@@ -42,10 +43,13 @@ function asTensorflowBackend(tf: TensorFlow): TensorFlow {
   return { ...tf, getBackend: () => 'tensorflow' } as TensorFlow;
 }
 
-for (const [backend, path] of [['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['cpu', 'tensor']] as [BackendName, 'JavaScript' | 'tensor'][]) {
+for (const [backend, path] of [['wasm', 'kernel'], ['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['cpu', 'tensor']] as [BackendName, 'kernel' | 'JavaScript' | 'tensor'][]) {
   describe(`AdamW on ${backend}, ${path} path`, () => {
+    // On wasm the kernel path is the default; kernels: 'tfjs' leaves the JavaScript loop.
+    const open = () => createRuntime({ backend, kernels: backend === 'wasm' && path === 'JavaScript' ? 'tfjs' : 'codestack' });
+
     it('follows the tensor-op formula within 1e-5 over 5 steps (decayed and not, clip scale applied), through a getState/setState round trip, leaking nothing', async () => {
-      const runtime = await createRuntime({ backend });
+      const runtime = await open();
       const { tf } = runtime;
       const optimizerTf = path === 'tensor' ? asTensorflowBackend(tf) : tf;
       const before = tf.memory().numTensors;
@@ -83,8 +87,22 @@ for (const [backend, path] of [['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['
       expect(tf.memory().numTensors).toBe(before);
     });
 
+    it(`runs ${path === 'kernel' ? 'as one CodestackAdamW kernel per variable' : 'without the CodestackAdamW kernel'}`, async () => {
+      const { tf } = await open();
+      const optimizerTf = path === 'tensor' ? asTensorflowBackend(tf) : tf;
+      const variables = new Map([['a.weight', tf.variable(tf.ones([3, 4]))], ['b.norm.weight', tf.variable(tf.ones([4]))]]);
+      const gradients = new Map([...variables].map(([name, variable]) => [name, tf.onesLike(variable)]));
+      const optimizer = new AdamW(optimizerTf);
+      const profile = await tf.profile(() => optimizer.apply(variables, gradients, 0.1));
+      expect(profile.kernels.filter((kernel) => kernel.name === adamWKernelName)).toHaveLength(path === 'kernel' ? 2 : 0);
+      // the first step of Adam moves every value by the learning rate (decay aside)
+      expect(Array.from(variables.get('b.norm.weight')!.dataSync()).every((value) => Math.abs(value - 0.9) < 1e-5)).toBe(true);
+      optimizer.dispose();
+      tf.dispose([...variables.values(), ...gradients.values()]);
+    });
+
     it('refuses a negative or non-finite gradient scale and an unknown variable', async () => {
-      const runtime = await createRuntime({ backend });
+      const runtime = await open();
       const { tf } = runtime;
       const variable = tf.variable(tf.ones([2]));
       const gradient = tf.ones([2]);
@@ -97,7 +115,7 @@ for (const [backend, path] of [['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['
     });
 
     it('refuses a gradient of another shape than its variable, before changing anything', async () => {
-      const runtime = await createRuntime({ backend });
+      const runtime = await open();
       const { tf } = runtime;
       const optimizer = new AdamW(path === 'tensor' ? asTensorflowBackend(tf) : tf);
       const variable = tf.variable(tf.ones([2, 3]));
@@ -118,7 +136,7 @@ for (const [backend, path] of [['wasm', 'JavaScript'], ['cpu', 'JavaScript'], ['
     });
 
     it('refuses a state whose moments do not match their shape or each other, and moments restored for another shape', async () => {
-      const runtime = await createRuntime({ backend });
+      const runtime = await open();
       const { tf } = runtime;
       const optimizer = new AdamW(path === 'tensor' ? asTensorflowBackend(tf) : tf);
       const moment = (shape: number[], size: number) => ({ shape, data: new Float32Array(size).fill(0.5) });

@@ -194,8 +194,13 @@ describe('Trainer', () => {
     expect(secondHalf.startStep).toBe(3);
     expect(secondHalf.losses).toEqual(expected.losses.slice(3));
     expect(maximumDifference(weightsOf(resumed.model), weightsOf(straight.model))).toBe(0);
-    // Nothing left to do at the end; the run kept no tensors (AdamW's moments are JavaScript arrays).
+    // Nothing left to do at the end; the run kept no tensors but AdamW's two moments per
+    // trained variable (tensors in the backend's memory on the AdamW kernel), released by dispose().
     expect((await resumed.train({ untilStep: 6, silent: true })).losses).toEqual([]);
+    const moments = 2 * resumed.optimizer.getState().firstMoments.size;
+    expect(moments).toBeGreaterThan(0);
+    expect(runtime.tf.memory().numTensors).toBe(tensors + moments);
+    resumed.optimizer.dispose();
     expect(runtime.tf.memory().numTensors).toBe(tensors);
     for (const trainer of [straight, first, resumed]) {
       trainer.dispose();
