@@ -1,31 +1,39 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * The control words of one helper thread (an Int32Array over its own SharedArrayBuffer):
- * the job sequence the caller bumps, the sequence the helper finished, the helper's state, and
- * the eleven arguments of one codestack_gemm_packed call.
+ * The control words of one helper thread (an Int32Array over its own SharedArrayBuffer): the job
+ * sequence the caller bumps, the sequence the helper finished, the helper's state, the arguments
+ * of one product (codestack_gemm_packed's for the whole of C, then the rows per chunk), and the
+ * byte offset of the helper's own packed-A block.
  */
 const job = 0;
 const done = 1;
 const state = 2;
 const argumentsStart = 4;
-const argumentCount = 11;
+/** m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA, chunk rows. */
+const argumentCount = 12;
 const controlWords = argumentsStart + argumentCount;
 /** {@link state} values. */
-const starting = 0;
 const ready = 1;
 const failed = 2;
 /** The sequence that tells a helper to stop. */
 const stop = -1;
+/**
+ * The words every thread shares for one product: [0] the next chunk to claim, then one flag per
+ * chunk, set when it is written.
+ */
+const maximumChunks = 64;
 
 /**
  * The helper thread: instantiates the kernels module on the shared memory it was given, says it
- * is ready, then runs one GEMM per bumped sequence and reports the sequence back. It never
- * touches the event loop while waiting (Atomics.wait), so a call costs one wake-up each way.
+ * is ready, then per bumped sequence claims chunks of rows (Atomics.add on the shared counter)
+ * until none are left, and reports the sequence back. It waits with Atomics.wait, never on the
+ * event loop, so a call costs one wake-up each way.
  */
 const helperSource = `
 const { workerData } = require('node:worker_threads');
 const words = new Int32Array(workerData.control);
+const chunks = new Int32Array(workerData.chunks);
 try {
   const { exports } = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
   const gemm = exports.codestack_gemm_packed;
@@ -36,8 +44,13 @@ try {
     const sequence = Atomics.load(words, ${job});
     if (sequence === ${stop}) break;
     seen = sequence;
+    const [m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA, rows] = words.subarray(${argumentsStart}, ${argumentsStart + argumentCount});
     try {
-      gemm(${Array.from({ length: argumentCount }, (_, index) => `words[${argumentsStart + index}]`).join(', ')});
+      for (let chunk = Atomics.add(chunks, 0, 1); chunk * rows < m; chunk = Atomics.add(chunks, 0, 1)) {
+        const first = chunk * rows;
+        gemm(Math.min(rows, m - first), n, k, (a >>> 0) + first * am * 4, am, ak, packedB >>> 0, (c >>> 0) + first * ldc * 4, ldc, accumulate, packedA >>> 0);
+        Atomics.store(chunks, 1 + chunk, 1);
+      }
     } catch {
       Atomics.store(words, ${state}, ${failed});
     }
@@ -60,13 +73,16 @@ interface Helper {
 
 /**
  * Helper threads of codestack's own that run the kernels' GEMM on tfjs-wasm's shared memory (the
- * threaded build), so that a matrix product is split by rows between the calling thread and them.
- * Each helper is an unref'd worker thread blocked on Atomics.wait between calls: it never keeps
- * the host process alive, adds no handlers to it, and stops with {@link KernelThreads.dispose}.
- * A helper that has not started yet, or failed, is skipped: the calling thread does its rows.
+ * threaded build), so that a matrix product's rows are shared between the calling thread and them.
+ * Rows go out in chunks that each thread claims as it finishes the last, so a thread that starts
+ * late or runs slower (a busy core) takes fewer. Each helper is an unref'd worker thread blocked
+ * on Atomics.wait between calls: it never keeps the host process alive, adds no handlers to it,
+ * and stops with {@link KernelThreads.dispose}. A helper that has not started yet, or failed, is
+ * skipped: the calling thread does its rows.
  */
 export class KernelThreads {
   private readonly helpers: Helper[];
+  private readonly chunks: Int32Array;
   private readonly gemmKernel: (...values: number[]) => void;
 
   /**
@@ -76,9 +92,11 @@ export class KernelThreads {
    */
   constructor(module: object, memory: object, count: number, gemm: (...values: number[]) => void) {
     this.gemmKernel = gemm;
+    const chunks = new SharedArrayBuffer((1 + maximumChunks) * 4);
+    this.chunks = new Int32Array(chunks);
     this.helpers = Array.from({ length: count }, () => {
       const control = new SharedArrayBuffer(controlWords * 4);
-      const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control }, stdout: true, stderr: true });
+      const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control, chunks }, stdout: true, stderr: true });
       worker.unref();
       // A helper that fails is marked failed in its words and skipped; no error reaches the host.
       worker.on('error', () => undefined);
@@ -92,30 +110,35 @@ export class KernelThreads {
   }
 
   /**
-   * codestack_gemm_packed (C [M, N] = (accumulate ? C : 0) + A · packed B, see
-   * {@link WasmKernels.gemm}) with the rows of C dealt in blocks of 4 to the calling thread and
-   * every ready helper. Returns when all of them have finished; the rows of a helper that failed
-   * are computed on the calling thread.
+   * codestack_gemm_packed over all of C [M, N] (C = (accumulate ? C : 0) + A · packed B, see
+   * {@link WasmKernels.gemm}), its rows claimed in chunks by the calling thread and every ready
+   * helper; each thread packs its rows of A into its own block of `packedAFloats` floats after
+   * `packedA` (the calling thread's). Returns when every chunk is written; chunks a failed helper
+   * left are written by the calling thread.
    */
   gemm(m: number, n: number, k: number, a: number, am: number, ak: number, packedB: number, c: number, ldc: number, accumulate: number, packedA: number, packedAFloats: number): void {
     const working = this.helpers.filter((helper) => Atomics.load(helper.words, state) === ready);
-    const share = Math.ceil(m / (working.length + 1) / 4) * 4;
-    let row = 0;
-    const started: { helper: Helper; row: number }[] = [];
+    const threads = working.length + 1;
+    // About four chunks per thread (the last one a thread finishes is what the others may wait
+    // for; eight measured no better), in whole 4-row blocks, at most maximumChunks.
+    const rows = Math.max(Math.ceil(m / (4 * threads) / 4) * 4, Math.ceil(m / maximumChunks / 4) * 4);
+    const count = Math.ceil(m / rows);
+    this.chunks.fill(0, 0, 1 + count);
     for (const [index, helper] of working.entries()) {
-      if (row + share >= m) break;
-      const words = helper.words;
-      // Each thread packs its rows of A into its own block after the calling thread's.
-      const values = [share, n, k, a + row * am * 4, am, ak, packedB, c + row * ldc * 4, ldc, accumulate, packedA + (index + 1) * packedAFloats * 4];
-      for (let index = 0; index < values.length; index++) words[argumentsStart + index] = values[index] as number;
+      const values = [m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA + (index + 1) * packedAFloats * 4, rows];
+      for (let position = 0; position < argumentCount; position++) helper.words[argumentsStart + position] = values[position] as number;
       helper.sequence = helper.sequence === 0x7fffffff ? 1 : helper.sequence + 1;
-      Atomics.store(words, job, helper.sequence);
-      Atomics.notify(words, job);
-      started.push({ helper, row });
-      row += share;
+      Atomics.store(helper.words, job, helper.sequence);
+      Atomics.notify(helper.words, job);
     }
-    this.gemmKernel(m - row, n, k, a + row * am * 4, am, ak, packedB, c + row * ldc * 4, ldc, accumulate, packedA);
-    for (const { helper, row: first } of started) {
+    const run = (chunk: number): void => {
+      const first = chunk * rows;
+      this.gemmKernel(Math.min(rows, m - first), n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate, packedA);
+      Atomics.store(this.chunks, 1 + chunk, 1);
+    };
+    for (let chunk = Atomics.add(this.chunks, 0, 1); chunk < count; chunk = Atomics.add(this.chunks, 0, 1)) run(chunk);
+    let incomplete = false;
+    for (const helper of working) {
       for (;;) {
         const finished = Atomics.load(helper.words, done);
         if (finished === helper.sequence) break;
@@ -124,9 +147,10 @@ export class KernelThreads {
           break;
         }
       }
-      // A helper that trapped or stopped answering is not used again; its rows are done here.
-      if (Atomics.load(helper.words, state) === failed) this.gemmKernel(share, n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate, packedA);
+      if (Atomics.load(helper.words, state) === failed) incomplete = true;
     }
+    // A helper that trapped or stopped answering is not used again; its chunks are written here.
+    if (incomplete) for (let chunk = 0; chunk < count; chunk++) if (Atomics.load(this.chunks, 1 + chunk) === 0) run(chunk);
   }
 
   /** Stops the helpers (each leaves its wait and ends; then it is terminated). */
