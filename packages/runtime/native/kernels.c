@@ -582,11 +582,14 @@ static inline void store_tile_row(float *c, v128_t low, v128_t high, int columns
     wasm_v128_store(c + 4, accumulate ? wasm_f32x4_add(wasm_v128_load(c + 4), high) : high);
     return;
   }
-  const float lanes[8] = {
-    wasm_f32x4_extract_lane(low, 0), wasm_f32x4_extract_lane(low, 1), wasm_f32x4_extract_lane(low, 2), wasm_f32x4_extract_lane(low, 3),
-    wasm_f32x4_extract_lane(high, 0), wasm_f32x4_extract_lane(high, 1), wasm_f32x4_extract_lane(high, 2), wasm_f32x4_extract_lane(high, 3),
-  };
-  for (int j = 0; j < columns; j++) c[j] = accumulate ? c[j] + lanes[j] : lanes[j];
+  /* One lane at a time, rotating it into lane 0 (an array here would live on the shadow stack). */
+  v128_t part = low;
+  for (int j = 0; j < columns; j++) {
+    if (j == 4) part = high;
+    const float lane = wasm_f32x4_extract_lane(part, 0);
+    c[j] = accumulate ? c[j] + lane : lane;
+    part = wasm_i32x4_shuffle(part, part, 1, 2, 3, 0);
+  }
 }
 
 /* The floats codestack_pack_b writes for K x N: N rounded up to strips of 8 columns. */

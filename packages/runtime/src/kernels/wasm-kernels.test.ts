@@ -166,6 +166,33 @@ describe('codestack wasm kernels', () => {
     expect(worstRelative(kernelProduct(kernels, tf, x, w, bias, 3, 19, 23), referenceProduct(x, w, bias, 3, 19, 23), productMagnitudes(x, w, bias, 3, 19, 23))).toBeLessThan(1e-5);
   });
 
+  it('write only their outputs and scratch: no shadow stack in the memory they are given, even on every tail path', () => {
+    // The linker leaves a stack pointer at 1,024; a kernel that spilled to the shadow stack would
+    // write just below it. Operands go above 64 KB, every byte below stays a canary.
+    const module = new webAssembly.Module(Buffer.from(plainKernelModule, 'base64'));
+    const memory = new webAssembly.Memory({ initial: 64 });
+    const exports = (new webAssembly.Instance(module, { env: { memory } }) as unknown as { exports: Record<string, (...values: number[]) => number> }).exports;
+    const bytes = new Uint8Array(memory.buffer);
+    bytes.fill(0xa5, 0, 65536);
+    const floats = new Float32Array(memory.buffer);
+    for (let index = 65536 / 4; index < floats.length; index++) floats[index] = ((index * 7919) % 13) / 13 - 0.5;
+    const at = (floatIndex: number): number => 65536 + floatIndex * 4;
+    const [m, n, k] = [7, 13, 9];
+    exports.codestack_pack_b!(k, n, at(0), n, 1, at(1000));
+    exports.codestack_gemm_packed!(m, n, k, at(2000), k, 1, at(1000), at(3000), n, 1, at(4000));
+    exports.codestack_pack_b!(k, n, at(0), 1, k, at(1000));
+    exports.codestack_gemm_packed!(m, n, k, at(2000), 1, m, at(1000), at(3000), n, 0, at(4000));
+    exports.codestack_transpose!(7, 5, at(0), at(5000));
+    exports.codestack_column_sums!(7, 5, at(0), at(5000));
+    exports.codestack_swiglu_forward!(7, at(0), at(100), at(5000));
+    exports.codestack_swiglu_backward!(7, at(0), at(100), at(200), at(5000), at(5100));
+    exports.codestack_rms_norm_forward!(3, 5, at(0), at(100), 1e-5, at(5000), at(5100));
+    exports.codestack_rms_norm_backward!(3, 5, at(0), at(100), at(5100), at(200), at(5200), at(5300));
+    exports.codestack_adamw!(7, at(0), at(100), at(200), at(300), 1, 0.9, 0.95, 0.99, 0.01, 1, 1e-8, at(5000), at(5100), at(5200));
+    exports.codestack_matvec!(2, 5, 7, at(0), at(100), 0, at(5000));
+    expect(bytes.subarray(0, 65536).every((byte) => byte === 0xa5)).toBe(true);
+  });
+
   it('are modules that import only a memory and carry no data segment to write into it', () => {
     const variants = [
       ['plain', plainKernelModule, false],
