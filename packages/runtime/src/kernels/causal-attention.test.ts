@@ -5,6 +5,7 @@ import type { TensorFlow } from '../backend/tensorflow.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { batchedMatMul } from '../ops/batched-mat-mul.js';
 import { causalAttention, causalAttentionKernelName } from './causal-attention.js';
+import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
 
 type Tensor3D = tfCore.Tensor3D;
 
@@ -78,6 +79,41 @@ describe('causalAttention (codestack wasm kernels)', () => {
       tf.dispose([query, keysTransposed, values, weights]);
     });
   }
+
+  it('shares the slices with a helper thread on the threaded build, forward and gradients as the tensor ops, leaking nothing', async () => {
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const { tf } = runtime;
+    const kernels = wasmKernelsFor(tf) as WasmKernels;
+    const random = new SeededRandom(42);
+    const [slices, groups, tokens, offset, head] = [11, 2, 16, 3, 8];
+    const tensor = (shape: [number, number, number], scale = 1): Tensor3D =>
+      tf.tensor3d(Float32Array.from({ length: shape[0] * shape[1] * shape[2] }, () => random.nextNormal() * scale), shape);
+    const query = tensor([slices, groups * tokens, head], 1 / Math.sqrt(head));
+    const keysTransposed = tensor([slices, head, offset + tokens]);
+    const values = tensor([slices, offset + tokens, head]);
+    const weights = tensor([slices, groups * tokens, head]);
+    // The first call starts the helper; wait until it takes calls.
+    tf.dispose(tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D));
+    for (let waited = 0; kernels.gemmThreads < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kernels.gemmThreads).toBe(2);
+    const before = tf.memory().numTensors;
+    for (let round = 0; round < 3; round++) {
+      const fused = tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D);
+      const plain = tf.tidy(() => reference(tf, query, keysTransposed, values, groups));
+      expect(worstRelative(fused.dataSync() as Float32Array, plain.dataSync() as Float32Array)).toBeLessThan(1e-5);
+      const loss = (attend: (q: Tensor3D, k: Tensor3D, v: Tensor3D) => Tensor3D) => (q: tfCore.Tensor, k: tfCore.Tensor, v: tfCore.Tensor) =>
+        tf.sum(tf.mul(attend(q as Tensor3D, k as Tensor3D, v as Tensor3D), weights));
+      const fusedGradients = tf.grads(loss((q, k, v) => causalAttention(tf, q, k, v, groups, true) as Tensor3D))([query, keysTransposed, values]);
+      const plainGradients = tf.grads(loss((q, k, v) => reference(tf, q, k, v, groups)))([query, keysTransposed, values]);
+      for (const [index, name] of ['query', 'keysTransposed', 'values'].entries()) {
+        expect(worstRelative(fusedGradients[index]!.dataSync() as Float32Array, plainGradients[index]!.dataSync() as Float32Array), name).toBeLessThan(1e-4);
+      }
+      tf.dispose([fused, plain, ...fusedGradients, ...plainGradients]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([query, keysTransposed, values, weights]);
+    runtime.dispose();
+  });
 
   it('shows up as one kernel in a profile, forward and backward', async () => {
     const { tf } = await createRuntime({ backend: 'wasm' });

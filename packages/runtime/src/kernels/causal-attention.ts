@@ -26,7 +26,7 @@ function register(tf: TensorFlow): void {
       const { slices, groups, tokens, offset, head, keys } = dimensions(inputs, attributes);
       const out = output([slices, groups * tokens, head]);
       const stats = output([slices, groups * tokens, 2]);
-      const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, false));
+      const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, false) * kernels.threads);
       kernels.causalAttentionForward(slices, groups, tokens, offset, head, offsetOf('query'), offsetOf('keysTransposed'), offsetOf('values'), kernels.offsetOf(out), kernels.offsetOf(stats), scratch);
       return [out, stats];
     },
@@ -35,7 +35,7 @@ function register(tf: TensorFlow): void {
       const queryGradient = output([slices, groups * tokens, head]);
       const keysGradient = output([slices, head, keys]);
       const valuesGradient = output([slices, keys, head]);
-      const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, true));
+      const scratch = kernels.scratch(kernels.causalAttentionScratch(keys, head, true) * kernels.threads);
       kernels.causalAttentionBackward(
         slices, groups, tokens, offset, head,
         offsetOf('query'), offsetOf('keysTransposed'), offsetOf('values'), offsetOf('out'), offsetOf('stats'), offsetOf('outGradient'),

@@ -1,42 +1,52 @@
 import { Worker } from 'node:worker_threads';
 
-/**
- * The control words of one helper thread (an Int32Array over its own SharedArrayBuffer): the job
- * sequence the caller bumps, the sequence the helper finished, the helper's state, the arguments
- * of one product (codestack_gemm_packed's for the whole of C, then the rows per chunk), and the
- * byte offset of the helper's own packed-A block.
- */
+/** The control words of one helper (an Int32Array over its own SharedArrayBuffer). */
 const job = 0;
 const done = 1;
 const state = 2;
-const argumentsStart = 4;
-/** m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA, chunk rows. */
-const argumentCount = 12;
-const controlWords = argumentsStart + argumentCount;
+const controlWords = 4;
 /** {@link state} values. */
 const ready = 1;
 const failed = 2;
 /** The sequence that tells a helper to stop. */
 const stop = -1;
+
 /**
- * The words every thread shares for one product: [0] the next chunk to claim, then one flag per
- * chunk, set when it is written.
+ * The call table every thread shares (an Int32Array over one SharedArrayBuffer): a header, then
+ * the calls of one {@link KernelThreads.run}, each `width` integer arguments.
  */
-const maximumChunks = 64;
+const claim = 0;
+const callCount = 1;
+const functionSlot = 2;
+const callWidth = 3;
+const scratchArgument = 4;
+const scratchStride = 5;
+const headerWords = 8;
+/** At most this many calls per run, of at most this many arguments. */
+const maximumCalls = 64;
+const maximumArguments = 16;
+
+/** The kernel exports a run may call, by index in the table's header. */
+export const threadedKernels = ['codestack_gemm_packed', 'codestack_causal_attention_forward', 'codestack_causal_attention_backward'] as const;
+
+/** One of {@link threadedKernels}. */
+export type ThreadedKernel = (typeof threadedKernels)[number];
 
 /**
  * The helper thread: instantiates the kernels module on the shared memory it was given, says it
- * is ready, then per bumped sequence claims chunks of rows (Atomics.add on the shared counter)
- * until none are left, and reports the sequence back. It waits with Atomics.wait, never on the
- * event loop, so a call costs one wake-up each way.
+ * is ready, then per bumped sequence claims calls from the table (Atomics.add on its counter)
+ * until none are left, flags each one done, and reports the sequence back. A call's scratch
+ * argument (if any) is moved to this thread's own block. It waits with Atomics.wait, never on
+ * the event loop, so a run costs one wake-up each way.
  */
 const helperSource = `
 const { workerData } = require('node:worker_threads');
 const words = new Int32Array(workerData.control);
-const chunks = new Int32Array(workerData.chunks);
+const table = new Int32Array(workerData.table);
+const flags = new Int32Array(workerData.flags);
 try {
   const { exports } = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
-  const gemm = exports.codestack_gemm_packed;
+  const functions = workerData.names.map((name) => exports[name]);
   Atomics.store(words, ${state}, ${ready});
   let seen = 0;
   for (;;) {
@@ -44,12 +54,15 @@ try {
     const sequence = Atomics.load(words, ${job});
     if (sequence === ${stop}) break;
     seen = sequence;
-    const [m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA, rows] = words.subarray(${argumentsStart}, ${argumentsStart + argumentCount});
+    const kernel = functions[table[${functionSlot}]];
+    const count = table[${callCount}], width = table[${callWidth}], scratchAt = table[${scratchArgument}];
+    const shift = workerData.slot * table[${scratchStride}];
     try {
-      for (let chunk = Atomics.add(chunks, 0, 1); chunk * rows < m; chunk = Atomics.add(chunks, 0, 1)) {
-        const first = chunk * rows;
-        gemm(Math.min(rows, m - first), n, k, (a >>> 0) + first * am * 4, am, ak, packedB >>> 0, (c >>> 0) + first * ldc * 4, ldc, accumulate, packedA >>> 0);
-        Atomics.store(chunks, 1 + chunk, 1);
+      for (let call = Atomics.add(table, ${claim}, 1); call < count; call = Atomics.add(table, ${claim}, 1)) {
+        const values = Array.from(table.subarray(${headerWords} + call * width, ${headerWords} + (call + 1) * width));
+        if (scratchAt >= 0) values[scratchAt] += shift;
+        kernel(...values);
+        Atomics.store(flags, call, 1);
       }
     } catch {
       Atomics.store(words, ${state}, ${failed});
@@ -72,31 +85,35 @@ interface Helper {
 }
 
 /**
- * Helper threads of codestack's own that run the kernels' GEMM on tfjs-wasm's shared memory (the
- * threaded build), so that a matrix product's rows are shared between the calling thread and them.
- * Rows go out in chunks that each thread claims as it finishes the last, so a thread that starts
- * late or runs slower (a busy core) takes fewer. Each helper is an unref'd worker thread blocked
- * on Atomics.wait between calls: it never keeps the host process alive, adds no handlers to it,
- * and stops with {@link KernelThreads.dispose}. A helper that has not started yet, or failed, is
- * skipped: the calling thread does its rows.
+ * Helper threads of codestack's own that run the kernels on tfjs-wasm's shared memory (the
+ * threaded build) beside the calling thread: a {@link KernelThreads.run} is a table of
+ * independent calls (row chunks of a product, slices of attention) that every thread claims one
+ * at a time as it finishes the last, so a thread that starts late or runs slower (a busy core)
+ * takes fewer. Each helper is an unref'd worker thread blocked on Atomics.wait between runs: it
+ * never keeps the host process alive, adds no handlers to it, and stops with
+ * {@link KernelThreads.dispose}. A helper that has not started yet, or failed, is skipped, and the
+ * calls a failed helper left are made by the calling thread.
  */
 export class KernelThreads {
   private readonly helpers: Helper[];
-  private readonly chunks: Int32Array;
-  private readonly gemmKernel: (...values: number[]) => void;
+  private readonly table: Int32Array;
+  private readonly flags: Int32Array;
+  private readonly functions: ((...values: number[]) => void)[];
 
   /**
    * Starts `count` helpers over `memory` (a shared WebAssembly.Memory) running `module` (the
-   * compiled kernels module built for a shared memory); `gemm` is the calling thread's own
-   * codestack_gemm_packed.
+   * compiled kernels module built for a shared memory); `exports` are the calling thread's own.
    */
-  constructor(module: object, memory: object, count: number, gemm: (...values: number[]) => void) {
-    this.gemmKernel = gemm;
-    const chunks = new SharedArrayBuffer((1 + maximumChunks) * 4);
-    this.chunks = new Int32Array(chunks);
-    this.helpers = Array.from({ length: count }, () => {
+  constructor(module: object, memory: object, count: number, exports: Record<string, unknown>) {
+    this.functions = threadedKernels.map((name) => exports[name] as (...values: number[]) => void);
+    const table = new SharedArrayBuffer((headerWords + maximumCalls * maximumArguments) * 4);
+    const flags = new SharedArrayBuffer(maximumCalls * 4);
+    this.table = new Int32Array(table);
+    this.flags = new Int32Array(flags);
+    this.helpers = Array.from({ length: count }, (_, index) => {
       const control = new SharedArrayBuffer(controlWords * 4);
-      const worker = new Worker(helperSource, { eval: true, workerData: { module, memory, control, chunks }, stdout: true, stderr: true });
+      const workerData = { module, memory, control, table, flags, names: [...threadedKernels], slot: index + 1 };
+      const worker = new Worker(helperSource, { eval: true, workerData, stdout: true, stderr: true });
       worker.unref();
       // A helper that fails is marked failed in its words and skipped; no error reaches the host.
       worker.on('error', () => undefined);
@@ -104,39 +121,42 @@ export class KernelThreads {
     });
   }
 
-  /** The threads a product can use: the calling thread and the helpers that are ready. */
+  /** The threads a run can use: the calling thread and the helpers that are ready. */
   get readyThreads(): number {
     return 1 + this.helpers.filter((helper) => Atomics.load(helper.words, state) === ready).length;
   }
 
   /**
-   * codestack_gemm_packed over all of C [M, N] (C = (accumulate ? C : 0) + A · packed B, see
-   * {@link WasmKernels.gemm}), its rows claimed in chunks by the calling thread and every ready
-   * helper; each thread packs its rows of A into its own block of `packedAFloats` floats after
-   * `packedA` (the calling thread's). Returns when every chunk is written; chunks a failed helper
-   * left are written by the calling thread.
+   * Makes every call of `kernel` in `calls` (integer arguments, at most 64 calls of at most 16
+   * arguments, all of one length), shared between the calling thread and the ready helpers.
+   * Argument `scratch.argument` of every call is a scratch offset that thread `t` (the caller is
+   * 0, helper i is i + 1) moves by `t * scratch.strideBytes`, so each thread has its own block.
+   * Returns when every call is made.
    */
-  gemm(m: number, n: number, k: number, a: number, am: number, ak: number, packedB: number, c: number, ldc: number, accumulate: number, packedA: number, packedAFloats: number): void {
+  run(kernel: ThreadedKernel, calls: readonly (readonly number[])[], scratch?: { argument: number; strideBytes: number }): void {
+    const width = calls[0]?.length ?? 0;
+    if (calls.length > maximumCalls || width > maximumArguments || calls.some((call) => call.length !== width)) throw new Error('too many kernel calls for one run');
+    const table = this.table;
+    table[functionSlot] = threadedKernels.indexOf(kernel);
+    table[callCount] = calls.length;
+    table[callWidth] = width;
+    table[scratchArgument] = scratch?.argument ?? -1;
+    table[scratchStride] = scratch?.strideBytes ?? 0;
+    for (const [index, call] of calls.entries()) table.set(call, headerWords + index * width);
+    this.flags.fill(0, 0, calls.length);
+    Atomics.store(table, claim, 0);
     const working = this.helpers.filter((helper) => Atomics.load(helper.words, state) === ready);
-    const threads = working.length + 1;
-    // About four chunks per thread (the last one a thread finishes is what the others may wait
-    // for; eight measured no better), in whole 4-row blocks, at most maximumChunks.
-    const rows = Math.max(Math.ceil(m / (4 * threads) / 4) * 4, Math.ceil(m / maximumChunks / 4) * 4);
-    const count = Math.ceil(m / rows);
-    this.chunks.fill(0, 0, 1 + count);
-    for (const [index, helper] of working.entries()) {
-      const values = [m, n, k, a, am, ak, packedB, c, ldc, accumulate, packedA + (index + 1) * packedAFloats * 4, rows];
-      for (let position = 0; position < argumentCount; position++) helper.words[argumentsStart + position] = values[position] as number;
+    for (const helper of working) {
       helper.sequence = helper.sequence === 0x7fffffff ? 1 : helper.sequence + 1;
       Atomics.store(helper.words, job, helper.sequence);
       Atomics.notify(helper.words, job);
     }
-    const run = (chunk: number): void => {
-      const first = chunk * rows;
-      this.gemmKernel(Math.min(rows, m - first), n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate, packedA);
-      Atomics.store(this.chunks, 1 + chunk, 1);
+    const functionToCall = this.functions[threadedKernels.indexOf(kernel)] as (...values: number[]) => void;
+    const make = (index: number): void => {
+      functionToCall(...(calls[index] as number[]));
+      Atomics.store(this.flags, index, 1);
     };
-    for (let chunk = Atomics.add(this.chunks, 0, 1); chunk < count; chunk = Atomics.add(this.chunks, 0, 1)) run(chunk);
+    for (let index = Atomics.add(table, claim, 1); index < calls.length; index = Atomics.add(table, claim, 1)) make(index);
     let incomplete = false;
     for (const helper of working) {
       for (;;) {
@@ -149,8 +169,8 @@ export class KernelThreads {
       }
       if (Atomics.load(helper.words, state) === failed) incomplete = true;
     }
-    // A helper that trapped or stopped answering is not used again; its chunks are written here.
-    if (incomplete) for (let chunk = 0; chunk < count; chunk++) if (Atomics.load(this.chunks, 1 + chunk) === 0) run(chunk);
+    // A helper that trapped or stopped answering is not used again; its calls are made here.
+    if (incomplete) for (let index = 0; index < calls.length; index++) if (Atomics.load(this.flags, index) === 0) make(index);
   }
 
   /** Stops the helpers (each leaves its wait and ends; then it is terminated). */

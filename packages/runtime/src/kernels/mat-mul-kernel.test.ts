@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { runNodeProcess, type NodeProcessResult } from '../__fixtures__/run-node-process.js';
 import { plainRelaxedKernelModule } from './kernel-module-bytes.js';
-import { ownMatMul } from './mat-mul-kernel.js';
+import { matMulKernelName, ownMatMul } from './mat-mul-kernel.js';
 import { wasmKernelsFor } from './wasm-kernels.js';
 
 const webAssembly = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
@@ -73,16 +73,32 @@ const productsScript = `
   console.log(JSON.stringify({ relaxedSimd: kernels.relaxedSimd, gemmThreads: kernels.gemmThreads, worst }));
 `;
 
-describe('codestack GEMM (relaxed-SIMD build)', () => {
-  it('is chosen exactly where the engine validates relaxed SIMD, and only then replaces tfjs matMul', async () => {
+describe('codestack GEMM (ownMatMul)', () => {
+  it('replaces tfjs matMul wherever the kernels are bound, with the relaxed build exactly where the engine validates relaxed SIMD', async () => {
     const { tf } = await createRuntime({ backend: 'wasm' });
     const kernels = wasmKernelsFor(tf);
-    const relaxed = webAssembly.validate(Buffer.from(plainRelaxedKernelModule, 'base64'));
-    expect(kernels?.relaxedSimd).toBe(relaxed);
-    const a = tf.ones([2, 3]) as Parameters<typeof ownMatMul>[1];
-    const product = ownMatMul(tf, a, tf.ones([3, 4]) as typeof a);
-    expect(product === undefined).toBe(!relaxed);
-    product?.dispose();
+    expect(kernels?.relaxedSimd).toBe(webAssembly.validate(Buffer.from(plainRelaxedKernelModule, 'base64')));
+    const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = tf.tensor2d([1, 0, 2, -1, 3, 1, 0, 2, -2, 1, 1, 0], [3, 4]);
+    const profile = await tf.profile(() => tf.tidy(() => ownMatMul(tf, a, b) as Parameters<typeof ownMatMul>[1]));
+    expect(profile.kernels.map((kernel) => kernel.name)).toEqual([matMulKernelName]);
+    const product = ownMatMul(tf, a, b) as Parameters<typeof ownMatMul>[1];
+    expect(Array.from(product.dataSync())).toEqual(Array.from(tf.matMul(a, b).dataSync()));
+    tf.dispose([a, b, product]);
+    const tfjsOnly = await createRuntime({ backend: 'wasm', kernels: 'tfjs' });
+    expect(ownMatMul(tfjsOnly.tf, tfjsOnly.tf.ones([2, 2]) as Parameters<typeof ownMatMul>[1], tfjsOnly.tf.ones([2, 2]) as Parameters<typeof ownMatMul>[1])).toBeUndefined();
+  });
+
+  it('multiplies like tfjs (every transpose, odd shapes, nothing leaked) on the build this engine runs, on one thread and two', { timeout: 150000 }, async () => {
+    for (const threads of [1, 2]) {
+      const result = await runNode([], productsScript.replace('__THREADS__', String(threads)));
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const { gemmThreads, worst } = JSON.parse(result.stdout) as { gemmThreads: number; worst: Record<string, number> };
+      expect(gemmThreads).toBe(threads);
+      expect(Object.keys(worst)).toHaveLength(24);
+      for (const [shape, error] of Object.entries(worst)) expect(error, `${threads} thread(s), ${shape}`).toBeLessThan(1e-6);
+    }
   });
 
   for (const threads of [1, 2]) {

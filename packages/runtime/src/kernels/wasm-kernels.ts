@@ -85,6 +85,7 @@ export class WasmKernels {
   private scratchBytes = 0;
   private floatView: Float32Array | undefined;
   private readonly module: object;
+  private readonly exports: Record<string, unknown>;
   private helpers: KernelThreads | undefined;
 
   /** @internal Use {@link wasmKernelsFor}. */
@@ -93,6 +94,7 @@ export class WasmKernels {
     this.shared = variant.shared;
     this.threads = variant.shared ? Math.max(1, variant.threads) : 1;
     this.module = module;
+    this.exports = exports;
     this.memory = memory;
     this.backend = backend;
     this.matVector = exports.codestack_matvec as Kernel;
@@ -185,10 +187,23 @@ export class WasmKernels {
    * Causal grouped-query attention, forward (see native/kernels.c): per key/value head, queries
    * [groups * tokens, head] (scaled), keys transposed [head, offset + tokens], values [offset +
    * tokens, head]; writes out (like the queries) and stats ([rows, 2]: softmax maximum and sum).
-   * scratch: {@link WasmKernels.causalAttentionScratch} floats. Byte offsets.
+   * scratch: {@link WasmKernels.causalAttentionScratch} floats per thread ({@link WasmKernels.threads}
+   * blocks: with helper threads the slices are shared between threads). Byte offsets.
    */
   causalAttentionForward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, scratch: number): void {
-    this.causalForward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, scratch);
+    const helpers = this.threads > 1 && slices > 1 ? this.startedHelpers() : undefined;
+    if (helpers === undefined) {
+      this.causalForward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, scratch);
+      return;
+    }
+    const keys = offset + tokens;
+    const rows = groups * tokens * head;
+    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [
+      count, groups, tokens, offset, head,
+      query + first * rows * 4, keysTransposed + first * head * keys * 4, values + first * keys * head * 4,
+      out + first * rows * 4, stats + first * groups * tokens * 2 * 4, scratch,
+    ]);
+    helpers.run('codestack_causal_attention_forward', calls, { argument: 10, strideBytes: this.causalAttentionScratch(keys, head, false) * 4 });
   }
 
   /** The scratch floats the forward or the backward kernel needs for `keys` keys of size `head`. */
@@ -196,9 +211,25 @@ export class WasmKernels {
     return this.causalScratch(keys, head, backward ? 1 : 0);
   }
 
-  /** The gradients of {@link WasmKernels.causalAttentionForward}'s three inputs; scratch: {@link WasmKernels.causalAttentionScratch} floats. Byte offsets. */
+  /**
+   * The gradients of {@link WasmKernels.causalAttentionForward}'s three inputs; scratch:
+   * {@link WasmKernels.causalAttentionScratch} floats per thread, as for the forward. Byte offsets.
+   */
   causalAttentionBackward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, outGradient: number, queryGradient: number, keysGradient: number, valuesGradient: number, scratch: number): void {
-    this.causalBackward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, outGradient, queryGradient, keysGradient, valuesGradient, scratch);
+    const helpers = this.threads > 1 && slices > 1 ? this.startedHelpers() : undefined;
+    if (helpers === undefined) {
+      this.causalBackward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, outGradient, queryGradient, keysGradient, valuesGradient, scratch);
+      return;
+    }
+    const keys = offset + tokens;
+    const rows = groups * tokens * head;
+    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [
+      count, groups, tokens, offset, head,
+      query + first * rows * 4, keysTransposed + first * head * keys * 4, values + first * keys * head * 4,
+      out + first * rows * 4, stats + first * groups * tokens * 2 * 4, outGradient + first * rows * 4,
+      queryGradient + first * rows * 4, keysGradient + first * head * keys * 4, valuesGradient + first * keys * head * 4, scratch,
+    ]);
+    helpers.run('codestack_causal_attention_backward', calls, { argument: 14, strideBytes: this.causalAttentionScratch(keys, head, true) * 4 });
   }
 
   /**
@@ -235,12 +266,22 @@ export class WasmKernels {
     const packedA = packedB + packedFloats * 4;
     this.packBKernel(k, n, b, bk, bn, packedB);
     if (parallel) {
-      // Helper threads of our own over the shared memory; started on the first large product.
-      this.helpers ??= new KernelThreads(this.module, this.memory, this.threads - 1, this.gemmPackedKernel);
-      this.helpers.gemm(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA, 4 * k);
+      // Rows in chunks of whole 4-row blocks, about four per thread (the last chunk a thread
+      // finishes is what the others may wait for), each thread packing A into its own block.
+      const helpers = this.startedHelpers();
+      const rows = Math.max(Math.ceil(m / (4 * this.threads) / 4) * 4, Math.ceil(m / 64 / 4) * 4);
+      const calls: number[][] = [];
+      for (let first = 0; first < m; first += rows) calls.push([Math.min(rows, m - first), n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA]);
+      helpers.run('codestack_gemm_packed', calls, { argument: 10, strideBytes: 4 * k * 4 });
       return;
     }
     this.gemmPackedKernel(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA);
+  }
+
+  /** The helper threads of our own over the shared memory, started on first use. */
+  private startedHelpers(): KernelThreads {
+    this.helpers ??= new KernelThreads(this.module, this.memory, this.threads - 1, this.exports);
+    return this.helpers;
   }
 
   /** The threads {@link WasmKernels.gemm} splits a large product between now: 1, or 1 plus its helper threads that have started. */
@@ -290,6 +331,14 @@ export class WasmKernels {
   columnSums(rows: number, columns: number, source: number, target: number): void {
     this.columnSumsKernel(rows, columns, source, target);
   }
+}
+
+/** `slices` in about four runs per thread, as [first, count] pairs (at most 64). */
+function sliceChunks(slices: number, threads: number): [number, number][] {
+  const size = Math.max(1, Math.floor(slices / (4 * threads)), Math.ceil(slices / 64));
+  const chunks: [number, number][] = [];
+  for (let first = 0; first < slices; first += size) chunks.push([first, Math.min(size, slices - first)]);
+  return chunks;
 }
 
 /**
