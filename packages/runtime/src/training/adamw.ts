@@ -32,8 +32,9 @@ export interface AdamWState {
 }
 
 /**
- * One variable's moments: JavaScript arrays on the host backends (`wasm`, `cpu`), tensors on the
- * `tensorflow` backends (see {@link computesOnHost}); converted once if the backend changes.
+ * One variable's moments: tensors on the `wasm` backend with codestack's kernels and on the
+ * `tensorflow` backends, JavaScript arrays on `cpu` (see {@link computesOnHost}); converted once
+ * if the backend changes.
  */
 interface Moments {
   shape: number[];
@@ -54,11 +55,12 @@ function describeShape(shape: readonly number[]): string {
  * `w -= lr * (m̂ / (sqrt(v̂) + ε) + λ w)`. Works on any named set of variables (a model's, or an
  * adapter's), so custom training loops can reuse it.
  *
- * On the `wasm` and `cpu` backends the moments live in JavaScript arrays and each variable's
- * update is one JavaScript loop over its gradient and value: on tfjs-wasm the same update as
- * tensor ops ran 15 kernels per variable (about 570 of a 1M model's 1 947 kernels per training
- * step), each a pass over memory. On the `tensorflow` backends (tfjs-node, tfjs-node-gpu) the
- * update stays in tensor ops, so that weights and moments never leave the device.
+ * On the `wasm` backend each variable's update is one kernel of codestack's own (`CodestackAdamW`,
+ * four lanes at a time on the backend's memory, where the moments stay as tensors); on `cpu`, and
+ * on wasm with `kernels: 'tfjs'`, one JavaScript loop over its gradient and value with the moments
+ * in JavaScript arrays (as tensor ops the update ran 15 kernels per variable, each a pass over
+ * memory). On the `tensorflow` backends (tfjs-node, tfjs-node-gpu) the update stays in tensor
+ * ops, so that weights and moments never leave the device.
  */
 export class AdamW {
   /** The resolved options. */
@@ -122,7 +124,6 @@ export class AdamW {
     }
   }
 
-  /** The update as one JavaScript loop over the variable (wasm, cpu). */
   /**
    * The step as one kernel of codestack's own on the wasm backend (about 6x faster than the
    * JavaScript loop, which copies the value and gradient out and the result back): the moments
@@ -166,6 +167,7 @@ export class AdamW {
     return true;
   }
 
+  /** The update as one JavaScript loop over the variable (cpu; wasm without codestack's kernels). */
   private applyOnHost(name: string, variable: Variable, gradient: Tensor, learningRate: number, gradientScale: number): void {
     const { beta1, beta2, epsilon, weightDecay, decays } = this.options;
     const size = variable.size;
