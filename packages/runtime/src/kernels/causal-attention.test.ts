@@ -29,6 +29,24 @@ function worstRelative(actual: Float32Array, expected: Float32Array): number {
   return worst / Math.max(scale, 1e-6);
 }
 
+/**
+ * Expects causalAttention's output (within 1e-5) and its three gradients of sum(out * weights)
+ * (within 1e-4) to match the tensor ops', and releases what it made.
+ */
+function expectLikeTensorOps(tf: TensorFlow, query: Tensor3D, keysTransposed: Tensor3D, values: Tensor3D, weights: Tensor3D, groups: number): void {
+  const fused = tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D);
+  const plain = tf.tidy(() => reference(tf, query, keysTransposed, values, groups));
+  expect(worstRelative(fused.dataSync() as Float32Array, plain.dataSync() as Float32Array)).toBeLessThan(1e-5);
+  const loss = (attend: (q: Tensor3D, k: Tensor3D, v: Tensor3D) => Tensor3D) => (q: tfCore.Tensor, k: tfCore.Tensor, v: tfCore.Tensor) =>
+    tf.sum(tf.mul(attend(q as Tensor3D, k as Tensor3D, v as Tensor3D), weights));
+  const fusedGradients = tf.grads(loss((q, k, v) => causalAttention(tf, q, k, v, groups, true) as Tensor3D))([query, keysTransposed, values]);
+  const plainGradients = tf.grads(loss((q, k, v) => reference(tf, q, k, v, groups)))([query, keysTransposed, values]);
+  for (const [index, name] of ['query', 'keysTransposed', 'values'].entries()) {
+    expect(worstRelative(fusedGradients[index]!.dataSync() as Float32Array, plainGradients[index]!.dataSync() as Float32Array), name).toBeLessThan(1e-4);
+  }
+  tf.dispose([fused, plain, ...fusedGradients, ...plainGradients]);
+}
+
 describe('causalAttention (codestack wasm kernels)', () => {
   it('is not offered off the wasm kernels (cpu, or kernels: tfjs)', async () => {
     for (const runtime of [await createRuntime({ backend: 'cpu' }), await createRuntime({ backend: 'wasm', kernels: 'tfjs' })]) {
@@ -61,20 +79,7 @@ describe('causalAttention (codestack wasm kernels)', () => {
       const weights = tensor([slices, groups * tokens, head]);
       const before = tf.memory().numTensors;
 
-      const fused = tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D);
-      const plain = tf.tidy(() => reference(tf, query, keysTransposed, values, groups));
-      expect(worstRelative(fused.dataSync() as Float32Array, plain.dataSync() as Float32Array)).toBeLessThan(1e-5);
-      tf.dispose([fused, plain]);
-
-      // The gradient of sum(out * weights) with respect to each input, both ways.
-      const loss = (attend: (q: Tensor3D, k: Tensor3D, v: Tensor3D) => Tensor3D) => (q: tfCore.Tensor, k: tfCore.Tensor, v: tfCore.Tensor) =>
-        tf.sum(tf.mul(attend(q as Tensor3D, k as Tensor3D, v as Tensor3D), weights));
-      const fusedGradients = tf.grads(loss((q, k, v) => causalAttention(tf, q, k, v, groups, true) as Tensor3D))([query, keysTransposed, values]);
-      const plainGradients = tf.grads(loss((q, k, v) => reference(tf, q, k, v, groups)))([query, keysTransposed, values]);
-      for (const [index, name] of ['query', 'keysTransposed', 'values'].entries()) {
-        expect(worstRelative(fusedGradients[index]!.dataSync() as Float32Array, plainGradients[index]!.dataSync() as Float32Array), name).toBeLessThan(1e-4);
-      }
-      tf.dispose([...fusedGradients, ...plainGradients]);
+      expectLikeTensorOps(tf, query, keysTransposed, values, weights, groups);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([query, keysTransposed, values, weights]);
     });
@@ -97,19 +102,7 @@ describe('causalAttention (codestack wasm kernels)', () => {
     for (let waited = 0; kernels.gemmThreads < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(kernels.gemmThreads).toBe(2);
     const before = tf.memory().numTensors;
-    for (let round = 0; round < 3; round++) {
-      const fused = tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D);
-      const plain = tf.tidy(() => reference(tf, query, keysTransposed, values, groups));
-      expect(worstRelative(fused.dataSync() as Float32Array, plain.dataSync() as Float32Array)).toBeLessThan(1e-5);
-      const loss = (attend: (q: Tensor3D, k: Tensor3D, v: Tensor3D) => Tensor3D) => (q: tfCore.Tensor, k: tfCore.Tensor, v: tfCore.Tensor) =>
-        tf.sum(tf.mul(attend(q as Tensor3D, k as Tensor3D, v as Tensor3D), weights));
-      const fusedGradients = tf.grads(loss((q, k, v) => causalAttention(tf, q, k, v, groups, true) as Tensor3D))([query, keysTransposed, values]);
-      const plainGradients = tf.grads(loss((q, k, v) => reference(tf, q, k, v, groups)))([query, keysTransposed, values]);
-      for (const [index, name] of ['query', 'keysTransposed', 'values'].entries()) {
-        expect(worstRelative(fusedGradients[index]!.dataSync() as Float32Array, plainGradients[index]!.dataSync() as Float32Array), name).toBeLessThan(1e-4);
-      }
-      tf.dispose([fused, plain, ...fusedGradients, ...plainGradients]);
-    }
+    for (let round = 0; round < 3; round++) expectLikeTensorOps(tf, query, keysTransposed, values, weights, groups);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([query, keysTransposed, values, weights]);
     runtime.dispose();

@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { KernelThreads } from './kernel-threads.js';
+import { KernelThreads, type ThreadedKernel } from './kernel-threads.js';
 import { plainKernelModule, plainRelaxedKernelModule, sharedKernelModule, sharedRelaxedKernelModule } from './kernel-module-bytes.js';
 
 /** The parts of the WebAssembly JS API used here (this package compiles without the DOM types). */
@@ -191,19 +191,9 @@ export class WasmKernels {
    * blocks: with helper threads the slices are shared between threads). Byte offsets.
    */
   causalAttentionForward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, scratch: number): void {
-    const helpers = this.threads > 1 && slices > 1 ? this.startedHelpers() : undefined;
-    if (helpers === undefined) {
-      this.causalForward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, scratch);
-      return;
-    }
-    const keys = offset + tokens;
-    const rows = groups * tokens * head;
-    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [
-      count, groups, tokens, offset, head,
-      query + first * rows * 4, keysTransposed + first * head * keys * 4, values + first * keys * head * 4,
-      out + first * rows * 4, stats + first * groups * tokens * 2 * 4, scratch,
-    ]);
-    helpers.run('codestack_causal_attention_forward', calls, { argument: 10, strideBytes: this.causalAttentionScratch(keys, head, false) * 4 });
+    const [rows, keys] = [groups * tokens * head, head * (offset + tokens)];
+    const arrays: [number, number][] = [[query, rows], [keysTransposed, keys], [values, keys], [out, rows], [stats, groups * tokens * 2]];
+    this.attendSlices('codestack_causal_attention_forward', this.causalForward, [slices, groups, tokens, offset, head], arrays, scratch, this.causalAttentionScratch(offset + tokens, head, false));
   }
 
   /** The scratch floats the forward or the backward kernel needs for `keys` keys of size `head`. */
@@ -216,20 +206,27 @@ export class WasmKernels {
    * {@link WasmKernels.causalAttentionScratch} floats per thread, as for the forward. Byte offsets.
    */
   causalAttentionBackward(slices: number, groups: number, tokens: number, offset: number, head: number, query: number, keysTransposed: number, values: number, out: number, stats: number, outGradient: number, queryGradient: number, keysGradient: number, valuesGradient: number, scratch: number): void {
-    const helpers = this.threads > 1 && slices > 1 ? this.startedHelpers() : undefined;
-    if (helpers === undefined) {
-      this.causalBackward(slices, groups, tokens, offset, head, query, keysTransposed, values, out, stats, outGradient, queryGradient, keysGradient, valuesGradient, scratch);
+    const [rows, keys] = [groups * tokens * head, head * (offset + tokens)];
+    const arrays: [number, number][] = [
+      [query, rows], [keysTransposed, keys], [values, keys], [out, rows], [stats, groups * tokens * 2],
+      [outGradient, rows], [queryGradient, rows], [keysGradient, keys], [valuesGradient, keys],
+    ];
+    this.attendSlices('codestack_causal_attention_backward', this.causalBackward, [slices, groups, tokens, offset, head], arrays, scratch, this.causalAttentionScratch(offset + tokens, head, true));
+  }
+
+  /**
+   * Runs a causal-attention kernel over every slice: on the calling thread, or, with helper
+   * threads, in chunks of slices shared between threads, each array argument ([byte offset,
+   * floats per slice]) moved to the chunk's first slice and the scratch to each thread's block.
+   */
+  private attendSlices(name: ThreadedKernel, kernel: Kernel, shape: [slices: number, groups: number, tokens: number, offset: number, head: number], arrays: [number, number][], scratch: number, scratchFloats: number): void {
+    const [slices, ...rest] = shape;
+    if (this.threads === 1 || slices === 1) {
+      kernel(...shape, ...arrays.map(([pointer]) => pointer), scratch);
       return;
     }
-    const keys = offset + tokens;
-    const rows = groups * tokens * head;
-    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [
-      count, groups, tokens, offset, head,
-      query + first * rows * 4, keysTransposed + first * head * keys * 4, values + first * keys * head * 4,
-      out + first * rows * 4, stats + first * groups * tokens * 2 * 4, outGradient + first * rows * 4,
-      queryGradient + first * rows * 4, keysGradient + first * head * keys * 4, valuesGradient + first * keys * head * 4, scratch,
-    ]);
-    helpers.run('codestack_causal_attention_backward', calls, { argument: 14, strideBytes: this.causalAttentionScratch(keys, head, true) * 4 });
+    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
+    this.startedHelpers().run(name, calls, { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 });
   }
 
   /**
