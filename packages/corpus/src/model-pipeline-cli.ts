@@ -17,7 +17,7 @@ import { buildDocsConditionedExamples, trainDocsConditionedAdapter } from './doc
 import { readCorpusSplit } from './collect-corpus.js';
 import { coreModuleBindings } from './api-completion-sets.js';
 
-const usage = `usage: model-pipeline <command> [options] [--json]
+const usage = `usage: model-pipeline <command> [options] [--backend B] [--threads N|auto] [--json]
   collect  [--corpus DIR]                                   collect the pinned corpus
   prepare  [--corpus DIR] [--data DIR] [--base-tokens K]    build the compact vocabulary and token shards
   train    [--data DIR] [--run DIR] --steps N [--minutes M] [--steps-now S] [--workers W] [--checkpoint-every C]
@@ -54,6 +54,7 @@ const { positionals, values } = parseArgs({
     minutes: { type: 'string' },
     'steps-now': { type: 'string' },
     workers: { type: 'string', default: '1' },
+    threads: { type: 'string', default: '1' },
     'checkpoint-every': { type: 'string', default: '100' },
     backend: { type: 'string', default: 'auto' },
     seed: { type: 'string', default: '1' },
@@ -75,6 +76,12 @@ async function nodeTypesRetriever(): Promise<import('@codestack/core').Retriever
   const { DocsIndex, loadTypeScriptDocs } = await import('@codestack/retrieval');
   const { createDocsIndexRetriever } = await import('@codestack/orchestrator/retrieval');
   return createDocsIndexRetriever(await DocsIndex.build(await loadTypeScriptDocs('@types/node', { from: process.cwd() })));
+}
+
+/** The runtime every command runs on: `--backend`, and `--threads` for the wasm backend's threaded build. */
+function openRuntime(): ReturnType<typeof createRuntime> {
+  const threads = values.threads === 'auto' ? 'auto' : Number(values.threads);
+  return createRuntime({ backend: values.backend as 'auto', threads });
 }
 
 const controller = new AbortController();
@@ -109,7 +116,7 @@ switch (positionals[0]) {
   }
   case 'train': {
     if (values.steps === undefined) throw new Error(`--steps is required\n${usage}`);
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     print({ event: 'runtime', backend: runtime.backend });
     const result = await trainBaseModel({
       runtime,
@@ -128,7 +135,7 @@ switch (positionals[0]) {
   }
   case 'export': {
     if (values.out === undefined) throw new Error(`--out is required\n${usage}`);
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     await exportBaseModel(runtime, resolve(values.run), resolve(values.data), resolve(values.out));
     print({ exported: resolve(values.out) });
     break;
@@ -136,13 +143,13 @@ switch (positionals[0]) {
   case 'evaluate': {
     if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
     if (values.split !== 'validation' && values.split !== 'domain') throw new Error(`--split must be validation or domain\n${usage}`);
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     print(await evaluateSplit({ runtime, modelDirectory: resolve(values.model), corpusDirectory: resolve(values.corpus), split: values.split, signal: controller.signal }));
     break;
   }
   case 'tune-domain': {
     if (values.model === undefined || values['adapter-out'] === undefined) throw new Error(`--model and --adapter-out are required\n${usage}`);
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     const summary = await tuneDomain({
       runtime,
       baseModelDirectory: resolve(values.model),
@@ -168,7 +175,7 @@ switch (positionals[0]) {
     if (values.model === undefined || values.out === undefined) throw new Error(`--model and --out are required\n${usage}`);
     if (values.selection !== 'node-core' && values.selection !== 'all') throw new Error(`--selection must be node-core or all\n${usage}`);
     const { loadLocalModel } = await import('@codestack/orchestrator/local');
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     const loaded = await loadLocalModel(resolve(values.model), { runtime });
     try {
       const progress = createProgressReporter({ label: 'datastore', json });
@@ -192,7 +199,7 @@ switch (positionals[0]) {
   case 'tune-knn': {
     if (values.model === undefined || values.datastore === undefined) throw new Error(`--model and --datastore are required\n${usage}`);
     const { loadLocalModel, loadDatastore } = await import('@codestack/orchestrator/local');
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     const loaded = await loadLocalModel(resolve(values.model), { runtime });
     try {
       const datastore = await loadDatastore(resolve(values.datastore), { model: loaded.model, tokenizer: loaded.tokenizer });
@@ -218,7 +225,7 @@ switch (positionals[0]) {
     if (values.model === undefined || values['adapter-out'] === undefined || values['control-out'] === undefined) throw new Error(`--model, --adapter-out and --control-out are required\n${usage}`);
     const { loadLocalModel } = await import('@codestack/orchestrator/local');
     const retriever = await nodeTypesRetriever();
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     const loaded = await loadLocalModel(resolve(values.model), { runtime });
     try {
       const started = performance.now();
@@ -249,7 +256,7 @@ switch (positionals[0]) {
     if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
     if (values.split !== 'validation' && values.split !== 'test') throw new Error(`--split must be validation or test\n${usage}`);
     const { loadLocalModel, loadDatastore, defaultDatastoreSettings, defaultCacheSettings } = await import('@codestack/orchestrator/local');
-    const runtime = await createRuntime({ backend: values.backend as 'auto' });
+    const runtime = await openRuntime();
     const base = await loadLocalModel(resolve(values.model), { runtime });
     const adapted = values.adapter === undefined ? undefined : await loadLocalModel(resolve(values.model), { runtime, adapter: resolve(values.adapter) });
     const control = values.control === undefined ? undefined : await loadLocalModel(resolve(values.model), { runtime, adapter: resolve(values.control) });
