@@ -182,7 +182,6 @@ describe('codestack wasm kernels', () => {
     exports.codestack_gemm_packed!(m, n, k, at(2000), k, 1, at(1000), at(3000), n, 1, at(4000));
     exports.codestack_pack_b!(k, n, at(0), 1, k, at(1000));
     exports.codestack_gemm_packed!(m, n, k, at(2000), 1, m, at(1000), at(3000), n, 0, at(4000));
-    exports.codestack_transpose!(7, 5, at(0), at(5000));
     exports.codestack_column_sums!(7, 5, at(0), at(5000));
     exports.codestack_swiglu_forward!(7, at(0), at(100), at(5000));
     exports.codestack_swiglu_backward!(7, at(0), at(100), at(200), at(5000), at(5100));
@@ -204,7 +203,7 @@ describe('codestack wasm kernels', () => {
     for (const [label, source, shared] of variants.filter(([, bytes]) => webAssembly.validate(Buffer.from(bytes, 'base64')))) {
       const module = new webAssembly.Module(Buffer.from(source, 'base64'));
       expect(webAssembly.Module.imports(module), label).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_adamw', 'codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_gemm_packed', 'codestack_matvec', 'codestack_pack_b', 'codestack_packed_b_floats', 'codestack_rms_norm_backward', 'codestack_rms_norm_forward', 'codestack_swiglu_backward', 'codestack_swiglu_forward', 'codestack_transpose']);
+      expect(webAssembly.Module.exports(module).map((entry) => entry.name).sort(), label).toEqual(['codestack_adamw', 'codestack_causal_attention_backward', 'codestack_causal_attention_forward', 'codestack_causal_attention_scratch', 'codestack_column_sums', 'codestack_cross_entropy_backward', 'codestack_cross_entropy_forward', 'codestack_decode_attention', 'codestack_gemm_packed', 'codestack_matvec', 'codestack_pack_b', 'codestack_packed_b_floats', 'codestack_rms_norm_backward', 'codestack_rms_norm_forward', 'codestack_swiglu_backward', 'codestack_swiglu_forward']);
       const memory = new webAssembly.Memory(shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 });
       expect(() => new webAssembly.Instance(module, { env: { memory } }), label).not.toThrow();
       expect(new Uint8Array(memory.buffer).every((byte) => byte === 0), `${label} wrote into the memory it was given`).toBe(true);

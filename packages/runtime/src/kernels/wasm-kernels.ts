@@ -71,7 +71,6 @@ export class WasmKernels {
   private readonly causalScratch: (keys: number, head: number, backward: number) => number;
   private readonly crossEntropyForwardKernel: Kernel;
   private readonly crossEntropyBackwardKernel: Kernel;
-  private readonly transposeKernel: Kernel;
   private readonly columnSumsKernel: Kernel;
   private readonly rmsNormForwardKernel: Kernel;
   private readonly rmsNormBackwardKernel: Kernel;
@@ -104,7 +103,6 @@ export class WasmKernels {
     this.causalScratch = exports.codestack_causal_attention_scratch as (keys: number, head: number, backward: number) => number;
     this.crossEntropyForwardKernel = exports.codestack_cross_entropy_forward as Kernel;
     this.crossEntropyBackwardKernel = exports.codestack_cross_entropy_backward as Kernel;
-    this.transposeKernel = exports.codestack_transpose as Kernel;
     this.columnSumsKernel = exports.codestack_column_sums as Kernel;
     this.rmsNormForwardKernel = exports.codestack_rms_norm_forward as Kernel;
     this.rmsNormBackwardKernel = exports.codestack_rms_norm_backward as Kernel;
@@ -225,7 +223,7 @@ export class WasmKernels {
       kernel(...shape, ...arrays.map(([pointer]) => pointer), scratch);
       return;
     }
-    const calls = sliceChunks(slices, this.threads).map(([first, count]) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
+    const calls = chunks(slices, this.threads, 1).map(([first, count]) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
     this.startedHelpers().run(name, calls, { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 });
   }
 
@@ -243,11 +241,6 @@ export class WasmKernels {
     this.crossEntropyBackwardKernel(rows, vocabulary, logits, targets, logSumExp, upstream, gradient);
   }
 
-  /** dst [columns, rows] = the transpose of src [rows, columns]; byte offsets. */
-  transpose(rows: number, columns: number, source: number, target: number): void {
-    this.transposeKernel(rows, columns, source, target);
-  }
-
   /**
    * C [M, N] (row stride ldc) = (accumulate ? C : 0) + A · B, where A's element (m, k) is at
    * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (floats; either may be read
@@ -263,13 +256,9 @@ export class WasmKernels {
     const packedA = packedB + packedFloats * 4;
     this.packBKernel(k, n, b, bk, bn, packedB);
     if (parallel) {
-      // Rows in chunks of whole 4-row blocks, about four per thread (the last chunk a thread
-      // finishes is what the others may wait for), each thread packing A into its own block.
-      const helpers = this.startedHelpers();
-      const rows = Math.max(Math.ceil(m / (4 * this.threads) / 4) * 4, Math.ceil(m / 64 / 4) * 4);
-      const calls: number[][] = [];
-      for (let first = 0; first < m; first += rows) calls.push([Math.min(rows, m - first), n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA]);
-      helpers.run('codestack_gemm_packed', calls, { argument: 10, strideBytes: 4 * k * 4 });
+      // Rows in chunks of whole 4-row blocks, each thread packing A into its own block.
+      const calls = chunks(m, this.threads, 4).map(([first, rows]) => [rows, n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA]);
+      this.startedHelpers().run('codestack_gemm_packed', calls, { argument: 10, strideBytes: 4 * k * 4 });
       return;
     }
     this.gemmPackedKernel(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA);
@@ -330,12 +319,17 @@ export class WasmKernels {
   }
 }
 
-/** `slices` in about four runs per thread, as [first, count] pairs (at most 64). */
-function sliceChunks(slices: number, threads: number): [number, number][] {
-  const size = Math.max(1, Math.floor(slices / (4 * threads)), Math.ceil(slices / 64));
-  const chunks: [number, number][] = [];
-  for (let first = 0; first < slices; first += size) chunks.push([first, Math.min(size, slices - first)]);
-  return chunks;
+/**
+ * `total` items (rows, slices) in runs for a {@link KernelThreads.run}, as [first, count] pairs:
+ * about four runs per thread (the last run a thread finishes is what the others may wait for),
+ * each a multiple of `multiple` items but the last, at most 64 runs.
+ */
+function chunks(total: number, threads: number, multiple: number): [number, number][] {
+  const roundUp = (value: number): number => Math.max(multiple, Math.ceil(value / multiple) * multiple);
+  const size = Math.max(roundUp(total / (4 * threads)), roundUp(total / 64));
+  const runs: [number, number][] = [];
+  for (let first = 0; first < total; first += size) runs.push([first, Math.min(size, total - first)]);
+  return runs;
 }
 
 /**

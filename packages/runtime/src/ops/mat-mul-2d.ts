@@ -1,6 +1,5 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { transposeMatrix } from '../kernels/layout-kernels.js';
 import { ownMatMul } from '../kernels/mat-mul-kernel.js';
 
 type Tensor = tfCore.Tensor;
@@ -9,9 +8,9 @@ type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
 
 const matMulCache = new WeakMap<TensorFlow, GradientPair>();
 
-/** `op(a) @ op(b)`: codestack's GEMM where it is the faster (see {@link ownMatMul}), else tfjs's matMul after explicit transposes. */
+/** `op(a) @ op(b)`: codestack's GEMM where its kernels are bound (see {@link ownMatMul}), else tfjs's matMul after explicit transposes. */
 function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
-  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.matMul(transposeA ? transposeMatrix(tf, a) : a, transposeB ? transposeMatrix(tf, b) : b);
+  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
 }
 
 /**
@@ -19,9 +18,9 @@ function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, 
  *
  * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
  * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
- * `transpose(a) @ dy`, with explicit transposes (on codestack's wasm kernels a blocked transpose
- * kernel); where codestack's relaxed-SIMD GEMM runs (see `ownMatMul`), all three products are its,
- * reading the transposed operands in place.
+ * `transpose(a) @ dy`: on codestack's wasm kernels all three products are its GEMM, which reads
+ * the transposed operands in place while packing them (see `ownMatMul`); elsewhere tfjs's matMul
+ * after explicit transposes.
  */
 export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
   if (!differentiable) return product(tf, a, b, false, false);
