@@ -91,10 +91,17 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
     expect(kernels.gemmThreads).toBe(1);
   });
 
-  it("gives matMul2d the gradients of the single-threaded backend on the threaded build (on helper threads where relaxed SIMD runs codestack's GEMM)", async () => {
+  it('gives matMul2d, with a helper thread taking rows, the gradients of the single-threaded backend', async () => {
     const gradientsOn = async (threads: number): Promise<Float32Array[]> => {
       const runtime = await createRuntime({ backend: 'wasm', threads });
       const { tf } = runtime;
+      const kernels = wasmKernelsFor(tf) as WasmKernels;
+      if (threads > 1) {
+        // Start the helper and wait until it takes calls, so that the products below are shared.
+        expect(productError(tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 4)).toBeLessThan(1e-6);
+        for (let waited = 0; kernels.gemmThreads < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(kernels.gemmThreads).toBe(threads);
       const random = new SeededRandom(5);
       const x = tf.tensor2d(Float32Array.from({ length: 96 * 200 }, () => random.nextNormal()), [96, 200]);
       const w = tf.tensor2d(Float32Array.from({ length: 200 * 120 }, () => random.nextNormal() * 0.1), [200, 120]);

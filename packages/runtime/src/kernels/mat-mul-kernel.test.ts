@@ -7,13 +7,13 @@ import { createRuntime } from '../backend/runtime.js';
 import { runNodeProcess, type NodeProcessResult } from '../__fixtures__/run-node-process.js';
 import { plainRelaxedKernelModule } from './kernel-module-bytes.js';
 import { matMulKernelName, ownMatMul } from './mat-mul-kernel.js';
-import { wasmKernelsFor } from './wasm-kernels.js';
+import { engineHasRelaxedSimd, wasmKernelsFor } from './wasm-kernels.js';
 
 const webAssembly = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
 
 /** The V8 flag a Node process needs for relaxed SIMD: none where the engine ships it (Node 22 and later), which also refuse the flag. */
 function relaxedSimdFlags(): string[] {
-  return webAssembly.validate(Buffer.from(plainRelaxedKernelModule, 'base64')) ? [] : ['--experimental-wasm-relaxed-simd'];
+  return engineHasRelaxedSimd() ? [] : ['--experimental-wasm-relaxed-simd'];
 }
 
 /**
