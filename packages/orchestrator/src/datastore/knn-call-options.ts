@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { InvalidArgumentError, type LanguageModelCallOptions } from '@codestack/core';
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, sha256Hex, type LanguageModelCallOptions } from '@codestack/core';
 import type { KnnDatastore } from '@codestack/runtime';
 import type { KnnMixingSettings } from './knn-defaults.js';
 
@@ -25,7 +25,7 @@ export interface SizedKnnDatastore extends KnnDatastore {
 const contentDigests = new WeakMap<object, string>();
 
 function sha256Of(view: ArrayBufferView): string {
-  return createHash('sha256').update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)).digest('hex');
+  return sha256Hex(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
 }
 
 /**
