@@ -31,6 +31,14 @@ describe('knnBitsPerByte', () => {
       expect(result.cache?.afterDatastore).toBeCloseTo(result.base, 10);
       expect(result.mixed[1]).not.toBeCloseTo(result.base, 3);
 
+      // With the cache on, a text that repeats itself is predicted from its own earlier positions:
+      // fewer bits than the model alone, and, after the datastore's mix, a figure of its own.
+      const half = { lambda: 0.5, k: 2, temperature: 1 };
+      const cached = await knnBitsPerByte({ model, tokenizer, texts: [long], datastore, settings: [half], cache: half });
+      expect(cached.cache!.alone).toBeLessThan(cached.base - 0.1);
+      expect(cached.cache!.afterDatastore).not.toBeCloseTo(cached.cache!.alone, 3);
+      expect(cached.cache!.afterDatastore).not.toBeCloseTo(cached.mixed[0]!, 3);
+
       // The model alone on the short text, from its own logits.
       const alone = await knnBitsPerByte({ model, tokenizer, texts: [short], datastore, settings: [off] });
       const ids = tokenizer.encode(short);
