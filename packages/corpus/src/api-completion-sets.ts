@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { FileFormatError, InvalidArgumentError, sha256Hex, throwIfAborted, writeFileAtomic } from '@codestack/core';
 import { findPermissivePackage, readDistinctSources } from './collect-corpus.js';
 import { corpusPackages } from './corpus-packages.js';
-import { keepDistinct } from './near-duplicates.js';
 
 /**
  * Installed npm packages outside the corpus whose files call Node core modules (`fs.`, `path.`,
@@ -236,7 +235,7 @@ export function apiCaseKey(packageName: string, testCase: ApiCompletionCase): st
  * Builds the held-out API-member completion sets: for each pinned package that is installed,
  * permissively licensed and not a corpus package, reads its source files (as the corpus does:
  * no declarations, tests, minified or generated files, and near duplicates within the package
- * dropped with {@link keepDistinct}, sources first; also no `*.test.*` / `*.spec.*` files), draws `fs.`→`readFileSync`-style cases,
+ * dropped by {@link readDistinctSources}, sources first; also no `*.test.*` / `*.spec.*` files), draws `fs.`→`readFileSync`-style cases,
  * drops cases that repeat another of the package ({@link apiCaseKey}), and caps them per file and
  * per package (a seeded sample). Validation and test come from
  * disjoint packages ({@link splitApiPackages}); the test packages' files also form a held-out

@@ -215,7 +215,7 @@ export async function readDistinctSources(directory: string, options: ReadDistin
 }
 
 /** The source files of a package directory that the corpus reads (no declarations, tests, fixtures, minified or bundled files), sorted. */
-export async function listSourceFiles(directory: string): Promise<string[]> {
+async function listSourceFiles(directory: string): Promise<string[]> {
   const files: string[] = [];
   const entries = await readdir(directory, { withFileTypes: true });
   entries.sort((first, second) => first.name.localeCompare(second.name));
@@ -231,14 +231,14 @@ export async function listSourceFiles(directory: string): Promise<string[]> {
 }
 
 /** Minified or machine-generated text: very long lines, or hardly any line breaks. */
-export function looksGenerated(text: string): boolean {
+function looksGenerated(text: string): boolean {
   const lines = text.split('\n');
   const longest = lines.reduce((maximum, line) => Math.max(maximum, line.length), 0);
   return longest > 1000 || text.length / lines.length > 200;
 }
 
 /** Sort key that puts hand-written sources first: src/ and .ts before esm, then cjs builds. */
-export function variantRank(path: string): number {
+function variantRank(path: string): number {
   if (/(^|\/)src\//.test(path) || /\.tsx?$/.test(path)) return 0;
   if (/(^|\/)(esm|es|module)\//.test(path) || path.endsWith('.mjs')) return 1;
   if (/(^|\/)(cjs|commonjs|umd|dist|lib|build)\//.test(path) || path.endsWith('.cjs')) return 2;
