@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { computesOnHost } from '../backend/host-compute.js';
 import { adamWStep } from '../kernels/adamw-kernel.js';
+import { wasmKernelsFor } from '../kernels/wasm-kernels.js';
 
 type Tensor = tfCore.Tensor;
 type Variable = tfCore.Variable;
@@ -115,10 +116,11 @@ export class AdamW {
       }
     }
     const onHost = computesOnHost(this.tf.getBackend());
+    const kernels = onHost && wasmKernelsFor(this.tf) !== undefined;
     this.stepCount++;
     for (const [name, gradient] of gradients) {
       const variable = variables.get(name) as Variable;
-      if (onHost && this.applyWithKernel(name, variable, gradient, learningRate, gradientScale)) continue;
+      if (kernels && variable.dtype === 'float32' && gradient.dtype === 'float32' && this.applyWithKernel(name, variable, gradient, learningRate, gradientScale)) continue;
       if (onHost) this.applyOnHost(name, variable, gradient, learningRate, gradientScale);
       else this.applyWithTensors(name, variable, gradient, learningRate, gradientScale);
     }
@@ -127,7 +129,8 @@ export class AdamW {
   /**
    * The step as one kernel of codestack's own on the wasm backend (about 6x faster than the
    * JavaScript loop, which copies the value and gradient out and the result back): the moments
-   * then stay tensors in the backend's memory. Returns false where the kernel is not available.
+   * then stay tensors in the backend's memory. For float32 variables where the kernels are bound
+   * (the caller checks); returns false if the kernel still declines.
    */
   private applyWithKernel(name: string, variable: Variable, gradient: Tensor, learningRate: number, gradientScale: number): boolean {
     const tf = this.tf;
