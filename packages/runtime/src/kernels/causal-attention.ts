@@ -54,6 +54,15 @@ function forward(tf: TensorFlow, query: Tensor3D, keysTransposed: Tensor3D, valu
 }
 
 /**
+ * Whether {@link causalAttention} runs on `tf`'s active backend (codestack's wasm kernels are
+ * bound). The model builds a causal mask only where it does not: the kernel applies causality
+ * itself, so both decisions must come from this one predicate.
+ */
+export function causalAttentionRuns(tf: TensorFlow): boolean {
+  return wasmKernelsFor(tf) !== undefined;
+}
+
+/**
  * Causal grouped-query attention in one kernel on codestack's own wasm kernels, forward and
  * backward (a custom gradient whose backward is one kernel too), or `undefined` when they are not
  * bound (another backend, or `kernels: 'tfjs'`), for the caller's tensor path.
@@ -68,7 +77,7 @@ function forward(tf: TensorFlow, query: Tensor3D, keysTransposed: Tensor3D, valu
  * probabilities.
  */
 export function causalAttention(tf: TensorFlow, query: Tensor3D, keysTransposed: Tensor3D, values: Tensor3D, groups: number, differentiable: boolean): Tensor3D | undefined {
-  if (wasmKernelsFor(tf) === undefined) return undefined;
+  if (!causalAttentionRuns(tf)) return undefined;
   register(tf);
   if (!differentiable) {
     const [out, stats] = forward(tf, query, keysTransposed, values, groups);

@@ -27,7 +27,7 @@ export interface ForwardPass {
   readonly cache: KeyValueCache | undefined;
   /** Rotary position embedding tables. */
   readonly rotary: RotaryTables;
-  /** The additive causal mask, `undefined` with one token per sequence. */
+  /** The additive causal mask for the tensor path of attention; `undefined` with one token per sequence or where codestack's attention kernel runs (see `causalAttentionRuns`). */
   readonly mask: tfCore.Tensor2D | undefined;
   /** `input @ weight` of one projection of one layer, through the model's linear hook. */
   project(input: tfCore.Tensor2D, layer: number, projection: ProjectionName): tfCore.Tensor2D;

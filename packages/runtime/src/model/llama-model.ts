@@ -7,7 +7,7 @@ import { embeddingLookup } from '../ops/embedding-lookup.js';
 import { matMul2d } from '../ops/mat-mul-2d.js';
 import { rmsNorm } from '../ops/rms-norm.js';
 import { causalMask } from '../ops/causal-mask.js';
-import { wasmKernelsFor } from '../kernels/wasm-kernels.js';
+import { causalAttentionRuns } from '../kernels/causal-attention.js';
 import { registerSharedIdentityKernel } from '../ops/shared-identity-kernel.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { KeyValueCache } from './key-value-cache.js';
@@ -354,7 +354,7 @@ export class LlamaModel {
       cache,
       rotary: this.rotary,
       // codestack's attention kernel applies causality itself; only the tensor path reads a mask.
-      mask: tokens > 1 && wasmKernelsFor(tf) === undefined ? causalMask(tf, groups, tokens, offset, offset + tokens) : undefined,
+      mask: tokens > 1 && !causalAttentionRuns(tf) ? causalMask(tf, groups, tokens, offset, offset + tokens) : undefined,
       project: (input, layer, projection) => this.project(input, layer, projection, differentiable),
       normalize: (input, weightName) => rmsNorm(tf, input, this.getWeight(weightName), config.normEpsilon, differentiable),
     };
