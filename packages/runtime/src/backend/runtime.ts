@@ -70,9 +70,12 @@ export interface RuntimeOptions {
   loadModule?: ModuleLoader;
   /**
    * Which kernels do the hot work on the `wasm` backend: `codestack` (the default) runs
-   * codestack's own WebAssembly SIMD kernels where they apply (the cached decode step's products
-   * and attention), on tfjs-wasm's own memory; `tfjs` uses tfjs-wasm's kernels only (the bench
-   * compares the two). The other backends ignore it.
+   * codestack's own WebAssembly SIMD kernels where they apply (the matrix products, attention,
+   * RMSNorm, SwiGLU, the cross-entropy loss and AdamW in training, the whole cached decode step
+   * with its key/value cache), on tfjs-wasm's own memory; `tfjs` uses tfjs-wasm's kernels only
+   * (the bench compares the two). The choice belongs to the backend instance, so it holds for every
+   * runtime on that wasm build in the process, the last one created deciding. The other backends
+   * ignore it.
    */
   kernels?: KernelChoice;
 }

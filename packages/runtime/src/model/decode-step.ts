@@ -169,16 +169,18 @@ function tensorProducts(model: DecodeStepModel): DecodeProducts {
 
 /**
  * One incremental decoding step (one new token per sequence) with the key/value cache written in
- * place: per layer, the seven projections (matrix-vector products) and attention's two batched
- * products and softmax are the only kernels; the norms, the rotary embedding, SwiGLU and the
+ * place: per layer, the seven projections (matrix-vector products) and attention (two batched
+ * products and a softmax, or one kernel of codestack's) are the only kernels; the norms, the rotary embedding, SwiGLU and the
  * residual sums are JavaScript loops over a few hundred values. With a tensor per operation, per-kernel overhead
  * dominated a step (92 kernels for a 4-layer model). Every tensor it makes is released before it
  * returns, except the two results, which the caller owns: the final hidden states (after the final
  * norm, [batch, hidden]) and the logits ([batch, vocabulary]). Advances the cache by one position.
  * Throws {@link InvalidArgumentError} when the cache already holds `maximumContext` positions.
  *
- * It reads every weight and the cache as JavaScript arrays, so it is for the `wasm` and `cpu`
- * backends only (`computesOnHost` in backend/host-compute.ts): on tfjs-node(-gpu) each read would be a
+ * On codestack's wasm kernels, the projections, the head and attention read the weights and the
+ * cache in place in the backend's memory (attention is one kernel per layer); elsewhere it reads
+ * them as JavaScript arrays. Either way it is for the `wasm` and `cpu` backends only
+ * (`computesOnHost` in backend/host-compute.ts): on tfjs-node(-gpu) each read would be a
  * device-to-host transfer, and the model takes the tensor path there.
  */
 export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyValueCache): { final: Tensor2D; logits: Tensor2D } {
