@@ -124,12 +124,20 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     expect(first.keys.buffer).toBe(memoryBuffer());
     first.keys.set([1, 2, 3], 0);
     first.values.set([4, 5, 6], 0);
+    // Keys [slices, head, capacity], values [slices, capacity, head]: slice 1's key row 1 and its
+    // position 2 lie at offsets that move with the capacity, so a flat copy would misplace them.
+    const capacity = cache.allocatedLength;
+    first.keys.set([7, 8, 9], (1 * 4 + 1) * capacity);
+    first.values.set([10, 11, 12, 13], (capacity + 2) * 4);
     cache.advance(3);
     // Past the first capacity: the blocks are reallocated and the positions copied.
     const grown = cache.storage(1, 2, 4, 300, tf);
-    expect(cache.allocatedLength).toBeGreaterThanOrEqual(300);
+    const grownCapacity = cache.allocatedLength;
+    expect(grownCapacity).toBeGreaterThanOrEqual(300);
     expect(Array.from(grown.keys.subarray(0, 3))).toEqual([1, 2, 3]);
     expect(Array.from(grown.values.subarray(0, 3))).toEqual([4, 5, 6]);
+    expect(Array.from(grown.keys.subarray((1 * 4 + 1) * grownCapacity, (1 * 4 + 1) * grownCapacity + 3))).toEqual([7, 8, 9]);
+    expect(Array.from(grown.values.subarray((grownCapacity + 2) * 4, (grownCapacity + 2) * 4 + 4))).toEqual([10, 11, 12, 13]);
     // A large tensor grows the memory and detaches every earlier view; a new request sees the same values.
     const large = tf.zeros([memoryBuffer().byteLength / 4 + 4 * 1024 * 1024]);
     expect(grown.keys.length).toBe(0);
@@ -145,8 +153,10 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     const memoryBytes = (): number => (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer.byteLength;
     const make = (): void => {
       const cache = new KeyValueCache(1, 1);
-      // 16 heads x 64 x 1024 positions x 2 (keys, values) x 4 bytes = 8 MiB
-      cache.storage(0, 16, 64, 1024, tf).keys[0] = 1;
+      // 16 heads x 64 x 1024 positions x 2 (keys, values) x 4 bytes = 8 MiB, in the backend's memory
+      const storage = cache.storage(0, 16, 64, 1024, tf);
+      expect(storage.keys.buffer).toBe((tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer);
+      storage.keys[0] = 1;
       cache.dispose();
     };
     make();
