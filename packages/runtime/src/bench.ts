@@ -24,6 +24,7 @@ import { parameterCount, type ModelConfig } from './model/model-config.js';
 import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
 import { referenceConfigs, runSpeedJob, type DecodeMeasurement, type Rate, type SpeedJob, type TrainingMeasurement } from './bench/speed-measurements.bench.js';
 import { measureOurs, measurePyTorch, pyTorchAvailability } from './bench/measurement-processes.bench.js';
+import { engineHasRelaxedSimd } from './kernels/wasm-kernels.js';
 
 const contexts = [64, 256, 512];
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   const decodeSteps = quick ? 24 : 64;
   const only = process.env.CODESTACK_BENCH_MODELS?.split(',') ?? (quick ? ['1M'] : Object.keys(referenceConfigs));
   const pytorch = pyTorchAvailability();
+  const relaxedByDefault = engineHasRelaxedSimd();
   const contenders: Contender[] = [
     { name: 'threads1', library: 'ours', threads: 1, workers: 1 },
     { name: 'threads2', library: 'ours', threads: 2, workers: 1 },
@@ -77,8 +79,13 @@ async function main(): Promise<void> {
     // Decode only: the same with tfjs-wasm's kernels alone, to show what codestack's own replace.
     { name: 'threads1TfjsKernels', library: 'ours', threads: 1, workers: 1, kernels: 'tfjs' },
     // With relaxed SIMD (the V8 flag on Node 20; default in newer V8): the fused-multiply-add build.
-    { name: 'threads1RelaxedSimd', library: 'ours', threads: 1, workers: 1, relaxedSimd: true },
-    { name: 'workers2RelaxedSimd', library: 'ours', threads: 1, workers: 2, relaxedSimd: true },
+    // Where the engine ships relaxed SIMD (Node 22 and later) the defaults above already run it.
+    ...(relaxedByDefault
+      ? []
+      : [
+          { name: 'threads1RelaxedSimd', library: 'ours', threads: 1, workers: 1, relaxedSimd: true } as const,
+          { name: 'workers2RelaxedSimd', library: 'ours', threads: 1, workers: 2, relaxedSimd: true } as const,
+        ]),
     ...(pytorch.available
       ? [
           { name: 'threads1', library: 'pytorch', threads: 1, workers: 1 } as const,
@@ -137,18 +144,17 @@ async function main(): Promise<void> {
       threads1: trainingOf('ours', 'threads1')!,
       threads2: trainingOf('ours', 'threads2')!,
       workers2: trainingOf('ours', 'workers2')!,
-      threads1RelaxedSimd: trainingOf('ours', 'threads1RelaxedSimd')!,
-      workers2RelaxedSimd: trainingOf('ours', 'workers2RelaxedSimd')!,
     };
+    const relaxed = relaxedByDefault ? undefined : { threads1: trainingOf('ours', 'threads1RelaxedSimd')!, workers2: trainingOf('ours', 'workers2RelaxedSimd')! };
     const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
     // Our best on this Node's defaults, and with relaxed SIMD switched on (reported apart).
     const oursBest = Math.max(ours.threads1.wall, ours.threads2.wall, ours.workers2.wall);
-    const oursBestRelaxed = Math.max(ours.threads1RelaxedSimd.wall, ours.workers2RelaxedSimd.wall);
+    const oursBestRelaxed = relaxed === undefined ? oursBest : Math.max(relaxed.threads1.wall, relaxed.workers2.wall);
     const theirsBest = theirs === undefined ? undefined : Math.max(theirs.threads1.wall, theirs.threads2.wall);
     const decodeRows: Record<string, unknown> = {};
     const decodeSummary: string[] = [];
     for (const context of contexts) {
-      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)!, threads1TfjsKernels: decodeOf('ours', 'threads1TfjsKernels', context)!, threads1RelaxedSimd: decodeOf('ours', 'threads1RelaxedSimd', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
+      const row = { ours: { threads1: decodeOf('ours', 'threads1', context)!, threads2: decodeOf('ours', 'threads2', context)!, threads1TfjsKernels: decodeOf('ours', 'threads1TfjsKernels', context)!, threads1RelaxedSimd: decodeOf('ours', relaxedByDefault ? 'threads1' : 'threads1RelaxedSimd', context)! }, pytorch: pytorch.available ? { threads1: decodeOf('pytorch', 'threads1', context)!, threads2: decodeOf('pytorch', 'threads2', context)! } : undefined };
       const best = Math.max(row.ours.threads1.wall, row.ours.threads2.wall);
       const theirsDecodeBest = row.pytorch === undefined ? undefined : Math.max(row.pytorch.threads1.wall, row.pytorch.threads2.wall);
       decodeRows[context] = {
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
         relaxedSimdOverPyTorchBest: theirsDecodeBest === undefined ? undefined : ratio(row.ours.threads1RelaxedSimd.wall, theirsDecodeBest),
       };
       decodeSummary.push(
-        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)} (tfjs kernels ${Math.round(row.ours.threads1TfjsKernels.wall)}, relaxed SIMD ${Math.round(row.ours.threads1RelaxedSimd.wall)})` +
+        `${context}: ${Math.round(row.ours.threads1.wall)}/${Math.round(row.ours.threads2.wall)} (tfjs kernels ${Math.round(row.ours.threads1TfjsKernels.wall)}${relaxedByDefault ? '' : `, relaxed SIMD ${Math.round(row.ours.threads1RelaxedSimd.wall)}`})` +
           (row.pytorch === undefined ? '' : ` vs ${Math.round(row.pytorch.threads1.wall)}/${Math.round(row.pytorch.threads2.wall)} (${ratio(best, theirsDecodeBest as number)}x)`),
       );
     }
@@ -166,7 +172,8 @@ async function main(): Promise<void> {
       parameters: parameterCount(config),
       training: {
         batch: '8x128',
-        ours,
+        ours: { ...ours, threads1RelaxedSimd: relaxed?.threads1, workers2RelaxedSimd: relaxed?.workers2 },
+        relaxedSimdIsDefault: relaxedByDefault,
         pytorch: theirs,
         twoThreadsOverOne: ratio(ours.threads2.wall, ours.threads1.wall),
         twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
@@ -182,8 +189,9 @@ async function main(): Promise<void> {
     summaries.push(
       `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x) / ${Math.round(ours.workers2.wall)} 2 workers` +
         (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
-        `; relaxed SIMD train ${Math.round(ours.threads1RelaxedSimd.wall)} 1t / ${Math.round(ours.workers2RelaxedSimd.wall)} 2 workers` +
-        (theirs === undefined ? '' : ` (best/best ${ratio(oursBestRelaxed, theirsBest as number)}x)`) +
+        (relaxed === undefined
+          ? '; relaxed SIMD is this engine\'s default'
+          : `; relaxed SIMD train ${Math.round(relaxed.threads1.wall)} 1t / ${Math.round(relaxed.workers2.wall)} 2 workers` + (theirs === undefined ? '' : ` (best/best ${ratio(oursBestRelaxed, theirsBest as number)}x)`)) +
         `; decode 1t/2t ${decodeSummary.join(', ')}`,
     );
   }
