@@ -1,7 +1,7 @@
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
-import { applyKnnOptions, cacheEnabled, cacheOptions } from './knn-options.js';
+import { applyKnnOptions, checkKnnArguments, cacheEnabled, cacheOptions } from './knn-options.js';
 
 /** `codestack complete`. */
 export async function completeCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -17,6 +17,7 @@ export async function completeCommand(args: readonly string[], context: CliConte
       .map((entry) => `${entry}\n`)
       .join('');
   } else prefix = await readInput(undefined, context);
+  checkKnnArguments(values);
   const resolved = await resolveModel(values, context);
   const { tokenizer, contextTokens } = resolved;
   // On by default for a local model: on the validation API-member set it took exact answers from 0 to 33 of 143 (eval completion --cases validation.jsonl --cache, at defaultCacheSettings).

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
 import { modelOptions, resolveModel, resolveRetriever } from './resolve-model.js';
-import { applyKnnOptions, cacheEnabled, cacheOptions } from './knn-options.js';
+import { applyKnnOptions, checkKnnArguments, cacheEnabled, cacheOptions } from './knn-options.js';
 
 /** `codestack eval completion`. */
 export async function completionEvalCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -37,6 +37,7 @@ export async function completionEvalCommand(args: readonly string[], context: Cl
     if (sources.length === 0) throw new InvalidArgumentError({ argument: '--data', message: `no JavaScript or TypeScript sources in ${values.data}` });
   }
   const casesPerFile = positiveInteger(values['cases-per-file'], '--cases-per-file', 4);
+  checkKnnArguments(values);
   const resolved = await resolveModel(values, context);
   const { tokenizer, contextTokens } = resolved;
   const cache = cacheEnabled(values);

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, projectRelativePath, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
-import { applyKnnOptions, datastoreOptions } from './knn-options.js';
+import { applyKnnOptions, checkKnnArguments, datastoreOptions } from './knn-options.js';
 
 /** `codestack generate "<task>"`. */
 export async function generateCommand(args: readonly string[], context: CliContext): Promise<number> {
@@ -19,6 +19,7 @@ export async function generateCommand(args: readonly string[], context: CliConte
   if (!task.trim()) throw new InvalidArgumentError({ argument: 'task', message: 'generate needs a task, such as codestack generate "write clamp"' });
   const language = values.language ?? 'typescript';
   if (language !== 'typescript' && language !== 'javascript') throw new InvalidArgumentError({ argument: '--language', message: 'must be typescript or javascript' });
+  checkKnnArguments(values);
   const resolved = await resolveModel(values, context);
   const { tokenizer, contextTokens } = resolved;
   const model = await applyKnnOptions(values, resolved, context, false);

@@ -49,6 +49,23 @@ function numberOption(value: string | undefined, name: string): number | undefin
 }
 
 /**
+ * The checks of the kNN options that need no model: `--datastore` with `--adapter` (a datastore
+ * applies to the base model only) is refused, and the `--knn-*` numbers must parse. Commands call
+ * it before loading a model, so a wrong combination fails at once; {@link applyKnnOptions} calls
+ * it too.
+ */
+export function checkKnnArguments(values: KnnValues): void {
+  if (values.datastore !== undefined && values.adapter !== undefined) {
+    throw new InvalidArgumentError({
+      argument: '--datastore',
+      message:
+        "a kNN datastore applies to the base model only: --adapter merges an adapter into the weights, which changes the hidden states the datastore's keys were taken from. Drop --adapter to use the datastore (with serve, --lora-modules serves the adapter by name: its requests run without the datastore, the base model's use it)",
+    });
+  }
+  for (const name of ['knn-lambda', 'knn-neighbours', 'knn-temperature'] as const) numberOption(values[name], `--${name}`);
+}
+
+/**
  * Wraps the resolved model in `knnDatastoreMiddleware` when `--datastore DIR` is given or `cache`
  * is on: loads the datastore against the local model's weights and tokenizer (a datastore built
  * for other weights is refused with `MISMATCHED_FILE`). λ, k and temperature default to
@@ -61,13 +78,7 @@ function numberOption(value: string | undefined, name: string): number | undefin
  * the request's adapter in place, applies to all).
  */
 export async function applyKnnOptions(values: KnnValues, resolved: ResolvedModel, context: CliContext, cache: boolean): Promise<LanguageModel> {
-  if (values.datastore !== undefined && values.adapter !== undefined) {
-    throw new InvalidArgumentError({
-      argument: '--datastore',
-      message:
-        "a kNN datastore applies to the base model only: --adapter merges an adapter into the weights, which changes the hidden states the datastore's keys were taken from. Drop --adapter to use the datastore (with serve, --lora-modules serves the adapter by name: its requests run without the datastore, the base model's use it)",
-    });
-  }
+  checkKnnArguments(values);
   const overrides = {
     ...(values['knn-lambda'] === undefined ? {} : { lambda: numberOption(values['knn-lambda'], '--knn-lambda')! }),
     ...(values['knn-neighbours'] === undefined ? {} : { k: numberOption(values['knn-neighbours'], '--knn-neighbours')! }),

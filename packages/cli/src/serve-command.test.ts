@@ -71,9 +71,10 @@ describe('codestack serve --lora-modules', () => {
 
   it('refuses --datastore with a merged --adapter, saying a datastore is the base model’s only, and says so in the help', async () => {
     const context = { stdout: new PassThrough(), stderr: new PassThrough() };
-    // Refused before the datastore is read: without the check, loading 'no-such-store' would fail with MISSING_FILE
-    // (and a real datastore with MISMATCHED_FILE, as the merged adapter changed the weights).
-    const refusal = serveCommand(['--port', '0', '--adapter', 'rxjs', '--datastore', 'no-such-store'], context);
+    // Refused before any model or datastore is read: were the check later, 'no-such-model' would fail
+    // first with a missing file (and a real datastore with MISMATCHED_FILE, as the merged adapter
+    // changed the weights).
+    const refusal = serveCommand(['--port', '0', '--model', 'no-such-model', '--adapter', 'rxjs', '--datastore', 'no-such-store'], context);
     await expect(refusal).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: '--datastore' });
     await expect(refusal).rejects.toThrow(/base model only/);
     expect(commandHelp.serve).toContain('adapter requests run without it');

@@ -4,7 +4,7 @@ import { InvalidArgumentError, type LanguageModel } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
 import { modelOptions, resolveModel, type ResolvedModel } from './resolve-model.js';
-import { applyKnnOptions, datastoreOptions } from './knn-options.js';
+import { applyKnnOptions, checkKnnArguments, datastoreOptions } from './knn-options.js';
 
 /** One `--lora-modules` entry: the id it is served as and its adapter directory. */
 export interface LoraModule {
@@ -64,6 +64,7 @@ export async function serveCommand(args: readonly string[], context: CliContext)
   let model: LanguageModel;
   let modules: LoraModule[] = [];
   let resolved: ResolvedModel;
+  checkKnnArguments(values);
   if (loraValues.length === 0) resolved = await resolveModel(values, context);
   else {
     if (values['base-url'] !== undefined || (values.model === undefined && (context.environment ?? {}).OPENAI_BASE_URL)) {
