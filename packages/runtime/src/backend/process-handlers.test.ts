@@ -4,17 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runNodeProcess } from '../__fixtures__/run-node-process.js';
+import { runNodeProcess, type NodeProcessResult } from '../__fixtures__/run-node-process.js';
 
 // A fresh Node process per case: the host application, importing the built package.
 const entry = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 let directory: string;
 
-async function runApplication(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runApplication(source: string): Promise<NodeProcessResult> {
   const file = join(directory, `application-${Math.random().toString(36).slice(2)}.mjs`);
   await writeFile(file, source);
-  const { code, stdout, stderr } = await runNodeProcess([file]);
-  return { code, stdout, stderr };
+  return runNodeProcess([file]);
 }
 
 beforeAll(async () => {
