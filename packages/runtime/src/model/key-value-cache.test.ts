@@ -3,6 +3,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { LlamaModel } from './llama-model.js';
 import { KeyValueCache } from './key-value-cache.js';
+import { wasmKernelsFor } from '../kernels/wasm-kernels.js';
 import { tinyConfig } from '../__fixtures__/test-configs.js';
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
@@ -163,6 +164,62 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     const before = memoryBytes();
     for (let index = 0; index < 1000; index++) make();
     expect(memoryBytes()).toBe(before);
+  });
+
+  it('moves to JavaScript arrays, content kept and blocks given back, when the wasm memory is exhausted while growing', async () => {
+    const { tf } = await createRuntime({ backend: 'wasm' });
+    const kernels = wasmKernelsFor(tf)!;
+    const live = new Set<number>();
+    const allocate = kernels.allocate.bind(kernels);
+    const release = kernels.release.bind(kernels);
+    kernels.allocate = (floats: number): number => {
+      const pointer = allocate(floats);
+      live.add(pointer);
+      return pointer;
+    };
+    kernels.release = (pointer: number): void => {
+      live.delete(pointer);
+      release(pointer);
+    };
+    try {
+      const cache = new KeyValueCache(2, 1, { maximumLength: 4096 });
+      const layer0 = cache.storage(0, 2, 4, 3, tf);
+      layer0.keys.set([1, 2, 3], 0);
+      const layer1 = cache.storage(1, 2, 4, 3, tf);
+      layer1.values.set([4, 5, 6, 7], 0);
+      expect(live.size).toBe(4);
+      cache.advance(3);
+      // The second layer's reallocation fails: both layers leave the memory with what they held.
+      let calls = 0;
+      kernels.allocate = (floats: number): number => {
+        calls += 1;
+        if (calls > 2) throw new Error('cannot allocate (simulated exhaustion)');
+        const pointer = allocate(floats);
+        live.add(pointer);
+        return pointer;
+      };
+      const grown = cache.storage(0, 2, 4, 300, tf);
+      expect(live.size).toBe(0);
+      expect(grown.keys.byteOffset).toBe(0);
+      expect(grown.keys.buffer.byteLength).toBe(grown.keys.byteLength);
+      expect(cache.allocatedLength).toBeGreaterThanOrEqual(300);
+      expect(Array.from(grown.keys.subarray(0, 3))).toEqual([1, 2, 3]);
+      expect(Array.from(cache.storage(1, 2, 4, 300, tf).values.subarray(0, 4))).toEqual([4, 5, 6, 7]);
+      cache.dispose();
+      // A cache whose very first blocks cannot be had starts in arrays.
+      kernels.allocate = (): number => {
+        throw new Error('cannot allocate (simulated exhaustion)');
+      };
+      const fresh = new KeyValueCache(1, 1);
+      const storage = fresh.storage(0, 2, 4, 3, tf);
+      expect(storage.keys.byteOffset).toBe(0);
+      expect(storage.keys.buffer.byteLength).toBe(storage.keys.byteLength);
+      fresh.dispose();
+    } finally {
+      delete (kernels as Partial<typeof kernels>).allocate;
+      delete (kernels as Partial<typeof kernels>).release;
+    }
+    expect(kernels.allocate).toBe(Object.getPrototypeOf(kernels).allocate);
   });
 
   it('stays in JavaScript arrays without tf, with kernels: tfjs, or on cpu', async () => {
