@@ -116,6 +116,12 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   });
 }
 
+/** Its own buffer, exactly its size: not a view of the wasm memory. */
+function expectOwnArray(values: Float32Array): void {
+  expect(values.byteOffset).toBe(0);
+  expect(values.buffer.byteLength).toBe(values.byteLength);
+}
+
 describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
   it('keeps its arrays in the backend memory, keeps their content through its own growth and the memory’s, and gives them back on dispose', async () => {
     const { tf } = await createRuntime({ backend: 'wasm' });
@@ -166,13 +172,15 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     expect(memoryBytes()).toBe(before);
   });
 
-  it('moves to JavaScript arrays, content kept and blocks given back, when the wasm memory is exhausted while growing', async () => {
+  it('moves to JavaScript arrays, content kept and blocks given back, when the wasm memory runs out at the first blocks or while growing', async () => {
     const { tf } = await createRuntime({ backend: 'wasm' });
     const kernels = wasmKernelsFor(tf)!;
     const live = new Set<number>();
     const allocate = kernels.allocate.bind(kernels);
     const release = kernels.release.bind(kernels);
+    let allocationsLeft = Number.POSITIVE_INFINITY;
     kernels.allocate = (floats: number): number => {
+      if (allocationsLeft-- <= 0) throw new Error('cannot allocate (simulated exhaustion)');
       const pointer = allocate(floats);
       live.add(pointer);
       return pointer;
@@ -183,37 +191,23 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
     };
     try {
       const cache = new KeyValueCache(2, 1, { maximumLength: 4096 });
-      const layer0 = cache.storage(0, 2, 4, 3, tf);
-      layer0.keys.set([1, 2, 3], 0);
-      const layer1 = cache.storage(1, 2, 4, 3, tf);
-      layer1.values.set([4, 5, 6, 7], 0);
+      cache.storage(0, 2, 4, 3, tf).keys.set([1, 2, 3], 0);
+      cache.storage(1, 2, 4, 3, tf).values.set([4, 5, 6, 7], 0);
       expect(live.size).toBe(4);
       cache.advance(3);
-      // The second layer's reallocation fails: both layers leave the memory with what they held.
-      let calls = 0;
-      kernels.allocate = (floats: number): number => {
-        calls += 1;
-        if (calls > 2) throw new Error('cannot allocate (simulated exhaustion)');
-        const pointer = allocate(floats);
-        live.add(pointer);
-        return pointer;
-      };
+      // Layer 0's new keys and values fit, layer 1's do not: both layers leave the memory with what they held.
+      allocationsLeft = 2;
       const grown = cache.storage(0, 2, 4, 300, tf);
       expect(live.size).toBe(0);
-      expect(grown.keys.byteOffset).toBe(0);
-      expect(grown.keys.buffer.byteLength).toBe(grown.keys.byteLength);
+      expectOwnArray(grown.keys);
       expect(cache.allocatedLength).toBeGreaterThanOrEqual(300);
       expect(Array.from(grown.keys.subarray(0, 3))).toEqual([1, 2, 3]);
       expect(Array.from(cache.storage(1, 2, 4, 300, tf).values.subarray(0, 4))).toEqual([4, 5, 6, 7]);
       cache.dispose();
       // A cache whose very first blocks cannot be had starts in arrays.
-      kernels.allocate = (): number => {
-        throw new Error('cannot allocate (simulated exhaustion)');
-      };
+      allocationsLeft = 0;
       const fresh = new KeyValueCache(1, 1);
-      const storage = fresh.storage(0, 2, 4, 3, tf);
-      expect(storage.keys.byteOffset).toBe(0);
-      expect(storage.keys.buffer.byteLength).toBe(storage.keys.byteLength);
+      expectOwnArray(fresh.storage(0, 2, 4, 3, tf).keys);
       fresh.dispose();
     } finally {
       delete (kernels as Partial<typeof kernels>).allocate;
@@ -225,10 +219,7 @@ describe('KeyValueCache in the wasm memory (codestack kernels)', () => {
   it('stays in JavaScript arrays without tf, with kernels: tfjs, or on cpu', async () => {
     const inJavaScript = (tf: Parameters<KeyValueCache['storage']>[4]): void => {
       const cache = new KeyValueCache(1, 1);
-      const storage = cache.storage(0, 2, 4, 3, tf);
-      // its own buffer, exactly its size: not a view of the wasm memory
-      expect(storage.keys.byteOffset).toBe(0);
-      expect(storage.keys.buffer.byteLength).toBe(storage.keys.byteLength);
+      expectOwnArray(cache.storage(0, 2, 4, 3, tf).keys);
       cache.dispose();
     };
     inJavaScript(undefined);
