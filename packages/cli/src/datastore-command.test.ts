@@ -89,6 +89,10 @@ describe('codestack datastore build', () => {
     const endpoint = await runBin(['complete', '--base-url', 'http://127.0.0.1:9/v1', '--cache', '--json'], promptText);
     expect(endpoint.code).toBe(2);
     expect(JSON.parse(endpoint.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    // A --knn-* value that is not a number is refused by name, before any model loads.
+    const notANumber = await runBin(['complete', '--model', path('no-model-here'), '--cache', '--knn-neighbours', 'many', '--json'], promptText);
+    expect(notANumber.code).toBe(2);
+    expect(JSON.parse(notANumber.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining("--knn-neighbours': must be a number, got 'many'") } });
     const missing = await runBin(['datastore', 'build', '--model', path('model'), '--from', 'no-such-package-here', '--out', path('never'), '--json'], '', { cwd: path('project') });
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'MISSING_FILE' } });

@@ -48,13 +48,22 @@ function numberOption(value: string | undefined, name: string): number | undefin
   return number;
 }
 
+/** The `--knn-*` numbers given, as overrides of the default λ, k and temperature. */
+export interface KnnOverrides {
+  lambda?: number;
+  k?: number;
+  temperature?: number;
+}
+
 /**
  * The checks of the kNN options that need no model: `--datastore` with `--adapter` (a datastore
  * applies to the base model only) is refused, and the `--knn-*` numbers must parse. Commands call
  * it before loading a model, so a wrong combination fails at once; {@link applyKnnOptions} calls
- * it too.
+ * it too and uses the numbers it returns.
+ *
+ * @returns the `--knn-*` numbers given, parsed once.
  */
-export function checkKnnArguments(values: KnnValues): void {
+export function checkKnnArguments(values: KnnValues): KnnOverrides {
   if (values.datastore !== undefined && values.adapter !== undefined) {
     throw new InvalidArgumentError({
       argument: '--datastore',
@@ -62,7 +71,14 @@ export function checkKnnArguments(values: KnnValues): void {
         "a kNN datastore applies to the base model only: --adapter merges an adapter into the weights, which changes the hidden states the datastore's keys were taken from. Drop --adapter to use the datastore (with serve, --lora-modules serves the adapter by name: its requests run without the datastore, the base model's use it)",
     });
   }
-  for (const name of ['knn-lambda', 'knn-neighbours', 'knn-temperature'] as const) numberOption(values[name], `--${name}`);
+  const lambda = numberOption(values['knn-lambda'], '--knn-lambda');
+  const k = numberOption(values['knn-neighbours'], '--knn-neighbours');
+  const temperature = numberOption(values['knn-temperature'], '--knn-temperature');
+  return {
+    ...(lambda === undefined ? {} : { lambda }),
+    ...(k === undefined ? {} : { k }),
+    ...(temperature === undefined ? {} : { temperature }),
+  };
 }
 
 /**
@@ -78,12 +94,7 @@ export function checkKnnArguments(values: KnnValues): void {
  * the request's adapter in place, applies to all).
  */
 export async function applyKnnOptions(values: KnnValues, resolved: ResolvedModel, context: CliContext, cache: boolean): Promise<LanguageModel> {
-  checkKnnArguments(values);
-  const overrides = {
-    ...(values['knn-lambda'] === undefined ? {} : { lambda: numberOption(values['knn-lambda'], '--knn-lambda')! }),
-    ...(values['knn-neighbours'] === undefined ? {} : { k: numberOption(values['knn-neighbours'], '--knn-neighbours')! }),
-    ...(values['knn-temperature'] === undefined ? {} : { temperature: numberOption(values['knn-temperature'], '--knn-temperature')! }),
-  };
+  const overrides = checkKnnArguments(values);
   if (values.datastore === undefined && !cache) {
     if (Object.keys(overrides).length > 0) throw new InvalidArgumentError({ argument: '--knn-lambda', message: 'the --knn-* options apply with --datastore DIR or --cache' });
     return resolved.model;
