@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createProgressReporter, writeFileAtomic } from '@codestack/core';
+import { createProgressReporter, InvalidArgumentError, writeFileAtomic } from '@codestack/core';
 import { createRuntime } from '@codestack/runtime';
 import { collectCorpus } from './collect-corpus.js';
 import { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
@@ -71,6 +71,20 @@ const { positionals, values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
+/**
+ * The number given as `--name`, or undefined when it is absent. A value that is not a finite
+ * number is refused with `INVALID_ARGUMENT`, so `--steps 8k` fails at once instead of becoming NaN.
+ */
+function numberValue(name: keyof typeof values): number | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(number)) {
+    throw new InvalidArgumentError({ argument: `--${name}`, message: `must be a number, got '${String(value)}'` });
+  }
+  return number;
+}
+
 /** The `@types/node` docs as the completion prompt's retriever. */
 async function nodeTypesRetriever(): Promise<import('@codestack/core').Retriever> {
   const { DocsIndex, loadTypeScriptDocs } = await import('@codestack/retrieval');
@@ -80,7 +94,7 @@ async function nodeTypesRetriever(): Promise<import('@codestack/core').Retriever
 
 /** The runtime every command runs on: `--backend`, and `--threads` for the wasm backend's threaded build. */
 function openRuntime(): ReturnType<typeof createRuntime> {
-  const threads = values.threads === 'auto' ? 'auto' : Number(values.threads);
+  const threads = values.threads === 'auto' ? 'auto' : numberValue('threads')!;
   return createRuntime({ backend: values.backend as 'auto', threads });
 }
 
@@ -107,7 +121,7 @@ switch (positionals[0]) {
     const manifest = await prepareTrainingData({
       corpusDirectory: resolve(values.corpus),
       outputDirectory: resolve(values.data),
-      baseTokenCount: Number(values['base-tokens']),
+      baseTokenCount: numberValue('base-tokens')!,
       progress: createProgressReporter({ label: 'prepare', json }),
       signal: controller.signal,
     });
@@ -122,11 +136,11 @@ switch (positionals[0]) {
       runtime,
       dataDirectory: resolve(values.data),
       runDirectory: resolve(values.run),
-      totalSteps: Number(values.steps),
-      timeBudgetMinutes: values.minutes === undefined ? undefined : Number(values.minutes),
-      maximumStepsNow: values['steps-now'] === undefined ? undefined : Number(values['steps-now']),
-      workers: Number(values.workers),
-      checkpointEvery: Number(values['checkpoint-every']),
+      totalSteps: numberValue('steps')!,
+      timeBudgetMinutes: numberValue('minutes'),
+      maximumStepsNow: numberValue('steps-now'),
+      workers: numberValue('workers')!,
+      checkpointEvery: numberValue('checkpoint-every')!,
       json,
       signal: controller.signal,
     });
@@ -156,7 +170,7 @@ switch (positionals[0]) {
       corpusDirectory: resolve(values.corpus),
       outputDirectory: resolve(values.out ?? '.cache/domain-tuning'),
       adapterDirectory: resolve(values['adapter-out']),
-      ...(values.steps === undefined ? {} : { steps: Number(values.steps) }),
+      ...(values.steps === undefined ? {} : { steps: numberValue('steps')! }),
       json,
       signal: controller.signal,
     });
@@ -164,7 +178,7 @@ switch (positionals[0]) {
     break;
   }
   case 'api-sets': {
-    const seed = Number(values.seed);
+    const seed = numberValue('seed')!;
     const started = performance.now();
     const sets = await buildApiCompletionSets({ resolveFrom: process.cwd(), seed, signal: controller.signal });
     const manifest = await writeApiCompletionSets(sets, resolve(values.out ?? 'data/api-completion'), seed);
@@ -185,7 +199,7 @@ switch (positionals[0]) {
         corpusDirectory: resolve(values.corpus),
         outputDirectory: resolve(values.out),
         selection: values.selection,
-        ...(values['maximum-tokens'] === undefined ? {} : { maximumTokens: Number(values['maximum-tokens']) }),
+        ...(values['maximum-tokens'] === undefined ? {} : { maximumTokens: numberValue('maximum-tokens')! }),
         onProgress: ({ texts, total, entries }) => progress.update({ completed: texts, fields: { of: total, entries } }),
         signal: controller.signal,
       });
@@ -230,10 +244,10 @@ switch (positionals[0]) {
     try {
       const started = performance.now();
       const documents = (await readCorpusSplit(resolve(values.corpus), 'train')).filter((document) => coreModuleBindings(document.text).size > 0);
-      const examples = await buildDocsConditionedExamples({ tokenizer: loaded.tokenizer, documents, retriever, maximumExamples: Number(values.examples), signal: controller.signal });
+      const examples = await buildDocsConditionedExamples({ tokenizer: loaded.tokenizer, documents, retriever, maximumExamples: numberValue('examples')!, signal: controller.signal });
       const examplesSeconds = Math.round((performance.now() - started) / 100) / 10;
       print({ event: 'examples', examples: examples.length, docsNameTheMember: examples.filter((example) => example.docsNameTheMember).length, seconds: examplesSeconds });
-      const steps = values.steps === undefined ? undefined : Number(values.steps);
+      const steps = numberValue('steps');
       for (const [variant, directory] of [['conditioned', values['adapter-out']], ['control', values['control-out']]] as const) {
         const result = await trainDocsConditionedAdapter({
           model: loaded.model,
@@ -282,7 +296,7 @@ switch (positionals[0]) {
       const wanted = values.configurations?.split(',');
       const configurations = wanted === undefined ? all : all.filter((configuration) => wanted.includes(configuration.name));
       const progress = createProgressReporter({ label: 'evaluate-api', json });
-      const bitsPerByteTokens = Number(values['bits-per-byte-tokens']);
+      const bitsPerByteTokens = numberValue('bits-per-byte-tokens')!;
       const table = await runApiCompletionTable({
         tokenizer: base.tokenizer,
         setsDirectory: resolve(values.sets),
