@@ -14,7 +14,8 @@
  * time tables (tf.profile) of one 1M training step and one cached decode step at context 256 (see
  * bench/kernel-profile.bench.ts).
  *
- * `--quick`: the 1M config only, fewer steps. `--profile [--threads N]`: only the kernel tables.
+ * `--quick`: the 1M config only, fewer steps. `--profile [--threads N] [--config 1M|5M]`: only the
+ * kernel tables, of the 1M config unless told.
  * `--measure '<job>'`: one measurement (what the bench runs in each child process).
  * `CODESTACK_BENCH_MODELS=1M,5M` picks the configs; `CODESTACK_BACKEND` the backend.
  */
@@ -218,12 +219,15 @@ async function main(): Promise<void> {
   console.log(kernelProfileSummary(results.kernelProfile as KernelProfile));
 }
 
-/** `--profile [--threads N]`: only the per-kernel tables (a few seconds). */
+/** `--profile [--threads N] [--config 1M|5M]`: only the per-kernel tables (a few seconds). */
 async function profileOnly(): Promise<void> {
   const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
+  const name = optionValue('--config') ?? '1M';
+  const config: ModelConfig | undefined = referenceConfigs[name];
+  if (config === undefined) throw new Error(`--config: expected one of ${Object.keys(referenceConfigs).join(', ')}, got '${name}'`);
   const runtime = await createRuntime({ backend, threads: Number(optionValue('--threads') ?? 1) });
   const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
-  const profile = await kernelProfile(runtime, '1M', referenceConfigs['1M'] as ModelConfig);
+  const profile = await kernelProfile(runtime, name, config);
   const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
   console.log(JSON.stringify({ backend: runtime.backend, device: runtime.device, loadAverage, kernelProfile: profile, loadAverageAfter }, null, 2));
   console.log(`runtime bench --profile, ${runtime.backend} (${runtime.device}), load ${loadAverage.join(' ')}`);
