@@ -2,7 +2,9 @@
  * Benchmark: `npm run bench -w packages/runtime`. Prints one JSON object, then a one-line summary.
  *
  * For the ~1M and ~5M configs of issue 15: training tokens/s (AdamW, batch 8 x 128) on one
- * wasm thread, on two (the threaded SIMD build) and with two data-parallel workers; cached decode
+ * wasm thread, on two (the threaded SIMD build), with two data-parallel workers, and in two
+ * separate one-thread processes at once (added up: the machine's ceiling for any two-way split,
+ * which pays no synchronisation); cached decode
  * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads, and on one thread with
  * tfjs-wasm's kernels alone (`kernels: 'tfjs'`, what codestack's own kernels replace); the same
  * runtime with relaxed SIMD switched on (`--experimental-wasm-relaxed-simd`: the kernels'
@@ -43,6 +45,20 @@ function medianRate(rates: readonly Rate[]): Rate {
   return { wall: Number(median(rates.map((value) => value.wall)).toFixed(1)), cpu: Number(median(rates.map((value) => value.cpu)).toFixed(1)) };
 }
 
+/**
+ * The training rate of processes that ran at once: their wall rates add up, and per CPU second
+ * it is all their tokens over all their CPU time (each process trained the same tokens).
+ */
+function combinedTraining(measurements: readonly TrainingMeasurement[]): TrainingMeasurement {
+  return {
+    tokensPerSecond: {
+      wall: measurements.reduce((total, measurement) => total + measurement.tokensPerSecond.wall, 0),
+      cpu: measurements.length / measurements.reduce((total, measurement) => total + 1 / measurement.tokensPerSecond.cpu, 0),
+    },
+    device: `${measurements.length} processes at once: ${measurements[0]?.device ?? ''}`,
+  };
+}
+
 function ratio(numerator: number, denominator: number): number {
   return Number((numerator / denominator).toFixed(2));
 }
@@ -57,6 +73,12 @@ interface Contender {
   kernels?: KernelChoice;
   /** Ours only: run the process with relaxed SIMD switched on (Node 20 needs the V8 flag). */
   relaxedSimd?: boolean;
+  /**
+   * Training only: run this many identical processes at once and add their rates. Two one-thread
+   * processes that share nothing are the most any two-way split of the work could reach on this
+   * machine (its ceiling for threads or workers), since they pay no synchronisation at all.
+   */
+  processes?: number;
 }
 
 function optionValue(name: string): string | undefined {
@@ -77,6 +99,8 @@ async function main(): Promise<void> {
     { name: 'threads1', library: 'ours', threads: 1, workers: 1 },
     { name: 'threads2', library: 'ours', threads: 2, workers: 1 },
     { name: 'workers2', library: 'ours', threads: 1, workers: 2 },
+    // Training only: the machine's ceiling for two-way parallel work (see Contender.processes).
+    { name: 'processes2', library: 'ours', threads: 1, workers: 1, processes: 2 },
     // Decode only: the same with tfjs-wasm's kernels alone, to show what codestack's own replace.
     { name: 'threads1TfjsKernels', library: 'ours', threads: 1, workers: 1, kernels: 'tfjs' },
     // With relaxed SIMD (the V8 flag on Node 20; default in newer V8): the fused-multiply-add build.
@@ -104,15 +128,17 @@ async function main(): Promise<void> {
     for (const model of only) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const contender of order.filter((entry) => entry.kernels === undefined)) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
-      // Data-parallel workers do not apply to decoding.
-      for (const contender of order.filter((entry) => entry.workers === 1)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
+      // Data-parallel workers and the two-process ceiling do not apply to decoding.
+      for (const contender of order.filter((entry) => entry.workers === 1 && entry.processes === undefined)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
     }
   }
   const progress = process.stderr.isTTY && !json;
   for (const [index, { job, contender }] of plan.entries()) {
     if (progress) process.stderr.write(`\r\x1b[Kruntime bench ${index + 1}/${plan.length}: ${job.model} ${job.kind} ${contender.library} ${contender.name}`);
-    const measure = (): Promise<TrainingMeasurement | DecodeMeasurement> =>
+    const measureOne = (): Promise<TrainingMeasurement | DecodeMeasurement> =>
       contender.library === 'ours' ? measureOurs(job, undefined, { relaxedSimd: contender.relaxedSimd }) : measurePyTorch(job);
+    const measure = async (): Promise<TrainingMeasurement | DecodeMeasurement> =>
+      contender.processes === undefined ? measureOne() : combinedTraining((await Promise.all(Array.from({ length: contender.processes }, measureOne))) as TrainingMeasurement[]);
     // One retry: on this shared machine another job may be rebuilding dist/ (which the data-parallel workers load).
     const measurement = await measure().catch(async () => {
       await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -146,6 +172,7 @@ async function main(): Promise<void> {
       threads2: trainingOf('ours', 'threads2')!,
       workers2: trainingOf('ours', 'workers2')!,
     };
+    const ceiling = trainingOf('ours', 'processes2')!;
     const relaxed = relaxedByDefault ? undefined : { threads1: trainingOf('ours', 'threads1RelaxedSimd')!, workers2: trainingOf('ours', 'workers2RelaxedSimd')! };
     const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
     // Our best on this Node's defaults, and with relaxed SIMD switched on (reported apart).
@@ -178,6 +205,8 @@ async function main(): Promise<void> {
         pytorch: theirs,
         twoThreadsOverOne: ratio(ours.threads2.wall, ours.threads1.wall),
         twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
+        twoProcesses: ceiling,
+        twoProcessesOverOne: ratio(ceiling.wall, ours.threads1.wall),
         oursBestOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBest, theirsBest),
         oursBestWithRelaxedSimdOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBestRelaxed, theirsBest),
       },
@@ -188,7 +217,7 @@ async function main(): Promise<void> {
       },
     };
     summaries.push(
-      `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x) / ${Math.round(ours.workers2.wall)} 2 workers` +
+      `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x) / ${Math.round(ours.workers2.wall)} 2 workers / ${Math.round(ceiling.wall)} in 2 separate processes (${ratio(ceiling.wall, ours.threads1.wall)}x, the two-way ceiling)` +
         (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
         (relaxed === undefined
           ? '; relaxed SIMD is this engine\'s default'
