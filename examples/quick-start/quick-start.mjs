@@ -6,8 +6,9 @@
 // 1. Index the real @types/node declarations once (cached in .cache/docs/types-node).
 // 2. Complete code with retrieved API docs in the prompt (`codestack complete --docs`).
 // 3. Complete the member after `fs` with and without the continuous cache (`--cache`): the file's own
-//    text before the cursor becomes a small kNN datastore, and the earlier `fs.copyFileSync` line
-//    (the evidence, printed) changes the bundled model's answer. Local model only.
+//    text before the cursor becomes a small kNN datastore, and an earlier `fs.` line of the file
+//    (the evidence, printed) changes the bundled model's answer: with the current model to the
+//    `fs.mkdirSync` call of line 7, not the `fs.copyFileSync` the line needs. Local model only.
 // 4. Generate a function from a task: retrieve, budget the prompt, generate, type-check, run the
 //    tests in the sandbox and repair (`codestack generate`). A 1M-parameter model rarely passes;
 //    the step reports what the pipeline did either way.
