@@ -71,6 +71,11 @@ const { positionals, values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
+/** The first of `names` not given, as `--name` (for the error of a command that requires them all). */
+function firstMissing(...names: (keyof typeof values)[]): string {
+  return `--${names.find((name) => values[name] === undefined) ?? names[0]}`;
+}
+
 /**
  * The number given as `--name`, or undefined when it is absent. A value that is not a finite
  * number is refused with `INVALID_ARGUMENT`, so `--steps 8k` fails at once instead of becoming NaN.
@@ -129,7 +134,7 @@ switch (positionals[0]) {
     break;
   }
   case 'train': {
-    if (values.steps === undefined) throw new Error(`--steps is required\n${usage}`);
+    if (values.steps === undefined) throw new InvalidArgumentError({ argument: '--steps', message: `--steps is required\n${usage}` });
     const runtime = await openRuntime();
     print({ event: 'runtime', backend: runtime.backend });
     const result = await trainBaseModel({
@@ -148,21 +153,21 @@ switch (positionals[0]) {
     break;
   }
   case 'export': {
-    if (values.out === undefined) throw new Error(`--out is required\n${usage}`);
+    if (values.out === undefined) throw new InvalidArgumentError({ argument: '--out', message: `--out is required\n${usage}` });
     const runtime = await openRuntime();
     await exportBaseModel(runtime, resolve(values.run), resolve(values.data), resolve(values.out));
     print({ exported: resolve(values.out) });
     break;
   }
   case 'evaluate': {
-    if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
-    if (values.split !== 'validation' && values.split !== 'domain') throw new Error(`--split must be validation or domain\n${usage}`);
+    if (values.model === undefined) throw new InvalidArgumentError({ argument: '--model', message: `--model is required\n${usage}` });
+    if (values.split !== 'validation' && values.split !== 'domain') throw new InvalidArgumentError({ argument: '--split', message: `must be validation or domain\n${usage}` });
     const runtime = await openRuntime();
     print(await evaluateSplit({ runtime, modelDirectory: resolve(values.model), corpusDirectory: resolve(values.corpus), split: values.split, signal: controller.signal }));
     break;
   }
   case 'tune-domain': {
-    if (values.model === undefined || values['adapter-out'] === undefined) throw new Error(`--model and --adapter-out are required\n${usage}`);
+    if (values.model === undefined || values['adapter-out'] === undefined) throw new InvalidArgumentError({ argument: firstMissing('model', 'adapter-out'), message: `--model and --adapter-out are required\n${usage}` });
     const runtime = await openRuntime();
     const summary = await tuneDomain({
       runtime,
@@ -186,8 +191,8 @@ switch (positionals[0]) {
     break;
   }
   case 'datastore': {
-    if (values.model === undefined || values.out === undefined) throw new Error(`--model and --out are required\n${usage}`);
-    if (values.selection !== 'node-core' && values.selection !== 'all') throw new Error(`--selection must be node-core or all\n${usage}`);
+    if (values.model === undefined || values.out === undefined) throw new InvalidArgumentError({ argument: firstMissing('model', 'out'), message: `--model and --out are required\n${usage}` });
+    if (values.selection !== 'node-core' && values.selection !== 'all') throw new InvalidArgumentError({ argument: '--selection', message: `must be node-core or all\n${usage}` });
     const { loadLocalModel } = await import('@codestack/orchestrator/local');
     const runtime = await openRuntime();
     const loaded = await loadLocalModel(resolve(values.model), { runtime });
@@ -211,7 +216,7 @@ switch (positionals[0]) {
     break;
   }
   case 'tune-knn': {
-    if (values.model === undefined || values.datastore === undefined) throw new Error(`--model and --datastore are required\n${usage}`);
+    if (values.model === undefined || values.datastore === undefined) throw new InvalidArgumentError({ argument: firstMissing('model', 'datastore'), message: `--model and --datastore are required\n${usage}` });
     const { loadLocalModel, loadDatastore } = await import('@codestack/orchestrator/local');
     const runtime = await openRuntime();
     const loaded = await loadLocalModel(resolve(values.model), { runtime });
@@ -236,7 +241,7 @@ switch (positionals[0]) {
     break;
   }
   case 'docs-adapter': {
-    if (values.model === undefined || values['adapter-out'] === undefined || values['control-out'] === undefined) throw new Error(`--model, --adapter-out and --control-out are required\n${usage}`);
+    if (values.model === undefined || values['adapter-out'] === undefined || values['control-out'] === undefined) throw new InvalidArgumentError({ argument: firstMissing('model', 'adapter-out', 'control-out'), message: `--model, --adapter-out and --control-out are required\n${usage}` });
     const { loadLocalModel } = await import('@codestack/orchestrator/local');
     const retriever = await nodeTypesRetriever();
     const runtime = await openRuntime();
@@ -267,8 +272,8 @@ switch (positionals[0]) {
     break;
   }
   case 'evaluate-api': {
-    if (values.model === undefined) throw new Error(`--model is required\n${usage}`);
-    if (values.split !== 'validation' && values.split !== 'test') throw new Error(`--split must be validation or test\n${usage}`);
+    if (values.model === undefined) throw new InvalidArgumentError({ argument: '--model', message: `--model is required\n${usage}` });
+    if (values.split !== 'validation' && values.split !== 'test') throw new InvalidArgumentError({ argument: '--split', message: `must be validation or test\n${usage}` });
     const { loadLocalModel, loadDatastore, defaultDatastoreSettings, defaultCacheSettings } = await import('@codestack/orchestrator/local');
     const runtime = await openRuntime();
     const base = await loadLocalModel(resolve(values.model), { runtime });
