@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { InvalidArgumentError, type LanguageModel } from '@codestack/core';
+import { InvalidArgumentError, numberArgument, type LanguageModel } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import type { ResolvedModel } from './resolve-model.js';
 
@@ -41,13 +41,6 @@ export function cacheEnabled(values: KnnValues, fallback = false): boolean {
   return values.cache === true ? true : values['no-cache'] === true ? false : fallback;
 }
 
-function numberOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError({ argument: name, message: `must be a number, got '${value}'` });
-  return number;
-}
-
 /** The `--knn-*` numbers given, as overrides of the default λ, k and temperature. */
 export interface KnnOverrides {
   lambda?: number;
@@ -71,9 +64,9 @@ export function checkKnnArguments(values: KnnValues): KnnOverrides {
         "a kNN datastore applies to the base model only: --adapter merges an adapter into the weights, which changes the hidden states the datastore's keys were taken from. Drop --adapter to use the datastore (with serve, --lora-modules serves the adapter by name: its requests run without the datastore, the base model's use it)",
     });
   }
-  const lambda = numberOption(values['knn-lambda'], '--knn-lambda');
-  const k = numberOption(values['knn-neighbours'], '--knn-neighbours');
-  const temperature = numberOption(values['knn-temperature'], '--knn-temperature');
+  const lambda = numberArgument(values['knn-lambda'], '--knn-lambda');
+  const k = numberArgument(values['knn-neighbours'], '--knn-neighbours');
+  const temperature = numberArgument(values['knn-temperature'], '--knn-temperature');
   return {
     ...(lambda === undefined ? {} : { lambda }),
     ...(k === undefined ? {} : { k }),

@@ -25,6 +25,7 @@ export {
 export type { Tokenizer, IncrementalDecoder } from './spec/tokenizer.js';
 export { createIncrementalDecoder } from './incremental-decoder.js';
 export { runCommandLineProgram, type CommandLineProgramContext } from './command-line-program.js';
+export { numberArgument } from './number-argument.js';
 export type { Embedder, EmbedOptions } from './spec/embedder.js';
 export type { VectorIndex, VectorSearchHit, VectorSearchOptions } from './spec/vector-index.js';
 export type {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createProgressReporter, InvalidArgumentError, writeFileAtomic } from '@codestack/core';
+import { createProgressReporter, InvalidArgumentError, numberArgument, writeFileAtomic } from '@codestack/core';
 import { createRuntime } from '@codestack/runtime';
 import { collectCorpus } from './collect-corpus.js';
 import { corpusPackages, domainPackages, validationPackages } from './corpus-packages.js';
@@ -76,18 +76,10 @@ function firstMissing(...names: (keyof typeof values)[]): string {
   return `--${names.find((name) => values[name] === undefined) ?? names[0]}`;
 }
 
-/**
- * The number given as `--name`, or undefined when it is absent. A value that is not a finite
- * number is refused with `INVALID_ARGUMENT`, so `--steps 8k` fails at once instead of becoming NaN.
- */
+/** The number given as `--name` (see `numberArgument`), or undefined when it is absent. */
 function numberValue(name: keyof typeof values): number | undefined {
   const value = values[name];
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(number)) {
-    throw new InvalidArgumentError({ argument: `--${name}`, message: `must be a number, got '${String(value)}'` });
-  }
-  return number;
+  return numberArgument(typeof value === 'string' ? value : undefined, `--${name}`);
 }
 
 /** The `@types/node` docs as the completion prompt's retriever. */
