@@ -22,6 +22,7 @@
  * `CODESTACK_BENCH_MODELS=1M,5M` picks the configs; `CODESTACK_BACKEND` the backend.
  */
 import { loadavg } from 'node:os';
+import { InvalidArgumentError } from '@codestack/core';
 import { createRuntime, type BackendRequest, type KernelChoice } from './backend/runtime.js';
 import { parameterCount, type ModelConfig } from './model/model-config.js';
 import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
@@ -76,7 +77,9 @@ interface Contender {
   /**
    * Training only: run this many identical processes at once and add their rates. Two one-thread
    * processes that share nothing are the most any two-way split of the work could reach on this
-   * machine (its ceiling for threads or workers), since they pay no synchronisation at all.
+   * machine (its ceiling for threads or workers), since they pay no synchronisation at all. They
+   * start together but time their steps apart, so where one runs on alone for a while the sum
+   * overstates the ceiling a little.
    */
   processes?: number;
 }
@@ -253,7 +256,7 @@ async function profileOnly(): Promise<void> {
   const backend = (process.env.CODESTACK_BACKEND ?? 'wasm') as BackendRequest;
   const name = optionValue('--config') ?? '1M';
   const config: ModelConfig | undefined = referenceConfigs[name];
-  if (config === undefined) throw new Error(`--config: expected one of ${Object.keys(referenceConfigs).join(', ')}, got '${name}'`);
+  if (config === undefined) throw new InvalidArgumentError({ argument: '--config', message: `expected one of ${Object.keys(referenceConfigs).join(', ')}, got '${name}'` });
   const runtime = await createRuntime({ backend, threads: Number(optionValue('--threads') ?? 1) });
   const loadAverage = loadavg().map((value) => Number(value.toFixed(2)));
   const profile = await kernelProfile(runtime, name, config);
