@@ -124,6 +124,48 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
     }
   });
 
+  it('splits SwiGLU, RMSNorm and AdamW between threads with the one-thread results bit for bit, float arguments included', async () => {
+    // Sizes above the split threshold, not multiples of the runs: the last run is a short one.
+    const count = 16_500 * 4 + 3;
+    const [rows, width] = [301, 259];
+    const outputsOn = async (threads: number): Promise<Float32Array[]> => {
+      const runtime = await createRuntime({ backend: 'wasm', threads });
+      const { tf } = runtime;
+      const kernels = wasmKernelsFor(tf) as WasmKernels;
+      if (threads > 1) {
+        expect(productError(tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 6)).toBeLessThan(1e-6);
+        for (let waited = 0; kernels.gemmThreads < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(kernels.gemmThreads).toBe(threads);
+      const random = new SeededRandom(7);
+      const fill = (length: number, scale = 1): tfCore.Tensor => tf.tensor1d(Float32Array.from({ length }, () => random.nextNormal() * scale));
+      const [gate, up, upstream] = [fill(count, 4), fill(count), fill(count)];
+      const [x, weight] = [fill(rows * width), fill(width)];
+      const [value, gradient, first, second] = [fill(count), fill(count), fill(count, 0.1), tf.abs(fill(count, 0.01))];
+      const outputs = Array.from({ length: 8 }, (_, index) => tf.zeros([index === 4 ? rows * width : index === 5 ? rows : count]));
+      const at = (tensor: tfCore.Tensor): number => kernels.offsetOf(tensor);
+      const [out, gateGradient, upGradient, , normed, factors, nextValue, nextFirst] = outputs as tfCore.Tensor[];
+      kernels.swiGluForward(count, at(gate), at(up), at(out as tfCore.Tensor));
+      kernels.swiGluBackward(count, at(gate), at(up), at(upstream), at(gateGradient as tfCore.Tensor), at(upGradient as tfCore.Tensor));
+      kernels.rmsNormForward(rows, width, at(x), at(weight), 1e-5, at(normed as tfCore.Tensor), at(factors as tfCore.Tensor));
+      const constants = { gradientScale: 0.75, beta1: 0.9, beta2: 0.95, keep: 0.999, stepSize: 0.003, rootCorrection: 1.3, epsilon: 1e-8 };
+      // The second moment is updated in place (next* may be the inputs).
+      kernels.adamW(count, at(value), at(gradient), at(first), at(second), constants, at(nextValue as tfCore.Tensor), at(nextFirst as tfCore.Tensor), at(second));
+      const values = [...outputs.filter((_, index) => index !== 3), second].map((tensor) => Float32Array.from(tensor.dataSync() as Float32Array));
+      tf.dispose([gate, up, upstream, x, weight, value, gradient, first, second, ...outputs]);
+      runtime.dispose();
+      return values;
+    };
+    const [single, threaded] = [await outputsOn(1), await outputsOn(2)];
+    expect(single.map((values) => values.length)).toEqual([count, count, count, rows * width, rows, count, count, count]);
+    for (const [index, expected] of single.entries()) {
+      expect(expected.some((value) => value !== 0), `output ${index} was written`).toBe(true);
+      const actual = threaded[index] as Float32Array;
+      const mismatch = expected.findIndex((value, entry) => !Object.is(value, actual[entry]));
+      expect(mismatch, `output ${index}: first differing entry`).toBe(-1);
+    }
+  });
+
   describe('as a guest in the host process', () => {
     const entry = fileURLToPath(new URL('../index.ts', import.meta.url));
     const kernelsEntry = fileURLToPath(new URL('./wasm-kernels.ts', import.meta.url));

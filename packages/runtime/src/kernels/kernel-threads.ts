@@ -21,13 +21,23 @@ const functionSlot = 2;
 const callWidth = 3;
 const scratchArgument = 4;
 const scratchStride = 5;
+/** A bit mask of the arguments that are floats (read through a float view of the table). */
+const floatMask = 6;
 const headerWords = 8;
 /** At most this many calls per run, of at most this many arguments. */
 const maximumCalls = 64;
 const maximumArguments = 16;
 
 /** The kernel exports a run may call, by index in the table's header. */
-export const threadedKernels = ['codestack_gemm_packed', 'codestack_causal_attention_forward', 'codestack_causal_attention_backward'] as const;
+export const threadedKernels = [
+  'codestack_gemm_packed',
+  'codestack_causal_attention_forward',
+  'codestack_causal_attention_backward',
+  'codestack_swiglu_forward',
+  'codestack_swiglu_backward',
+  'codestack_rms_norm_forward',
+  'codestack_adamw',
+] as const;
 
 /** One of {@link threadedKernels}. */
 export type ThreadedKernel = (typeof threadedKernels)[number];
@@ -36,13 +46,15 @@ export type ThreadedKernel = (typeof threadedKernels)[number];
  * The helper thread: instantiates the kernels module on the shared memory it was given, says it
  * is ready, then per bumped sequence claims calls from the table (Atomics.add on its counter)
  * until none are left, flags each one done, and reports the sequence back. A call's scratch
- * argument (if any) is moved to this thread's own block. It waits with Atomics.wait, never on
+ * argument (if any) is moved to this thread's own block; float arguments are read through a float
+ * view of the same words. It waits with Atomics.wait, never on
  * the event loop, so a run costs one wake-up each way.
  */
 const helperSource = `
 const { workerData } = require('node:worker_threads');
 const words = new Int32Array(workerData.control);
 const table = new Int32Array(workerData.table);
+const floats = new Float32Array(workerData.table);
 const flags = new Int32Array(workerData.flags);
 try {
   const { exports } = new WebAssembly.Instance(workerData.module, { env: { memory: workerData.memory } });
@@ -57,9 +69,12 @@ try {
     const kernel = functions[table[${functionSlot}]];
     const count = table[${callCount}], width = table[${callWidth}], scratchAt = table[${scratchArgument}];
     const shift = workerData.slot * table[${scratchStride}];
+    const mask = table[${floatMask}];
     try {
       for (let call = Atomics.add(table, ${claim}, 1); call < count; call = Atomics.add(table, ${claim}, 1)) {
-        const values = Array.from(table.subarray(${headerWords} + call * width, ${headerWords} + (call + 1) * width));
+        const first = ${headerWords} + call * width;
+        const values = new Array(width);
+        for (let index = 0; index < width; index++) values[index] = (mask >> index) & 1 ? floats[first + index] : table[first + index];
         if (scratchAt >= 0) values[scratchAt] += shift;
         kernel(...values);
         Atomics.store(flags, call, 1);
@@ -97,6 +112,7 @@ interface Helper {
 export class KernelThreads {
   private readonly helpers: Helper[];
   private readonly table: Int32Array;
+  private readonly tableFloats: Float32Array;
   private readonly flags: Int32Array;
   private readonly functions: ((...values: number[]) => void)[];
 
@@ -109,6 +125,7 @@ export class KernelThreads {
     const table = new SharedArrayBuffer((headerWords + maximumCalls * maximumArguments) * 4);
     const flags = new SharedArrayBuffer(maximumCalls * 4);
     this.table = new Int32Array(table);
+    this.tableFloats = new Float32Array(table);
     this.flags = new Int32Array(flags);
     this.helpers = Array.from({ length: count }, (_, index) => {
       const control = new SharedArrayBuffer(controlWords * 4);
@@ -127,22 +144,31 @@ export class KernelThreads {
   }
 
   /**
-   * Makes every call of `kernel` in `calls` (integer arguments, at most 64 calls of at most 16
-   * arguments, all of one length), shared between the calling thread and the ready helpers.
-   * Argument `scratch.argument` of every call is a scratch offset that thread `t` (the caller is
+   * Makes every call of `kernel` in `calls` (at most 64 calls of at most 16 arguments, all of one
+   * length), shared between the calling thread and the ready helpers. Arguments are integers but
+   * those listed in `options.floatArguments`, which are passed as float32. Argument
+   * `options.scratch.argument` of every call is a scratch offset that thread `t` (the caller is
    * 0, helper i is i + 1) moves by `t * scratch.strideBytes`, so each thread has its own block.
    * Returns when every call is made.
    */
-  run(kernel: ThreadedKernel, calls: readonly (readonly number[])[], scratch?: { argument: number; strideBytes: number }): void {
+  run(kernel: ThreadedKernel, calls: readonly (readonly number[])[], options: { scratch?: { argument: number; strideBytes: number }; floatArguments?: readonly number[] } = {}): void {
     const width = calls[0]?.length ?? 0;
     if (calls.length > maximumCalls || width > maximumArguments || calls.some((call) => call.length !== width)) throw new Error('too many kernel calls for one run');
+    const { scratch, floatArguments = [] } = options;
     const table = this.table;
     table[functionSlot] = threadedKernels.indexOf(kernel);
     table[callCount] = calls.length;
     table[callWidth] = width;
     table[scratchArgument] = scratch?.argument ?? -1;
     table[scratchStride] = scratch?.strideBytes ?? 0;
-    for (const [index, call] of calls.entries()) table.set(call, headerWords + index * width);
+    table[floatMask] = floatArguments.reduce((mask, argument) => mask | (1 << argument), 0);
+    for (const [index, call] of calls.entries()) {
+      const first = headerWords + index * width;
+      for (const [argument, value] of call.entries()) {
+        if (floatArguments.includes(argument)) this.tableFloats[first + argument] = value;
+        else table[first + argument] = value;
+      }
+    }
     this.flags.fill(0, 0, calls.length);
     Atomics.store(table, claim, 0);
     const working = this.helpers.filter((helper) => Atomics.load(helper.words, state) === ready);

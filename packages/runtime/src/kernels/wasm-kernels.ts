@@ -224,7 +224,7 @@ export class WasmKernels {
       return;
     }
     const calls = chunks(slices, this.threads, 1).map(([first, count]) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
-    this.startedHelpers().run(name, calls, { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 });
+    this.startedHelpers().run(name, calls, { scratch: { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 } });
   }
 
   /**
@@ -258,7 +258,7 @@ export class WasmKernels {
     if (parallel) {
       // Rows in chunks of whole 4-row blocks, each thread packing A into its own block.
       const calls = chunks(m, this.threads, 4).map(([first, rows]) => [rows, n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA]);
-      this.startedHelpers().run('codestack_gemm_packed', calls, { argument: 10, strideBytes: 4 * k * 4 });
+      this.startedHelpers().run('codestack_gemm_packed', calls, { scratch: { argument: 10, strideBytes: 4 * k * 4 } });
       return;
     }
     this.gemmPackedKernel(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA);
@@ -286,7 +286,9 @@ export class WasmKernels {
    * `1 / sqrt(mean(x^2) + epsilon)` into factors [rows]; byte offsets.
    */
   rmsNormForward(rows: number, width: number, x: number, w: number, epsilon: number, out: number, factors: number): void {
-    this.rmsNormForwardKernel(rows, width, x, w, epsilon, out, factors);
+    this.split('codestack_rms_norm_forward', this.rmsNormForwardKernel, { items: rows, floatsPerItem: width, multiple: 1, floatArguments: [4] }, (first, count) => [
+      count, width, x + first * width * 4, w, epsilon, out + first * width * 4, factors + first * 4,
+    ]);
   }
 
   /** The gradients of {@link WasmKernels.rmsNormForward} for upstream dy: dx [rows, width] and dw [width]; byte offsets. */
@@ -296,12 +298,15 @@ export class WasmKernels {
 
   /** out = silu(gate) * up over `count` floats; byte offsets. */
   swiGluForward(count: number, gate: number, up: number, out: number): void {
-    this.swiGluForwardKernel(count, gate, up, out);
+    this.split('codestack_swiglu_forward', this.swiGluForwardKernel, { items: count, floatsPerItem: 1, multiple: 4 }, (first, items) => [items, gate + first * 4, up + first * 4, out + first * 4]);
   }
 
   /** The gradients of {@link WasmKernels.swiGluForward} for upstream dy: dgate and dup; byte offsets. */
   swiGluBackward(count: number, gate: number, up: number, dy: number, gateGradient: number, upGradient: number): void {
-    this.swiGluBackwardKernel(count, gate, up, dy, gateGradient, upGradient);
+    this.split('codestack_swiglu_backward', this.swiGluBackwardKernel, { items: count, floatsPerItem: 1, multiple: 4 }, (first, items) => {
+      const shift = first * 4;
+      return [items, gate + shift, up + shift, dy + shift, gateGradient + shift, upGradient + shift];
+    });
   }
 
   /**
@@ -310,7 +315,27 @@ export class WasmKernels {
    */
   adamW(count: number, value: number, gradient: number, first: number, second: number, constants: AdamWConstants, nextValue: number, nextFirst: number, nextSecond: number): void {
     const { gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon } = constants;
-    this.adamWKernel(count, value, gradient, first, second, gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon, nextValue, nextFirst, nextSecond);
+    const floats = [gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon];
+    this.split('codestack_adamw', this.adamWKernel, { items: count, floatsPerItem: 1, multiple: 4, floatArguments: [5, 6, 7, 8, 9, 10, 11] }, (start, items) => {
+      const shift = start * 4;
+      return [items, value + shift, gradient + shift, first + shift, second + shift, ...floats, nextValue + shift, nextFirst + shift, nextSecond + shift];
+    });
+  }
+
+  /**
+   * Runs an element-wise or row-wise kernel over `items` independent items of `floatsPerItem`
+   * floats: in one call on the calling thread, or, on the threaded build when the work is large
+   * enough to repay a helper's wake-up, in runs of a multiple of `multiple` items shared between
+   * threads. `call(first, count)` gives the arguments for items first..first + count.
+   */
+  private split(name: ThreadedKernel, kernel: Kernel, work: { items: number; floatsPerItem: number; multiple: number; floatArguments?: readonly number[] }, call: (first: number, count: number) => number[]): void {
+    const { items, floatsPerItem, multiple, floatArguments } = work;
+    if (this.threads === 1 || items < 2 * multiple || items * floatsPerItem < parallelElementWork) {
+      kernel(...call(0, items));
+      return;
+    }
+    const calls = chunks(items, this.threads, multiple).map(([first, count]) => call(first, count));
+    this.startedHelpers().run(name, calls, { floatArguments });
   }
 
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */
@@ -337,6 +362,13 @@ function chunks(total: number, threads: number, multiple: number): [number, numb
  * threads: about 0.1 ms of one thread's work, far above a helper's wake-up (tens of microseconds).
  */
 const parallelGemmWork = 1 << 21;
+
+/**
+ * The floats from which {@link WasmKernels} splits an element-wise or row-wise kernel (SwiGLU,
+ * RMSNorm, AdamW) between threads: about 0.1 ms of one thread's work at a few floats per
+ * nanosecond, again far above a helper's wake-up.
+ */
+const parallelElementWork = 1 << 16;
 
 const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();
