@@ -575,6 +575,72 @@ void codestack_swiglu_backward(int n, const float *gate, const float *up, const 
   }
 }
 
+/*
+ * The sum of the squares of n floats: four float lanes summed over blocks of 1024 values, the
+ * blocks added up in double, so a large gradient keeps float rounding (the global norm).
+ */
+double codestack_sum_squares(int n, const float *x) {
+  double total = 0.0;
+  int index = 0;
+  while (index + 4 <= n) {
+    v128_t sumLanes = wasm_f32x4_splat(0.0f);
+    const int end = index + 1024 < n ? index + 1024 : n;
+    for (; index + 4 <= end; index += 4) {
+      const v128_t value = wasm_v128_load(x + index);
+      sumLanes = MADD(value, value, sumLanes);
+    }
+    total += (double)wasm_f32x4_extract_lane(sumLanes, 0) + (double)wasm_f32x4_extract_lane(sumLanes, 1) + (double)wasm_f32x4_extract_lane(sumLanes, 2) + (double)wasm_f32x4_extract_lane(sumLanes, 3);
+  }
+  for (; index < n; index++) total += (double)x[index] * (double)x[index];
+  return total;
+}
+
+/*
+ * Rotary position embedding (the rotate_half convention) of rows first..first + count - 1 of a
+ * [batch * tokens, heads * head] projection: per head, with half = head / 2, c = cos * scale and
+ * s = sin * scale * direction from the tables' row for the token (cos and sin are [tokens, half],
+ * already at the pass's first position), out = (x0 * c - x1 * s, x1 * c + x0 * s) for the halves
+ * x0, x1. `layout` says where the heads lie on the other side of the rotation: 0 rows (the
+ * input's layout), 1 [batch, heads, tokens, head], 2 [batch, heads, head, tokens]. Direction 1
+ * reads rows and writes `layout`; direction -1 (the gradient) reads `layout` and writes rows.
+ */
+void codestack_rotary(int first, int count, int tokens, int heads, int head, int layout, int direction, float scale, const float *cos, const float *sin, const float *in, float *out) {
+  const int half = head / 2;
+  const float sinScale = scale * (float)direction;
+  const v128_t scaleLanes = wasm_f32x4_splat(scale), sinScaleLanes = wasm_f32x4_splat(sinScale);
+  for (int row = first; row < first + count; row++) {
+    const int sequence = row / tokens, token = row - sequence * tokens;
+    const float *c = cos + (size_t)token * half, *s = sin + (size_t)token * half;
+    for (int headIndex = 0; headIndex < heads; headIndex++) {
+      const size_t rows = ((size_t)row * heads + headIndex) * head;
+      size_t start;
+      int stride;
+      if (layout == 0) start = rows, stride = 1;
+      else if (layout == 1) start = (((size_t)sequence * heads + headIndex) * tokens + token) * head, stride = 1;
+      else start = ((size_t)sequence * heads + headIndex) * head * tokens + token, stride = tokens;
+      const size_t highStart = start + (size_t)half * stride;
+      const float *source0 = direction == 1 ? in + rows : in + start, *source1 = direction == 1 ? in + rows + half : in + highStart;
+      float *target0 = direction == 1 ? out + start : out + rows, *target1 = direction == 1 ? out + highStart : out + rows + half;
+      const int sourceStride = direction == 1 ? 1 : stride, targetStride = direction == 1 ? stride : 1;
+      int index = 0;
+      if (stride == 1) {
+        for (; index + 4 <= half; index += 4) {
+          const v128_t cosLanes = wasm_f32x4_mul(wasm_v128_load(c + index), scaleLanes), sinLanes = wasm_f32x4_mul(wasm_v128_load(s + index), sinScaleLanes);
+          const v128_t x0 = wasm_v128_load(source0 + index), x1 = wasm_v128_load(source1 + index);
+          wasm_v128_store(target0 + index, wasm_f32x4_sub(wasm_f32x4_mul(x0, cosLanes), wasm_f32x4_mul(x1, sinLanes)));
+          wasm_v128_store(target1 + index, wasm_f32x4_add(wasm_f32x4_mul(x1, cosLanes), wasm_f32x4_mul(x0, sinLanes)));
+        }
+      }
+      for (; index < half; index++) {
+        const float cosine = c[index] * scale, sine = s[index] * sinScale;
+        const float x0 = source0[(size_t)index * sourceStride], x1 = source1[(size_t)index * sourceStride];
+        target0[(size_t)index * targetStride] = x0 * cosine - x1 * sine;
+        target1[(size_t)index * targetStride] = x1 * cosine + x0 * sine;
+      }
+    }
+  }
+}
+
 /* Stores (or adds) the first `columns` (1 to 8) floats of a tile row held in two vectors. */
 static inline void store_tile_row(float *c, v128_t low, v128_t high, int columns, int accumulate) {
   if (columns == 8) {

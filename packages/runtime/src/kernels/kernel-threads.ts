@@ -37,6 +37,7 @@ export const threadedKernels = [
   'codestack_swiglu_backward',
   'codestack_rms_norm_forward',
   'codestack_adamw',
+  'codestack_rotary',
 ] as const;
 
 /** One of {@link threadedKernels}. */

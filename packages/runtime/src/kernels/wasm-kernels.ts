@@ -77,6 +77,8 @@ export class WasmKernels {
   private readonly swiGluForwardKernel: Kernel;
   private readonly swiGluBackwardKernel: Kernel;
   private readonly adamWKernel: Kernel;
+  private readonly sumSquaresKernel: (count: number, values: number) => number;
+  private readonly rotaryKernel: Kernel;
   private readonly packedBFloats: (k: number, n: number) => number;
   private readonly packBKernel: Kernel;
   private readonly gemmPackedKernel: Kernel;
@@ -109,6 +111,8 @@ export class WasmKernels {
     this.swiGluForwardKernel = exports.codestack_swiglu_forward as Kernel;
     this.swiGluBackwardKernel = exports.codestack_swiglu_backward as Kernel;
     this.adamWKernel = exports.codestack_adamw as Kernel;
+    this.sumSquaresKernel = exports.codestack_sum_squares as (count: number, values: number) => number;
+    this.rotaryKernel = exports.codestack_rotary as Kernel;
     this.packedBFloats = exports.codestack_packed_b_floats as (k: number, n: number) => number;
     this.packBKernel = exports.codestack_pack_b as Kernel;
     this.gemmPackedKernel = exports.codestack_gemm_packed as Kernel;
@@ -320,6 +324,24 @@ export class WasmKernels {
       const shift = start * 4;
       return [items, value + shift, gradient + shift, first + shift, second + shift, ...floats, nextValue + shift, nextFirst + shift, nextSecond + shift];
     });
+  }
+
+  /**
+   * Rotary position embedding of a [rows, heads * head] projection (rows = batch * tokens), from
+   * rows to `layout` (direction 1) or back (direction -1, the gradient); see native/kernels.c,
+   * codestack_rotary. `cos` and `sin` are byte offsets of [tokens, head / 2] tables starting at
+   * the pass's first position; `input` and `output` byte offsets of rows * heads * head floats.
+   */
+  rotary(shape: { rows: number; tokens: number; heads: number; head: number; layout: number; direction: 1 | -1; scale: number }, cos: number, sin: number, input: number, output: number): void {
+    const { rows, tokens, heads, head, layout, direction, scale } = shape;
+    this.split('codestack_rotary', this.rotaryKernel, { items: rows, floatsPerItem: heads * head, multiple: 1, floatArguments: [7] }, (first, count) => [
+      first, count, tokens, heads, head, layout, direction, scale, cos, sin, input, output,
+    ]);
+  }
+
+  /** The sum of the squares of `count` floats at byte offset `values`, added up in double. */
+  sumOfSquares(count: number, values: number): number {
+    return this.sumSquaresKernel(count, values);
   }
 
   /**

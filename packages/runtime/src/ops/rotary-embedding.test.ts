@@ -42,3 +42,90 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
     });
   });
 }
+
+describe("rotaryEmbedding on codestack's wasm kernels", () => {
+  /** Flat index of element `index` of head `headIndex` of (sequence, token) in `layout`. */
+  function at(layout: RotaryLayout, shape: { tokens: number; heads: number; head: number }, sequence: number, token: number, headIndex: number, index: number): number {
+    const { tokens, heads, head } = shape;
+    if (layout === 'rows') return ((sequence * tokens + token) * heads + headIndex) * head + index;
+    if (layout === 'heads') return ((sequence * heads + headIndex) * tokens + token) * head + index;
+    return ((sequence * heads + headIndex) * head + index) * tokens + token;
+  }
+
+  /** The rotation in float64 from rows to `layout` (direction 1) or back (-1). */
+  function reference(values: Float32Array, layout: RotaryLayout, shape: { batch: number; tokens: number; offset: number; heads: number; head: number; scale: number }, cos: Float32Array, sin: Float32Array, direction: 1 | -1): Float64Array {
+    const { batch, tokens, offset, heads, head, scale } = shape;
+    const half = head / 2;
+    const out = new Float64Array(values.length);
+    for (let sequence = 0; sequence < batch; sequence++) {
+      for (let token = 0; token < tokens; token++) {
+        for (let headIndex = 0; headIndex < heads; headIndex++) {
+          for (let index = 0; index < half; index++) {
+            const c = (cos[(offset + token) * half + index] as number) * scale;
+            const s = (sin[(offset + token) * half + index] as number) * scale * direction;
+            const [from, to] = direction === 1 ? ['rows' as const, layout] : [layout, 'rows' as const];
+            const low = values[at(from, shape, sequence, token, headIndex, index)] as number;
+            const high = values[at(from, shape, sequence, token, headIndex, index + half)] as number;
+            out[at(to, shape, sequence, token, headIndex, index)] = low * c - high * s;
+            out[at(to, shape, sequence, token, headIndex, index + half)] = high * c + low * s;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  function worst(actual: Float32Array, expected: Float64Array): number {
+    let largest = 0;
+    for (let index = 0; index < expected.length; index++) largest = Math.max(largest, Math.abs((actual[index] as number) - (expected[index] as number)));
+    return largest;
+  }
+
+  for (const threads of [1, 2]) {
+    it(`matches a float64 rotation, forward and gradient, in every layout, on ${threads} thread(s), leaking nothing`, async () => {
+      const runtime = await createRuntime({ backend: 'wasm', threads });
+      const { tf } = runtime;
+      const { wasmKernelsFor } = await import('../kernels/wasm-kernels.js');
+      const kernels = wasmKernelsFor(tf);
+      expect(kernels).toBeDefined();
+      const profile = async (run: () => tfCore.Tensor): Promise<string[]> => {
+        const info = await tf.profile(() => run());
+        tf.dispose(info.result as tfCore.Tensor);
+        return info.kernelNames;
+      };
+      // An odd half (scalar lanes only), and one large enough to be split between threads.
+      const shapes = [
+        { batch: 2, tokens: 5, offset: 4, heads: 3, head: 6, scale: 0.5 },
+        { batch: 4, tokens: 64, offset: 3, heads: 8, head: 32, scale: 0.25 },
+      ];
+      for (const shape of shapes) {
+        const { batch, tokens, offset, heads, head, scale } = shape;
+        const half = head / 2;
+        const cos = Float32Array.from({ length: (offset + tokens + 2) * half }, (_, index) => Math.cos(index * 0.37));
+        const sin = Float32Array.from({ length: (offset + tokens + 2) * half }, (_, index) => Math.sin(index * 0.37));
+        const input = tf.randomNormal([batch * tokens, heads * head], 0, 1, 'float32', 5) as tfCore.Tensor2D;
+        const inputValues = input.dataSync() as Float32Array;
+        if (threads > 1 && batch * tokens * heads * head >= 1 << 16) {
+          // The first large rotation starts the helper; wait until it takes calls.
+          rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos, sin, scale }, false).dispose();
+          for (let waited = 0; (kernels?.gemmThreads ?? 0) < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+          expect(kernels?.gemmThreads).toBe(threads);
+        }
+        const before = tf.memory().numTensors;
+        for (const layout of ['rows', 'heads', 'headsTransposed'] as const) {
+          const options = { batch, tokens, offset, head, cos, sin, scale, layout };
+          expect(await profile(() => rotaryEmbedding(tf, input, options, false))).toEqual(['CodestackRotary']);
+          const forward = rotaryEmbedding(tf, input, options);
+          expect(worst(forward.dataSync() as Float32Array, reference(inputValues, layout, shape, cos, sin, 1)), `${layout} forward`).toBeLessThan(1e-5);
+          const upstream = tf.randomNormal(forward.shape, 0, 1, 'float32', 6);
+          const gradient = tf.grad((x: tfCore.Tensor) => tf.sum(tf.mul(rotaryEmbedding(tf, x as tfCore.Tensor2D, options), upstream)))(input);
+          expect(worst(gradient.dataSync() as Float32Array, reference(upstream.dataSync() as Float32Array, layout, shape, cos, sin, -1)), `${layout} gradient`).toBeLessThan(1e-5);
+          tf.dispose([forward, upstream, gradient]);
+        }
+        expect(tf.memory().numTensors).toBe(before);
+        input.dispose();
+      }
+      runtime.dispose();
+    });
+  }
+});

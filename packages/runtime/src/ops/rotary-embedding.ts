@@ -1,5 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { fusedRotary } from '../kernels/rotary-kernel.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
@@ -100,11 +101,12 @@ function rotate(values: Float32Array, shape: RotaryShape, cos: Float32Array, sin
 
 /**
  * Rotary position embedding (Hugging Face `rotate_half` convention) on a [batch * tokens, heads *
- * head] projection output, as one custom op computed in JavaScript: `x * cos + rotate_half(x) *
- * sin` per head, for positions `offset .. offset + tokens - 1`. `cos`/`sin` are [maximumContext,
- * head / 2] tables; `scale` (default 1) multiplies the result (attention folds 1/sqrt(head) in
- * here); `layout` (default `rows`) says where the result goes (see {@link RotaryLayout}). The
- * gradient is the transposed rotation, also in JavaScript.
+ * head] projection output, as one custom op: `x * cos + rotate_half(x) * sin` per head, for
+ * positions `offset .. offset + tokens - 1`. `cos`/`sin` are [maximumContext, head / 2] tables;
+ * `scale` (default 1) multiplies the result (attention folds 1/sqrt(head) in here); `layout`
+ * (default `rows`) says where the result goes (see {@link RotaryLayout}). The gradient is the
+ * transposed rotation. On codestack's wasm kernels each way is one kernel, split between threads
+ * on the threaded build; elsewhere it is computed in JavaScript.
  */
 export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions & { layout?: 'rows' }, differentiable?: boolean): Tensor2D;
 export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: RotaryOptions & { layout: 'heads' | 'headsTransposed' }, differentiable?: boolean): tfCore.Tensor4D;
@@ -113,6 +115,9 @@ export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: Rotary
   const { batch, tokens, offset, head, cos, sin } = options;
   const heads = input.shape[1] / head;
   const shape: RotaryShape = { batch, tokens, offset, head, heads, scale: options.scale ?? 1, layout: options.layout ?? 'rows' };
+  const half = head / 2;
+  const fused = fusedRotary(tf, input, shape, cos.subarray(offset * half, (offset + tokens) * half), sin.subarray(offset * half, (offset + tokens) * half), differentiable);
+  if (fused !== undefined) return fused;
   const outputShape =
     shape.layout === 'rows' ? input.shape : shape.layout === 'heads' ? [batch, heads, tokens, head] : [batch, heads, head, tokens];
   if (!differentiable) return tf.tensor(rotate(input.dataSync() as Float32Array, shape, cos, sin, 1), outputShape);

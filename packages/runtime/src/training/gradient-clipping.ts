@@ -1,11 +1,19 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '@codestack/core';
 import type { TensorFlow } from '../backend/tensorflow.js';
+import { wasmKernelsFor } from '../kernels/wasm-kernels.js';
 
-/** The global L2 norm over every gradient. */
+/**
+ * The global L2 norm over every gradient: on codestack's wasm kernels one call per float32
+ * gradient, read in place (no kernel, tensor or read-back per gradient); otherwise a sum of
+ * squares per gradient.
+ */
 export function globalNorm(tf: TensorFlow, gradients: ReadonlyMap<string, tfCore.Tensor>): number {
+  const kernels = wasmKernelsFor(tf);
   let total = 0;
-  for (const gradient of gradients.values()) total += tf.tidy(() => tf.sum(tf.square(gradient)).dataSync()[0] as number);
+  for (const gradient of gradients.values()) {
+    total += kernels !== undefined && gradient.dtype === 'float32' ? kernels.sumOfSquares(gradient.size, kernels.offsetOf(gradient)) : tf.tidy(() => tf.sum(tf.square(gradient)).dataSync()[0] as number);
+  }
   return Math.sqrt(total);
 }
 
