@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { plainKernelModule, plainRelaxedKernelModule, sharedKernelModule, sharedRelaxedKernelModule } from './kernel-module-bytes.js';
-import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { chunks, wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
 
 /** The WebAssembly JS API (this package compiles without the DOM types). */
 interface ModuleEntry {
@@ -227,6 +227,30 @@ describe('codestack wasm kernels', () => {
       expect(readFileSync(out, 'utf8')).toBe(readFileSync(fileURLToPath(new URL('./kernel-module-bytes.ts', import.meta.url)), 'utf8'));
     } finally {
       rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('chunks (the runs a split kernel is shared in)', () => {
+  it('covers every item once, in runs of whole multiples, largest first, ending small, at most 64 runs', () => {
+    for (const [total, threads, multiple] of [[1024, 2, 4], [1023, 2, 4], [16, 2, 1], [301, 2, 1], [65_539, 2, 4], [100_000, 8, 4], [7, 2, 4], [1, 2, 1], [1_000_000, 2, 1]] as const) {
+      const runs = chunks(total, threads, multiple);
+      const label = `${total} items, ${threads} threads, multiples of ${multiple}`;
+      expect(runs.length, label).toBeLessThanOrEqual(64);
+      let next = 0;
+      for (const [index, [first, count]] of runs.entries()) {
+        expect(first, label).toBe(next);
+        expect(count, label).toBeGreaterThan(0);
+        if (index < runs.length - 1) expect(count % multiple, label).toBe(0);
+        if (index > 0 && index < runs.length - 1) expect(count, label).toBeLessThanOrEqual((runs[index - 1] as [number, number])[1]);
+        next += count;
+      }
+      expect(next, label).toBe(total);
+      // The first run is a share of the whole; with room for it, the last is a small fraction of that.
+      const [firstRun, lastRun] = [(runs[0] as [number, number])[1], (runs.at(-1) as [number, number])[1]];
+      const units = Math.ceil(total / multiple);
+      expect(firstRun, label).toBeLessThanOrEqual(Math.max(Math.ceil(units / 64), Math.ceil(units / (2 * threads))) * multiple);
+      if (total >= 256 * multiple) expect(lastRun, label).toBeLessThanOrEqual(firstRun / 8);
     }
   });
 });

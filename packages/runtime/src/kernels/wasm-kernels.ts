@@ -367,15 +367,21 @@ export class WasmKernels {
 }
 
 /**
- * `total` items (rows, slices) in runs for a {@link KernelThreads.run}, as [first, count] pairs:
- * about four runs per thread (the last run a thread finishes is what the others may wait for),
- * each a multiple of `multiple` items but the last, at most 64 runs.
+ * `total` items (rows, slices) in runs for a {@link KernelThreads.run}, as [first, count] pairs,
+ * largest first: each run a share 1 / (2 * threads) of what is left (guided scheduling), in
+ * multiples of `multiple` items but the last, and at most 64 runs. The last runs are small, so a
+ * thread that finishes early waits at most about one small run for the others, not a quarter of
+ * its share as with equal runs.
  */
-function chunks(total: number, threads: number, multiple: number): [number, number][] {
-  const roundUp = (value: number): number => Math.max(multiple, Math.ceil(value / multiple) * multiple);
-  const size = Math.max(roundUp(total / (4 * threads)), roundUp(total / 64));
+export function chunks(total: number, threads: number, multiple: number): [number, number][] {
+  const units = Math.ceil(total / multiple);
+  const smallest = Math.max(1, Math.ceil(units / 64));
   const runs: [number, number][] = [];
-  for (let first = 0; first < total; first += size) runs.push([first, Math.min(size, total - first)]);
+  for (let first = 0; first < units; ) {
+    const size = runs.length === 63 ? units - first : Math.min(units - first, Math.max(smallest, Math.ceil((units - first) / (2 * threads))));
+    runs.push([first * multiple, Math.min(size * multiple, total - first * multiple)]);
+    first += size;
+  }
   return runs;
 }
 
