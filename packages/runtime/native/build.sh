@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward codestack_column_sums codestack_rms_norm_forward codestack_rms_norm_backward codestack_swiglu_forward codestack_swiglu_backward codestack_adamw codestack_sum_squares codestack_rotary codestack_packed_b_floats codestack_pack_b codestack_gemm_packed)
+exports=(codestack_matvec codestack_decode_attention codestack_causal_attention_forward codestack_causal_attention_backward codestack_causal_attention_scratch codestack_cross_entropy_forward codestack_cross_entropy_backward codestack_column_sums codestack_heads_layout codestack_rms_norm_forward codestack_rms_norm_backward codestack_swiglu_forward codestack_swiglu_backward codestack_adamw codestack_sum_squares codestack_rotary codestack_packed_b_floats codestack_pack_b codestack_gemm_packed)
 link_exports=()
 for name in "${exports[@]}"; do link_exports+=("--export=$name"); done
 flags=(--target=wasm32 -O3 -msimd128 -mbulk-memory -matomics -ffreestanding -fno-builtin -nostdlib)

@@ -469,6 +469,27 @@ void codestack_column_sums(int rows, int columns, const float *src, float *dst) 
   }
 }
 
+/*
+ * Moves rows first..first + count - 1 of a [batch * tokens, heads * head] matrix ("rows") to
+ * [batch, heads, tokens, head] ("heads": direction 1), or back (direction -1): each head's `head`
+ * floats are contiguous on both sides, so it is a copy of runs (attention's value and output
+ * layouts, with no transpose kernel).
+ */
+void codestack_heads_layout(int first, int count, int tokens, int heads, int head, int direction, const float *in, float *out) {
+  for (int row = first; row < first + count; row++) {
+    const int sequence = row / tokens, token = row - sequence * tokens;
+    for (int headIndex = 0; headIndex < heads; headIndex++) {
+      const size_t rows = ((size_t)row * heads + headIndex) * head;
+      const size_t grouped = (((size_t)sequence * heads + headIndex) * tokens + token) * head;
+      const float *source = in + (direction == 1 ? rows : grouped);
+      float *target = out + (direction == 1 ? grouped : rows);
+      int index = 0;
+      for (; index + 4 <= head; index += 4) wasm_v128_store(target + index, wasm_v128_load(source + index));
+      for (; index < head; index++) target[index] = source[index];
+    }
+  }
+}
+
 /* The sum of a float vector's four lanes. */
 static inline float lane_sum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);

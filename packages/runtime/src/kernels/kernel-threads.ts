@@ -38,6 +38,7 @@ export const threadedKernels = [
   'codestack_rms_norm_forward',
   'codestack_adamw',
   'codestack_rotary',
+  'codestack_heads_layout',
 ] as const;
 
 /** One of {@link threadedKernels}. */

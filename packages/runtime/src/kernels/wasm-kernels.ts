@@ -79,6 +79,7 @@ export class WasmKernels {
   private readonly adamWKernel: Kernel;
   private readonly sumSquaresKernel: (count: number, values: number) => number;
   private readonly rotaryKernel: Kernel;
+  private readonly headsLayoutKernel: Kernel;
   private readonly packedBFloats: (k: number, n: number) => number;
   private readonly packBKernel: Kernel;
   private readonly gemmPackedKernel: Kernel;
@@ -113,6 +114,7 @@ export class WasmKernels {
     this.adamWKernel = exports.codestack_adamw as Kernel;
     this.sumSquaresKernel = exports.codestack_sum_squares as (count: number, values: number) => number;
     this.rotaryKernel = exports.codestack_rotary as Kernel;
+    this.headsLayoutKernel = exports.codestack_heads_layout as Kernel;
     this.packedBFloats = exports.codestack_packed_b_floats as (k: number, n: number) => number;
     this.packBKernel = exports.codestack_pack_b as Kernel;
     this.gemmPackedKernel = exports.codestack_gemm_packed as Kernel;
@@ -337,6 +339,16 @@ export class WasmKernels {
     this.split('codestack_rotary', this.rotaryKernel, { items: rows, floatsPerItem: heads * head, multiple: 1, floatArguments: [7] }, (first, count) => [
       first, count, tokens, heads, head, layout, direction, scale, cos, sin, input, output,
     ]);
+  }
+
+  /**
+   * Moves a [rows, heads * head] matrix (rows = batch * tokens) to [batch, heads, tokens, head]
+   * (direction 1) or back (direction -1); byte offsets (see native/kernels.c,
+   * codestack_heads_layout).
+   */
+  headsLayout(shape: { rows: number; tokens: number; heads: number; head: number; direction: 1 | -1 }, input: number, output: number): void {
+    const { rows, tokens, heads, head, direction } = shape;
+    this.split('codestack_heads_layout', this.headsLayoutKernel, { items: rows, floatsPerItem: heads * head, multiple: 1 }, (first, count) => [first, count, tokens, heads, head, direction, input, output]);
   }
 
   /** The sum of the squares of `count` floats at byte offset `values`, added up in double. */

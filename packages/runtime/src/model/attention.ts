@@ -1,6 +1,7 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { batchedMatMul } from '../ops/batched-mat-mul.js';
 import { causalAttention } from '../kernels/causal-attention.js';
+import { headsLayout } from '../kernels/layout-kernels.js';
 import { rotaryEmbedding, type RotaryLayout } from '../ops/rotary-embedding.js';
 import type { ForwardPass } from './forward-pass.js';
 import { headSize } from './model-config.js';
@@ -12,6 +13,21 @@ type Tensor2D = tfCore.Tensor2D;
 function permute(pass: ForwardPass, input: Tensor, shape: number[], permutation: number[]): Tensor {
   const tf = pass.tf;
   return pass.tokens === 1 ? tf.reshape(input, permutation.map((axis) => shape[axis] as number)) : tf.transpose(tf.reshape(input, shape), permutation);
+}
+
+/**
+ * [batch * tokens, heads * head] to [batch, heads, tokens, head] (`toHeads`) or back: one kernel of
+ * codestack's own each way where they are bound and there is more than one token, else
+ * {@link permute}.
+ */
+function moveHeads(pass: ForwardPass, input: Tensor, heads: number, toHeads: boolean): Tensor {
+  const { tf, batch, tokens, differentiable } = pass;
+  const head = headSize(pass.config);
+  const moved = tokens === 1 ? undefined : headsLayout(tf, input, { batch, tokens, heads, head }, toHeads, differentiable);
+  if (moved !== undefined) return moved;
+  return toHeads
+    ? permute(pass, input, [batch, tokens, heads, head], [0, 2, 1, 3])
+    : tf.reshape(permute(pass, input, [batch, heads, tokens, head], [0, 2, 1, 3]), [batch * tokens, heads * head]);
 }
 
 /**
@@ -45,7 +61,7 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
   // so attention needs no transposed matMul.
   const rotatedQuery = rotate(query, 'heads', scale);
   let keyTransposed4 = rotate(key, 'headsTransposed') as tfCore.Tensor4D;
-  let value4 = permute(pass, value, [batch, tokens, keyValueHeads, head], [0, 2, 1, 3]) as tfCore.Tensor4D;
+  let value4 = moveHeads(pass, value, keyValueHeads, true) as tfCore.Tensor4D;
   if (pass.cache !== undefined) [keyTransposed4, value4] = pass.cache.append(tf, layer, keyTransposed4, value4);
   const slices = batch * keyValueHeads;
   const queries = tf.reshape(rotatedQuery, [slices, groups * tokens, head]) as tfCore.Tensor3D;
@@ -59,6 +75,7 @@ export function attention(pass: ForwardPass, layer: number, normed: Tensor2D): T
     const probabilities = tf.softmax(scores) as tfCore.Tensor3D;
     context = batchedMatMul(tf, probabilities, values, differentiable);
   }
-  const merged = tf.reshape(permute(pass, context, [batch, keyValueHeads, groups, tokens, head], [0, 3, 1, 2, 4]), [batch * tokens, config.attentionHeads * head]) as Tensor2D;
+  // context [batch * kvHeads, groups * tokens, head] is [batch, heads, tokens, head] (head kv * groups + g).
+  const merged = moveHeads(pass, context, config.attentionHeads, false) as Tensor2D;
   return pass.project(merged, layer, 'o_proj');
 }
