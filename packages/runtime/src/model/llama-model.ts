@@ -4,7 +4,7 @@ import type { Runtime } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { validateModelConfig, weightShapes, type ModelConfig } from './model-config.js';
 import { embeddingLookup } from '../ops/embedding-lookup.js';
-import { matMul2d } from '../ops/mat-mul-2d.js';
+import { matMul2d, matMul2dTransposedB } from '../ops/mat-mul-2d.js';
 import { rmsNorm } from '../ops/rms-norm.js';
 import { causalMask } from '../ops/causal-mask.js';
 import { causalAttentionRuns } from '../kernels/causal-attention.js';
@@ -338,7 +338,7 @@ export class LlamaModel {
     if (head && cache !== undefined && tokens === 1 && !differentiable && this.linearHook === undefined && computesOnHost(tf.getBackend())) {
       // Incremental decoding: the fused step (projections as kernels, the rest in JavaScript, the cache written in place).
       return decodeStep(
-        { tf, config, rotary: this.rotary, weight: (name) => this.weights.get(name), head: () => this.outputHead(false) },
+        { tf, config, rotary: this.rotary, weight: (name) => this.weights.get(name), head: () => this.outputHead() },
         Int32Array.from(inputIds.dataSync() as Int32Array),
         cache,
       );
@@ -376,13 +376,15 @@ export class LlamaModel {
     }
     const final = pass.normalize(hidden, 'model.norm.weight');
     if (!head) return { final };
-    return { final, logits: matMul2d(tf, final, this.outputHead(differentiable), differentiable) };
+    // Training through a tied head multiplies by the embedding read transposed: no transpose kernel either way.
+    if (differentiable && this.config.tiedEmbeddings) return { final, logits: matMul2dTransposedB(tf, final, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D) };
+    return { final, logits: matMul2d(tf, final, this.outputHead(), differentiable) };
   }
 
-  /** The output head in memory layout, [hidden, vocabulary] (the transposed embedding when tied). */
-  private outputHead(differentiable: boolean): Tensor2D {
+  /** The output head for inference in memory layout, [hidden, vocabulary] (the transposed embedding, kept, when tied). */
+  private outputHead(): Tensor2D {
     if (!this.config.tiedEmbeddings) return this.getWeight('lm_head.weight') as unknown as Tensor2D;
-    return differentiable ? (this.tf.transpose(this.getWeight('model.embed_tokens.weight')) as Tensor2D) : this.inferenceHead();
+    return this.inferenceHead();
   }
 
   /** Releases every weight. The model cannot be used afterwards. */

@@ -7,10 +7,11 @@ type Tensor2D = tfCore.Tensor2D;
 type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
 
 const matMulCache = new WeakMap<TensorFlow, GradientPair>();
+const transposedMatMulCache = new WeakMap<TensorFlow, GradientPair>();
 
 /** `op(a) @ op(b)`: codestack's GEMM where its kernels are bound (see {@link ownMatMul}), else tfjs's matMul after explicit transposes. */
 function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
-  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b);
+  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.tidy(() => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
 }
 
 /**
@@ -37,6 +38,32 @@ export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiabl
       };
     }) as never) as unknown as GradientPair;
     matMulCache.set(tf, operation);
+  }
+  return operation(a, b);
+}
+
+/**
+ * `a @ transpose(b)` for 2-D tensors (b is [n, k]) with a custom gradient, or a plain product when
+ * `differentiable` is false: for a tied output head, whose weight is the [vocabulary, hidden]
+ * embedding, so that no transpose kernel runs either way. The gradients are `dy @ b` and
+ * `transpose(dy) @ a`; on codestack's wasm kernels all three products are its GEMM reading the
+ * transposed operands in place.
+ */
+export function matMul2dTransposedB(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
+  if (!differentiable) return product(tf, a, b, false, true);
+  let operation = transposedMatMulCache.get(tf);
+  if (operation === undefined) {
+    operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
+      save([left, right]);
+      return {
+        value: product(tf, left, right, false, true),
+        gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
+          const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
+          return [product(tf, dy, savedRight, false, false), product(tf, dy, savedLeft, true, false)];
+        },
+      };
+    }) as never) as unknown as GradientPair;
+    transposedMatMulCache.set(tf, operation);
   }
   return operation(a, b);
 }
