@@ -422,6 +422,17 @@ void codestack_cross_entropy_backward(int rows, int vocabulary, const float *log
   }
 }
 
+/* The 4 x 4 transpose of rows r0..r3 into columns c0..c3 (eight shuffles). */
+#define TRANSPOSE_4X4(r0, r1, r2, r3, c0, c1, c2, c3)                                                  \
+  do {                                                                                                 \
+    const v128_t t0_ = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1_ = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7); \
+    const v128_t t2_ = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3_ = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7); \
+    c0 = wasm_i32x4_shuffle(t0_, t2_, 0, 1, 4, 5);                                                     \
+    c1 = wasm_i32x4_shuffle(t0_, t2_, 2, 3, 6, 7);                                                     \
+    c2 = wasm_i32x4_shuffle(t1_, t3_, 0, 1, 4, 5);                                                     \
+    c3 = wasm_i32x4_shuffle(t1_, t3_, 2, 3, 6, 7);                                                     \
+  } while (0)
+
 /*
  * dst [columns x rows] = transpose of src [rows x columns], in 4 x 4 blocks moved through
  * registers (four loads, eight shuffles, four stores), visited tile by tile (32 x 32) so that the
@@ -439,13 +450,13 @@ void codestack_transpose(int rows, int columns, const float *src, float *dst) {
         for (int column = columnTile; column < columnEnd; column += 4) {
           const float *s = src + (size_t)row * columns + column;
           const v128_t r0 = wasm_v128_load(s), r1 = wasm_v128_load(s + columns), r2 = wasm_v128_load(s + 2 * (size_t)columns), r3 = wasm_v128_load(s + 3 * (size_t)columns);
-          const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-          const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          v128_t c0, c1, c2, c3;
+          TRANSPOSE_4X4(r0, r1, r2, r3, c0, c1, c2, c3);
           float *d = dst + (size_t)column * rows + row;
-          wasm_v128_store(d, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-          wasm_v128_store(d + rows, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-          wasm_v128_store(d + 2 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-          wasm_v128_store(d + 3 * (size_t)rows, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+          wasm_v128_store(d, c0);
+          wasm_v128_store(d + rows, c1);
+          wasm_v128_store(d + 2 * (size_t)rows, c2);
+          wasm_v128_store(d + 3 * (size_t)rows, c3);
         }
       }
     }
@@ -690,20 +701,52 @@ int codestack_packed_b_floats(int K, int N) {
  * padded with zeros). The product then streams B in order, whatever B's layout (a power-of-two row
  * stride otherwise maps a strip's rows to a few cache sets).
  */
+#define PACK_ROWS 64
 void codestack_pack_b(int K, int N, const float *B, int bk, int bn, float *packed) {
-  for (int n = 0; n < N; n += 8) {
+  if (bn == 1) {
+    /* Rows of B in blocks of PACK_ROWS, so that every cache line of a block is read whole (by
+       neighbouring strips) while the block is still in cache, instead of half a line per row. */
+    const int whole = N & ~7;
+    for (int first = 0; first < K; first += PACK_ROWS) {
+      const int last = first + PACK_ROWS < K ? first + PACK_ROWS : K;
+      for (int n = 0; n < whole; n += 8) {
+        float *strip = packed + (size_t)n * K;
+        for (int k = first; k < last; k++) {
+          const float *line = B + (size_t)k * bk + n;
+          wasm_v128_store(strip + (size_t)k * 8, wasm_v128_load(line));
+          wasm_v128_store(strip + (size_t)k * 8 + 4, wasm_v128_load(line + 4));
+        }
+      }
+    }
+    if (whole == N) return;
+  }
+  /* B read transposed, and the last strip when N is not a multiple of 8 (padded with zeros). */
+  for (int n = bn == 1 ? N & ~7 : 0; n < N; n += 8) {
     float *strip = packed + (size_t)n * K;
-    if (n + 8 <= N && bn == 1) {
-      for (int k = 0; k < K; k++) {
-        const float *line = B + (size_t)k * bk + n;
-        wasm_v128_store(strip + (size_t)k * 8, wasm_v128_load(line));
-        wasm_v128_store(strip + (size_t)k * 8 + 4, wasm_v128_load(line + 4));
+    if (bk == 1 && n + 8 <= N) {
+      /* Each column contiguous along k: four k of eight columns at a time, two 4 x 4 transposes. */
+      int k = 0;
+      for (; k + 4 <= K; k += 4) {
+        for (int half = 0; half < 8; half += 4) {
+          const float *column = B + (size_t)(n + half) * bn + k;
+          const v128_t r0 = wasm_v128_load(column), r1 = wasm_v128_load(column + bn), r2 = wasm_v128_load(column + 2 * (size_t)bn), r3 = wasm_v128_load(column + 3 * (size_t)bn);
+          v128_t c0, c1, c2, c3;
+          TRANSPOSE_4X4(r0, r1, r2, r3, c0, c1, c2, c3);
+          float *target = strip + (size_t)k * 8 + half;
+          wasm_v128_store(target, c0);
+          wasm_v128_store(target + 8, c1);
+          wasm_v128_store(target + 16, c2);
+          wasm_v128_store(target + 24, c3);
+        }
       }
-    } else {
-      for (int j = 0; j < 8; j++) {
-        const float *column = B + (size_t)(n + j) * bn;
-        for (int k = 0; k < K; k++) strip[(size_t)k * 8 + j] = n + j < N ? column[(size_t)k * bk] : 0.0f;
+      for (; k < K; k++) {
+        for (int j = 0; j < 8; j++) strip[(size_t)k * 8 + j] = B[(size_t)(n + j) * bn + k];
       }
+      continue;
+    }
+    for (int j = 0; j < 8; j++) {
+      const float *column = B + (size_t)(n + j) * bn;
+      for (int k = 0; k < K; k++) strip[(size_t)k * 8 + j] = n + j < N ? column[(size_t)k * bk] : 0.0f;
     }
   }
 }
