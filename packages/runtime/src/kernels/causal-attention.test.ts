@@ -6,6 +6,7 @@ import { SeededRandom } from '../random/seeded-random.js';
 import { batchedMatMul } from '../ops/batched-mat-mul.js';
 import { causalAttention, causalAttentionKernelName } from './causal-attention.js';
 import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { helperThreadsReady } from '../__fixtures__/numeric-checks.js';
 
 type Tensor3D = tfCore.Tensor3D;
 
@@ -99,8 +100,7 @@ describe('causalAttention (codestack wasm kernels)', () => {
     const weights = tensor([slices, groups * tokens, head]);
     // The first call starts the helper; wait until it takes calls.
     tf.dispose(tf.tidy(() => causalAttention(tf, query, keysTransposed, values, groups, false) as Tensor3D));
-    for (let waited = 0; kernels.gemmThreads < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(kernels.gemmThreads).toBe(2);
+    expect(await helperThreadsReady(kernels, 2)).toBe(2);
     const before = tf.memory().numTensors;
     for (let round = 0; round < 3; round++) expectLikeTensorOps(tf, query, keysTransposed, values, weights, groups);
     expect(tf.memory().numTensors).toBe(before);

@@ -9,6 +9,7 @@ import { createRuntime } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { helperThreadsReady } from '../__fixtures__/numeric-checks.js';
 
 interface Product {
   m: number;
@@ -52,6 +53,18 @@ function productError(tf: TensorFlow, kernels: WasmKernels, { m, n, k, transpose
   return worst;
 }
 
+/**
+ * A wasm runtime on `threads` threads whose helpers already take calls (a first large product
+ * starts them), so that the split kernels a test runs next are shared.
+ */
+async function runtimeWithHelpers(threads: number): Promise<{ runtime: Awaited<ReturnType<typeof createRuntime>>; tf: TensorFlow; kernels: WasmKernels }> {
+  const runtime = await createRuntime({ backend: 'wasm', threads });
+  const kernels = wasmKernelsFor(runtime.tf) as WasmKernels;
+  if (threads > 1) expect(productError(runtime.tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 4)).toBeLessThan(1e-6);
+  expect(await helperThreadsReady(kernels, threads)).toBe(threads);
+  return { runtime, tf: runtime.tf, kernels };
+}
+
 const layouts = [
   [false, false, false],
   [true, false, false],
@@ -80,8 +93,7 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
     // The first large product starts the helper; the calling thread does every row until it is up.
     const product: Product = { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false };
     expect(productError(runtime.tf, kernels, product, 1)).toBeLessThan(1e-6);
-    for (let waited = 0; kernels.gemmThreads < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(kernels.gemmThreads).toBe(2);
+    expect(await helperThreadsReady(kernels, 2)).toBe(2);
     for (const [transposeA, transposeB, accumulate] of layouts) {
       expect(productError(runtime.tf, kernels, { ...product, transposeA, transposeB, accumulate }, 2), `${transposeA} ${transposeB} ${accumulate}`).toBeLessThan(1e-6);
     }
@@ -93,15 +105,7 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
 
   it('gives matMul2d, with a helper thread taking rows, the gradients of the single-threaded backend', async () => {
     const gradientsOn = async (threads: number): Promise<Float32Array[]> => {
-      const runtime = await createRuntime({ backend: 'wasm', threads });
-      const { tf } = runtime;
-      const kernels = wasmKernelsFor(tf) as WasmKernels;
-      if (threads > 1) {
-        // Start the helper and wait until it takes calls, so that the products below are shared.
-        expect(productError(tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 4)).toBeLessThan(1e-6);
-        for (let waited = 0; kernels.gemmThreads < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(kernels.gemmThreads).toBe(threads);
+      const { runtime, tf, kernels } = await runtimeWithHelpers(threads);
       const random = new SeededRandom(5);
       const x = tf.tensor2d(Float32Array.from({ length: 96 * 200 }, () => random.nextNormal()), [96, 200]);
       const w = tf.tensor2d(Float32Array.from({ length: 200 * 120 }, () => random.nextNormal() * 0.1), [200, 120]);
@@ -129,14 +133,7 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
     const count = 16_500 * 4 + 3;
     const [rows, width] = [301, 259];
     const outputsOn = async (threads: number): Promise<Float32Array[]> => {
-      const runtime = await createRuntime({ backend: 'wasm', threads });
-      const { tf } = runtime;
-      const kernels = wasmKernelsFor(tf) as WasmKernels;
-      if (threads > 1) {
-        expect(productError(tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 6)).toBeLessThan(1e-6);
-        for (let waited = 0; kernels.gemmThreads < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(kernels.gemmThreads).toBe(threads);
+      const { runtime, tf, kernels } = await runtimeWithHelpers(threads);
       const random = new SeededRandom(7);
       const fill = (length: number, scale = 1): tfCore.Tensor => tf.tensor1d(Float32Array.from({ length }, () => random.nextNormal() * scale));
       const [gate, up, upstream] = [fill(count, 4), fill(count), fill(count)];

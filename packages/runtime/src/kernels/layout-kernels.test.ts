@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { columnSums, columnSumsKernelName, headsLayout, headsLayoutKernelName } from './layout-kernels.js';
-import { wasmKernelsFor } from './wasm-kernels.js';
+import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { helperThreadsReady } from '../__fixtures__/numeric-checks.js';
 
 const shapes: [number, number][] = [[1, 1], [3, 5], [4, 4], [7, 9], [8, 12], [66, 45], [1024, 128], [128, 1027]];
 
@@ -52,8 +53,7 @@ describe('headsLayout (codestack wasm kernels)', () => {
           // The first large move starts the helper; wait until it takes calls.
           tf.dispose(headsLayout(tf, rows, shape, true, false) as tfCore.Tensor);
           const kernels = wasmKernelsFor(tf);
-          for (let waited = 0; (kernels?.gemmThreads ?? 0) < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-          expect(kernels?.gemmThreads).toBe(threads);
+          expect(await helperThreadsReady(kernels as WasmKernels, threads)).toBe(threads);
         }
         const before = tf.memory().numTensors;
         const profile = await tf.profile(() => {

@@ -3,13 +3,7 @@ import { InvalidArgumentError } from '@codestack/core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { LlamaModel } from './llama-model.js';
 import { tinyConfig } from '../__fixtures__/test-configs.js';
-
-
-function maximumDifference(left: Float32Array | number[], right: Float32Array | number[]): number {
-  let worst = 0;
-  for (let index = 0; index < left.length; index++) worst = Math.max(worst, Math.abs((left[index] as number) - (right[index] as number)));
-  return worst;
-}
+import { maximumDifference } from '../__fixtures__/numeric-checks.js';
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   describe(`LlamaModel on ${backend}`, () => {

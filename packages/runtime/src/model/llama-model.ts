@@ -4,7 +4,7 @@ import type { Runtime } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { validateModelConfig, weightShapes, type ModelConfig } from './model-config.js';
 import { embeddingLookup } from '../ops/embedding-lookup.js';
-import { matMul2d, matMul2dTransposedB } from '../ops/mat-mul-2d.js';
+import { matMul2d } from '../ops/mat-mul-2d.js';
 import { rmsNorm } from '../ops/rms-norm.js';
 import { causalMask } from '../ops/causal-mask.js';
 import { causalAttentionRuns } from '../kernels/causal-attention.js';
@@ -377,7 +377,7 @@ export class LlamaModel {
     const final = pass.normalize(hidden, 'model.norm.weight');
     if (!head) return { final };
     // Training through a tied head multiplies by the embedding read transposed: no transpose kernel either way.
-    if (differentiable && this.config.tiedEmbeddings) return { final, logits: matMul2dTransposedB(tf, final, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D) };
+    if (differentiable && this.config.tiedEmbeddings) return { final, logits: matMul2d(tf, final, this.getWeight('model.embed_tokens.weight') as unknown as Tensor2D, true, true) };
     return { final, logits: matMul2d(tf, final, this.outputHead(), differentiable) };
   }
 

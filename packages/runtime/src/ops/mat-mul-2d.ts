@@ -6,64 +6,47 @@ type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
 type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
 
-const matMulCache = new WeakMap<TensorFlow, GradientPair>();
-const transposedMatMulCache = new WeakMap<TensorFlow, GradientPair>();
+const matMulCache = new WeakMap<TensorFlow, Map<boolean, GradientPair>>();
 
-/** `op(a) @ op(b)`: codestack's GEMM where its kernels are bound (see {@link ownMatMul}), else tfjs's matMul after explicit transposes. */
+/** `op(a) @ op(b)`: codestack's GEMM where its kernels are bound (see {@link ownMatMul}), else tfjs's matMul after explicit transposes (tidied). */
 function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
   return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.tidy(() => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
 }
 
 /**
- * `a @ b` for 2-D tensors with a custom gradient (or a plain matMul when `differentiable` is false) that never uses `transposeA`/`transposeB`.
+ * `a @ b` for 2-D tensors, or `a @ transpose(b)` with `transposeB` (b is then [n, k]: a tied
+ * output head's [vocabulary, hidden] embedding), with a custom gradient (or a plain product when
+ * `differentiable` is false) that never uses tfjs's transposed matMul.
  *
  * On tfjs-wasm a transposed matMul runs 10-45x slower than a plain one, and tfjs's own matMul
  * gradient uses transposed matMuls. Here the gradients are `dy @ transpose(b)` and
- * `transpose(a) @ dy`: on codestack's wasm kernels all three products are its GEMM, which reads
- * the transposed operands in place while packing them (see `ownMatMul`); elsewhere tfjs's matMul
- * after explicit transposes.
+ * `transpose(a) @ dy` (with `transposeB`, `dy @ b` and `transpose(dy) @ a`): on codestack's wasm
+ * kernels all three products are its GEMM, which reads the transposed operands in place while
+ * packing them (see `ownMatMul`), so no transpose kernel runs; elsewhere tfjs's matMul after
+ * explicit transposes.
  */
-export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
-  if (!differentiable) return product(tf, a, b, false, false);
-  let operation = matMulCache.get(tf);
-  if (operation === undefined) {
-    operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
-      save([left, right]);
-      return {
-        value: product(tf, left, right, false, false),
-        gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
-          const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
-          return [product(tf, dy, savedRight, false, true), product(tf, savedLeft, dy, true, false)];
-        },
-      };
-    }) as never) as unknown as GradientPair;
-    matMulCache.set(tf, operation);
+export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true, transposeB = false): Tensor2D {
+  if (!differentiable) return product(tf, a, b, false, transposeB);
+  let operations = matMulCache.get(tf);
+  if (operations === undefined) {
+    operations = new Map();
+    matMulCache.set(tf, operations);
   }
-  return operation(a, b);
-}
-
-/**
- * `a @ transpose(b)` for 2-D tensors (b is [n, k]) with a custom gradient, or a plain product when
- * `differentiable` is false: for a tied output head, whose weight is the [vocabulary, hidden]
- * embedding, so that no transpose kernel runs either way. The gradients are `dy @ b` and
- * `transpose(dy) @ a`; on codestack's wasm kernels all three products are its GEMM reading the
- * transposed operands in place.
- */
-export function matMul2dTransposedB(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiable = true): Tensor2D {
-  if (!differentiable) return product(tf, a, b, false, true);
-  let operation = transposedMatMulCache.get(tf);
+  let operation = operations.get(transposeB);
   if (operation === undefined) {
     operation = tf.customGrad(((left: Tensor2D, right: Tensor2D, save: (tensors: Tensor[]) => void) => {
       save([left, right]);
       return {
-        value: product(tf, left, right, false, true),
+        value: product(tf, left, right, false, transposeB),
         gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
           const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
-          return [product(tf, dy, savedRight, false, false), product(tf, dy, savedLeft, true, false)];
+          return transposeB
+            ? [product(tf, dy, savedRight, false, false), product(tf, dy, savedLeft, true, false)]
+            : [product(tf, dy, savedRight, false, true), product(tf, savedLeft, dy, true, false)];
         },
       };
     }) as never) as unknown as GradientPair;
-    transposedMatMulCache.set(tf, operation);
+    operations.set(transposeB, operation);
   }
   return operation(a, b);
 }

@@ -2,12 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type * as tfCore from '@tensorflow/tfjs-core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { rotaryEmbedding, type RotaryLayout } from './rotary-embedding.js';
-
-function maximumDifference(left: Float32Array, right: Float32Array): number {
-  let worst = 0;
-  for (let index = 0; index < left.length; index++) worst = Math.max(worst, Math.abs((left[index] as number) - (right[index] as number)));
-  return worst;
-}
+import { helperThreadsReady, maximumDifference } from '../__fixtures__/numeric-checks.js';
+import { wasmKernelsFor, type WasmKernels } from '../kernels/wasm-kernels.js';
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   describe(`rotaryEmbedding on ${backend}`, () => {
@@ -75,17 +71,10 @@ describe("rotaryEmbedding on codestack's wasm kernels", () => {
     return out;
   }
 
-  function worst(actual: Float32Array, expected: Float64Array): number {
-    let largest = 0;
-    for (let index = 0; index < expected.length; index++) largest = Math.max(largest, Math.abs((actual[index] as number) - (expected[index] as number)));
-    return largest;
-  }
-
   for (const threads of [1, 2]) {
     it(`matches a float64 rotation, forward and gradient, in every layout, on ${threads} thread(s), leaking nothing`, async () => {
       const runtime = await createRuntime({ backend: 'wasm', threads });
       const { tf } = runtime;
-      const { wasmKernelsFor } = await import('../kernels/wasm-kernels.js');
       const kernels = wasmKernelsFor(tf);
       expect(kernels).toBeDefined();
       const profile = async (run: () => tfCore.Tensor): Promise<string[]> => {
@@ -108,18 +97,17 @@ describe("rotaryEmbedding on codestack's wasm kernels", () => {
         if (threads > 1 && batch * tokens * heads * head >= 1 << 16) {
           // The first large rotation starts the helper; wait until it takes calls.
           rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos, sin, scale }, false).dispose();
-          for (let waited = 0; (kernels?.gemmThreads ?? 0) < threads && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
-          expect(kernels?.gemmThreads).toBe(threads);
+          expect(await helperThreadsReady(kernels as WasmKernels, threads)).toBe(threads);
         }
         const before = tf.memory().numTensors;
         for (const layout of ['rows', 'heads', 'headsTransposed'] as const) {
           const options = { batch, tokens, offset, head, cos, sin, scale, layout };
           expect(await profile(() => rotaryEmbedding(tf, input, options, false))).toEqual(['CodestackRotary']);
           const forward = rotaryEmbedding(tf, input, options);
-          expect(worst(forward.dataSync() as Float32Array, reference(inputValues, layout, shape, cos, sin, 1)), `${layout} forward`).toBeLessThan(1e-5);
+          expect(maximumDifference(reference(inputValues, layout, shape, cos, sin, 1), forward.dataSync()), `${layout} forward`).toBeLessThan(1e-5);
           const upstream = tf.randomNormal(forward.shape, 0, 1, 'float32', 6);
           const gradient = tf.grad((x: tfCore.Tensor) => tf.sum(tf.mul(rotaryEmbedding(tf, x as tfCore.Tensor2D, options), upstream)))(input);
-          expect(worst(gradient.dataSync() as Float32Array, reference(upstream.dataSync() as Float32Array, layout, shape, cos, sin, -1)), `${layout} gradient`).toBeLessThan(1e-5);
+          expect(maximumDifference(reference(upstream.dataSync() as Float32Array, layout, shape, cos, sin, -1), gradient.dataSync()), `${layout} gradient`).toBeLessThan(1e-5);
           tf.dispose([forward, upstream, gradient]);
         }
         expect(tf.memory().numTensors).toBe(before);
