@@ -129,6 +129,12 @@ describe('codestack bin', { timeout: 120000 }, () => {
     expect(JSON.parse(noModel.stderr).error).toMatchObject({ code: 'MISSING_FILE', message: expect.stringContaining(`${join(directory, 'nope')}: expected a directory holding config.json and model.safetensors`) });
     const adapterRemote = await runBin(['complete', '--base-url', 'http://127.0.0.1:9/v1', '--adapter', 'x', '--json']);
     expect(JSON.parse(adapterRemote.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    // A temperature that is not a number, or below 0, is refused before any model loads (the URL is unreachable).
+    for (const temperature of ['warm', '-1']) {
+      const badTemperature = await runBin(['eval', 'pass-at-k', '--data', fixture, '--base-url', 'http://127.0.0.1:9/v1', '--temperature', temperature, '--json']);
+      expect(badTemperature.code).toBe(2);
+      expect(JSON.parse(badTemperature.stderr).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--temperature') });
+    }
   });
 
   describe('serve a local checkpoint, then generate and complete against it', () => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, createProgressReporter } from '@codestack/core';
+import { InvalidArgumentError, createProgressReporter, numberArgument } from '@codestack/core';
 import { resolve } from 'node:path';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, write } from './arguments.js';
@@ -26,11 +26,13 @@ export async function evalCommand(args: readonly string[], context: CliContext):
   if (values.limit !== undefined) tasks = tasks.slice(0, positiveInteger(values.limit, '--limit', tasks.length));
   const samples = positiveInteger(values.samples, '--samples', 1);
   const k = (values.k ?? '1').split(',').map((item) => positiveInteger(item.trim(), '--k', 1));
+  // Checked before any model loads: a typo fails at once instead of sampling at NaN.
+  const temperature = numberArgument(values.temperature, '--temperature') ?? (samples > 1 ? 0.8 : 0);
+  if (temperature < 0) throw new InvalidArgumentError({ argument: '--temperature', message: `must be a number of at least 0, got '${values.temperature}'` });
   let complete: import('@codestack/orchestrator/evaluation').TaskCompleter | undefined;
   if (!values.canonical) {
     const { model, contextTokens } = await resolveModel(values, context);
     const { generateText } = await import('@codestack/orchestrator');
-    const temperature = values.temperature === undefined ? (samples > 1 ? 0.8 : 0) : Number(values.temperature);
     const maxOutputTokens = outputTokens(values['maximum-tokens'], contextTokens, 384);
     complete = async (task, { sampleIndex, signal }) =>
       (await generateText({ model, prompt: task.prompt, maxOutputTokens, temperature, seed: sampleIndex, ...(signal ? { signal } : {}) })).text;
