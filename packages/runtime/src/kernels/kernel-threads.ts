@@ -163,11 +163,12 @@ export class KernelThreads {
     table[callWidth] = width;
     table[scratchArgument] = scratch?.argument ?? -1;
     table[scratchStride] = scratch?.strideBytes ?? 0;
-    table[floatMask] = floatArguments.reduce((mask, argument) => mask | (1 << argument), 0);
+    const mask = floatArguments.reduce((bits, argument) => bits | (1 << argument), 0);
+    table[floatMask] = mask;
     for (const [index, call] of calls.entries()) {
       const first = headerWords + index * width;
       for (const [argument, value] of call.entries()) {
-        if (floatArguments.includes(argument)) this.tableFloats[first + argument] = value;
+        if ((mask >> argument) & 1) this.tableFloats[first + argument] = value;
         else table[first + argument] = value;
       }
     }

@@ -225,12 +225,8 @@ export class WasmKernels {
    */
   private attendSlices(name: ThreadedKernel, kernel: Kernel, shape: [slices: number, groups: number, tokens: number, offset: number, head: number], arrays: [number, number][], scratch: number, scratchFloats: number): void {
     const [slices, ...rest] = shape;
-    if (this.threads === 1 || slices === 1) {
-      kernel(...shape, ...arrays.map(([pointer]) => pointer), scratch);
-      return;
-    }
-    const calls = chunks(slices, this.threads, 1).map(([first, count]) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
-    this.startedHelpers().run(name, calls, { scratch: { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 } });
+    const work = { items: slices, multiple: 1, parallel: true, scratch: { argument: shape.length + arrays.length, strideBytes: scratchFloats * 4 } };
+    this.split(name, kernel, work, (first, count) => [count, ...rest, ...arrays.map(([pointer, floats]) => pointer + first * floats * 4), scratch]);
   }
 
   /**
@@ -256,18 +252,15 @@ export class WasmKernels {
    */
   gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean): void {
     const packedFloats = this.packedBFloats(k, n);
-    const parallel = this.threads > 1 && m >= 8 && m * n * k >= parallelGemmWork;
+    const parallel = this.threads > 1 && m * n * k >= parallelGemmWork;
     const threads = parallel ? this.threads : 1;
     const packedB = this.scratch(packedFloats + threads * 4 * k);
     const packedA = packedB + packedFloats * 4;
     this.packBKernel(k, n, b, bk, bn, packedB);
-    if (parallel) {
-      // Rows in chunks of whole 4-row blocks, each thread packing A into its own block.
-      const calls = chunks(m, this.threads, 4).map(([first, rows]) => [rows, n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA]);
-      this.startedHelpers().run('codestack_gemm_packed', calls, { scratch: { argument: 10, strideBytes: 4 * k * 4 } });
-      return;
-    }
-    this.gemmPackedKernel(m, n, k, a, am, ak, packedB, c, ldc, accumulate ? 1 : 0, packedA);
+    // Rows in runs of whole 4-row blocks, each thread packing A into its own block.
+    this.split('codestack_gemm_packed', this.gemmPackedKernel, { items: m, multiple: 4, parallel, scratch: { argument: 10, strideBytes: 4 * k * 4 } }, (first, rows) => [
+      rows, n, k, a + first * am * 4, am, ak, packedB, c + first * ldc * 4, ldc, accumulate ? 1 : 0, packedA,
+    ]);
   }
 
   /** The helper threads of our own over the shared memory, started on first use. */
@@ -292,7 +285,7 @@ export class WasmKernels {
    * `1 / sqrt(mean(x^2) + epsilon)` into factors [rows]; byte offsets.
    */
   rmsNormForward(rows: number, width: number, x: number, w: number, epsilon: number, out: number, factors: number): void {
-    this.split('codestack_rms_norm_forward', this.rmsNormForwardKernel, { items: rows, floatsPerItem: width, multiple: 1, floatArguments: [4] }, (first, count) => [
+    this.split('codestack_rms_norm_forward', this.rmsNormForwardKernel, { items: rows, multiple: 1, parallel: rows * width >= parallelElementWork, floatArguments: [4] }, (first, count) => [
       count, width, x + first * width * 4, w, epsilon, out + first * width * 4, factors + first * 4,
     ]);
   }
@@ -304,12 +297,12 @@ export class WasmKernels {
 
   /** out = silu(gate) * up over `count` floats; byte offsets. */
   swiGluForward(count: number, gate: number, up: number, out: number): void {
-    this.split('codestack_swiglu_forward', this.swiGluForwardKernel, { items: count, floatsPerItem: 1, multiple: 4 }, (first, items) => [items, gate + first * 4, up + first * 4, out + first * 4]);
+    this.split('codestack_swiglu_forward', this.swiGluForwardKernel, { items: count, multiple: 4, parallel: count >= parallelElementWork }, (first, items) => [items, gate + first * 4, up + first * 4, out + first * 4]);
   }
 
   /** The gradients of {@link WasmKernels.swiGluForward} for upstream dy: dgate and dup; byte offsets. */
   swiGluBackward(count: number, gate: number, up: number, dy: number, gateGradient: number, upGradient: number): void {
-    this.split('codestack_swiglu_backward', this.swiGluBackwardKernel, { items: count, floatsPerItem: 1, multiple: 4 }, (first, items) => {
+    this.split('codestack_swiglu_backward', this.swiGluBackwardKernel, { items: count, multiple: 4, parallel: count >= parallelElementWork }, (first, items) => {
       const shift = first * 4;
       return [items, gate + shift, up + shift, dy + shift, gateGradient + shift, upGradient + shift];
     });
@@ -322,7 +315,7 @@ export class WasmKernels {
   adamW(count: number, value: number, gradient: number, first: number, second: number, constants: AdamWConstants, nextValue: number, nextFirst: number, nextSecond: number): void {
     const { gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon } = constants;
     const floats = [gradientScale, beta1, beta2, keep, stepSize, rootCorrection, epsilon];
-    this.split('codestack_adamw', this.adamWKernel, { items: count, floatsPerItem: 1, multiple: 4, floatArguments: [5, 6, 7, 8, 9, 10, 11] }, (start, items) => {
+    this.split('codestack_adamw', this.adamWKernel, { items: count, multiple: 4, parallel: count >= parallelElementWork, floatArguments: [5, 6, 7, 8, 9, 10, 11] }, (start, items) => {
       const shift = start * 4;
       return [items, value + shift, gradient + shift, first + shift, second + shift, ...floats, nextValue + shift, nextFirst + shift, nextSecond + shift];
     });
@@ -336,7 +329,7 @@ export class WasmKernels {
    */
   rotary(shape: { rows: number; tokens: number; heads: number; head: number; layout: number; direction: 1 | -1; scale: number }, cos: number, sin: number, input: number, output: number): void {
     const { rows, tokens, heads, head, layout, direction, scale } = shape;
-    this.split('codestack_rotary', this.rotaryKernel, { items: rows, floatsPerItem: heads * head, multiple: 1, floatArguments: [7] }, (first, count) => [
+    this.split('codestack_rotary', this.rotaryKernel, { items: rows, multiple: 1, parallel: rows * heads * head >= parallelElementWork, floatArguments: [7] }, (first, count) => [
       first, count, tokens, heads, head, layout, direction, scale, cos, sin, input, output,
     ]);
   }
@@ -348,7 +341,7 @@ export class WasmKernels {
    */
   headsLayout(shape: { rows: number; tokens: number; heads: number; head: number; direction: 1 | -1 }, input: number, output: number): void {
     const { rows, tokens, heads, head, direction } = shape;
-    this.split('codestack_heads_layout', this.headsLayoutKernel, { items: rows, floatsPerItem: heads * head, multiple: 1 }, (first, count) => [first, count, tokens, heads, head, direction, input, output]);
+    this.split('codestack_heads_layout', this.headsLayoutKernel, { items: rows, multiple: 1, parallel: rows * heads * head >= parallelElementWork }, (first, count) => [first, count, tokens, heads, head, direction, input, output]);
   }
 
   /** The sum of the squares of `count` floats at byte offset `values`, added up in double. */
@@ -357,19 +350,26 @@ export class WasmKernels {
   }
 
   /**
-   * Runs an element-wise or row-wise kernel over `items` independent items of `floatsPerItem`
-   * floats: in one call on the calling thread, or, on the threaded build when the work is large
-   * enough to repay a helper's wake-up, in runs of a multiple of `multiple` items shared between
-   * threads. `call(first, count)` gives the arguments for items first..first + count.
+   * Runs a kernel over `items` independent items (rows, slices, floats): in one call on the calling
+   * thread, or, on the threaded build when the caller says the work repays a helper's wake-up
+   * (`parallel`) and there are at least two runs' worth, in runs of a multiple of `multiple` items
+   * shared between threads ({@link chunks}, {@link KernelThreads.run}: `scratch` and
+   * `floatArguments` as there). `call(first, count)` gives the arguments for items first..first +
+   * count. The one way every split kernel here is shared.
    */
-  private split(name: ThreadedKernel, kernel: Kernel, work: { items: number; floatsPerItem: number; multiple: number; floatArguments?: readonly number[] }, call: (first: number, count: number) => number[]): void {
-    const { items, floatsPerItem, multiple, floatArguments } = work;
-    if (this.threads === 1 || items < 2 * multiple || items * floatsPerItem < parallelElementWork) {
+  private split(
+    name: ThreadedKernel,
+    kernel: Kernel,
+    work: { items: number; multiple: number; parallel: boolean; floatArguments?: readonly number[]; scratch?: { argument: number; strideBytes: number } },
+    call: (first: number, count: number) => number[],
+  ): void {
+    const { items, multiple, parallel, floatArguments, scratch } = work;
+    if (this.threads === 1 || !parallel || items < 2 * multiple) {
       kernel(...call(0, items));
       return;
     }
     const calls = chunks(items, this.threads, multiple).map(([first, count]) => call(first, count));
-    this.startedHelpers().run(name, calls, { floatArguments });
+    this.startedHelpers().run(name, calls, { ...(floatArguments === undefined ? {} : { floatArguments }), ...(scratch === undefined ? {} : { scratch }) });
   }
 
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */
@@ -405,7 +405,7 @@ const parallelGemmWork = 1 << 21;
 
 /**
  * The floats from which {@link WasmKernels} splits an element-wise or row-wise kernel (SwiGLU,
- * RMSNorm, AdamW) between threads: about 0.1 ms of one thread's work at a few floats per
+ * RMSNorm, AdamW, the rotary embedding, the head layouts) between threads: about 0.1 ms of one thread's work at a few floats per
  * nanosecond, again far above a helper's wake-up.
  */
 const parallelElementWork = 1 << 16;
