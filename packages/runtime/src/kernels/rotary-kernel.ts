@@ -9,7 +9,7 @@ export const rotaryKernelName = 'CodestackRotary';
 /** Where the heads lie on the far side of the rotation, by the kernel's layout number. */
 const layoutNumbers = { rows: 0, heads: 1, headsTransposed: 2 } as const;
 
-/** The shape of one rotation ({@link fusedRotary}). */
+/** The shape of one rotation ({@link rotaryKernel}). */
 export interface RotaryKernelShape {
   /** Sequences. */
   batch: number;
@@ -42,23 +42,15 @@ function register(tf: TensorFlow): void {
 }
 
 /**
- * The rotary position embedding of a float32 [batch * tokens, heads * head] projection as one
- * kernel of codestack's own each way (the gradient is the inverse rotation), or `undefined` when
- * they are not bound (the caller's JavaScript path then). `cos` and `sin` are the tables' rows
- * for the pass's positions, [tokens, head / 2]. The result has the shape of `layout`: [batch *
- * tokens, heads * head], [batch, heads, tokens, head] or [batch, heads, head, tokens].
+ * One rotation of a float32 tensor as one kernel of codestack's own, or `undefined` when they are
+ * not bound (the caller's JavaScript path then): direction 1 from [batch * tokens, heads * head]
+ * rows to `shape.layout` ([batch * tokens, heads * head], [batch, heads, tokens, head] or
+ * [batch, heads, head, tokens]), direction -1 back (the gradient), into a tensor of
+ * `outputShape`. `cos` and `sin` are the tables' rows for the pass's positions, [tokens, head /
+ * 2]. Not differentiable by itself: `rotaryEmbedding` gives it its gradient.
  */
-export function fusedRotary(tf: TensorFlow, input: tfCore.Tensor2D, shape: RotaryKernelShape, cos: Float32Array, sin: Float32Array, differentiable: boolean): tfCore.Tensor | undefined {
+export function rotaryKernel(tf: TensorFlow, input: tfCore.Tensor, shape: RotaryKernelShape, direction: 1 | -1, outputShape: readonly number[], cos: Float32Array, sin: Float32Array): tfCore.Tensor | undefined {
   if (wasmKernelsFor(tf) === undefined || input.dtype !== 'float32') return undefined;
   register(tf);
-  const { batch, tokens, heads, head, layout } = shape;
-  const outputShape = layout === 'rows' ? [...input.shape] : layout === 'heads' ? [batch, heads, tokens, head] : [batch, heads, head, tokens];
-  const rotate = (x: tfCore.Tensor, direction: 1 | -1, resultShape: number[]): tfCore.Tensor =>
-    runWasmKernel<tfCore.Tensor>(tf, rotaryKernelName, { x }, { ...shape, direction, outputShape: resultShape, cos, sin });
-  if (!differentiable) return rotate(input, 1, outputShape);
-  const operation = tf.customGrad(((x: tfCore.Tensor2D, save: (tensors: tfCore.Tensor[]) => void) => {
-    save([]);
-    return { value: rotate(x, 1, outputShape), gradFunc: (upstream: tfCore.Tensor) => [rotate(upstream, -1, [...x.shape])] };
-  }) as never) as unknown as (x: tfCore.Tensor2D) => tfCore.Tensor;
-  return operation(input);
+  return runWasmKernel<tfCore.Tensor>(tf, rotaryKernelName, { x: input }, { ...shape, direction, outputShape: [...outputShape], cos, sin });
 }

@@ -1,6 +1,6 @@
 import type * as tfCore from '@tensorflow/tfjs-core';
 import type { TensorFlow } from '../backend/tensorflow.js';
-import { fusedRotary } from '../kernels/rotary-kernel.js';
+import { rotaryKernel } from '../kernels/rotary-kernel.js';
 
 type Tensor = tfCore.Tensor;
 type Tensor2D = tfCore.Tensor2D;
@@ -115,18 +115,17 @@ export function rotaryEmbedding(tf: TensorFlow, input: Tensor2D, options: Rotary
   const { batch, tokens, offset, head, cos, sin } = options;
   const heads = input.shape[1] / head;
   const shape: RotaryShape = { batch, tokens, offset, head, heads, scale: options.scale ?? 1, layout: options.layout ?? 'rows' };
-  const half = head / 2;
-  const fused = fusedRotary(tf, input, shape, cos.subarray(offset * half, (offset + tokens) * half), sin.subarray(offset * half, (offset + tokens) * half), differentiable);
-  if (fused !== undefined) return fused;
   const outputShape =
     shape.layout === 'rows' ? input.shape : shape.layout === 'heads' ? [batch, heads, tokens, head] : [batch, heads, head, tokens];
-  if (!differentiable) return tf.tensor(rotate(input.dataSync() as Float32Array, shape, cos, sin, 1), outputShape);
+  const half = head / 2;
+  const [passCos, passSin] = [cos.subarray(offset * half, (offset + tokens) * half), sin.subarray(offset * half, (offset + tokens) * half)];
+  // One kernel where codestack's are bound, else JavaScript over a copy.
+  const turn = (x: Tensor, direction: 1 | -1, resultShape: readonly number[]): Tensor =>
+    rotaryKernel(tf, x, shape, direction, resultShape, passCos, passSin) ?? tf.tensor(rotate(x.dataSync() as Float32Array, shape, cos, sin, direction), [...resultShape]);
+  if (!differentiable) return turn(input, 1, outputShape);
   const operation = tf.customGrad(((x: Tensor2D, save: (tensors: Tensor[]) => void) => {
     save([]);
-    return {
-      value: tf.tensor(rotate(x.dataSync() as Float32Array, shape, cos, sin, 1), outputShape),
-      gradFunc: (dy: Tensor) => [tf.tensor2d(rotate(dy.dataSync() as Float32Array, shape, cos, sin, -1), x.shape)],
-    };
+    return { value: turn(x, 1, outputShape), gradFunc: (dy: Tensor) => [turn(dy, -1, x.shape)] };
   }) as never) as unknown as (x: Tensor2D) => Tensor;
   return operation(input);
 }
