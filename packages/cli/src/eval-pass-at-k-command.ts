@@ -27,8 +27,7 @@ export async function evalCommand(args: readonly string[], context: CliContext):
   const samples = positiveInteger(values.samples, '--samples', 1);
   const k = (values.k ?? '1').split(',').map((item) => positiveInteger(item.trim(), '--k', 1));
   // Checked before any model loads: a typo fails at once instead of sampling at NaN.
-  const temperature = numberArgument(values.temperature, '--temperature') ?? (samples > 1 ? 0.8 : 0);
-  if (temperature < 0) throw new InvalidArgumentError({ argument: '--temperature', message: `must be a number of at least 0, got '${values.temperature}'` });
+  const temperature = numberArgument(values.temperature, '--temperature', { minimum: 0 }) ?? (samples > 1 ? 0.8 : 0);
   let complete: import('@codestack/orchestrator/evaluation').TaskCompleter | undefined;
   if (!values.canonical) {
     const { model, contextTokens } = await resolveModel(values, context);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@codestack/core';
+import { InvalidArgumentError, numberArgument } from '@codestack/core';
 import type { CliContext } from './cli-context.js';
 import { parse, positiveInteger, projectRelativePath, readInput } from './arguments.js';
 import { modelOptions, outputTokens, resolveModel, resolveRetriever } from './resolve-model.js';
@@ -25,10 +25,7 @@ export async function generateCommand(args: readonly string[], context: CliConte
   const model = await applyKnnOptions(values, resolved, context, false);
   const retriever = await resolveRetriever(values.docs, context);
   const tests = values.tests === undefined ? undefined : await readInput(values.tests, context);
-  const minimumRelevance = values['minimum-relevance'] === undefined ? undefined : Number(values['minimum-relevance']);
-  if (minimumRelevance !== undefined && !(Number.isFinite(minimumRelevance) && minimumRelevance >= 0)) {
-    throw new InvalidArgumentError({ argument: '--minimum-relevance', message: `must be a number of at least 0, got '${values['minimum-relevance']}'` });
-  }
+  const minimumRelevance = numberArgument(values['minimum-relevance'], '--minimum-relevance', { minimum: 0 });
   const projectDirectory = context.cwd ?? process.cwd();
   const testsFile = projectRelativePath(values.tests, projectDirectory);
   const { generateCode } = await import('@codestack/orchestrator');

@@ -11,5 +11,8 @@ describe('numberArgument', () => {
       expect(() => numberArgument(text, '--steps')).toThrow(InvalidArgumentError);
     }
     expect(() => numberArgument('8k', '--steps')).toThrow("Invalid argument '--steps': must be a number, got '8k'");
+    expect(numberArgument('0', '--temperature', { minimum: 0 })).toBe(0);
+    expect(() => numberArgument('-0.5', '--temperature', { minimum: 0 })).toThrow("Invalid argument '--temperature': must be a number of at least 0, got '-0.5'");
+    expect(() => numberArgument('warm', '--temperature', { minimum: 0 })).toThrow("Invalid argument '--temperature': must be a number of at least 0, got 'warm'");
   });
 });

@@ -178,16 +178,11 @@ async function main(): Promise<void> {
     const ceiling = trainingOf('ours', 'processes2')!;
     const relaxed = relaxedByDefault ? undefined : { threads1: trainingOf('ours', 'threads1RelaxedSimd')!, workers2: trainingOf('ours', 'workers2RelaxedSimd')! };
     const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
-    /**
-     * The median over rounds of one contender's wall rate over another's in the same round: within
-     * a round the two ran one after the other, so a change in the machine's load between rounds
-     * moves both (threads1 and threads2 are neighbours in every round's order).
-     */
-    const byRound = (numerator: string, denominator: string): number => {
-      const [top, bottom] = [training.get(`${model}/ours/${numerator}`) ?? [], training.get(`${model}/ours/${denominator}`) ?? []];
-      return ratio(median(top.map((rate, round) => rate.wall / (bottom[round] as Rate).wall)), 1);
-    };
-    const twoThreadsByRound = byRound('threads2', 'threads1');
+    const twoThreads = ratio(ours.threads2.wall, ours.threads1.wall);
+    // The median of each round's own two-thread over one-thread rate: threads1 and threads2 are
+    // neighbours in every round's order, so a change in the machine's load between rounds moves both.
+    const oneThreadRounds = training.get(`${model}/ours/threads1`) as Rate[];
+    const twoThreadsByRound = ratio(median((training.get(`${model}/ours/threads2`) as Rate[]).map((rate, round) => rate.wall / (oneThreadRounds[round] as Rate).wall)), 1);
     // Our best on this Node's defaults, and with relaxed SIMD switched on (reported apart).
     const oursBest = Math.max(ours.threads1.wall, ours.threads2.wall, ours.workers2.wall);
     const oursBestRelaxed = relaxed === undefined ? oursBest : Math.max(relaxed.threads1.wall, relaxed.workers2.wall);
@@ -216,7 +211,7 @@ async function main(): Promise<void> {
         ours: { ...ours, threads1RelaxedSimd: relaxed?.threads1, workers2RelaxedSimd: relaxed?.workers2 },
         relaxedSimdIsDefault: relaxedByDefault,
         pytorch: theirs,
-        twoThreadsOverOne: ratio(ours.threads2.wall, ours.threads1.wall),
+        twoThreadsOverOne: twoThreads,
         twoThreadsOverOneByRound: twoThreadsByRound,
         twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
         twoProcesses: ceiling,
@@ -231,7 +226,7 @@ async function main(): Promise<void> {
       },
     };
     summaries.push(
-      `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${ratio(ours.threads2.wall, ours.threads1.wall)}x; ${twoThreadsByRound}x by round) / ${Math.round(ours.workers2.wall)} 2 workers / ${Math.round(ceiling.wall)} in 2 separate processes (${ratio(ceiling.wall, ours.threads1.wall)}x, the two-way ceiling)` +
+      `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${twoThreads}x; ${twoThreadsByRound}x by round) / ${Math.round(ours.workers2.wall)} 2 workers / ${Math.round(ceiling.wall)} in 2 separate processes (${ratio(ceiling.wall, ours.threads1.wall)}x, the two-way ceiling)` +
         (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
         (relaxed === undefined
           ? '; relaxed SIMD is this engine\'s default'
