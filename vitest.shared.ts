@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-const packageNames = ['core', 'tokenizer', 'runtime', 'tuning', 'retrieval', 'orchestrator', 'model-base', 'cli'] as const;
+const packageNames = ['core', 'tokenizer', 'native-kernels', 'runtime', 'tuning', 'retrieval', 'orchestrator', 'model-base', 'cli'] as const;
 
 /** Subpath exports (`@codestack/orchestrator/local`) and the source file each one builds from. */
 const subpathEntries = [

@@ -48,7 +48,7 @@ try {
   const files = readdirSync(tarballs).filter((file) => file.endsWith('.tgz'));
   console.log(`packed ${files.length} packages: ${files.join(', ')}`);
 
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'packed-consumer', private: true, version: '0.0.0', allowScripts: { 'hnswlib-node': true } }, null, 2));
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'packed-consumer', private: true, version: '0.0.0', allowScripts: { 'hnswlib-node': true, '@codestack/native-kernels': true } }, null, 2));
   cpSync(join(here, 'consumer'), app, { recursive: true });
   const install = run(
     npm,
@@ -74,7 +74,7 @@ try {
   const lightTarballs = files.filter((file) => /^codestack-(core|tokenizer|orchestrator)-\d/.test(file));
   if (lightTarballs.length !== 3) throw new Error(`expected the core, tokenizer and orchestrator tarballs, found ${lightTarballs.join(', ')}`);
   run(npm, ['install', '--no-audit', '--no-fund', '--loglevel=warn', ...lightTarballs.map((file) => `../tarballs/${file}`)], light);
-  const heavy = ['@codestack/runtime', '@codestack/tuning', '@codestack/retrieval', '@codestack/model-base', '@tensorflow/tfjs-core', 'hnswlib-node'];
+  const heavy = ['@codestack/runtime', '@codestack/native-kernels', '@codestack/tuning', '@codestack/retrieval', '@codestack/model-base', '@tensorflow/tfjs-core', 'hnswlib-node'];
   const installed = heavy.filter((name) => existsSync(join(light, 'node_modules', name)));
   if (installed.length > 0) throw new Error(`an app of core, tokenizer and orchestrator installed ${installed.join(', ')}`);
   writeFileSync(

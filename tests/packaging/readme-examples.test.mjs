@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { markedBlocks, outputShape, readmeFiles, root, runExample } from './readme-examples.mjs';
 
 const blocks = readmeFiles().flatMap((readme) => markedBlocks(readme));
-const publicPackages = ['core', 'tokenizer', 'runtime', 'tuning', 'retrieval', 'orchestrator', 'model-base', 'cli'];
+const publicPackages = ['core', 'tokenizer', 'native-kernels', 'runtime', 'tuning', 'retrieval', 'orchestrator', 'model-base', 'cli'];
 
 test('every public package README has an example block backed by a file', () => {
   for (const name of publicPackages) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CodestackError, InvalidArgumentError, sha256Hex, type Tokenizer } from '@codestack/core';
 import { getTokenizer } from '@codestack/tokenizer';
 import { LlamaModel, createRuntime, type ModelConfig } from '@codestack/runtime';
+import { loadNativeKernels, type NativeKernelsLoad } from '@codestack/native-kernels';
 import { Adapter } from '@codestack/tuning';
 import { DocsIndex, type DocEntry } from '@codestack/retrieval';
 import { extractCode, generateCode } from '@codestack/orchestrator';
@@ -18,6 +19,15 @@ import { baseModelDirectory, bundledAdapterNames } from '@codestack/model-base';
 const error: unknown = new InvalidArgumentError({ argument: 'x', message: 'bad x' });
 ok(CodestackError.isInstance(error));
 strictEqual(sha256Hex('abc').length, 64);
+
+// Built from C by node-gyp when the tarball was installed; on x86-64 with AVX2 and FMA it loads.
+const native: NativeKernelsLoad = loadNativeKernels();
+if (native.available) {
+  const product = new Float32Array([1, 2, 3, 4, 0]);
+  native.kernels.multiplyMatrices(product, { rows: 1, columns: 1, depth: 2, a: 0, aRowStride: 2, aDepthStride: 1, b: 2, bDepthStride: 1, bColumnStride: 1, c: 4, cRowStride: 1 });
+  strictEqual(product[4], 11);
+}
+console.log(`native kernels: ${native.available ? 'built at install and loaded' : native.reason}`);
 
 const tokenizer: Tokenizer = getTokenizer('gpt-4o');
 strictEqual(tokenizer.countTokens('hello world'), 2);

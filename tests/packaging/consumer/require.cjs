@@ -3,6 +3,7 @@ const assert = require('node:assert');
 const expected = {
   '@codestack/core': 'CodestackError',
   '@codestack/tokenizer': 'getTokenizer',
+  '@codestack/native-kernels': 'loadNativeKernels',
   '@codestack/runtime': 'createRuntime',
   '@codestack/tuning': 'Adapter',
   '@codestack/retrieval': 'DocsIndex',

@@ -7,7 +7,7 @@ import { ThreadsUnavailableError } from './threads-unavailable-error.js';
 import { createThreadedWasmBackend, maximumWasmThreads } from './threaded-wasm.js';
 import { registerMissingGradients } from '../ops/register-gradients.js';
 import type { TensorFlow } from './tensorflow.js';
-import { chooseWasmKernels, releaseWasmKernels } from '../kernels/wasm-kernels.js';
+import { chooseNativeMatrixProducts, chooseWasmKernels, releaseWasmKernels, type NativeMatrixProducts } from '../kernels/wasm-kernels.js';
 
 
 /** A concrete tensor backend. */
@@ -78,6 +78,18 @@ export interface RuntimeOptions {
    * ignore it.
    */
   kernels?: KernelChoice;
+  /**
+   * Whether codestack's kernels on the `wasm` backend hand their matrix products to
+   * `@codestack/native-kernels` (default `true`): an optional dependency that npm builds from C
+   * with node-gyp at install, which computes them in place in tfjs-wasm's memory on the CPU's
+   * AVX2 and FMA units, on {@link Runtime.threads} threads of its own. On the shared 2-core
+   * development machine that made a 5M-parameter training step about 2× faster (docs/runtime.md,
+   * Part G). Where the addon is missing, was not built or the CPU lacks AVX2 and FMA, the
+   * WebAssembly kernels run instead and {@link Runtime.device} does not mention it;
+   * `CODESTACK_NATIVE_KERNELS=0` in the environment turns it off as `false` does. Ignored with
+   * `kernels: 'tfjs'` and on the other backends.
+   */
+  nativeKernels?: boolean;
 }
 
 /** See {@link RuntimeOptions.kernels}. */
@@ -380,13 +392,29 @@ function makeRuntime(parts: RuntimeParts): Runtime {
   };
 }
 
-/** Applies the `kernels` choice to a wasm runtime's backend, now and whenever `activate()` builds it again. */
-function withKernelChoice(runtime: Runtime, kernels: KernelChoice): Runtime {
+/** The native matrix products of `@codestack/native-kernels`, or undefined where it is absent or unavailable here. */
+async function loadNativeMatrixProducts(loadModule: ModuleLoader): Promise<NativeMatrixProducts | undefined> {
+  try {
+    const module = (await loadModule('@codestack/native-kernels')) as { loadNativeKernels?: () => { available: boolean; kernels?: NativeMatrixProducts } };
+    const load = module.loadNativeKernels?.();
+    return load?.available === true ? load.kernels : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies the `kernels` and native choices to a wasm runtime's backend, now and whenever `activate()` builds it again. */
+async function withKernelChoice(runtime: Runtime, kernels: KernelChoice, native: boolean, loadModule: ModuleLoader): Promise<Runtime> {
   if (runtime.backend !== 'wasm') return runtime;
-  const apply = (): void => chooseWasmKernels(runtime.tf, kernels === 'codestack');
+  const products = kernels === 'codestack' && native ? await loadNativeMatrixProducts(loadModule) : undefined;
+  const apply = (): void => {
+    chooseWasmKernels(runtime.tf, kernels === 'codestack');
+    chooseNativeMatrixProducts(runtime.tf, products);
+  };
   apply();
   const activate = runtime.activate.bind(runtime);
   return Object.assign(runtime, {
+    device: products === undefined ? runtime.device : `${runtime.device}, matrix products native (AVX2, FMA)`,
     async activate() {
       await activate();
       apply();
@@ -418,13 +446,17 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (kernels !== 'codestack' && kernels !== 'tfjs') {
     throw new InvalidArgumentError({ argument: 'kernels', message: `expected 'codestack' or 'tfjs', got ${JSON.stringify(kernels)}` });
   }
+  const native = options.nativeKernels ?? true;
+  if (typeof native !== 'boolean') {
+    throw new InvalidArgumentError({ argument: 'nativeKernels', message: `expected a boolean, got ${JSON.stringify(native)}` });
+  }
   const plan = planThreads(options.threads ?? defaultThreads);
-  if (request !== 'auto') return withKernelChoice(await tryBackend(request, loadModule, plan), kernels);
+  if (request !== 'auto') return withKernelChoice(await tryBackend(request, loadModule, plan), kernels, native, loadModule);
   const skipped: BackendAttempt[] = [];
   for (const name of backendOrder) {
     try {
       const runtime = await tryBackend(name, loadModule, plan);
-      return withKernelChoice(Object.assign(runtime, { skipped }), kernels);
+      return await withKernelChoice(Object.assign(runtime, { skipped }), kernels, native, loadModule);
     } catch (error) {
       if (ThreadsUnavailableError.isInstance(error)) throw error;
       skipped.push({ backend: name, reason: describe(error) });

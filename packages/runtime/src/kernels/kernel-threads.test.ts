@@ -58,7 +58,7 @@ function productError(tf: TensorFlow, kernels: WasmKernels, { m, n, k, transpose
  * starts them), so that the split kernels a test runs next are shared.
  */
 async function runtimeWithHelpers(threads: number): Promise<{ runtime: Awaited<ReturnType<typeof createRuntime>>; tf: TensorFlow; kernels: WasmKernels }> {
-  const runtime = await createRuntime({ backend: 'wasm', threads });
+  const runtime = await createRuntime({ backend: 'wasm', threads, nativeKernels: false });
   const kernels = wasmKernelsFor(runtime.tf) as WasmKernels;
   if (threads > 1) expect(productError(runtime.tf, kernels, { m: 150, n: 70, k: 300, transposeA: false, transposeB: false, accumulate: false }, 4)).toBeLessThan(1e-6);
   expect(await helperThreadsReady(kernels, threads)).toBe(threads);
@@ -74,7 +74,7 @@ const layouts = [
 
 describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
   it('matches a float64 product for every layout, accumulating or not, at edge sizes on one thread', async () => {
-    const { tf } = await createRuntime({ backend: 'wasm' });
+    const { tf } = await createRuntime({ backend: 'wasm', nativeKernels: false });
     const kernels = wasmKernelsFor(tf) as WasmKernels;
     expect(kernels.threads).toBe(1);
     for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [4, 8, 8], [13, 29, 17], [64, 70, 256]] as const) {
@@ -86,7 +86,7 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
   });
 
   it('splits a large product between the calling thread and a helper thread on the threaded build, with the same result, and stops the helper on dispose', async () => {
-    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2, nativeKernels: false });
     const kernels = wasmKernelsFor(runtime.tf) as WasmKernels;
     expect(kernels.shared).toBe(true);
     expect(kernels.threads).toBe(2);
@@ -184,7 +184,7 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
         `
         import { createRuntime } from ${JSON.stringify(entry)};
         import { wasmKernelsFor } from ${JSON.stringify(kernelsEntry)};
-        const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+        const runtime = await createRuntime({ backend: 'wasm', threads: 2, nativeKernels: false });
         const kernels = wasmKernelsFor(runtime.tf);
         const a = runtime.tf.ones([256, 256]);
         const c = runtime.tf.zeros([256, 256]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadNativeKernels } from '@codestack/native-kernels';
 import { createRuntime } from '../backend/runtime.js';
 import { runNodeProcess, type NodeProcessResult } from '../__fixtures__/run-node-process.js';
 import { plainRelaxedKernelModule } from './kernel-module-bytes.js';
@@ -40,9 +41,10 @@ const productsScript = `
   import { ownMatMul } from ${JSON.stringify(fileURLToPath(new URL('./mat-mul-kernel.ts', import.meta.url)))};
   import { wasmKernelsFor } from ${JSON.stringify(fileURLToPath(new URL('./wasm-kernels.ts', import.meta.url)))};
   const threads = __THREADS__;
-  const { tf } = await createRuntime({ backend: 'wasm', threads });
+  const nativeKernels = __NATIVE__;
+  const { tf } = await createRuntime({ backend: 'wasm', threads, nativeKernels });
   const kernels = wasmKernelsFor(tf);
-  if (threads > 1) {
+  if (threads > 1 && !nativeKernels) {
     // Start the helper thread and wait until it takes rows.
     const a = tf.ones([256, 256]);
     ownMatMul(tf, a, a).dispose();
@@ -70,7 +72,7 @@ const productsScript = `
       }
     }
   }
-  console.log(JSON.stringify({ relaxedSimd: kernels.relaxedSimd, gemmThreads: kernels.gemmThreads, worst }));
+  console.log(JSON.stringify({ relaxedSimd: kernels.relaxedSimd, gemmThreads: kernels.gemmThreads, native: kernels.nativeProducts !== undefined, worst }));
 `;
 
 describe('codestack GEMM (ownMatMul)', () => {
@@ -89,9 +91,9 @@ describe('codestack GEMM (ownMatMul)', () => {
     expect(ownMatMul(tfjsOnly.tf, tfjsOnly.tf.ones([2, 2]) as Parameters<typeof ownMatMul>[1], tfjsOnly.tf.ones([2, 2]) as Parameters<typeof ownMatMul>[1])).toBeUndefined();
   });
 
-  it('multiplies like tfjs (every transpose, odd shapes, nothing leaked) on the build this engine runs, on one thread and two', { timeout: 150000 }, async () => {
+  it('multiplies like tfjs (every transpose, odd shapes, nothing leaked) on the WebAssembly build this engine runs, on one thread and two', { timeout: 150000 }, async () => {
     for (const threads of [1, 2]) {
-      const result = await runNode([], productsScript.replace('__THREADS__', String(threads)));
+      const result = await runNode([], productsScript.replace('__THREADS__', String(threads)).replace('__NATIVE__', 'false'));
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const { gemmThreads, worst } = JSON.parse(result.stdout) as { gemmThreads: number; worst: Record<string, number> };
@@ -101,9 +103,23 @@ describe('codestack GEMM (ownMatMul)', () => {
     }
   });
 
+  it.skipIf(!loadNativeKernels().available)('multiplies like tfjs (every transpose, odd shapes, nothing leaked) on @codestack/native-kernels, on one thread and two', { timeout: 150000 }, async () => {
+    for (const threads of [1, 2]) {
+      const result = await runNode([], productsScript.replace('__THREADS__', String(threads)).replace('__NATIVE__', 'true'));
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const { native, gemmThreads, worst } = JSON.parse(result.stdout) as { native: boolean; gemmThreads: number; worst: Record<string, number> };
+      expect(native).toBe(true);
+      // The addon's own threads split the rows: the WebAssembly helpers are never started.
+      expect(gemmThreads).toBe(1);
+      expect(Object.keys(worst)).toHaveLength(24);
+      for (const [shape, error] of Object.entries(worst)) expect(error, `${threads} thread(s), ${shape}`).toBeLessThan(1e-6);
+    }
+  });
+
   for (const threads of [1, 2]) {
     it(`multiplies like tfjs (every transpose, odd shapes, nothing leaked) in a Node process with relaxed SIMD switched on, on ${threads} thread(s)`, { timeout: 150000 }, async () => {
-      const result = await runNode(relaxedSimdFlags(), productsScript.replace('__THREADS__', String(threads)));
+      const result = await runNode(relaxedSimdFlags(), productsScript.replace('__THREADS__', String(threads)).replace('__NATIVE__', 'false'));
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const { relaxedSimd, gemmThreads, worst } = JSON.parse(result.stdout) as { relaxedSimd: boolean; gemmThreads: number; worst: Record<string, number> };

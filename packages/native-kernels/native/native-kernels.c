@@ -1,0 +1,382 @@
+/*
+ * codestack native kernels: a single-precision matrix product for x86-64 CPUs with AVX2 and FMA,
+ * computed in place in a Float32Array (typically the memory of tfjs-wasm's backend), split by rows
+ * between the calling thread and a small pool of threads of its own.
+ *
+ * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A . B, where A's element (m, k) is at
+ * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (so either may be read transposed). B is
+ * packed once into strips of 16 columns; each thread packs 6 rows of A at a time, for blocks of
+ * 256 values of k, and runs a 6 x 16 register tile (12 accumulators of 8 lanes) over the strips.
+ * Every element's sum runs over k in the same order whatever the thread count, so the result does
+ * not depend on it.
+ *
+ * Nothing here trusts its caller: every index range is checked against the array before a value
+ * is read or written, and a call that does not fit throws (RangeError or TypeError).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROWS_TILE 6
+#define COLUMNS_TILE 16
+#define DEPTH_BLOCK 256
+#define MAXIMUM_THREADS 64
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86 1
+#define VECTOR_TARGET __attribute__((target("avx2,fma")))
+#else
+#define HAVE_X86 0
+#define VECTOR_TARGET
+#endif
+
+typedef struct {
+  int M, N, K, am, ak, bk, bn, ldc, accumulate;
+  const float *A;
+  const float *B;
+  float *C;
+  float *packedB;
+  int participants;
+  int panels;
+  int chunk;
+  /* Panels handed out so far, and threads done packing B (a barrier before any product). */
+  int nextPanel;
+  int packed;
+} Job;
+
+typedef struct Pool Pool;
+
+typedef struct {
+  Pool *pool;
+  int index;
+  pthread_t thread;
+  int started;
+} Worker;
+
+struct Pool {
+  pthread_mutex_t mutex;
+  pthread_cond_t start;
+  pthread_cond_t done;
+  unsigned generation;
+  int pending;
+  int stop;
+  int workerCount;
+  Worker workers[MAXIMUM_THREADS];
+  Job job;
+  float *packedB;
+  size_t packedBFloats;
+};
+
+static int cpu_has_avx2_fma(void) {
+#if HAVE_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+#if HAVE_X86
+/* Strips [first, last) of B's 16-column strips, all K rows, into job->packedB (strip s at s * K * 16). */
+VECTOR_TARGET static void pack_b_strips(const Job *job, int first, int last) {
+  const int K = job->K;
+  for (int strip = first; strip < last; strip++) {
+    const int n = strip * COLUMNS_TILE;
+    const int columns = job->N - n < COLUMNS_TILE ? job->N - n : COLUMNS_TILE;
+    float *target = job->packedB + (size_t)strip * K * COLUMNS_TILE;
+    if (job->bn == 1 && columns == COLUMNS_TILE) {
+      for (int k = 0; k < K; k++) {
+        const float *row = job->B + (size_t)k * job->bk + n;
+        _mm256_storeu_ps(target + (size_t)k * COLUMNS_TILE, _mm256_loadu_ps(row));
+        _mm256_storeu_ps(target + (size_t)k * COLUMNS_TILE + 8, _mm256_loadu_ps(row + 8));
+      }
+    } else {
+      for (int k = 0; k < K; k++) {
+        for (int j = 0; j < COLUMNS_TILE; j++) {
+          target[(size_t)k * COLUMNS_TILE + j] = j < columns ? job->B[(size_t)k * job->bk + (size_t)(n + j) * job->bn] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/* One 6 x 16 tile over `depth` values of k: packedA holds 6 floats per k, strip 16 per k. */
+VECTOR_TARGET static void tile(int depth, const float *packedA, const float *strip, float *c, int ldc, int rows, int columns, int accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const float *a = packedA, *b = strip;
+  for (int k = 0; k < depth; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 x = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    a += ROWS_TILE;
+    b += COLUMNS_TILE;
+  }
+  float sums[ROWS_TILE * COLUMNS_TILE] __attribute__((aligned(32)));
+  _mm256_store_ps(sums, c00); _mm256_store_ps(sums + 8, c01);
+  _mm256_store_ps(sums + 16, c10); _mm256_store_ps(sums + 24, c11);
+  _mm256_store_ps(sums + 32, c20); _mm256_store_ps(sums + 40, c21);
+  _mm256_store_ps(sums + 48, c30); _mm256_store_ps(sums + 56, c31);
+  _mm256_store_ps(sums + 64, c40); _mm256_store_ps(sums + 72, c41);
+  _mm256_store_ps(sums + 80, c50); _mm256_store_ps(sums + 88, c51);
+  for (int r = 0; r < rows; r++) {
+    float *row = c + (size_t)r * ldc;
+    const float *sum = sums + r * COLUMNS_TILE;
+    if (columns == COLUMNS_TILE) {
+      __m256 low = _mm256_load_ps(sum), high = _mm256_load_ps(sum + 8);
+      if (accumulate) {
+        low = _mm256_add_ps(low, _mm256_loadu_ps(row));
+        high = _mm256_add_ps(high, _mm256_loadu_ps(row + 8));
+      }
+      _mm256_storeu_ps(row, low);
+      _mm256_storeu_ps(row + 8, high);
+    } else {
+      for (int j = 0; j < columns; j++) row[j] = accumulate ? row[j] + sum[j] : sum[j];
+    }
+  }
+}
+
+/* Panels [first, last) of 6 rows: for each block of k, pack each panel's rows and run every strip. */
+VECTOR_TARGET static void multiply_panels(const Job *job, int first, int last) {
+  float packedA[ROWS_TILE * DEPTH_BLOCK] __attribute__((aligned(32)));
+  const int strips = (job->N + COLUMNS_TILE - 1) / COLUMNS_TILE;
+  for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
+    const int depth = job->K - start < DEPTH_BLOCK ? job->K - start : DEPTH_BLOCK;
+    const int accumulate = job->accumulate || start > 0;
+    for (int panel = first; panel < last; panel++) {
+      const int m = panel * ROWS_TILE;
+      const int rows = job->M - m < ROWS_TILE ? job->M - m : ROWS_TILE;
+      for (int k = 0; k < depth; k++) {
+        for (int r = 0; r < ROWS_TILE; r++) {
+          packedA[k * ROWS_TILE + r] = r < rows ? job->A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
+        }
+      }
+      for (int strip = 0; strip < strips; strip++) {
+        const int n = strip * COLUMNS_TILE;
+        const int columns = job->N - n < COLUMNS_TILE ? job->N - n : COLUMNS_TILE;
+        tile(depth, packedA, job->packedB + (size_t)strip * job->K * COLUMNS_TILE + (size_t)start * COLUMNS_TILE, job->C + (size_t)m * job->ldc + n, job->ldc, rows, columns, accumulate);
+      }
+    }
+  }
+}
+#endif
+
+/* One participant's share: its strips of B, the barrier, then runs of panels until none are left. */
+static void run_share(Job *job, int index) {
+#if HAVE_X86
+  const int strips = (job->N + COLUMNS_TILE - 1) / COLUMNS_TILE;
+  pack_b_strips(job, (int)((int64_t)strips * index / job->participants), (int)((int64_t)strips * (index + 1) / job->participants));
+  __atomic_add_fetch(&job->packed, 1, __ATOMIC_ACQ_REL);
+  while (__atomic_load_n(&job->packed, __ATOMIC_ACQUIRE) < job->participants) {
+    __builtin_ia32_pause();
+  }
+  for (;;) {
+    const int first = __atomic_fetch_add(&job->nextPanel, job->chunk, __ATOMIC_ACQ_REL);
+    if (first >= job->panels) break;
+    const int last = first + job->chunk < job->panels ? first + job->chunk : job->panels;
+    multiply_panels(job, first, last);
+  }
+#else
+  (void)job;
+  (void)index;
+#endif
+}
+
+static void *worker_main(void *argument) {
+  Worker *worker = (Worker *)argument;
+  Pool *pool = worker->pool;
+  unsigned seen = 0;
+  pthread_mutex_lock(&pool->mutex);
+  for (;;) {
+    while (pool->generation == seen && !pool->stop) pthread_cond_wait(&pool->start, &pool->mutex);
+    if (pool->stop) break;
+    seen = pool->generation;
+    if (worker->index < pool->job.participants) {
+      pthread_mutex_unlock(&pool->mutex);
+      run_share(&pool->job, worker->index);
+      pthread_mutex_lock(&pool->mutex);
+      if (--pool->pending == 0) pthread_cond_signal(&pool->done);
+    }
+  }
+  pthread_mutex_unlock(&pool->mutex);
+  return NULL;
+}
+
+/* Starts workers up to `count` - 1 (the caller is participant 0); returns how many participate. */
+static int ensure_workers(Pool *pool, int count) {
+  while (pool->workerCount + 1 < count && pool->workerCount + 1 < MAXIMUM_THREADS) {
+    Worker *worker = &pool->workers[pool->workerCount];
+    worker->pool = pool;
+    worker->index = pool->workerCount + 1;
+    if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) break;
+    worker->started = 1;
+    pool->workerCount++;
+  }
+  return pool->workerCount + 1 < count ? pool->workerCount + 1 : count;
+}
+
+static void stop_pool(void *data) {
+  Pool *pool = (Pool *)data;
+  pthread_mutex_lock(&pool->mutex);
+  pool->stop = 1;
+  pthread_cond_broadcast(&pool->start);
+  pthread_mutex_unlock(&pool->mutex);
+  for (int index = 0; index < pool->workerCount; index++) {
+    if (pool->workers[index].started) pthread_join(pool->workers[index].thread, NULL);
+  }
+  pthread_cond_destroy(&pool->start);
+  pthread_cond_destroy(&pool->done);
+  pthread_mutex_destroy(&pool->mutex);
+  free(pool->packedB);
+  free(pool);
+}
+
+static void finalize_pool(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  stop_pool(data);
+}
+
+static napi_value throw_error(napi_env env, const char *code, const char *message, int range) {
+  if (range) napi_throw_range_error(env, code, message);
+  else napi_throw_type_error(env, code, message);
+  return NULL;
+}
+
+/* An integer argument in [minimum, 2^31); returns 0 and throws otherwise. */
+static int integer_argument(napi_env env, napi_value value, int minimum, int *out) {
+  napi_valuetype type;
+  double number;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) {
+    throw_error(env, "ERR_INVALID_ARG_TYPE", "every size, stride and offset must be a number", 0);
+    return 0;
+  }
+  napi_get_value_double(env, value, &number);
+  if (!(number >= minimum && number <= 2147483647.0 && number == (double)(int64_t)number)) {
+    throw_error(env, "ERR_OUT_OF_RANGE", "a size, stride or offset is not a whole number in range", 1);
+    return 0;
+  }
+  *out = (int)number;
+  return 1;
+}
+
+/* Whether the last element reached by `count1` steps of `stride1` and `count2` of `stride2` from `offset` lies below `length`. */
+static int fits(int64_t offset, int64_t count1, int64_t stride1, int64_t count2, int64_t stride2, int64_t length) {
+  return offset + (count1 - 1) * stride1 + (count2 - 1) * stride2 < length;
+}
+
+/* gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads); offsets in floats. */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  Pool *pool;
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
+  if (argc < 14) return throw_error(env, "ERR_MISSING_ARGS", "gemm takes 14 arguments", 0);
+  bool isTypedArray = false;
+  napi_is_typedarray(env, argv[0], &isTypedArray);
+  napi_typedarray_type arrayType;
+  size_t length = 0;
+  void *data = NULL;
+  if (isTypedArray) napi_get_typedarray_info(env, argv[0], &arrayType, &length, &data, NULL, NULL);
+  if (!isTypedArray || arrayType != napi_float32_array) return throw_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a Float32Array", 0);
+  int values[12];
+  static const int minimums[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  for (int index = 0; index < 11; index++) {
+    if (!integer_argument(env, argv[index + 1], minimums[index], &values[index])) return NULL;
+  }
+  bool accumulate = false;
+  if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate must be a boolean", 0);
+  if (!integer_argument(env, argv[13], 1, &values[11])) return NULL;
+  const int M = values[0], N = values[1], K = values[2], aOffset = values[3], am = values[4], ak = values[5];
+  const int bOffset = values[6], bk = values[7], bn = values[8], cOffset = values[9], ldc = values[10], threads = values[11];
+  if (!cpu_has_avx2_fma()) return throw_error(env, "ERR_UNSUPPORTED", "this CPU has no AVX2 and FMA (check features() first)", 0);
+  if (M == 0 || N == 0) return NULL;
+  if (ldc < N) return throw_error(env, "ERR_OUT_OF_RANGE", "ldc must be at least N", 1);
+  const int64_t floats = (int64_t)length;
+  if (!fits(cOffset, M, ldc, N, 1, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "C does not fit in the array", 1);
+  float *array = (float *)data;
+  if (K == 0) {
+    if (!accumulate) for (int m = 0; m < M; m++) memset(array + cOffset + (size_t)m * ldc, 0, sizeof(float) * (size_t)N);
+    return NULL;
+  }
+  if (!fits(aOffset, M, am, K, ak, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "A does not fit in the array", 1);
+  if (!fits(bOffset, K, bk, N, bn, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "B does not fit in the array", 1);
+  const int strips = (N + COLUMNS_TILE - 1) / COLUMNS_TILE;
+  const size_t packedFloats = (size_t)strips * COLUMNS_TILE * (size_t)K;
+  if (packedFloats > pool->packedBFloats) {
+    float *grown = NULL;
+    if (posix_memalign((void **)&grown, 64, packedFloats * sizeof(float)) != 0) return throw_error(env, "ERR_MEMORY", "cannot allocate the packed B buffer", 1);
+    free(pool->packedB);
+    pool->packedB = grown;
+    pool->packedBFloats = packedFloats;
+  }
+  Job *job = &pool->job;
+  memset(job, 0, sizeof(*job));
+  job->M = M; job->N = N; job->K = K; job->am = am; job->ak = ak; job->bk = bk; job->bn = bn; job->ldc = ldc;
+  job->accumulate = accumulate ? 1 : 0;
+  job->A = array + aOffset; job->B = array + bOffset; job->C = array + cOffset;
+  job->packedB = pool->packedB;
+  job->panels = (M + ROWS_TILE - 1) / ROWS_TILE;
+  /* Work below about a million multiply-adds stays on the calling thread (a wake-up costs more). */
+  const int wanted = (int64_t)M * N * K < (1 << 20) ? 1 : threads;
+  const int participants = ensure_workers(pool, wanted < job->panels ? wanted : job->panels);
+  job->participants = participants;
+  /* Runs shrink toward the end, so that a thread slowed by the machine leaves little behind. */
+  job->chunk = job->panels / (4 * participants) > 0 ? job->panels / (4 * participants) : 1;
+  if (participants > 1) {
+    pthread_mutex_lock(&pool->mutex);
+    pool->pending = participants - 1;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->start);
+    pthread_mutex_unlock(&pool->mutex);
+  }
+  run_share(job, 0);
+  if (participants > 1) {
+    pthread_mutex_lock(&pool->mutex);
+    while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
+    pthread_mutex_unlock(&pool->mutex);
+  }
+  return NULL;
+}
+
+static napi_value features(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, flag;
+  napi_create_object(env, &result);
+  napi_get_boolean(env, cpu_has_avx2_fma(), &flag);
+  napi_set_named_property(env, result, "avx2Fma", flag);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  Pool *pool = (Pool *)calloc(1, sizeof(Pool));
+  if (pool == NULL) return NULL;
+  pthread_mutex_init(&pool->mutex, NULL);
+  pthread_cond_init(&pool->start, NULL);
+  pthread_cond_init(&pool->done, NULL);
+  napi_set_instance_data(env, pool, finalize_pool, NULL);
+  napi_property_descriptor properties[] = {
+    {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, pool},
+    {"features", NULL, features, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, 2, properties);
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}

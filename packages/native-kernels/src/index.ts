@@ -1,0 +1,1 @@
+export { loadNativeKernels, type MatrixProduct, type NativeKernels, type NativeKernelsLoad } from './native-kernels.js';

@@ -1,0 +1,249 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError } from '@codestack/core';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { loadNativeKernels, type MatrixProduct, type NativeKernels } from './native-kernels.js';
+
+/** Whether this CPU reports AVX2 and FMA (Linux only; elsewhere the load test only checks its reason). */
+function cpuHasAvx2Fma(): boolean | undefined {
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    return /\bavx2\b/.test(flags) && /\bfma\b/.test(flags);
+  } catch {
+    return undefined;
+  }
+}
+
+const load = loadNativeKernels();
+const expectAvailable = process.arch === 'x64' && cpuHasAvx2Fma() === true;
+
+test('loads on an x86-64 CPU with AVX2 and FMA, and says why not elsewhere', () => {
+  if (expectAvailable) expect(load).toMatchObject({ available: true });
+  else expect(load).toMatchObject({ available: false, reason: expect.any(String) });
+});
+
+test('CODESTACK_NATIVE_KERNELS=0 turns it off', () => {
+  const previous = process.env.CODESTACK_NATIVE_KERNELS;
+  process.env.CODESTACK_NATIVE_KERNELS = '0';
+  try {
+    expect(loadNativeKernels()).toEqual({ available: false, reason: 'CODESTACK_NATIVE_KERNELS=0 is set' });
+  } finally {
+    if (previous === undefined) delete process.env.CODESTACK_NATIVE_KERNELS;
+    else process.env.CODESTACK_NATIVE_KERNELS = previous;
+  }
+});
+
+/** A deterministic pseudo-random array (values in [-0.5, 0.5)). */
+function randomArray(length: number, seed: number, shared = false): Float32Array {
+  const array = shared ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+  let state = seed >>> 0;
+  for (let index = 0; index < length; index++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    array[index] = state / 2 ** 32 - 0.5;
+  }
+  return array;
+}
+
+/** The product in float64, from the array's values before the call. */
+function reference(array: Float32Array, p: MatrixProduct): Float64Array {
+  const out = new Float64Array(p.rows * p.columns);
+  for (let m = 0; m < p.rows; m++) {
+    for (let n = 0; n < p.columns; n++) {
+      let sum = p.accumulate ? (array[p.c + m * p.cRowStride + n] as number) : 0;
+      for (let k = 0; k < p.depth; k++) sum += (array[p.a + m * p.aRowStride + k * p.aDepthStride] as number) * (array[p.b + k * p.bDepthStride + n * p.bColumnStride] as number);
+      out[m * p.columns + n] = sum;
+    }
+  }
+  return out;
+}
+
+/** A product laid out densely after `gap` floats: A, then B, then C, each possibly transposed. */
+function layout(rows: number, columns: number, depth: number, options: { transposeA?: boolean; transposeB?: boolean; accumulate?: boolean; threads?: number; gap?: number; cPadding?: number } = {}): { product: MatrixProduct; length: number } {
+  const gap = options.gap ?? 3;
+  const a = gap;
+  const b = a + rows * depth + gap;
+  const c = b + depth * columns + gap;
+  const cRowStride = columns + (options.cPadding ?? 0);
+  const product: MatrixProduct = {
+    rows, columns, depth,
+    a, aRowStride: options.transposeA ? 1 : depth, aDepthStride: options.transposeA ? rows : 1,
+    b, bDepthStride: options.transposeB ? 1 : columns, bColumnStride: options.transposeB ? depth : 1,
+    c, cRowStride, accumulate: options.accumulate ?? false, threads: options.threads ?? 1,
+  };
+  return { product, length: c + rows * cRowStride + gap };
+}
+
+/** Indices of C's elements (m, n) for m < rows and n < columns. */
+function isInC(p: MatrixProduct, index: number): boolean {
+  const offset = index - p.c;
+  if (offset < 0) return false;
+  const m = Math.floor(offset / p.cRowStride);
+  return m < p.rows && offset - m * p.cRowStride < p.columns;
+}
+
+function checkProduct(kernels: NativeKernels, array: Float32Array, product: MatrixProduct): void {
+  const before = array.slice();
+  const expected = reference(array, product);
+  kernels.multiplyMatrices(array, product);
+  let worst = 0;
+  for (let m = 0; m < product.rows; m++) {
+    for (let n = 0; n < product.columns; n++) {
+      const got = array[product.c + m * product.cRowStride + n] as number;
+      worst = Math.max(worst, Math.abs(got - (expected[m * product.columns + n] as number)));
+    }
+  }
+  expect(worst).toBeLessThan(1e-5 * Math.max(1, Math.sqrt(product.depth)));
+  for (let index = 0; index < array.length; index++) {
+    if (!isInC(product, index) && array[index] !== before[index]) throw new Error(`wrote outside C at ${index}`);
+  }
+}
+
+describe.skipIf(!load.available)('multiplyMatrices', () => {
+  const kernels = (load as { kernels: NativeKernels }).kernels;
+
+  test.each([
+    [1, 1, 1], [5, 7, 3], [6, 16, 256], [7, 17, 257], [13, 33, 300], [64, 19, 513], [100, 100, 100], [3, 40, 1],
+  ])('%i x %i over depth %i matches float64 in every layout, and writes only C', (rows, columns, depth) => {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        for (const accumulate of [false, true]) {
+          const { product, length } = layout(rows, columns, depth, { transposeA, transposeB, accumulate, cPadding: 2 });
+          checkProduct(kernels, randomArray(length, rows * 31 + columns * 7 + depth), product);
+        }
+      }
+    }
+  });
+
+  test('the result does not depend on the thread count, bit for bit', () => {
+    const { product, length } = layout(203, 150, 300, { transposeB: true });
+    const results = [1, 2, 3].map((threads) => {
+      const array = randomArray(length, 11);
+      kernels.multiplyMatrices(array, { ...product, threads });
+      return array;
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+    const array = randomArray(length, 11);
+    checkProduct(kernels, array, { ...product, threads: 2 });
+  });
+
+  test('works on a SharedArrayBuffer (the threaded tfjs-wasm memory)', () => {
+    const { product, length } = layout(40, 24, 30);
+    checkProduct(kernels, randomArray(length, 5, true), product);
+  });
+
+  test('depth 0 clears C (or keeps it when accumulating); an empty product writes nothing', () => {
+    const { product, length } = layout(3, 4, 0);
+    const array = randomArray(length, 3);
+    const kept = array.slice();
+    kernels.multiplyMatrices(array, { ...product, accumulate: true });
+    expect(array).toEqual(kept);
+    kernels.multiplyMatrices(array, product);
+    for (let m = 0; m < 3; m++) for (let n = 0; n < 4; n++) expect(array[product.c + m * product.cRowStride + n]).toBe(0);
+    const untouched = array.slice();
+    kernels.multiplyMatrices(array, { ...product, rows: 0 });
+    expect(array).toEqual(untouched);
+  });
+
+  test.each<[string, Partial<MatrixProduct>]>([
+    ['A past the end', { a: 1000 }],
+    ['B past the end', { bDepthStride: 500 }],
+    ['C past the end', { cRowStride: 400 }],
+    ['a negative offset', { b: -1 }],
+    ['a fractional size', { rows: 2.5 }],
+    ['a NaN stride', { aRowStride: Number.NaN }],
+    ['an offset beyond 2^31', { c: 2 ** 31 }],
+    ['ldc under columns', { cRowStride: 3 }],
+    ['no threads', { threads: 0 }],
+    ['a string size', { depth: '4' as unknown as number }],
+  ])('%s throws InvalidArgumentError and writes nothing', (_name, change) => {
+    const { product, length } = layout(4, 5, 6);
+    const array = randomArray(length, 9);
+    const before = array.slice();
+    let thrown: unknown;
+    try {
+      kernels.multiplyMatrices(array, { ...product, ...change });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(InvalidArgumentError.isInstance(thrown)).toBe(true);
+    expect((thrown as InvalidArgumentError).code).toBe('INVALID_ARGUMENT');
+    expect(array).toEqual(before);
+  });
+
+  test('a Float64Array or a non-boolean accumulate is refused', () => {
+    const { product } = layout(2, 2, 2);
+    expect(() => kernels.multiplyMatrices(new Float64Array(64) as unknown as Float32Array, product)).toThrow(InvalidArgumentError);
+    expect(() => kernels.multiplyMatrices(new Float32Array(64), { ...product, accumulate: 1 as unknown as boolean })).toThrow(InvalidArgumentError);
+  });
+
+  test('fuzzed products either match float64 or throw and write nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rows: fc.integer({ min: 0, max: 20 }), columns: fc.integer({ min: 0, max: 40 }), depth: fc.integer({ min: 0, max: 40 }),
+          a: fc.integer({ min: 0, max: 3000 }), aRowStride: fc.integer({ min: 0, max: 60 }), aDepthStride: fc.integer({ min: 0, max: 60 }),
+          b: fc.integer({ min: 0, max: 3000 }), bDepthStride: fc.integer({ min: 0, max: 60 }), bColumnStride: fc.integer({ min: 0, max: 60 }),
+          cRowStride: fc.integer({ min: 0, max: 60 }), accumulate: fc.boolean(), threads: fc.integer({ min: 1, max: 3 }),
+        }),
+        fc.integer({ min: 0, max: 4000 }),
+        (shape, length) => {
+          // C after A and B's reach, so that C never overlaps them (the one rule left to callers).
+          const reach = Math.max(shape.a + Math.max(0, shape.rows - 1) * shape.aRowStride + Math.max(0, shape.depth - 1) * shape.aDepthStride, shape.b + Math.max(0, shape.depth - 1) * shape.bDepthStride + Math.max(0, shape.columns - 1) * shape.bColumnStride);
+          const product: MatrixProduct = { ...shape, c: reach + 1 };
+          const array = randomArray(length, length + shape.rows);
+          const before = array.slice();
+          try {
+            kernels.multiplyMatrices(array, product);
+          } catch (error) {
+            expect(InvalidArgumentError.isInstance(error)).toBe(true);
+            expect(array).toEqual(before);
+            return;
+          }
+          const expected = reference(before, product);
+          for (let m = 0; m < product.rows; m++) {
+            for (let n = 0; n < product.columns; n++) {
+              expect(Math.abs((array[product.c + m * product.cRowStride + n] as number) - (expected[m * product.columns + n] as number))).toBeLessThan(1e-4);
+            }
+          }
+        },
+      ),
+      { numRuns: 300, seed: 42 },
+    );
+  });
+
+  test('worker threads each get their own pool and agree with the main thread', async () => {
+    const { product, length } = layout(120, 96, 200);
+    const mine = randomArray(length, 21);
+    kernels.multiplyMatrices(mine, { ...product, threads: 2 });
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.addon);
+      const { product: p, array } = workerData;
+      addon.gemm(array, p.rows, p.columns, p.depth, p.a, p.aRowStride, p.aDepthStride, p.b, p.bDepthStride, p.bColumnStride, p.c, p.cRowStride, false, 2);
+      parentPort.postMessage(array);`;
+    const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
+    const results = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Float32Array>((resolve, reject) => {
+            const worker = new Worker(source, { eval: true, workerData: { addon, product, array: randomArray(length, 21) } });
+            worker.once('message', (array: Float32Array) => void worker.terminate().then(() => resolve(array)));
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    for (const result of results) expect(result).toEqual(mine);
+  });
+
+  test('its threads never keep a process alive', () => {
+    const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
+    const script = `const addon = require(${JSON.stringify(addon)}); const a = new Float32Array(3 * 200 * 200); addon.gemm(a, 200, 200, 200, 0, 200, 1, 40000, 200, 1, 80000, 200, false, 4); console.log('done');`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe('done');
+  });
+});
