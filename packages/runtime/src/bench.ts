@@ -2,7 +2,9 @@
  * Benchmark: `npm run bench -w packages/runtime`. Prints one JSON object, then a one-line summary.
  *
  * For the ~1M and ~5M configs of issue 15: training tokens/s (AdamW, batch 8 x 128) on one
- * wasm thread, on two (the threaded SIMD build), with two data-parallel workers, and in two
+ * wasm thread, on two (the threaded SIMD build), with two data-parallel workers, on one and two
+ * threads with the matrix products on codestack's WebAssembly kernels instead of
+ * @codestack/native-kernels (`CODESTACK_NATIVE_KERNELS=0`), and in two
  * separate one-thread processes at once (added up: the machine's ceiling for any two-way split,
  * which pays no synchronisation); cached decode
  * tokens/s at batch 1 at contexts 64, 256 and 512 on one and two threads, and on one thread with
@@ -74,6 +76,8 @@ interface Contender {
   kernels?: KernelChoice;
   /** Ours only: run the process with relaxed SIMD switched on (Node 20 needs the V8 flag). */
   relaxedSimd?: boolean;
+  /** Ours only, training only: `false` keeps the matrix products on the WebAssembly kernels (no @codestack/native-kernels). */
+  nativeKernels?: false;
   /**
    * Training only: run this many identical processes at once and add their rates. Two one-thread
    * processes that share nothing are the most any two-way split of the work could reach on this
@@ -102,6 +106,9 @@ async function main(): Promise<void> {
     { name: 'threads1', library: 'ours', threads: 1, workers: 1 },
     { name: 'threads2', library: 'ours', threads: 2, workers: 1 },
     { name: 'workers2', library: 'ours', threads: 1, workers: 2 },
+    // Training only: the matrix products on codestack's WebAssembly kernels, as before @codestack/native-kernels.
+    { name: 'threads1WasmProducts', library: 'ours', threads: 1, workers: 1, nativeKernels: false },
+    { name: 'threads2WasmProducts', library: 'ours', threads: 2, workers: 1, nativeKernels: false },
     // Training only: the machine's ceiling for two-way parallel work (see Contender.processes).
     { name: 'processes2', library: 'ours', threads: 1, workers: 1, processes: 2 },
     // Decode only: the same with tfjs-wasm's kernels alone, to show what codestack's own replace.
@@ -132,14 +139,14 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const contender of order.filter((entry) => entry.kernels === undefined)) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
       // Data-parallel workers and the two-process ceiling do not apply to decoding.
-      for (const contender of order.filter((entry) => entry.workers === 1 && entry.processes === undefined)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
+      for (const contender of order.filter((entry) => entry.workers === 1 && entry.processes === undefined && entry.nativeKernels === undefined)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
     }
   }
   const progress = process.stderr.isTTY && !json;
   for (const [index, { job, contender }] of plan.entries()) {
     if (progress) process.stderr.write(`\r\x1b[Kruntime bench ${index + 1}/${plan.length}: ${job.model} ${job.kind} ${contender.library} ${contender.name}`);
     const measureOne = (): Promise<TrainingMeasurement | DecodeMeasurement> =>
-      contender.library === 'ours' ? measureOurs(job, undefined, { relaxedSimd: contender.relaxedSimd }) : measurePyTorch(job);
+      contender.library === 'ours' ? measureOurs(job, undefined, { relaxedSimd: contender.relaxedSimd, nativeKernels: contender.nativeKernels }) : measurePyTorch(job);
     const measure = async (): Promise<TrainingMeasurement | DecodeMeasurement> =>
       contender.processes === undefined ? measureOne() : combinedTraining((await Promise.all(Array.from({ length: contender.processes }, measureOne))) as TrainingMeasurement[]);
     // One retry: on this shared machine another job may be rebuilding dist/ (which the data-parallel workers load).
@@ -176,6 +183,7 @@ async function main(): Promise<void> {
       workers2: trainingOf('ours', 'workers2')!,
     };
     const ceiling = trainingOf('ours', 'processes2')!;
+    const wasmProducts = { threads1: trainingOf('ours', 'threads1WasmProducts')!, threads2: trainingOf('ours', 'threads2WasmProducts')! };
     const relaxed = relaxedByDefault ? undefined : { threads1: trainingOf('ours', 'threads1RelaxedSimd')!, workers2: trainingOf('ours', 'workers2RelaxedSimd')! };
     const theirs = pytorch.available ? { threads1: trainingOf('pytorch', 'threads1')!, threads2: trainingOf('pytorch', 'threads2')! } : undefined;
     const twoThreads = ratio(ours.threads2.wall, ours.threads1.wall);
@@ -214,6 +222,8 @@ async function main(): Promise<void> {
         twoThreadsOverOne: twoThreads,
         twoThreadsOverOneByRound: twoThreadsByRound,
         twoThreadsOverOnePerCpuSecond: ratio(ours.threads2.cpu, ours.threads1.cpu),
+        wasmProducts,
+        nativeOverWasmProducts: { threads1: ratio(ours.threads1.wall, wasmProducts.threads1.wall), threads2: ratio(ours.threads2.wall, wasmProducts.threads2.wall) },
         twoProcesses: ceiling,
         twoProcessesOverOne: ratio(ceiling.wall, ours.threads1.wall),
         oursBestOverPyTorchBest: theirsBest === undefined ? undefined : ratio(oursBest, theirsBest),
@@ -227,6 +237,7 @@ async function main(): Promise<void> {
     };
     summaries.push(
       `${model} train ${Math.round(ours.threads1.wall)} 1t / ${Math.round(ours.threads2.wall)} 2t (${twoThreads}x; ${twoThreadsByRound}x by round) / ${Math.round(ours.workers2.wall)} 2 workers / ${Math.round(ceiling.wall)} in 2 separate processes (${ratio(ceiling.wall, ours.threads1.wall)}x, the two-way ceiling)` +
+        `; WebAssembly products ${Math.round(wasmProducts.threads1.wall)} 1t / ${Math.round(wasmProducts.threads2.wall)} 2t` +
         (theirs === undefined ? '' : ` vs PyTorch ${Math.round(theirs.threads1.wall)} 1t / ${Math.round(theirs.threads2.wall)} 2t (best/best ${ratio(oursBest, theirsBest as number)}x)`) +
         (relaxed === undefined
           ? '; relaxed SIMD is this engine\'s default'

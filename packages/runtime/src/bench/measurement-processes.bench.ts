@@ -108,13 +108,16 @@ function lastJsonLine<T>(stdout: string): T {
  * Measures `job` with @codestack/runtime in a fresh Node process (the loader flags of this one,
  * e.g. tsx's, carry over). With `relaxedSimd`, that process runs with
  * `--experimental-wasm-relaxed-simd` where the engine needs it (Node 20; newer ones ship it), so the kernels' relaxed-SIMD
- * build (fused multiply-add) is the one chosen.
+ * build (fused multiply-add) is the one chosen. With `nativeKernels: false` it runs with
+ * `CODESTACK_NATIVE_KERNELS=0`, so that the matrix products stay on the WebAssembly kernels.
  */
-export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: { relaxedSimd?: boolean } = {}): Promise<TrainingMeasurement | DecodeMeasurement> {
+export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: { relaxedSimd?: boolean; nativeKernels?: boolean } = {}): Promise<TrainingMeasurement | DecodeMeasurement> {
   const script = process.argv[1] as string;
   // Engines that ship relaxed SIMD (Node 22 and later) refuse the flag and need none.
   const flags = options.relaxedSimd === true && !engineHasRelaxedSimd() ? ['--experimental-wasm-relaxed-simd'] : [];
-  const stdout = await run(process.execPath, [...flags, ...process.execArgv, script, '--measure', JSON.stringify(job)], process.env, signal);
+  // Without the native products, for their own process and any data-parallel workers it starts.
+  const environment = options.nativeKernels === false ? { ...process.env, CODESTACK_NATIVE_KERNELS: '0' } : process.env;
+  const stdout = await run(process.execPath, [...flags, ...process.execArgv, script, '--measure', JSON.stringify(job)], environment, signal);
   return lastJsonLine(stdout);
 }
 
