@@ -8,7 +8,7 @@ import { runNodeProcess } from '../__fixtures__/run-node-process.js';
 import { createRuntime } from '../backend/runtime.js';
 import type { TensorFlow } from '../backend/tensorflow.js';
 import { SeededRandom } from '../random/seeded-random.js';
-import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { parallelElementWork, wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
 import { helperThreadsReady } from '../__fixtures__/numeric-checks.js';
 
 interface Product {
@@ -130,8 +130,8 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
 
   it('splits SwiGLU, RMSNorm and AdamW between threads with the one-thread results bit for bit, float arguments included', async () => {
     // Sizes above the split threshold, not multiples of the runs: the last run is a short one.
-    const count = 16_500 * 4 + 3;
-    const [rows, width] = [301, 259];
+    const count = parallelElementWork + 1_000 * 4 + 3;
+    const [rows, width] = [Math.ceil(parallelElementWork / 259) + 12, 259];
     const outputsOn = async (threads: number): Promise<Float32Array[]> => {
       const { runtime, tf, kernels } = await runtimeWithHelpers(threads);
       const random = new SeededRandom(7);

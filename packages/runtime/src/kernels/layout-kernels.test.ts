@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime } from '../backend/runtime.js';
 import { SeededRandom } from '../random/seeded-random.js';
 import { columnSums, columnSumsKernelName, headsLayout, headsLayoutKernelName } from './layout-kernels.js';
-import { wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
+import { parallelElementWork, wasmKernelsFor, type WasmKernels } from './wasm-kernels.js';
 import { helperThreadsReady } from '../__fixtures__/numeric-checks.js';
 
 const shapes: [number, number][] = [[1, 1], [3, 5], [4, 4], [7, 9], [8, 12], [66, 45], [1024, 128], [128, 1027]];
@@ -45,11 +45,11 @@ describe('headsLayout (codestack wasm kernels)', () => {
       const runtime = await createRuntime({ backend: 'wasm', threads });
       const { tf } = runtime;
       // An odd head (no four-lane run), and one large enough to be split between threads.
-      for (const [batch, tokens, heads, head] of [[2, 3, 5, 7], [4, 64, 8, 32]] as const) {
+      for (const [batch, tokens, heads, head] of [[2, 3, 5, 7], [4, 128, 8, 64]] as const) {
         const rows = tf.randomNormal([batch * tokens, heads * head], 0, 1, 'float32', 8);
         const grouped = tf.randomNormal([batch, heads, tokens, head], 0, 1, 'float32', 9);
         const shape = { batch, tokens, heads, head };
-        if (threads > 1 && rows.size >= 1 << 16) {
+        if (threads > 1 && rows.size >= parallelElementWork) {
           // The first large move starts the helper; wait until it takes calls.
           tf.dispose(headsLayout(tf, rows, shape, true, false) as tfCore.Tensor);
           const kernels = wasmKernelsFor(tf);

@@ -416,10 +416,14 @@ const parallelGemmWork = 1 << 21;
 
 /**
  * The floats from which {@link WasmKernels} splits an element-wise or row-wise kernel (SwiGLU,
- * RMSNorm, AdamW, the rotary embedding, the head layouts) between threads: about 0.1 ms of one thread's work at a few floats per
- * nanosecond, again far above a helper's wake-up.
+ * RMSNorm, AdamW, the rotary embedding, the head layouts) between threads: a few tenths of a
+ * millisecond of one thread's work. These kernels are bound by memory, and a helper blocked in
+ * `Atomics.wait` takes tens of microseconds to wake, so smaller ones run faster on the calling
+ * thread alone: with 1 << 16 the 5M step's 56 AdamW calls took 13.7 ms on one thread and 17.5 on
+ * two (kernel tables, medians of 4). Raised from 1 << 16 when the matrix products moved to
+ * native code; A/B at two threads, 8 rounds: 1,933 → 2,042 tokens/s (medians), 5 of 8 pairs ahead.
  */
-const parallelElementWork = 1 << 16;
+export const parallelElementWork = 1 << 18;
 
 const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();

@@ -3,7 +3,7 @@ import type * as tfCore from '@tensorflow/tfjs-core';
 import { createRuntime, type BackendName } from '../backend/runtime.js';
 import { rotaryEmbedding, type RotaryLayout } from './rotary-embedding.js';
 import { helperThreadsReady, maximumDifference } from '../__fixtures__/numeric-checks.js';
-import { wasmKernelsFor, type WasmKernels } from '../kernels/wasm-kernels.js';
+import { parallelElementWork, wasmKernelsFor, type WasmKernels } from '../kernels/wasm-kernels.js';
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   describe(`rotaryEmbedding on ${backend}`, () => {
@@ -85,7 +85,7 @@ describe("rotaryEmbedding on codestack's wasm kernels", () => {
       // An odd half (scalar lanes only), and one large enough to be split between threads.
       const shapes = [
         { batch: 2, tokens: 5, offset: 4, heads: 3, head: 6, scale: 0.5 },
-        { batch: 4, tokens: 64, offset: 3, heads: 8, head: 32, scale: 0.25 },
+        { batch: 4, tokens: 128, offset: 3, heads: 8, head: 64, scale: 0.25 },
       ];
       for (const shape of shapes) {
         const { batch, tokens, offset, heads, head, scale } = shape;
@@ -94,7 +94,7 @@ describe("rotaryEmbedding on codestack's wasm kernels", () => {
         const sin = Float32Array.from({ length: (offset + tokens + 2) * half }, (_, index) => Math.sin(index * 0.37));
         const input = tf.randomNormal([batch * tokens, heads * head], 0, 1, 'float32', 5) as tfCore.Tensor2D;
         const inputValues = input.dataSync() as Float32Array;
-        if (threads > 1 && batch * tokens * heads * head >= 1 << 16) {
+        if (threads > 1 && batch * tokens * heads * head >= parallelElementWork) {
           // The first large rotation starts the helper; wait until it takes calls.
           rotaryEmbedding(tf, input, { batch, tokens, offset, head, cos, sin, scale }, false).dispose();
           expect(await helperThreadsReady(kernels as WasmKernels, threads)).toBe(threads);
