@@ -7,7 +7,7 @@ import { ThreadsUnavailableError } from './threads-unavailable-error.js';
 import { createThreadedWasmBackend, maximumWasmThreads } from './threaded-wasm.js';
 import { registerMissingGradients } from '../ops/register-gradients.js';
 import type { TensorFlow } from './tensorflow.js';
-import { chooseNativeMatrixProducts, chooseWasmKernels, releaseWasmKernels, type NativeMatrixProducts } from '../kernels/wasm-kernels.js';
+import { chooseWasmKernels, releaseWasmKernels, type NativeMatrixProducts } from '../kernels/wasm-kernels.js';
 
 
 /** A concrete tensor backend. */
@@ -407,10 +407,7 @@ async function loadNativeMatrixProducts(loadModule: ModuleLoader): Promise<Nativ
 async function withKernelChoice(runtime: Runtime, kernels: KernelChoice, native: boolean, loadModule: ModuleLoader): Promise<Runtime> {
   if (runtime.backend !== 'wasm') return runtime;
   const products = kernels === 'codestack' && native ? await loadNativeMatrixProducts(loadModule) : undefined;
-  const apply = (): void => {
-    chooseWasmKernels(runtime.tf, kernels === 'codestack');
-    chooseNativeMatrixProducts(runtime.tf, products);
-  };
+  const apply = (): void => chooseWasmKernels(runtime.tf, kernels === 'codestack', products);
   apply();
   const activate = runtime.activate.bind(runtime);
   return Object.assign(runtime, {

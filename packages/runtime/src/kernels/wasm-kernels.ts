@@ -89,8 +89,10 @@ export class WasmKernels {
   private readonly module: object;
   private readonly exports: Record<string, unknown>;
   private helpers: KernelThreads | undefined;
-  /** The native matrix products {@link WasmKernels.gemm} hands its work to, when chosen (see {@link chooseNativeMatrixProducts}). */
-  nativeProducts: NativeMatrixProducts | undefined;
+  /** The native matrix products {@link WasmKernels.gemm} hands its work to, when chosen for this backend (see {@link chooseWasmKernels}). */
+  get nativeProducts(): NativeMatrixProducts | undefined {
+    return nativeByBackend.get(this.backend);
+  }
 
   /** @internal Use {@link wasmKernelsFor}. */
   constructor(memory: WebAssemblyMemory, backend: Required<WasmBackendParts>, module: object, exports: Record<string, unknown>, variant: { relaxedSimd: boolean; shared: boolean; threads: number }) {
@@ -249,15 +251,16 @@ export class WasmKernels {
    * C [M, N] (row stride ldc) = (accumulate ? C : 0) + A · B, where A's element (m, k) is at
    * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (floats; either may be read
    * transposed); A, B, C are byte offsets. With native matrix products chosen
-   * ({@link chooseNativeMatrixProducts}) the addon computes it in place on {@link WasmKernels.threads}
+   * ({@link chooseWasmKernels}) the addon computes it in place on {@link WasmKernels.threads}
    * threads of its own. Otherwise B is packed into scratch first, then the product runs on the
    * relaxed or plain build's 4 x 8 tile; on the threaded build, a large product's rows are split
    * between the calling thread and helper threads of codestack's own ({@link KernelThreads}).
    */
   gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean): void {
-    if (this.nativeProducts !== undefined) {
+    const native = this.nativeProducts;
+    if (native !== undefined) {
       // @codestack/native-kernels: the same product in place, on AVX2 and FMA with its own threads.
-      this.nativeProducts.multiplyMatrices(this.floats(), {
+      native.multiplyMatrices(this.floats(), {
         rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate, threads: this.threads,
       });
       return;
@@ -429,17 +432,6 @@ const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();
 
 /**
- * Whether the active backend of `tf` runs codestack's own kernels where they apply (`true`, the
- * default) or tfjs-wasm's only (`false`, for comparison): what `createRuntime`'s `kernels` option sets.
- */
-export function chooseWasmKernels(tf: TensorFlow, enabled: boolean): void {
-  const backend = tf.backend() as object;
-  if (enabled) declined.delete(backend);
-  else declined.add(backend);
-}
-const kernelsByBackend = new WeakMap<object, WasmKernels | null>();
-
-/**
  * What {@link WasmKernels.gemm} needs of `@codestack/native-kernels` (its `NativeKernels`), kept
  * structural so that this package's types never name that optional dependency.
  */
@@ -450,20 +442,22 @@ export interface NativeMatrixProducts {
   ): void;
 }
 
+const kernelsByBackend = new WeakMap<object, WasmKernels | null>();
 const nativeByBackend = new WeakMap<object, NativeMatrixProducts>();
 
 /**
- * Whether the matrix products of codestack's kernels on the active wasm backend run on
- * `native` (the loaded `@codestack/native-kernels`) or, with `undefined`, on the WebAssembly
- * kernels: what `createRuntime`'s `nativeKernels` option sets. Like {@link chooseWasmKernels}, the
- * choice belongs to the backend instance.
+ * Whether the active backend of `tf` runs codestack's own kernels where they apply (`enabled`,
+ * the default) or tfjs-wasm's only (`false`, for comparison), and whether their matrix products
+ * run on `native` (the loaded `@codestack/native-kernels`) or, without it, on the WebAssembly
+ * kernels: what `createRuntime`'s `kernels` and `nativeKernels` options set. The choice belongs to
+ * the backend instance.
  */
-export function chooseNativeMatrixProducts(tf: TensorFlow, native: NativeMatrixProducts | undefined): void {
+export function chooseWasmKernels(tf: TensorFlow, enabled: boolean, native?: NativeMatrixProducts): void {
   const backend = tf.backend() as object;
+  if (enabled) declined.delete(backend);
+  else declined.add(backend);
   if (native === undefined) nativeByBackend.delete(backend);
   else nativeByBackend.set(backend, native);
-  const kernels = kernelsByBackend.get(backend);
-  if (kernels) kernels.nativeProducts = native;
 }
 
 const validated = new Map<string, boolean>();
@@ -531,7 +525,6 @@ export function wasmKernelsForBackend(backendInstance: object): WasmKernels | un
       kernels = null;
     }
   }
-  if (kernels !== null) kernels.nativeProducts = nativeByBackend.get(backend);
   kernelsByBackend.set(backend, kernels);
   return kernels ?? undefined;
 }
