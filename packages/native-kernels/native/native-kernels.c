@@ -54,7 +54,6 @@ typedef struct {
   Pool *pool;
   int index;
   pthread_t thread;
-  int started;
 } Worker;
 
 struct Pool {
@@ -69,6 +68,8 @@ struct Pool {
   Job job;
   float *packedB;
   size_t packedBFloats;
+  /* Whether this CPU has AVX2 and FMA, read once when the addon loads. */
+  int supported;
 };
 
 static int cpu_has_avx2_fma(void) {
@@ -223,7 +224,6 @@ static int ensure_workers(Pool *pool, int count) {
     worker->pool = pool;
     worker->index = pool->workerCount + 1;
     if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) break;
-    worker->started = 1;
     pool->workerCount++;
   }
   return pool->workerCount + 1 < count ? pool->workerCount + 1 : count;
@@ -235,9 +235,7 @@ static void stop_pool(void *data) {
   pool->stop = 1;
   pthread_cond_broadcast(&pool->start);
   pthread_mutex_unlock(&pool->mutex);
-  for (int index = 0; index < pool->workerCount; index++) {
-    if (pool->workers[index].started) pthread_join(pool->workers[index].thread, NULL);
-  }
+  for (int index = 0; index < pool->workerCount; index++) pthread_join(pool->workers[index].thread, NULL);
   pthread_cond_destroy(&pool->start);
   pthread_cond_destroy(&pool->done);
   pthread_mutex_destroy(&pool->mutex);
@@ -251,23 +249,36 @@ static void finalize_pool(napi_env env, void *data, void *hint) {
   stop_pool(data);
 }
 
-static napi_value throw_error(napi_env env, const char *code, const char *message, int range) {
-  if (range) napi_throw_range_error(env, code, message);
-  else napi_throw_type_error(env, code, message);
+/*
+ * Throws a RangeError (`range`) or TypeError with `code`, naming the offending argument in an
+ * `argument` property (the names of @codestack/native-kernels' MatrixProduct; NULL for none).
+ */
+static napi_value throw_error(napi_env env, const char *code, const char *argument, const char *message, int range) {
+  napi_value codeValue, messageValue, error;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &codeValue);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &messageValue);
+  if (range) napi_create_range_error(env, codeValue, messageValue, &error);
+  else napi_create_type_error(env, codeValue, messageValue, &error);
+  if (argument != NULL) {
+    napi_value name;
+    napi_create_string_utf8(env, argument, NAPI_AUTO_LENGTH, &name);
+    napi_set_named_property(env, error, "argument", name);
+  }
+  napi_throw(env, error);
   return NULL;
 }
 
 /* An integer argument in [minimum, 2^31); returns 0 and throws otherwise. */
-static int integer_argument(napi_env env, napi_value value, int minimum, int *out) {
+static int integer_argument(napi_env env, napi_value value, const char *name, int minimum, int *out) {
   napi_valuetype type;
   double number;
   if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) {
-    throw_error(env, "ERR_INVALID_ARG_TYPE", "every size, stride and offset must be a number", 0);
+    throw_error(env, "ERR_INVALID_ARG_TYPE", name, "must be a number", 0);
     return 0;
   }
   napi_get_value_double(env, value, &number);
   if (!(number >= minimum && number <= 2147483647.0 && number == (double)(int64_t)number)) {
-    throw_error(env, "ERR_OUT_OF_RANGE", "a size, stride or offset is not a whole number in range", 1);
+    throw_error(env, "ERR_OUT_OF_RANGE", name, minimum == 0 ? "must be a whole number from 0 to 2^31 - 1" : "must be a whole number from 1 to 2^31 - 1", 1);
     return 0;
   }
   *out = (int)number;
@@ -285,41 +296,42 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   napi_value argv[14];
   Pool *pool;
   napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
-  if (argc < 14) return throw_error(env, "ERR_MISSING_ARGS", "gemm takes 14 arguments", 0);
+  if (argc < 14) return throw_error(env, "ERR_MISSING_ARGS", NULL, "gemm takes 14 arguments", 0);
   bool isTypedArray = false;
   napi_is_typedarray(env, argv[0], &isTypedArray);
   napi_typedarray_type arrayType;
   size_t length = 0;
   void *data = NULL;
   if (isTypedArray) napi_get_typedarray_info(env, argv[0], &arrayType, &length, &data, NULL, NULL);
-  if (!isTypedArray || arrayType != napi_float32_array) return throw_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a Float32Array", 0);
+  if (!isTypedArray || arrayType != napi_float32_array) return throw_error(env, "ERR_INVALID_ARG_TYPE", "array", "must be a Float32Array", 0);
   /* M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc: whole numbers from 0; then threads, from 1. */
+  static const char *const names[11] = {"rows", "columns", "depth", "a", "aRowStride", "aDepthStride", "b", "bDepthStride", "bColumnStride", "c", "cRowStride"};
   int values[12];
   for (int index = 0; index < 11; index++) {
-    if (!integer_argument(env, argv[index + 1], 0, &values[index])) return NULL;
+    if (!integer_argument(env, argv[index + 1], names[index], 0, &values[index])) return NULL;
   }
   bool accumulate = false;
-  if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate must be a boolean", 0);
-  if (!integer_argument(env, argv[13], 1, &values[11])) return NULL;
+  if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate", "must be a boolean", 0);
+  if (!integer_argument(env, argv[13], "threads", 1, &values[11])) return NULL;
   const int M = values[0], N = values[1], K = values[2], aOffset = values[3], am = values[4], ak = values[5];
   const int bOffset = values[6], bk = values[7], bn = values[8], cOffset = values[9], ldc = values[10], threads = values[11];
-  if (!cpu_has_avx2_fma()) return throw_error(env, "ERR_UNSUPPORTED", "this CPU has no AVX2 and FMA (check features() first)", 0);
+  if (!pool->supported) return throw_error(env, "ERR_UNSUPPORTED", NULL, "this CPU has no AVX2 and FMA (check features() first)", 0);
   if (M == 0 || N == 0) return NULL;
-  if (ldc < N) return throw_error(env, "ERR_OUT_OF_RANGE", "ldc must be at least N", 1);
+  if (ldc < N) return throw_error(env, "ERR_OUT_OF_RANGE", "cRowStride", "must be at least columns", 1);
   const int64_t floats = (int64_t)length;
-  if (!fits(cOffset, M, ldc, N, 1, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "C does not fit in the array", 1);
+  if (!fits(cOffset, M, ldc, N, 1, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "c", "C does not fit in the array", 1);
   float *array = (float *)data;
   if (K == 0) {
     if (!accumulate) for (int m = 0; m < M; m++) memset(array + cOffset + (size_t)m * ldc, 0, sizeof(float) * (size_t)N);
     return NULL;
   }
-  if (!fits(aOffset, M, am, K, ak, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "A does not fit in the array", 1);
-  if (!fits(bOffset, K, bk, N, bn, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "B does not fit in the array", 1);
+  if (!fits(aOffset, M, am, K, ak, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "a", "A does not fit in the array", 1);
+  if (!fits(bOffset, K, bk, N, bn, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "b", "B does not fit in the array", 1);
   const int strips = (N + COLUMNS_TILE - 1) / COLUMNS_TILE;
   const size_t packedFloats = (size_t)strips * COLUMNS_TILE * (size_t)K;
   if (packedFloats > pool->packedBFloats) {
     float *grown = NULL;
-    if (posix_memalign((void **)&grown, 64, packedFloats * sizeof(float)) != 0) return throw_error(env, "ERR_MEMORY", "cannot allocate the packed B buffer", 1);
+    if (posix_memalign((void **)&grown, 64, packedFloats * sizeof(float)) != 0) return throw_error(env, "ERR_MEMORY", NULL, "cannot allocate the packed B buffer", 1);
     free(pool->packedB);
     pool->packedB = grown;
     pool->packedBFloats = packedFloats;
@@ -354,10 +366,11 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value features(napi_env env, napi_callback_info info) {
-  (void)info;
+  Pool *pool;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&pool);
   napi_value result, flag;
   napi_create_object(env, &result);
-  napi_get_boolean(env, cpu_has_avx2_fma(), &flag);
+  napi_get_boolean(env, pool->supported, &flag);
   napi_set_named_property(env, result, "avx2Fma", flag);
   return result;
 }
@@ -368,10 +381,11 @@ static napi_value init(napi_env env, napi_value exports) {
   pthread_mutex_init(&pool->mutex, NULL);
   pthread_cond_init(&pool->start, NULL);
   pthread_cond_init(&pool->done, NULL);
+  pool->supported = cpu_has_avx2_fma();
   napi_set_instance_data(env, pool, finalize_pool, NULL);
   napi_property_descriptor properties[] = {
     {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, pool},
-    {"features", NULL, features, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"features", NULL, features, NULL, NULL, NULL, napi_enumerable, pool},
   };
   napi_define_properties(env, exports, 2, properties);
   return exports;

@@ -48,7 +48,8 @@ export interface NativeKernels {
    * Computes `product` in place in `array` on this CPU's AVX2 and FMA units (a 6 x 16 register
    * tile over packed operands). Each element's sum runs over k in the same order whatever
    * `threads` is, so the result does not depend on it. Every index range is checked against
-   * `array` first: a product that does not fit throws {@link InvalidArgumentError} and writes nothing.
+   * `array` first: a product that does not fit throws {@link InvalidArgumentError}, whose `argument`
+   * names the offending field, and writes nothing.
    */
   multiplyMatrices(array: Float32Array, product: MatrixProduct): void;
 }
@@ -92,11 +93,12 @@ export function loadNativeKernels(): NativeKernelsLoad {
 
 function multiplyMatrices(addon: Addon, array: Float32Array, product: MatrixProduct): void {
   const { rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate = false, threads = 1 } = product;
-  if (!(array instanceof Float32Array)) throw new InvalidArgumentError({ argument: 'array', message: 'expected a Float32Array' });
-  if (typeof accumulate !== 'boolean') throw new InvalidArgumentError({ argument: 'accumulate', message: `expected a boolean, got ${typeof accumulate}` });
   try {
     addon.gemm(array, rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate, threads);
   } catch (error) {
-    throw new InvalidArgumentError({ argument: 'product', message: error instanceof Error ? error.message : String(error), cause: error });
+    // The addon checks every argument (it must: it is also reachable without this wrapper) and
+    // names the one it refuses.
+    const argument = (error as { argument?: unknown }).argument;
+    throw new InvalidArgumentError({ argument: typeof argument === 'string' ? argument : 'product', message: error instanceof Error ? error.message : String(error), cause: error });
   }
 }
