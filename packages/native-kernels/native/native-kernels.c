@@ -42,7 +42,6 @@ typedef struct {
   float *packedB;
   int participants;
   int panels;
-  int chunk;
   /* Panels handed out so far, and threads done packing B (a barrier before any product). */
   int nextPanel;
   int packed;
@@ -185,11 +184,16 @@ static void run_share(Job *job, int index) {
   while (__atomic_load_n(&job->packed, __ATOMIC_ACQUIRE) < job->participants) {
     __builtin_ia32_pause();
   }
+  /* Each run claims half of an equal share of the panels left (guided scheduling): runs shrink to
+   * one panel toward the end, so the threads finish within about one panel of each other. */
+  int first = __atomic_load_n(&job->nextPanel, __ATOMIC_ACQUIRE);
   for (;;) {
-    const int first = __atomic_fetch_add(&job->nextPanel, job->chunk, __ATOMIC_ACQ_REL);
     if (first >= job->panels) break;
-    const int last = first + job->chunk < job->panels ? first + job->chunk : job->panels;
+    const int share = (job->panels - first) / (2 * job->participants);
+    const int last = first + (share > 1 ? share : 1);
+    if (!__atomic_compare_exchange_n(&job->nextPanel, &first, last, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
     multiply_panels(job, first, last);
+    first = __atomic_load_n(&job->nextPanel, __ATOMIC_ACQUIRE);
   }
 #else
   (void)job;
@@ -347,8 +351,6 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   const int wanted = (int64_t)M * N * K < (1 << 20) ? 1 : threads;
   const int participants = ensure_workers(pool, wanted < job->panels ? wanted : job->panels);
   job->participants = participants;
-  /* Runs shrink toward the end, so that a thread slowed by the machine leaves little behind. */
-  job->chunk = job->panels / (4 * participants) > 0 ? job->panels / (4 * participants) : 1;
   if (participants > 1) {
     pthread_mutex_lock(&pool->mutex);
     pool->pending = participants - 1;
