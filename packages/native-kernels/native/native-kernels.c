@@ -81,6 +81,22 @@ static int cpu_has_avx2_fma(void) {
 }
 
 #if HAVE_X86
+/* Transposes the 8 x 8 block in r (row i in r[i]) in place: r[j] becomes column j. */
+VECTOR_TARGET static inline void transpose_8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20); r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20); r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31); r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31); r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
 /* Strips [first, last) of B's 16-column strips, all K rows, into job->packedB (strip s at s * K * 16). */
 VECTOR_TARGET static void pack_b_strips(const Job *job, int first, int last) {
   const int K = job->K;
@@ -95,7 +111,19 @@ VECTOR_TARGET static void pack_b_strips(const Job *job, int first, int last) {
         _mm256_storeu_ps(target + (size_t)k * COLUMNS_TILE + 8, _mm256_loadu_ps(row + 8));
       }
     } else {
-      for (int k = 0; k < K; k++) {
+      int k = 0;
+      if (job->bk == 1 && columns == COLUMNS_TILE) {
+        /* B read transposed (each column contiguous in k): 8 x 8 blocks, transposed in registers. */
+        for (; k + 8 <= K; k += 8) {
+          for (int half = 0; half < 2; half++) {
+            __m256 r[8];
+            for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(job->B + k + (size_t)(n + 8 * half + j) * job->bn);
+            transpose_8x8(r);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(target + (size_t)(k + j) * COLUMNS_TILE + 8 * half, r[j]);
+          }
+        }
+      }
+      for (; k < K; k++) {
         for (int j = 0; j < COLUMNS_TILE; j++) {
           target[(size_t)k * COLUMNS_TILE + j] = j < columns ? job->B[(size_t)k * job->bk + (size_t)(n + j) * job->bn] : 0.0f;
         }
@@ -150,9 +178,38 @@ VECTOR_TARGET static void tile(int depth, const float *packedA, const float *str
   }
 }
 
+/*
+ * Packs rows [m, m + rows) of A for k in [start, start + depth) into packed, k-major (6 values per
+ * k, zeros past `rows`). Full panels take a vector path: 8-wide stores that spill 2 values into the
+ * next k's place (written over next), so packed has 8 floats to spare at its end.
+ */
+VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int start, int depth, float *packed) {
+  const float *A = job->A;
+  int k = 0;
+  if (rows == ROWS_TILE && job->am == 1) {
+    /* A read transposed: each k's 6 values are contiguous (a masked load reads no further). */
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    for (; k < depth; k++) _mm256_storeu_ps(packed + k * ROWS_TILE, _mm256_maskload_ps(A + m + (size_t)(start + k) * job->ak, six));
+  } else if (rows == ROWS_TILE && job->ak == 1) {
+    /* Rows contiguous in k: 8 values of each row, transposed in registers (rows 6 and 7 zero). */
+    for (; k + 8 <= depth; k += 8) {
+      __m256 r[8];
+      for (int i = 0; i < ROWS_TILE; i++) r[i] = _mm256_loadu_ps(A + (size_t)(m + i) * job->am + start + k);
+      r[6] = r[7] = _mm256_setzero_ps();
+      transpose_8x8(r);
+      for (int j = 0; j < 8; j++) _mm256_storeu_ps(packed + (k + j) * ROWS_TILE, r[j]);
+    }
+  }
+  for (; k < depth; k++) {
+    for (int r = 0; r < ROWS_TILE; r++) {
+      packed[k * ROWS_TILE + r] = r < rows ? A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
+    }
+  }
+}
+
 /* Panels [first, last) of 6 rows: for each block of k, pack each panel's rows and run every strip. */
 VECTOR_TARGET static void multiply_panels(const Job *job, int first, int last) {
-  float packedA[ROWS_TILE * DEPTH_BLOCK] __attribute__((aligned(32)));
+  float packedA[ROWS_TILE * DEPTH_BLOCK + 8] __attribute__((aligned(32)));
   const int strips = (job->N + COLUMNS_TILE - 1) / COLUMNS_TILE;
   for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
     const int depth = job->K - start < DEPTH_BLOCK ? job->K - start : DEPTH_BLOCK;
@@ -160,11 +217,7 @@ VECTOR_TARGET static void multiply_panels(const Job *job, int first, int last) {
     for (int panel = first; panel < last; panel++) {
       const int m = panel * ROWS_TILE;
       const int rows = job->M - m < ROWS_TILE ? job->M - m : ROWS_TILE;
-      for (int k = 0; k < depth; k++) {
-        for (int r = 0; r < ROWS_TILE; r++) {
-          packedA[k * ROWS_TILE + r] = r < rows ? job->A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
-        }
-      }
+      pack_a_panel(job, m, rows, start, depth, packedA);
       for (int strip = 0; strip < strips; strip++) {
         const int n = strip * COLUMNS_TILE;
         const int columns = job->N - n < COLUMNS_TILE ? job->N - n : COLUMNS_TILE;
