@@ -7,8 +7,9 @@
  * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (so either may be read transposed). B is
  * packed once into strips of 16 columns; each thread packs 6 rows of A at a time, for blocks of
  * 256 values of k, and runs a 6 x 16 register tile (12 accumulators of 8 lanes) over the strips.
- * Every element's sum runs over k in the same order whatever the thread count, so the result does
- * not depend on it.
+ * Where the CPU has AVX-512 (and the caller allows it), panels are 12 rows and the tile 12 x 16
+ * (12 accumulators of 16 lanes). Each element's sum is one chain of fused multiply-adds over k,
+ * in the same order whatever the thread count or tile, so the result depends on neither.
  *
  * Nothing here trusts its caller: every index range is checked against the array before a value
  * is read or written, and a call that does not fit throws (RangeError or TypeError).
@@ -20,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rows of A per panel: 6 for the AVX2 tile, 12 for the AVX-512 one. */
 #define ROWS_TILE 6
+#define WIDE_ROWS_TILE 12
 #define COLUMNS_TILE 16
 #define DEPTH_BLOCK 256
 #define MAXIMUM_THREADS 64
@@ -29,9 +32,11 @@
 #include <immintrin.h>
 #define HAVE_X86 1
 #define VECTOR_TARGET __attribute__((target("avx2,fma")))
+#define WIDE_TARGET __attribute__((target("avx512f,avx2,fma")))
 #else
 #define HAVE_X86 0
 #define VECTOR_TARGET
+#define WIDE_TARGET
 #endif
 
 typedef struct {
@@ -42,6 +47,9 @@ typedef struct {
   float *packedB;
   int participants;
   int panels;
+  /* Rows per panel, and whether the AVX-512 tile runs (rowsTile 12) or the AVX2 one (6). */
+  int rowsTile;
+  int wide;
   /* Panels handed out so far, and threads done packing B (a barrier before any product). */
   int nextPanel;
   int packed;
@@ -67,14 +75,25 @@ struct Pool {
   Job job;
   float *packedB;
   size_t packedBFloats;
-  /* Whether this CPU has AVX2 and FMA, read once when the addon loads. */
+  /* Whether this CPU has AVX2 and FMA, and AVX-512 (with the OS saving its registers), read once when the addon loads. */
   int supported;
+  int wideSupported;
 };
 
 static int cpu_has_avx2_fma(void) {
 #if HAVE_X86
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+/* AVX-512 Foundation, which libgcc and compiler-rt report only where the OS also saves its registers. */
+static int cpu_has_avx512(void) {
+#if HAVE_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
 #else
   return 0;
 #endif
@@ -178,50 +197,102 @@ VECTOR_TARGET static void tile(int depth, const float *packedA, const float *str
   }
 }
 
+/* The AVX-512 tile: 12 rows x 16 columns, one 16-lane accumulator per row (same sums as tile()). */
+WIDE_TARGET static void wide_tile(int depth, const float *packedA, const float *strip, float *c, int ldc, int rows, int columns, int accumulate) {
+  __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  const float *a = packedA, *b = strip;
+  for (int k = 0; k < depth; k++) {
+    const __m512 v = _mm512_loadu_ps(b);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), v, c0); c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), v, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), v, c2); c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), v, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), v, c4); c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), v, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), v, c6); c7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), v, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(a[8]), v, c8); c9 = _mm512_fmadd_ps(_mm512_set1_ps(a[9]), v, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a[10]), v, c10); c11 = _mm512_fmadd_ps(_mm512_set1_ps(a[11]), v, c11);
+    a += WIDE_ROWS_TILE;
+    b += COLUMNS_TILE;
+  }
+  float sums[WIDE_ROWS_TILE * COLUMNS_TILE] __attribute__((aligned(64)));
+  _mm512_store_ps(sums, c0); _mm512_store_ps(sums + 16, c1); _mm512_store_ps(sums + 32, c2);
+  _mm512_store_ps(sums + 48, c3); _mm512_store_ps(sums + 64, c4); _mm512_store_ps(sums + 80, c5);
+  _mm512_store_ps(sums + 96, c6); _mm512_store_ps(sums + 112, c7); _mm512_store_ps(sums + 128, c8);
+  _mm512_store_ps(sums + 144, c9); _mm512_store_ps(sums + 160, c10); _mm512_store_ps(sums + 176, c11);
+  /* Columns past the matrix's edge are masked off: nothing outside C is read or written. */
+  const __mmask16 mask = (__mmask16)(columns >= COLUMNS_TILE ? 0xFFFFu : (1u << columns) - 1u);
+  for (int r = 0; r < rows; r++) {
+    float *row = c + (size_t)r * ldc;
+    __m512 value = _mm512_load_ps(sums + r * COLUMNS_TILE);
+    if (accumulate) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, row));
+    _mm512_mask_storeu_ps(row, mask, value);
+  }
+}
+
 /*
- * Packs rows [m, m + rows) of A for k in [start, start + depth) into packed, k-major (6 values per
- * k, zeros past `rows`). Full panels take a vector path: 8-wide stores that spill 2 values into the
- * next k's place (written over next), so packed has 8 floats to spare at its end.
+ * Packs rows [m, m + rows) of A for k in [start, start + depth) into packed, k-major (job->rowsTile
+ * values per k, zeros past `rows`). Full panels take vector paths; with 6-row panels their 8-wide
+ * stores spill 2 values into the next k's place (written over next), so packed has 8 floats to
+ * spare at its end.
  */
 VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int start, int depth, float *packed) {
   const float *A = job->A;
+  const int tile = job->rowsTile;
   int k = 0;
-  if (rows == ROWS_TILE && job->am == 1) {
-    /* A read transposed: each k's 6 values are contiguous (a masked load reads no further). */
-    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-    for (; k < depth; k++) _mm256_storeu_ps(packed + k * ROWS_TILE, _mm256_maskload_ps(A + m + (size_t)(start + k) * job->ak, six));
-  } else if (rows == ROWS_TILE && job->ak == 1) {
-    /* Rows contiguous in k: 8 values of each row, transposed in registers (rows 6 and 7 zero). */
+  if (rows == tile && job->am == 1) {
+    /* A read transposed: each k's values are contiguous (no load reaches past the panel). */
+    if (tile == ROWS_TILE) {
+      const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+      for (; k < depth; k++) _mm256_storeu_ps(packed + k * tile, _mm256_maskload_ps(A + m + (size_t)(start + k) * job->ak, six));
+    } else {
+      for (; k < depth; k++) {
+        const float *source = A + m + (size_t)(start + k) * job->ak;
+        _mm256_storeu_ps(packed + k * tile, _mm256_loadu_ps(source));
+        _mm_storeu_ps(packed + k * tile + 8, _mm_loadu_ps(source + 8));
+      }
+    }
+  } else if (rows == tile && job->ak == 1) {
+    /* Rows contiguous in k: 8 values of each row, transposed in registers 8 rows at a time (missing rows zero). */
     for (; k + 8 <= depth; k += 8) {
       __m256 r[8];
-      for (int i = 0; i < ROWS_TILE; i++) r[i] = _mm256_loadu_ps(A + (size_t)(m + i) * job->am + start + k);
-      r[6] = r[7] = _mm256_setzero_ps();
+      for (int i = 0; i < 8; i++) r[i] = i < 6 ? _mm256_loadu_ps(A + (size_t)(m + i) * job->am + start + k) : _mm256_setzero_ps();
+      if (tile == WIDE_ROWS_TILE) {
+        r[6] = _mm256_loadu_ps(A + (size_t)(m + 6) * job->am + start + k);
+        r[7] = _mm256_loadu_ps(A + (size_t)(m + 7) * job->am + start + k);
+      }
       transpose_8x8(r);
-      for (int j = 0; j < 8; j++) _mm256_storeu_ps(packed + (k + j) * ROWS_TILE, r[j]);
+      for (int j = 0; j < 8; j++) _mm256_storeu_ps(packed + (k + j) * tile, r[j]);
+      if (tile == WIDE_ROWS_TILE) {
+        for (int i = 0; i < 8; i++) r[i] = i < 4 ? _mm256_loadu_ps(A + (size_t)(m + 8 + i) * job->am + start + k) : _mm256_setzero_ps();
+        transpose_8x8(r);
+        for (int j = 0; j < 8; j++) _mm_storeu_ps(packed + (k + j) * tile + 8, _mm256_castps256_ps128(r[j]));
+      }
     }
   }
   for (; k < depth; k++) {
-    for (int r = 0; r < ROWS_TILE; r++) {
-      packed[k * ROWS_TILE + r] = r < rows ? A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
+    for (int r = 0; r < tile; r++) {
+      packed[k * tile + r] = r < rows ? A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
     }
   }
 }
 
-/* Panels [first, last) of 6 rows: for each block of k, pack each panel's rows and run every strip. */
-VECTOR_TARGET static void multiply_panels(const Job *job, int first, int last) {
-  float packedA[ROWS_TILE * DEPTH_BLOCK + 8] __attribute__((aligned(32)));
+/* Panels [first, last) of job->rowsTile rows: for each block of k, pack each panel's rows and run every strip. */
+static void multiply_panels(const Job *job, int first, int last) {
+  float packedA[WIDE_ROWS_TILE * DEPTH_BLOCK + 8] __attribute__((aligned(64)));
   const int strips = (job->N + COLUMNS_TILE - 1) / COLUMNS_TILE;
   for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
     const int depth = job->K - start < DEPTH_BLOCK ? job->K - start : DEPTH_BLOCK;
     const int accumulate = job->accumulate || start > 0;
     for (int panel = first; panel < last; panel++) {
-      const int m = panel * ROWS_TILE;
-      const int rows = job->M - m < ROWS_TILE ? job->M - m : ROWS_TILE;
+      const int m = panel * job->rowsTile;
+      const int rows = job->M - m < job->rowsTile ? job->M - m : job->rowsTile;
       pack_a_panel(job, m, rows, start, depth, packedA);
       for (int strip = 0; strip < strips; strip++) {
         const int n = strip * COLUMNS_TILE;
         const int columns = job->N - n < COLUMNS_TILE ? job->N - n : COLUMNS_TILE;
-        tile(depth, packedA, job->packedB + (size_t)strip * job->K * COLUMNS_TILE + (size_t)start * COLUMNS_TILE, job->C + (size_t)m * job->ldc + n, job->ldc, rows, columns, accumulate);
+        const float *packedStrip = job->packedB + (size_t)strip * job->K * COLUMNS_TILE + (size_t)start * COLUMNS_TILE;
+        float *c = job->C + (size_t)m * job->ldc + n;
+        if (job->wide) wide_tile(depth, packedA, packedStrip, c, job->ldc, rows, columns, accumulate);
+        else tile(depth, packedA, packedStrip, c, job->ldc, rows, columns, accumulate);
       }
     }
   }
@@ -347,13 +418,13 @@ static int fits(int64_t offset, int64_t count1, int64_t stride1, int64_t count2,
   return offset + (count1 - 1) * stride1 + (count2 - 1) * stride2 < length;
 }
 
-/* gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads); offsets in floats. */
+/* gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512); offsets in floats. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 15;
+  napi_value argv[15];
   Pool *pool;
   napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
-  if (argc < 14) return throw_error(env, "ERR_MISSING_ARGS", NULL, "gemm takes 14 arguments", 0);
+  if (argc < 15) return throw_error(env, "ERR_MISSING_ARGS", NULL, "gemm takes 15 arguments", 0);
   bool isTypedArray = false;
   napi_is_typedarray(env, argv[0], &isTypedArray);
   napi_typedarray_type arrayType;
@@ -370,6 +441,8 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   bool accumulate = false;
   if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate", "must be a boolean", 0);
   if (!integer_argument(env, argv[13], "threads", 1, &values[11])) return NULL;
+  bool wide = false;
+  if (napi_get_value_bool(env, argv[14], &wide) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "avx512", "must be a boolean", 0);
   const int M = values[0], N = values[1], K = values[2], aOffset = values[3], am = values[4], ak = values[5];
   const int bOffset = values[6], bk = values[7], bn = values[8], cOffset = values[9], ldc = values[10], threads = values[11];
   if (!pool->supported) return throw_error(env, "ERR_UNSUPPORTED", NULL, "this CPU has no AVX2 and FMA (check features() first)", 0);
@@ -399,7 +472,10 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   job->accumulate = accumulate ? 1 : 0;
   job->A = array + aOffset; job->B = array + bOffset; job->C = array + cOffset;
   job->packedB = pool->packedB;
-  job->panels = (M + ROWS_TILE - 1) / ROWS_TILE;
+  /* The AVX-512 tile where the caller allows it and the CPU has it; the same sums either way. */
+  job->wide = wide && pool->wideSupported;
+  job->rowsTile = job->wide ? WIDE_ROWS_TILE : ROWS_TILE;
+  job->panels = (M + job->rowsTile - 1) / job->rowsTile;
   /* Work below about a million multiply-adds stays on the calling thread (a wake-up costs more). */
   const int wanted = (int64_t)M * N * K < (1 << 20) ? 1 : threads;
   const int participants = ensure_workers(pool, wanted < job->panels ? wanted : job->panels);
@@ -427,6 +503,8 @@ static napi_value features(napi_env env, napi_callback_info info) {
   napi_create_object(env, &result);
   napi_get_boolean(env, pool->supported, &flag);
   napi_set_named_property(env, result, "avx2Fma", flag);
+  napi_get_boolean(env, pool->wideSupported, &flag);
+  napi_set_named_property(env, result, "avx512", flag);
   return result;
 }
 
@@ -437,6 +515,7 @@ static napi_value init(napi_env env, napi_value exports) {
   pthread_cond_init(&pool->start, NULL);
   pthread_cond_init(&pool->done, NULL);
   pool->supported = cpu_has_avx2_fma();
+  pool->wideSupported = pool->supported && cpu_has_avx512();
   napi_set_instance_data(env, pool, finalize_pool, NULL);
   napi_property_descriptor properties[] = {
     {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, pool},

@@ -1,1 +1,1 @@
-export { loadNativeKernels, type MatrixProduct, type NativeKernels, type NativeKernelsLoad } from './native-kernels.js';
+export { loadNativeKernels, type InstructionSet, type MatrixProduct, type NativeKernels, type NativeKernelsLoad, type NativeKernelsOptions } from './native-kernels.js';

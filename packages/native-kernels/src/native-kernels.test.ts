@@ -101,12 +101,27 @@ function checkProduct(kernels: NativeKernels, array: Float32Array, product: Matr
   }
 }
 
+/** Shapes around the tiles' edges: 6- and 12-row panels, 16-column strips, 256-deep blocks, 8-deep packing. */
+const edgeShapes: [number, number, number][] = [
+  [1, 1, 1], [5, 7, 3], [6, 16, 256], [7, 17, 257], [12, 16, 8], [13, 33, 300], [25, 31, 263], [64, 19, 513], [100, 100, 100], [3, 40, 1],
+];
+
 describe.skipIf(!load.available)('multiplyMatrices', () => {
   const kernels = (load as { kernels: NativeKernels }).kernels;
 
-  test.each([
-    [1, 1, 1], [5, 7, 3], [6, 16, 256], [7, 17, 257], [13, 33, 300], [64, 19, 513], [100, 100, 100], [3, 40, 1],
-  ])('%i x %i over depth %i matches float64 in every layout, and writes only C', (rows, columns, depth) => {
+  test('runs AVX-512 where this CPU has it, AVX2 otherwise', () => {
+    const flags = (() => {
+      try {
+        return readFileSync('/proc/cpuinfo', 'utf8');
+      } catch {
+        return undefined;
+      }
+    })();
+    if (flags !== undefined) expect(kernels.instructionSet).toBe(/\bavx512f\b/.test(flags) ? 'avx512' : 'avx2');
+    else expect(['avx512', 'avx2']).toContain(kernels.instructionSet);
+  });
+
+  test.each(edgeShapes)('%i x %i over depth %i matches float64 in every layout, and writes only C', (rows, columns, depth) => {
     for (const transposeA of [false, true]) {
       for (const transposeB of [false, true]) {
         for (const accumulate of [false, true]) {
@@ -230,7 +245,7 @@ describe.skipIf(!load.available)('multiplyMatrices', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(workerData.addon);
       const { product: p, array } = workerData;
-      addon.gemm(array, p.rows, p.columns, p.depth, p.a, p.aRowStride, p.aDepthStride, p.b, p.bDepthStride, p.bColumnStride, p.c, p.cRowStride, false, 2);
+      addon.gemm(array, p.rows, p.columns, p.depth, p.a, p.aRowStride, p.aDepthStride, p.b, p.bDepthStride, p.bColumnStride, p.c, p.cRowStride, false, 2, true);
       parentPort.postMessage(array);`;
     const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
     const results = await Promise.all(
@@ -248,9 +263,68 @@ describe.skipIf(!load.available)('multiplyMatrices', () => {
 
   test('its threads never keep a process alive', () => {
     const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
-    const script = `const addon = require(${JSON.stringify(addon)}); const a = new Float32Array(3 * 200 * 200); addon.gemm(a, 200, 200, 200, 0, 200, 1, 40000, 200, 1, 80000, 200, false, 4); console.log('done');`;
+    const script = `const addon = require(${JSON.stringify(addon)}); const a = new Float32Array(3 * 200 * 200); addon.gemm(a, 200, 200, 200, 0, 200, 1, 40000, 200, 1, 80000, 200, false, 4, true); console.log('done');`;
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('done');
   });
+});
+
+const avx2 = loadNativeKernels({ avx512: false });
+
+/** The first index at which two arrays differ in their bits, or -1 (faster than a deep equality on large arrays). */
+function firstBitDifference(left: Float32Array, right: Float32Array): number {
+  const [leftBits, rightBits] = [new Uint32Array(left.buffer, left.byteOffset, left.length), new Uint32Array(right.buffer, right.byteOffset, right.length)];
+  if (leftBits.length !== rightBits.length) return Math.min(leftBits.length, rightBits.length);
+  return leftBits.findIndex((bits, index) => bits !== rightBits[index]);
+}
+
+describe.skipIf(!avx2.available)('multiplyMatrices kept to AVX2', () => {
+  const kernels = (avx2 as { kernels: NativeKernels }).kernels;
+
+  test('avx512: false and CODESTACK_NATIVE_KERNELS=avx2 both keep to AVX2', () => {
+    expect(kernels.instructionSet).toBe('avx2');
+    const previous = process.env.CODESTACK_NATIVE_KERNELS;
+    process.env.CODESTACK_NATIVE_KERNELS = 'avx2';
+    try {
+      expect(loadNativeKernels()).toMatchObject({ available: true, kernels: { instructionSet: 'avx2' } });
+    } finally {
+      if (previous === undefined) delete process.env.CODESTACK_NATIVE_KERNELS;
+      else process.env.CODESTACK_NATIVE_KERNELS = previous;
+    }
+  });
+
+  test.each(edgeShapes)('%i x %i over depth %i matches float64 in every layout, and writes only C', (rows, columns, depth) => {
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const { product, length } = layout(rows, columns, depth, { transposeA, transposeB, accumulate: true, cPadding: 2 });
+        checkProduct(kernels, randomArray(length, rows * 13 + columns * 5 + depth), product);
+      }
+    }
+  });
+
+  // Each element's sum is one chain of fused multiply-adds over k in one order on either tile.
+  test.skipIf(!load.available || (load as { kernels: NativeKernels }).kernels.instructionSet !== 'avx512')(
+    'the AVX-512 tile gives the same bits as the AVX2 one, in every layout and on 1 to 3 threads',
+    () => {
+      const wide = (load as { kernels: NativeKernels }).kernels;
+      for (const [rows, columns, depth] of [...edgeShapes, [203, 150, 300] as [number, number, number]]) {
+        for (const transposeA of [false, true]) {
+          for (const transposeB of [false, true]) {
+            for (const threads of [1, 2, 3]) {
+              const { product, length } = layout(rows, columns, depth, { transposeA, transposeB, accumulate: threads === 2, threads, cPadding: 1 });
+              const [narrowArray, wideArray] = [randomArray(length, rows + depth), randomArray(length, rows + depth)];
+              kernels.multiplyMatrices(narrowArray, product);
+              wide.multiplyMatrices(wideArray, product);
+              expect(firstBitDifference(wideArray, narrowArray)).toBe(-1);
+            }
+          }
+        }
+      }
+    },
+  );
+});
+
+test('an avx512 option that is not a boolean is refused', () => {
+  expect(() => loadNativeKernels({ avx512: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'avx512' }));
 });

@@ -42,14 +42,32 @@ export interface MatrixProduct {
   readonly threads?: number;
 }
 
+/** The vector instructions {@link NativeKernels.multiplyMatrices} runs on. */
+export type InstructionSet = 'avx512' | 'avx2';
+
+/** Options of {@link loadNativeKernels}. */
+export interface NativeKernelsOptions {
+  /**
+   * Run the AVX-512 tile where this CPU has AVX-512 (default `true`); `false` keeps to AVX2 and
+   * FMA, as does `CODESTACK_NATIVE_KERNELS=avx2`. The results are the same bit for bit either way.
+   */
+  readonly avx512?: boolean;
+}
+
 /** The native kernels, loaded: see {@link loadNativeKernels}. */
 export interface NativeKernels {
   /**
-   * Computes `product` in place in `array` on this CPU's AVX2 and FMA units (a 6 x 16 register
-   * tile over packed operands). Each element's sum runs over k in the same order whatever
-   * `threads` is, so the result does not depend on it. Every index range is checked against
-   * `array` first: a product that does not fit throws {@link InvalidArgumentError}, whose `argument`
-   * names the offending field, and writes nothing.
+   * What {@link NativeKernels.multiplyMatrices} runs on: `'avx512'` (a 12 x 16 tile of 16-lane
+   * accumulators) or `'avx2'` (a 6 x 16 tile of 8-lane ones, with FMA).
+   */
+  readonly instructionSet: InstructionSet;
+  /**
+   * Computes `product` in place in `array` on this CPU's vector units ({@link NativeKernels.instructionSet}),
+   * a register tile over packed operands. Each element's sum is one chain of fused multiply-adds
+   * over k in the same order whatever `threads` or the instruction set is, so the result depends on
+   * neither. Every index range is checked against `array` first: a product that does not fit
+   * throws {@link InvalidArgumentError}, whose `argument` names the offending field, and writes
+   * nothing.
    */
   multiplyMatrices(array: Float32Array, product: MatrixProduct): void;
 }
@@ -58,43 +76,58 @@ export interface NativeKernels {
 export type NativeKernelsLoad = { readonly available: true; readonly kernels: NativeKernels } | { readonly available: false; readonly reason: string };
 
 interface Addon {
-  features(): { avx2Fma: boolean };
-  gemm(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number): void;
+  features(): { avx2Fma: boolean; avx512: boolean };
+  gemm(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): void;
 }
 
 /** The addon's file, relative to this module (the same from `src/` and `dist/`). */
 const addonPath = '../build/Release/codestack_native_kernels.node';
 
-let loaded: NativeKernelsLoad | undefined;
+/** The addon, or why there is none, once per JavaScript thread. */
+let addonLoad: { addon: Addon } | { reason: string } | undefined;
+/** The kernels handed out, by instruction set. */
+const kernelsBySet = new Map<InstructionSet, NativeKernels>();
+
+function loadAddon(): { addon: Addon } | { reason: string } {
+  if (addonLoad !== undefined) return addonLoad;
+  try {
+    const addon = createRequire(import.meta.url)(addonPath) as Addon;
+    addonLoad = addon.features().avx2Fma ? { addon } : { reason: 'this CPU has no AVX2 and FMA' };
+  } catch (error) {
+    addonLoad = { reason: `the addon was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); run npm rebuild @codestack/native-kernels with a C compiler present` };
+  }
+  return addonLoad;
+}
 
 /**
  * Loads the addon that `npm install` built with node-gyp, once per JavaScript thread. It is
  * `available: false`, with the reason, where the addon was not built (no compiler, scripts
  * skipped), on a CPU other than x86-64 with AVX2 and FMA, or when `CODESTACK_NATIVE_KERNELS=0`
- * is set; callers then keep their own kernels. Never throws.
+ * is set; callers then keep their own kernels. The kernels run AVX-512 where the CPU has it,
+ * unless `options.avx512` is false or `CODESTACK_NATIVE_KERNELS=avx2` is set. Throws only
+ * {@link InvalidArgumentError}, for an `avx512` option that is not a boolean.
  */
-export function loadNativeKernels(): NativeKernelsLoad {
-  if (process.env.CODESTACK_NATIVE_KERNELS === '0') return { available: false, reason: 'CODESTACK_NATIVE_KERNELS=0 is set' };
-  if (loaded !== undefined) return loaded;
-  let addon: Addon;
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as Addon;
-  } catch (error) {
-    loaded = { available: false, reason: `the addon was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); run npm rebuild @codestack/native-kernels with a C compiler present` };
-    return loaded;
+export function loadNativeKernels(options: NativeKernelsOptions = {}): NativeKernelsLoad {
+  if (options.avx512 !== undefined && typeof options.avx512 !== 'boolean') throw new InvalidArgumentError({ argument: 'avx512', message: 'must be a boolean' });
+  const setting = process.env.CODESTACK_NATIVE_KERNELS;
+  if (setting === '0') return { available: false, reason: 'CODESTACK_NATIVE_KERNELS=0 is set' };
+  const load = loadAddon();
+  if (!('addon' in load)) return { available: false, reason: load.reason };
+  const { addon } = load;
+  const instructionSet: InstructionSet = options.avx512 !== false && setting !== 'avx2' && addon.features().avx512 ? 'avx512' : 'avx2';
+  let kernels = kernelsBySet.get(instructionSet);
+  if (kernels === undefined) {
+    const wide = instructionSet === 'avx512';
+    kernels = { instructionSet, multiplyMatrices: (array, product) => multiplyMatrices(addon, wide, array, product) };
+    kernelsBySet.set(instructionSet, kernels);
   }
-  if (!addon.features().avx2Fma) {
-    loaded = { available: false, reason: 'this CPU has no AVX2 and FMA' };
-    return loaded;
-  }
-  loaded = { available: true, kernels: { multiplyMatrices: (array, product) => multiplyMatrices(addon, array, product) } };
-  return loaded;
+  return { available: true, kernels };
 }
 
-function multiplyMatrices(addon: Addon, array: Float32Array, product: MatrixProduct): void {
+function multiplyMatrices(addon: Addon, wide: boolean, array: Float32Array, product: MatrixProduct): void {
   const { rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate = false, threads = 1 } = product;
   try {
-    addon.gemm(array, rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate, threads);
+    addon.gemm(array, rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate, threads, wide);
   } catch (error) {
     // The addon checks every argument (it must: it is also reachable without this wrapper) and
     // names the one it refuses.

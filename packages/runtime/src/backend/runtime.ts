@@ -82,12 +82,13 @@ export interface RuntimeOptions {
    * Whether codestack's kernels on the `wasm` backend hand their matrix products to
    * `@codestack/native-kernels` (default `true`): an optional dependency that npm builds from C
    * with node-gyp at install, which computes them in place in tfjs-wasm's memory on the CPU's
-   * AVX2 and FMA units, on {@link Runtime.threads} threads of its own. On the shared 2-core
-   * development machine that made a 5M-parameter training step about 2× faster (docs/runtime.md,
-   * Part G). Where the addon is missing, was not built or the CPU lacks AVX2 and FMA, the
-   * WebAssembly kernels run instead and {@link Runtime.device} does not mention it;
-   * `CODESTACK_NATIVE_KERNELS=0` in the environment turns it off as `false` does. Ignored with
-   * `kernels: 'tfjs'` and on the other backends.
+   * AVX-512 units where it has them, else on AVX2 and FMA (the same results bit for bit), on
+   * {@link Runtime.threads} threads of its own. On the shared 2-core development machine that made
+   * a 5M-parameter training step several times faster (docs/runtime.md, Parts G and H). Where the
+   * addon is missing, was not built or the CPU lacks AVX2 and FMA, the WebAssembly kernels run
+   * instead and {@link Runtime.device} does not mention it; `CODESTACK_NATIVE_KERNELS=0` in the
+   * environment turns it off as `false` does, and `CODESTACK_NATIVE_KERNELS=avx2` keeps it to AVX2.
+   * Ignored with `kernels: 'tfjs'` and on the other backends.
    */
   nativeKernels?: boolean;
 }
@@ -411,7 +412,7 @@ async function withKernelChoice(runtime: Runtime, kernels: KernelChoice, native:
   apply();
   const activate = runtime.activate.bind(runtime);
   return Object.assign(runtime, {
-    device: products === undefined ? runtime.device : `${runtime.device}, matrix products native (AVX2, FMA)`,
+    device: products === undefined ? runtime.device : `${runtime.device}, matrix products native (${products.instructionSet === 'avx512' ? 'AVX-512' : 'AVX2, FMA'})`,
     async activate() {
       await activate();
       apply();

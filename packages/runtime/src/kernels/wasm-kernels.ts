@@ -259,7 +259,7 @@ export class WasmKernels {
   gemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean): void {
     const native = this.nativeProducts;
     if (native !== undefined) {
-      // @codestack/native-kernels: the same product in place, on AVX2 and FMA with its own threads.
+      // @codestack/native-kernels: the same product in place, on AVX-512 or AVX2 and FMA, with its own threads.
       native.multiplyMatrices(this.floats(), {
         rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate, threads: this.threads,
       });
@@ -436,6 +436,8 @@ const declined = new WeakSet<object>();
  * structural so that this package's types never name that optional dependency.
  */
 export interface NativeMatrixProducts {
+  /** The vector instructions the products run on (`'avx512'` or `'avx2'`). */
+  readonly instructionSet?: string;
   multiplyMatrices(
     array: Float32Array,
     product: { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number },
