@@ -251,14 +251,13 @@ VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int star
       }
     }
   } else if (rows == tile && job->ak == 1) {
-    /* Rows contiguous in k: 8 values of each row, transposed in registers 8 rows at a time (missing rows zero). */
+    /* Rows contiguous in k: 8 values of each row, transposed in registers 8 rows at a time (missing
+     * rows zero): rows 0-7 (0-5 on a 6-row panel), then on a 12-row panel rows 8-11 into each k's
+     * last 4 places. */
+    const int leading = tile < 8 ? tile : 8;
     for (; k + 8 <= depth; k += 8) {
       __m256 r[8];
-      for (int i = 0; i < 8; i++) r[i] = i < 6 ? _mm256_loadu_ps(A + (size_t)(m + i) * job->am + start + k) : _mm256_setzero_ps();
-      if (tile == WIDE_ROWS_TILE) {
-        r[6] = _mm256_loadu_ps(A + (size_t)(m + 6) * job->am + start + k);
-        r[7] = _mm256_loadu_ps(A + (size_t)(m + 7) * job->am + start + k);
-      }
+      for (int i = 0; i < 8; i++) r[i] = i < leading ? _mm256_loadu_ps(A + (size_t)(m + i) * job->am + start + k) : _mm256_setzero_ps();
       transpose_8x8(r);
       for (int j = 0; j < 8; j++) _mm256_storeu_ps(packed + (k + j) * tile, r[j]);
       if (tile == WIDE_ROWS_TILE) {
