@@ -47,9 +47,8 @@ typedef struct {
   float *packedB;
   int participants;
   int panels;
-  /* Rows per panel, and whether the AVX-512 tile runs (rowsTile 12) or the AVX2 one (6). */
+  /* Rows per panel: WIDE_ROWS_TILE where the AVX-512 tile runs, ROWS_TILE for the AVX2 one. */
   int rowsTile;
-  int wide;
   /* Panels handed out so far, and threads done packing B (a barrier before any product). */
   int nextPanel;
   int packed;
@@ -290,7 +289,7 @@ static void multiply_panels(const Job *job, int first, int last) {
         const int columns = job->N - n < COLUMNS_TILE ? job->N - n : COLUMNS_TILE;
         const float *packedStrip = job->packedB + (size_t)strip * job->K * COLUMNS_TILE + (size_t)start * COLUMNS_TILE;
         float *c = job->C + (size_t)m * job->ldc + n;
-        if (job->wide) wide_tile(depth, packedA, packedStrip, c, job->ldc, rows, columns, accumulate);
+        if (job->rowsTile == WIDE_ROWS_TILE) wide_tile(depth, packedA, packedStrip, c, job->ldc, rows, columns, accumulate);
         else tile(depth, packedA, packedStrip, c, job->ldc, rows, columns, accumulate);
       }
     }
@@ -417,7 +416,11 @@ static int fits(int64_t offset, int64_t count1, int64_t stride1, int64_t count2,
   return offset + (count1 - 1) * stride1 + (count2 - 1) * stride2 < length;
 }
 
-/* gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512); offsets in floats. */
+/*
+ * gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512);
+ * offsets in floats. Returns the rows per panel of the tile that ran, or undefined where there was
+ * nothing to multiply (M, N or K zero).
+ */
 static napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 15;
   napi_value argv[15];
@@ -472,8 +475,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   job->A = array + aOffset; job->B = array + bOffset; job->C = array + cOffset;
   job->packedB = pool->packedB;
   /* The AVX-512 tile where the caller allows it and the CPU has it; the same sums either way. */
-  job->wide = wide && pool->wideSupported;
-  job->rowsTile = job->wide ? WIDE_ROWS_TILE : ROWS_TILE;
+  job->rowsTile = wide && pool->wideSupported ? WIDE_ROWS_TILE : ROWS_TILE;
   job->panels = (M + job->rowsTile - 1) / job->rowsTile;
   /* Work below about a million multiply-adds stays on the calling thread (a wake-up costs more). */
   const int wanted = (int64_t)M * N * K < (1 << 20) ? 1 : threads;
@@ -492,7 +494,10 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
     pthread_mutex_unlock(&pool->mutex);
   }
-  return NULL;
+  /* The rows per panel it ran on (12: the AVX-512 tile, 6: AVX2), so that callers and tests can see which. */
+  napi_value tileRows;
+  napi_create_int32(env, job->rowsTile, &tileRows);
+  return tileRows;
 }
 
 static napi_value features(napi_env env, napi_callback_info info) {

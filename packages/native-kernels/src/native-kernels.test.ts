@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -7,18 +8,20 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { loadNativeKernels, type MatrixProduct, type NativeKernels } from './native-kernels.js';
 
-/** Whether this CPU reports AVX2 and FMA (Linux only; elsewhere the load test only checks its reason). */
-function cpuHasAvx2Fma(): boolean | undefined {
+/** This CPU's flags (Linux only; elsewhere undefined, and the tests that need them check less). */
+function cpuFlags(): string | undefined {
   try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8');
-    return /\bavx2\b/.test(flags) && /\bfma\b/.test(flags);
+    return readFileSync('/proc/cpuinfo', 'utf8');
   } catch {
     return undefined;
   }
 }
 
+const flags = cpuFlags();
 const load = loadNativeKernels();
-const expectAvailable = process.arch === 'x64' && cpuHasAvx2Fma() === true;
+const expectAvailable = process.arch === 'x64' && flags !== undefined && /\bavx2\b/.test(flags) && /\bfma\b/.test(flags);
+/** The addon's file, for the tests that call it without the wrapper. */
+const addonFile = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
 
 test('loads on an x86-64 CPU with AVX2 and FMA, and says why not elsewhere', () => {
   if (expectAvailable) expect(load).toMatchObject({ available: true });
@@ -109,16 +112,14 @@ const edgeShapes: [number, number, number][] = [
 describe.skipIf(!load.available)('multiplyMatrices', () => {
   const kernels = (load as { kernels: NativeKernels }).kernels;
 
-  test('runs AVX-512 where this CPU has it, AVX2 otherwise', () => {
-    const flags = (() => {
-      try {
-        return readFileSync('/proc/cpuinfo', 'utf8');
-      } catch {
-        return undefined;
-      }
-    })();
+  test('runs AVX-512 where this CPU has it, AVX2 otherwise, and the addon runs the tile it is asked for', () => {
     if (flags !== undefined) expect(kernels.instructionSet).toBe(/\bavx512f\b/.test(flags) ? 'avx512' : 'avx2');
-    else expect(['avx512', 'avx2']).toContain(kernels.instructionSet);
+    // The addon returns the rows per panel of the tile that ran: 12 for AVX-512, 6 for AVX2.
+    const addon = createRequire(import.meta.url)(addonFile) as { gemm(...values: unknown[]): unknown };
+    const { product: p, length } = layout(24, 32, 16);
+    const run = (avx512: boolean): unknown => addon.gemm(randomArray(length, 3), p.rows, p.columns, p.depth, p.a, p.aRowStride, p.aDepthStride, p.b, p.bDepthStride, p.bColumnStride, p.c, p.cRowStride, false, 1, avx512);
+    expect(run(true)).toBe(kernels.instructionSet === 'avx512' ? 12 : 6);
+    expect(run(false)).toBe(6);
   });
 
   test.each(edgeShapes)('%i x %i over depth %i matches float64 in every layout, and writes only C', (rows, columns, depth) => {
@@ -247,12 +248,11 @@ describe.skipIf(!load.available)('multiplyMatrices', () => {
       const { product: p, array } = workerData;
       addon.gemm(array, p.rows, p.columns, p.depth, p.a, p.aRowStride, p.aDepthStride, p.b, p.bDepthStride, p.bColumnStride, p.c, p.cRowStride, false, 2, true);
       parentPort.postMessage(array);`;
-    const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
     const results = await Promise.all(
       [0, 1].map(
         () =>
           new Promise<Float32Array>((resolve, reject) => {
-            const worker = new Worker(source, { eval: true, workerData: { addon, product, array: randomArray(length, 21) } });
+            const worker = new Worker(source, { eval: true, workerData: { addon: addonFile, product, array: randomArray(length, 21) } });
             worker.once('message', (array: Float32Array) => void worker.terminate().then(() => resolve(array)));
             worker.once('error', reject);
           }),
@@ -262,8 +262,7 @@ describe.skipIf(!load.available)('multiplyMatrices', () => {
   });
 
   test('its threads never keep a process alive', () => {
-    const addon = fileURLToPath(new URL('../build/Release/codestack_native_kernels.node', import.meta.url));
-    const script = `const addon = require(${JSON.stringify(addon)}); const a = new Float32Array(3 * 200 * 200); addon.gemm(a, 200, 200, 200, 0, 200, 1, 40000, 200, 1, 80000, 200, false, 4, true); console.log('done');`;
+    const script = `const addon = require(${JSON.stringify(addonFile)}); const a = new Float32Array(3 * 200 * 200); addon.gemm(a, 200, 200, 200, 0, 200, 1, 40000, 200, 1, 80000, 200, false, 4, true); console.log('done');`;
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('done');

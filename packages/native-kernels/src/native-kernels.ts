@@ -77,22 +77,30 @@ export type NativeKernelsLoad = { readonly available: true; readonly kernels: Na
 
 interface Addon {
   features(): { avx2Fma: boolean; avx512: boolean };
-  gemm(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): void;
+  /** Returns the rows per panel of the tile that ran (12 on AVX-512, 6 on AVX2), or undefined where there was nothing to multiply. */
+  gemm(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): number | undefined;
 }
 
 /** The addon's file, relative to this module (the same from `src/` and `dist/`). */
 const addonPath = '../build/Release/codestack_native_kernels.node';
 
-/** The addon, or why there is none, once per JavaScript thread. */
-let addonLoad: { addon: Addon } | { reason: string } | undefined;
-/** The kernels handed out, by instruction set. */
-const kernelsBySet = new Map<InstructionSet, NativeKernels>();
+/** The kernels on AVX2 and, where the CPU has it, on AVX-512; or why there are none. */
+type AddonLoad = { readonly avx2: NativeKernels; readonly avx512: NativeKernels | undefined } | { readonly reason: string };
 
-function loadAddon(): { addon: Addon } | { reason: string } {
+/** The addon's kernels, or why there are none, once per JavaScript thread. */
+let addonLoad: AddonLoad | undefined;
+
+function kernelsOn(addon: Addon, instructionSet: InstructionSet): NativeKernels {
+  const wide = instructionSet === 'avx512';
+  return { instructionSet, multiplyMatrices: (array, product) => multiplyMatrices(addon, wide, array, product) };
+}
+
+function loadAddon(): AddonLoad {
   if (addonLoad !== undefined) return addonLoad;
   try {
     const addon = createRequire(import.meta.url)(addonPath) as Addon;
-    addonLoad = addon.features().avx2Fma ? { addon } : { reason: 'this CPU has no AVX2 and FMA' };
+    const features = addon.features();
+    addonLoad = features.avx2Fma ? { avx2: kernelsOn(addon, 'avx2'), avx512: features.avx512 ? kernelsOn(addon, 'avx512') : undefined } : { reason: 'this CPU has no AVX2 and FMA' };
   } catch (error) {
     addonLoad = { reason: `the addon was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); run npm rebuild @codestack/native-kernels with a C compiler present` };
   }
@@ -112,16 +120,9 @@ export function loadNativeKernels(options: NativeKernelsOptions = {}): NativeKer
   const setting = process.env.CODESTACK_NATIVE_KERNELS;
   if (setting === '0') return { available: false, reason: 'CODESTACK_NATIVE_KERNELS=0 is set' };
   const load = loadAddon();
-  if (!('addon' in load)) return { available: false, reason: load.reason };
-  const { addon } = load;
-  const instructionSet: InstructionSet = options.avx512 !== false && setting !== 'avx2' && addon.features().avx512 ? 'avx512' : 'avx2';
-  let kernels = kernelsBySet.get(instructionSet);
-  if (kernels === undefined) {
-    const wide = instructionSet === 'avx512';
-    kernels = { instructionSet, multiplyMatrices: (array, product) => multiplyMatrices(addon, wide, array, product) };
-    kernelsBySet.set(instructionSet, kernels);
-  }
-  return { available: true, kernels };
+  if ('reason' in load) return { available: false, reason: load.reason };
+  const wide = options.avx512 !== false && setting !== 'avx2' ? load.avx512 : undefined;
+  return { available: true, kernels: wide ?? load.avx2 };
 }
 
 function multiplyMatrices(addon: Addon, wide: boolean, array: Float32Array, product: MatrixProduct): void {
