@@ -84,9 +84,9 @@ export interface RuntimeOptions {
    * with node-gyp at install, which computes them in place in tfjs-wasm's memory on the CPU's
    * AVX-512 units where it has them, else on AVX2 and FMA (the same results bit for bit), on
    * {@link Runtime.threads} threads of its own. On the shared 2-core development machine that made
-   * a 5M-parameter training step several times faster (docs/runtime.md, Parts G and H). Where the
-   * addon is missing, was not built or the CPU lacks AVX2 and FMA, the WebAssembly kernels run
-   * instead and {@link Runtime.device} does not mention it; `CODESTACK_NATIVE_KERNELS=0` in the
+   * training steps of the bench's 1M and 5M models 2.1–3.0× faster than on the WebAssembly
+   * products (docs/runtime.md, Parts G and H). Where the addon is missing, was not built or the
+   * CPU lacks AVX2 and FMA, the WebAssembly kernels run instead and {@link Runtime.device} does not mention it; `CODESTACK_NATIVE_KERNELS=0` in the
    * environment turns it off as `false` does, and `CODESTACK_NATIVE_KERNELS=avx2` keeps it to AVX2.
    * Ignored with `kernels: 'tfjs'` and on the other backends.
    */
