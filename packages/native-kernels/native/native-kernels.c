@@ -5,7 +5,7 @@
  *
  * C [M x N] (row stride ldc) = (accumulate ? C : 0) + A . B, where A's element (m, k) is at
  * A[m * am + k * ak] and B's (k, n) at B[k * bk + n * bn] (so either may be read transposed). B is
- * packed once into strips of 16 columns; each thread packs 6 rows of A at a time, for blocks of
+ * packed once into strips of 16 columns (runs of strips claimed by the threads as they arrive); each thread packs 6 rows of A at a time, for blocks of
  * 256 values of k, and runs a 6 x 16 register tile (12 accumulators of 8 lanes) over the strips.
  * Where the CPU has AVX-512 (and the caller allows it), panels are 12 rows and the tile 12 x 16
  * (12 accumulators of 16 lanes). Each element's sum is one chain of fused multiply-adds over k,
@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Rows of A per panel: 6 for the AVX2 tile, 12 for the AVX-512 one. */
 #define ROWS_TILE 6
@@ -27,6 +28,8 @@
 #define COLUMNS_TILE 16
 #define DEPTH_BLOCK 256
 #define MAXIMUM_THREADS 64
+/* How long the calling thread waits awake for the others at the end of a product before it sleeps. */
+#define JOIN_SPIN_NANOSECONDS 100000
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -49,8 +52,9 @@ typedef struct {
   int panels;
   /* Rows per panel: WIDE_ROWS_TILE where the AVX-512 tile runs, ROWS_TILE for the AVX2 one. */
   int rowsTile;
-  /* Panels handed out so far, and threads done packing B (a barrier before any product). */
+  /* Panels handed out so far; B's strips handed out to pack, and strips packed (every one before any product). */
   int nextPanel;
+  int nextStrip;
   int packed;
 } Job;
 
@@ -297,13 +301,19 @@ static void multiply_panels(const Job *job, int first, int last) {
 }
 #endif
 
-/* One participant's share: its strips of B, the barrier, then runs of panels until none are left. */
+/* One participant's share: runs of B's strips until none are left, the wait for every strip, then runs of panels until none are left. */
 static void run_share(Job *job, int index) {
 #if HAVE_X86
+  /* B's strips are claimed in runs by whichever threads are here: a thread that wakes late finds them
+   * packed by the others rather than holding them up. Then wait for runs still being packed. */
   const int strips = (job->N + COLUMNS_TILE - 1) / COLUMNS_TILE;
-  pack_b_strips(job, (int)((int64_t)strips * index / job->participants), (int)((int64_t)strips * (index + 1) / job->participants));
-  __atomic_add_fetch(&job->packed, 1, __ATOMIC_ACQ_REL);
-  while (__atomic_load_n(&job->packed, __ATOMIC_ACQUIRE) < job->participants) {
+  const int run = strips / (4 * job->participants) > 1 ? strips / (4 * job->participants) : 1;
+  for (int first = __atomic_fetch_add(&job->nextStrip, run, __ATOMIC_ACQ_REL); first < strips; first = __atomic_fetch_add(&job->nextStrip, run, __ATOMIC_ACQ_REL)) {
+    const int last = first + run < strips ? first + run : strips;
+    pack_b_strips(job, first, last);
+    __atomic_add_fetch(&job->packed, last - first, __ATOMIC_ACQ_REL);
+  }
+  while (__atomic_load_n(&job->packed, __ATOMIC_ACQUIRE) < strips) {
     __builtin_ia32_pause();
   }
   /* Each run claims half of an equal share of the panels left (guided scheduling): runs shrink to
@@ -336,11 +346,27 @@ static void *worker_main(void *argument) {
       pthread_mutex_unlock(&pool->mutex);
       run_share(&pool->job, worker->index);
       pthread_mutex_lock(&pool->mutex);
-      if (--pool->pending == 0) pthread_cond_signal(&pool->done);
+      if (__atomic_sub_fetch(&pool->pending, 1, __ATOMIC_ACQ_REL) == 0) pthread_cond_signal(&pool->done);
     }
   }
   pthread_mutex_unlock(&pool->mutex);
   return NULL;
+}
+
+/* Spins (pausing) while *pending is above 0, for at most JOIN_SPIN_NANOSECONDS. */
+static void spin_until_done(const int *pending) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    for (int round = 0; round < 64; round++) {
+      if (__atomic_load_n(pending, __ATOMIC_ACQUIRE) == 0) return;
+#if HAVE_X86
+      __builtin_ia32_pause();
+#endif
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) > JOIN_SPIN_NANOSECONDS) return;
+  }
 }
 
 /* Starts workers up to `count` - 1 (the caller is participant 0); returns how many participate. */
@@ -490,6 +516,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   }
   run_share(job, 0);
   if (participants > 1) {
+    /* The others finish within about one panel of this thread (guided runs): wait for them awake
+     * for a while, since a thread woken from a condition variable takes tens of microseconds. */
+    spin_until_done(&pool->pending);
     pthread_mutex_lock(&pool->mutex);
     while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
     pthread_mutex_unlock(&pool->mutex);
