@@ -11,6 +11,12 @@
  * (12 accumulators of 16 lanes). Each element's sum is one chain of fused multiply-adds over k,
  * in the same order whatever the thread count or tile, so the result depends on neither.
  *
+ * A product may also be queued (gemmQueued) rather than computed at once: queued products run in
+ * order on one thread of their own, or on a caller that settles them (settle), while the caller
+ * goes on with other work. Work the caller shares between threads comes first: a product split
+ * between threads, or a pause the caller asks for (pauseQueue), holds the queued ones between
+ * panels until it is done.
+ *
  * Nothing here trusts its caller: every index range is checked against the array before a value
  * is read or written, and a call that does not fit throws (RangeError or TypeError).
  */
@@ -28,6 +34,8 @@
 #define COLUMNS_TILE 16
 #define DEPTH_BLOCK 256
 #define MAXIMUM_THREADS 64
+/* Queued products at most: queueing one more first settles the oldest. */
+#define QUEUE_CAPACITY 64
 /* How long the calling thread waits awake for the others at the end of a product before it sleeps. */
 #define JOIN_SPIN_NANOSECONDS 100000
 
@@ -42,6 +50,8 @@
 #define WIDE_TARGET
 #endif
 
+typedef struct Pool Pool;
+
 typedef struct {
   int M, N, K, am, ak, bk, bn, ldc, accumulate;
   const float *A;
@@ -52,13 +62,13 @@ typedef struct {
   int panels;
   /* Rows per panel: WIDE_ROWS_TILE where the AVX-512 tile runs, ROWS_TILE for the AVX2 one. */
   int rowsTile;
+  /* For a queued product, the pool whose pauses it keeps (between panels); NULL otherwise. */
+  Pool *queuedOn;
   /* Panels handed out so far; B's strips handed out to pack, and strips packed (every one before any product). */
   int nextPanel;
   int nextStrip;
   int packed;
 } Job;
-
-typedef struct Pool Pool;
 
 typedef struct {
   Pool *pool;
@@ -78,6 +88,34 @@ struct Pool {
   Job job;
   float *packedB;
   size_t packedBFloats;
+  /*
+   * Queued products, tickets 1, 2, ...: the job of ticket t in queue[t % QUEUE_CAPACITY]. `issued`
+   * tickets were handed out, `claimed` taken by a thread to run, `settled` the highest ticket such
+   * that every ticket up to it is done; finished[] flags the done ones past `settled`. All under
+   * queueMutex; `issued` and `settled` are also read without it (atomically) by queueState.
+   */
+  pthread_mutex_t queueMutex;
+  pthread_cond_t queueWork;
+  pthread_cond_t queueDone;
+  Job queue[QUEUE_CAPACITY];
+  unsigned char finished[QUEUE_CAPACITY];
+  int64_t issued;
+  int64_t claimed;
+  int64_t settled;
+  int queueStarted;
+  int queueStop;
+  pthread_t queueThread;
+  /*
+   * Set while the calling thread shares work with other threads (a product split between threads, or
+   * work of the caller's own threads, see pauseQueue): a queued product then waits between panels,
+   * so that the second core goes to that work first. Cleared under pauseMutex, with resume broadcast.
+   */
+  int queuePaused;
+  pthread_mutex_t pauseMutex;
+  pthread_cond_t resume;
+  /* The queue thread's own packed B (the calling thread's is packedB above). */
+  float *queuePackedB;
+  size_t queuePackedBFloats;
   /* Whether this CPU has AVX2 and FMA, and AVX-512 (with the OS saving its registers), read once when the addon loads. */
   int supported;
   int wideSupported;
@@ -277,6 +315,26 @@ VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int star
   }
 }
 
+/* Blocks while the calling thread has paused the queue (see Pool.queuePaused). */
+static void wait_while_paused(Pool *pool) {
+  if (!__atomic_load_n(&pool->queuePaused, __ATOMIC_ACQUIRE)) return;
+  pthread_mutex_lock(&pool->pauseMutex);
+  while (__atomic_load_n(&pool->queuePaused, __ATOMIC_ACQUIRE)) pthread_cond_wait(&pool->resume, &pool->pauseMutex);
+  pthread_mutex_unlock(&pool->pauseMutex);
+}
+
+/* Pauses (1) or resumes (0) the queued products (see Pool.queuePaused). */
+static void set_queue_paused(Pool *pool, int paused) {
+  if (paused) {
+    __atomic_store_n(&pool->queuePaused, 1, __ATOMIC_RELEASE);
+    return;
+  }
+  pthread_mutex_lock(&pool->pauseMutex);
+  __atomic_store_n(&pool->queuePaused, 0, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&pool->resume);
+  pthread_mutex_unlock(&pool->pauseMutex);
+}
+
 /* Panels [first, last) of job->rowsTile rows: for each block of k, pack each panel's rows and run every strip. */
 static void multiply_panels(const Job *job, int first, int last) {
   float packedA[WIDE_ROWS_TILE * DEPTH_BLOCK + 8] __attribute__((aligned(64)));
@@ -285,6 +343,7 @@ static void multiply_panels(const Job *job, int first, int last) {
     const int depth = job->K - start < DEPTH_BLOCK ? job->K - start : DEPTH_BLOCK;
     const int accumulate = job->accumulate || start > 0;
     for (int panel = first; panel < last; panel++) {
+      if (job->queuedOn != NULL) wait_while_paused(job->queuedOn);
       const int m = panel * job->rowsTile;
       const int rows = job->M - m < job->rowsTile ? job->M - m : job->rowsTile;
       pack_a_panel(job, m, rows, start, depth, packedA);
@@ -383,6 +442,19 @@ static int ensure_workers(Pool *pool, int count) {
 
 static void stop_pool(void *data) {
   Pool *pool = (Pool *)data;
+  /* The queue's thread finishes the product it is running (if any) and stops; the rest are dropped. */
+  set_queue_paused(pool, 0);
+  pthread_mutex_lock(&pool->queueMutex);
+  pool->queueStop = 1;
+  pthread_cond_broadcast(&pool->queueWork);
+  pthread_mutex_unlock(&pool->queueMutex);
+  if (pool->queueStarted) pthread_join(pool->queueThread, NULL);
+  pthread_cond_destroy(&pool->queueWork);
+  pthread_cond_destroy(&pool->queueDone);
+  pthread_mutex_destroy(&pool->queueMutex);
+  pthread_cond_destroy(&pool->resume);
+  pthread_mutex_destroy(&pool->pauseMutex);
+  free(pool->queuePackedB);
   pthread_mutex_lock(&pool->mutex);
   pool->stop = 1;
   pthread_cond_broadcast(&pool->start);
@@ -442,72 +514,158 @@ static int fits(int64_t offset, int64_t count1, int64_t stride1, int64_t count2,
   return offset + (count1 - 1) * stride1 + (count2 - 1) * stride2 < length;
 }
 
+/* Grows *buffer to at least `floats` floats (64-byte aligned); 0 where memory ran out. */
+static int ensure_packed(float **buffer, size_t *have, size_t floats) {
+  if (floats <= *have) return 1;
+  float *grown = NULL;
+  if (posix_memalign((void **)&grown, 64, floats * sizeof(float)) != 0) return 0;
+  free(*buffer);
+  *buffer = grown;
+  *have = floats;
+  return 1;
+}
+
+/* The floats of B packed into strips for `job`. */
+static size_t packed_floats(const Job *job) {
+  return (size_t)((job->N + COLUMNS_TILE - 1) / COLUMNS_TILE) * COLUMNS_TILE * (size_t)job->K;
+}
+
 /*
- * gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512);
- * offsets in floats. Returns the rows per panel of the tile that ran, or undefined where there was
- * nothing to multiply (M, N or K zero).
+ * Reads and checks the 15 arguments of gemm and gemmQueued into `job` (all but packedB and
+ * participants) and *threads. Returns 1 for a product to run, 0 where there is nothing to do
+ * (M or N zero, or K zero after C was cleared), -1 where it threw.
  */
-static napi_value gemm(napi_env env, napi_callback_info info) {
+static int read_product(napi_env env, napi_callback_info info, Pool **poolOut, Job *job, int *threadsOut) {
   size_t argc = 15;
   napi_value argv[15];
   Pool *pool;
   napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
-  if (argc < 15) return throw_error(env, "ERR_MISSING_ARGS", NULL, "gemm takes 15 arguments", 0);
+  *poolOut = pool;
+  if (argc < 15) return throw_error(env, "ERR_MISSING_ARGS", NULL, "gemm takes 15 arguments", 0), -1;
   bool isTypedArray = false;
   napi_is_typedarray(env, argv[0], &isTypedArray);
   napi_typedarray_type arrayType;
   size_t length = 0;
   void *data = NULL;
   if (isTypedArray) napi_get_typedarray_info(env, argv[0], &arrayType, &length, &data, NULL, NULL);
-  if (!isTypedArray || arrayType != napi_float32_array) return throw_error(env, "ERR_INVALID_ARG_TYPE", "array", "must be a Float32Array", 0);
+  if (!isTypedArray || arrayType != napi_float32_array) return throw_error(env, "ERR_INVALID_ARG_TYPE", "array", "must be a Float32Array", 0), -1;
   /* M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc: whole numbers from 0; then threads, from 1. */
   static const char *const names[11] = {"rows", "columns", "depth", "a", "aRowStride", "aDepthStride", "b", "bDepthStride", "bColumnStride", "c", "cRowStride"};
   int values[12];
   for (int index = 0; index < 11; index++) {
-    if (!integer_argument(env, argv[index + 1], names[index], 0, &values[index])) return NULL;
+    if (!integer_argument(env, argv[index + 1], names[index], 0, &values[index])) return -1;
   }
   bool accumulate = false;
-  if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate", "must be a boolean", 0);
-  if (!integer_argument(env, argv[13], "threads", 1, &values[11])) return NULL;
+  if (napi_get_value_bool(env, argv[12], &accumulate) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "accumulate", "must be a boolean", 0), -1;
+  if (!integer_argument(env, argv[13], "threads", 1, &values[11])) return -1;
   bool wide = false;
-  if (napi_get_value_bool(env, argv[14], &wide) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "avx512", "must be a boolean", 0);
+  if (napi_get_value_bool(env, argv[14], &wide) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "avx512", "must be a boolean", 0), -1;
   const int M = values[0], N = values[1], K = values[2], aOffset = values[3], am = values[4], ak = values[5];
-  const int bOffset = values[6], bk = values[7], bn = values[8], cOffset = values[9], ldc = values[10], threads = values[11];
-  if (!pool->supported) return throw_error(env, "ERR_UNSUPPORTED", NULL, "this CPU has no AVX2 and FMA (check features() first)", 0);
-  if (M == 0 || N == 0) return NULL;
-  if (ldc < N) return throw_error(env, "ERR_OUT_OF_RANGE", "cRowStride", "must be at least columns", 1);
+  const int bOffset = values[6], bk = values[7], bn = values[8], cOffset = values[9], ldc = values[10];
+  *threadsOut = values[11];
+  if (!pool->supported) return throw_error(env, "ERR_UNSUPPORTED", NULL, "this CPU has no AVX2 and FMA (check features() first)", 0), -1;
+  if (M == 0 || N == 0) return 0;
+  if (ldc < N) return throw_error(env, "ERR_OUT_OF_RANGE", "cRowStride", "must be at least columns", 1), -1;
   const int64_t floats = (int64_t)length;
-  if (!fits(cOffset, M, ldc, N, 1, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "c", "C does not fit in the array", 1);
+  if (!fits(cOffset, M, ldc, N, 1, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "c", "C does not fit in the array", 1), -1;
   float *array = (float *)data;
   if (K == 0) {
     if (!accumulate) for (int m = 0; m < M; m++) memset(array + cOffset + (size_t)m * ldc, 0, sizeof(float) * (size_t)N);
-    return NULL;
+    return 0;
   }
-  if (!fits(aOffset, M, am, K, ak, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "a", "A does not fit in the array", 1);
-  if (!fits(bOffset, K, bk, N, bn, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "b", "B does not fit in the array", 1);
-  const int strips = (N + COLUMNS_TILE - 1) / COLUMNS_TILE;
-  const size_t packedFloats = (size_t)strips * COLUMNS_TILE * (size_t)K;
-  if (packedFloats > pool->packedBFloats) {
-    float *grown = NULL;
-    if (posix_memalign((void **)&grown, 64, packedFloats * sizeof(float)) != 0) return throw_error(env, "ERR_MEMORY", NULL, "cannot allocate the packed B buffer", 1);
-    free(pool->packedB);
-    pool->packedB = grown;
-    pool->packedBFloats = packedFloats;
-  }
-  Job *job = &pool->job;
+  if (!fits(aOffset, M, am, K, ak, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "a", "A does not fit in the array", 1), -1;
+  if (!fits(bOffset, K, bk, N, bn, floats)) return throw_error(env, "ERR_OUT_OF_RANGE", "b", "B does not fit in the array", 1), -1;
   memset(job, 0, sizeof(*job));
   job->M = M; job->N = N; job->K = K; job->am = am; job->ak = ak; job->bk = bk; job->bn = bn; job->ldc = ldc;
   job->accumulate = accumulate ? 1 : 0;
   job->A = array + aOffset; job->B = array + bOffset; job->C = array + cOffset;
-  job->packedB = pool->packedB;
   /* The AVX-512 tile where the caller allows it and the CPU has it; the same sums either way. */
   job->rowsTile = wide && pool->wideSupported ? WIDE_ROWS_TILE : ROWS_TILE;
   job->panels = (M + job->rowsTile - 1) / job->rowsTile;
+  return 1;
+}
+
+/* The rows per panel of `job`'s tile, as a JavaScript number (or undefined for no job). */
+static napi_value tile_rows(napi_env env, const Job *job) {
+  napi_value result;
+  if (job == NULL) napi_get_undefined(env, &result);
+  else napi_create_int32(env, job->rowsTile, &result);
+  return result;
+}
+
+/*
+ * Runs queued job `ticket` on the calling thread with `packedB` (large enough: gemmQueued grew both
+ * buffers for it), then marks it done; queueMutex held on entry and exit.
+ */
+static void run_queued(Pool *pool, int64_t ticket, float *packedB) {
+  Job *job = &pool->queue[ticket % QUEUE_CAPACITY];
+  pthread_mutex_unlock(&pool->queueMutex);
+  job->packedB = packedB;
+  job->participants = 1;
+  run_share(job, 0);
+  pthread_mutex_lock(&pool->queueMutex);
+  pool->finished[ticket % QUEUE_CAPACITY] = 1;
+  while (pool->settled < pool->claimed && pool->finished[(pool->settled + 1) % QUEUE_CAPACITY]) {
+    pool->finished[(pool->settled + 1) % QUEUE_CAPACITY] = 0;
+    __atomic_store_n(&pool->settled, pool->settled + 1, __ATOMIC_RELEASE);
+  }
+  pthread_cond_broadcast(&pool->queueDone);
+}
+
+/* The queue's thread: runs queued products in order, blocked while there are none. */
+static void *queue_main(void *argument) {
+  Pool *pool = (Pool *)argument;
+  pthread_mutex_lock(&pool->queueMutex);
+  for (;;) {
+    while (pool->claimed == pool->issued && !pool->queueStop) pthread_cond_wait(&pool->queueWork, &pool->queueMutex);
+    if (pool->queueStop) break;
+    const int64_t ticket = ++pool->claimed;
+    run_queued(pool, ticket, pool->queuePackedB);
+  }
+  pthread_mutex_unlock(&pool->queueMutex);
+  return NULL;
+}
+
+/*
+ * Waits until every ticket up to `ticket` is done, running queued ones on the calling thread
+ * meanwhile; queueMutex held. A pause ends first: settling wants the results now, and a paused
+ * queue would never bring them.
+ */
+static void settle_through(Pool *pool, int64_t ticket) {
+  if (pool->settled < ticket) set_queue_paused(pool, 0);
+  while (pool->settled < ticket) {
+    if (pool->claimed < pool->issued) {
+      const int64_t next = ++pool->claimed;
+      run_queued(pool, next, pool->packedB);
+    } else {
+      pthread_cond_wait(&pool->queueDone, &pool->queueMutex);
+    }
+  }
+}
+
+/*
+ * gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512);
+ * offsets in floats. Returns the rows per panel of the tile that ran, or undefined where there was
+ * nothing to multiply (M, N or K zero). Runs on the calling thread alone while products are queued.
+ */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  Pool *pool;
+  Job *job;
+  int threads = 1;
+  Job read;
+  const int status = read_product(env, info, &pool, &read, &threads);
+  if (status <= 0) return status < 0 ? NULL : tile_rows(env, NULL);
+  if (!ensure_packed(&pool->packedB, &pool->packedBFloats, packed_floats(&read))) return throw_error(env, "ERR_MEMORY", NULL, "cannot allocate the packed B buffer", 1);
+  job = &pool->job;
+  *job = read;
+  job->packedB = pool->packedB;
   /* Work below about a million multiply-adds stays on the calling thread (a wake-up costs more). */
-  const int wanted = (int64_t)M * N * K < (1 << 20) ? 1 : threads;
+  const int wanted = (int64_t)job->M * job->N * job->K < (1 << 20) ? 1 : threads;
   const int participants = ensure_workers(pool, wanted < job->panels ? wanted : job->panels);
   job->participants = participants;
   if (participants > 1) {
+    /* Split work first: queued products wait while it runs. */
+    set_queue_paused(pool, 1);
     pthread_mutex_lock(&pool->mutex);
     pool->pending = participants - 1;
     pool->generation++;
@@ -522,11 +680,110 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     pthread_mutex_lock(&pool->mutex);
     while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
     pthread_mutex_unlock(&pool->mutex);
+    set_queue_paused(pool, 0);
   }
   /* The rows per panel it ran on (12: the AVX-512 tile, 6: AVX2), so that callers and tests can see which. */
-  napi_value tileRows;
-  napi_create_int32(env, job->rowsTile, &tileRows);
-  return tileRows;
+  return tile_rows(env, job);
+}
+
+/*
+ * gemmQueued(the 15 arguments of gemm): checks the product as gemm does, then queues it and returns
+ * its ticket (1, 2, ...), or 0 where there was nothing to multiply (done at once). The queue's thread
+ * runs queued products in order; `threads` is ignored (each runs on one thread). The array's memory
+ * must stay where it is, and A, B and C untouched, until the ticket is settled: the caller's to
+ * ensure (a SharedArrayBuffer's memory never moves).
+ */
+static napi_value gemm_queued(napi_env env, napi_callback_info info) {
+  Pool *pool;
+  int threads = 1;
+  Job read;
+  const int status = read_product(env, info, &pool, &read, &threads);
+  napi_value result;
+  if (status < 0) return NULL;
+  if (status == 0) {
+    napi_create_int32(env, 0, &result);
+    return result;
+  }
+  pthread_mutex_lock(&pool->queueMutex);
+  /* Both threads that may run it get a large enough buffer now, so that running it cannot fail. The
+   * queue's thread may be packing into its buffer: it grows only once every queued product is done. */
+  const size_t needed = packed_floats(&read);
+  if (needed > pool->queuePackedBFloats) settle_through(pool, pool->issued);
+  if (!ensure_packed(&pool->queuePackedB, &pool->queuePackedBFloats, needed) || !ensure_packed(&pool->packedB, &pool->packedBFloats, needed)) {
+    pthread_mutex_unlock(&pool->queueMutex);
+    return throw_error(env, "ERR_MEMORY", NULL, "cannot allocate the packed B buffer", 1);
+  }
+  if (!pool->queueStarted) {
+    if (pthread_create(&pool->queueThread, NULL, queue_main, pool) != 0) {
+      pthread_mutex_unlock(&pool->queueMutex);
+      return throw_error(env, "ERR_THREAD", NULL, "cannot start the queue's thread", 0);
+    }
+    pool->queueStarted = 1;
+  }
+  /* A full queue: the oldest is settled first (on this thread if the queue's has not taken it). */
+  if (pool->issued - pool->settled >= QUEUE_CAPACITY) settle_through(pool, pool->issued - QUEUE_CAPACITY + 1);
+  const int64_t ticket = pool->issued + 1;
+  read.queuedOn = pool;
+  pool->queue[ticket % QUEUE_CAPACITY] = read;
+  __atomic_store_n(&pool->issued, ticket, __ATOMIC_RELEASE);
+  pthread_cond_signal(&pool->queueWork);
+  pthread_mutex_unlock(&pool->queueMutex);
+  napi_create_double(env, (double)ticket, &result);
+  return result;
+}
+
+/*
+ * settle(ticket): returns when every queued product up to `ticket` is done (all of them for a
+ * ticket at or past the last), running queued ones on the calling thread while it waits; a pause
+ * (pauseQueue) ends first. Returns the highest ticket settled.
+ */
+static napi_value settle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Pool *pool;
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
+  double wanted = 0;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (type != napi_number) return throw_error(env, "ERR_INVALID_ARG_TYPE", "ticket", "must be a number", 0);
+  napi_get_value_double(env, argv[0], &wanted);
+  if (!(wanted >= 0)) return throw_error(env, "ERR_OUT_OF_RANGE", "ticket", "must be a ticket from 0", 1);
+  pthread_mutex_lock(&pool->queueMutex);
+  const int64_t through = wanted >= (double)pool->issued ? pool->issued : (int64_t)wanted;
+  settle_through(pool, through);
+  const int64_t settled = pool->settled;
+  pthread_mutex_unlock(&pool->queueMutex);
+  napi_value result;
+  napi_create_double(env, (double)settled, &result);
+  return result;
+}
+
+/*
+ * pauseQueue(paused): true makes queued products wait between panels, false lets them go on; for
+ * callers that share work between threads of their own, so that the second core goes to it first.
+ */
+static napi_value pause_queue(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Pool *pool;
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
+  bool paused = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &paused) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "paused", "must be a boolean", 0);
+  set_queue_paused(pool, paused ? 1 : 0);
+  return NULL;
+}
+
+/* queueState(): { issued, settled }, the last ticket handed out and the highest with every one up to it done. */
+static napi_value queue_state(napi_env env, napi_callback_info info) {
+  Pool *pool;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&pool);
+  napi_value result, value;
+  napi_create_object(env, &result);
+  napi_create_double(env, (double)__atomic_load_n(&pool->issued, __ATOMIC_ACQUIRE), &value);
+  napi_set_named_property(env, result, "issued", value);
+  napi_create_double(env, (double)__atomic_load_n(&pool->settled, __ATOMIC_ACQUIRE), &value);
+  napi_set_named_property(env, result, "settled", value);
+  return result;
 }
 
 static napi_value features(napi_env env, napi_callback_info info) {
@@ -547,14 +804,23 @@ static napi_value init(napi_env env, napi_value exports) {
   pthread_mutex_init(&pool->mutex, NULL);
   pthread_cond_init(&pool->start, NULL);
   pthread_cond_init(&pool->done, NULL);
+  pthread_mutex_init(&pool->queueMutex, NULL);
+  pthread_cond_init(&pool->queueWork, NULL);
+  pthread_cond_init(&pool->queueDone, NULL);
+  pthread_mutex_init(&pool->pauseMutex, NULL);
+  pthread_cond_init(&pool->resume, NULL);
   pool->supported = cpu_has_avx2_fma();
   pool->wideSupported = pool->supported && cpu_has_avx512();
   napi_set_instance_data(env, pool, finalize_pool, NULL);
   napi_property_descriptor properties[] = {
     {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, pool},
     {"features", NULL, features, NULL, NULL, NULL, napi_enumerable, pool},
+    {"gemmQueued", NULL, gemm_queued, NULL, NULL, NULL, napi_enumerable, pool},
+    {"settle", NULL, settle, NULL, NULL, NULL, napi_enumerable, pool},
+    {"queueState", NULL, queue_state, NULL, NULL, NULL, napi_enumerable, pool},
+    {"pauseQueue", NULL, pause_queue, NULL, NULL, NULL, napi_enumerable, pool},
   };
-  napi_define_properties(env, exports, 2, properties);
+  napi_define_properties(env, exports, 6, properties);
   return exports;
 }
 

@@ -269,6 +269,85 @@ describe.skipIf(!load.available)('multiplyMatrices', () => {
   });
 });
 
+describe.skipIf(!load.available)('queued products', () => {
+  const kernels = (load as { kernels: NativeKernels }).kernels;
+
+  test('give the bits of multiplyMatrices, in order of their tickets, while products split between threads go on beside them', () => {
+    const shapes: [number, number, number][] = [[203, 150, 300], [7, 17, 257], [64, 19, 513], [100, 100, 100], [256, 96, 512]];
+    const start = kernels.matrixProductQueue().queued;
+    const expected: Float32Array[] = [];
+    const queued: Float32Array[] = [];
+    const tickets: number[] = [];
+    shapes.forEach(([rows, columns, depth], index) => {
+      for (const transposeA of [false, true]) {
+        const { product, length } = layout(rows, columns, depth, { transposeA, transposeB: index % 2 === 1, accumulate: transposeA });
+        const seed = rows * 7 + depth + (transposeA ? 1 : 0);
+        const now = randomArray(length, seed);
+        kernels.multiplyMatrices(now, product);
+        expected.push(now);
+        const later = randomArray(length, seed, true);
+        tickets.push(kernels.queueMatrixProduct(later, product));
+        queued.push(later);
+        // A product split between two threads while others are queued (it pauses the queue).
+        const { product: split, length: splitLength } = layout(180, 140, 260, { threads: 2 });
+        checkProduct(kernels, randomArray(splitLength, index), split);
+      }
+    });
+    expect(tickets).toEqual(tickets.map((_, index) => start + index + 1));
+    expect(kernels.settleMatrixProducts()).toBe(start + tickets.length);
+    expect(kernels.matrixProductQueue()).toEqual({ queued: start + tickets.length, settled: start + tickets.length });
+    queued.forEach((array, index) => expect(firstBitDifference(array, expected[index] as Float32Array), `product ${index}`).toBe(-1));
+  });
+
+  test('settling one ticket settles those before it; a product with nothing to multiply is done at once (ticket 0)', () => {
+    const { product, length } = layout(150, 120, 400);
+    const arrays = [1, 2, 3].map((seed) => randomArray(length, seed, true));
+    const tickets = arrays.map((array) => kernels.queueMatrixProduct(array, product));
+    expect(kernels.settleMatrixProducts(tickets[1])).toBeGreaterThanOrEqual(tickets[1] as number);
+    const check = randomArray(length, 2);
+    kernels.multiplyMatrices(check, product);
+    expect(firstBitDifference(arrays[1] as Float32Array, check)).toBe(-1);
+    kernels.settleMatrixProducts();
+    const empty = randomArray(10, 4, true);
+    expect(kernels.queueMatrixProduct(empty, { ...product, rows: 0, a: 0, b: 0, c: 0 })).toBe(0);
+  });
+
+  test('a paused queue holds its products until resumed, and settling ends a pause', async () => {
+    const { product, length } = layout(1000, 1000, 1000);
+    const array = randomArray(length, 9, true);
+    const ticket = kernels.queueMatrixProduct(array, product);
+    kernels.pauseQueuedProducts(true);
+    // 2 GFLOP: tens of milliseconds on one thread, and it stops within one panel of the pause.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(kernels.matrixProductQueue().settled).toBeLessThan(ticket);
+    kernels.pauseQueuedProducts(false);
+    const again = kernels.queueMatrixProduct(randomArray(length, 9, true), product);
+    kernels.pauseQueuedProducts(true);
+    expect(kernels.settleMatrixProducts(again)).toBe(again);
+    const check = randomArray(length, 9);
+    kernels.multiplyMatrices(check, product);
+    expect(firstBitDifference(array, check)).toBe(-1);
+  });
+
+  test('refuses what it cannot run later, queueing nothing: memory that may move, a product that does not fit, a bad ticket or pause', () => {
+    const before = kernels.matrixProductQueue();
+    const { product, length } = layout(20, 20, 20);
+    expect(() => kernels.queueMatrixProduct(randomArray(length, 1), product)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'array' }));
+    expect(() => kernels.queueMatrixProduct(randomArray(length - 5, 1, true), product)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'c' }));
+    expect(() => kernels.queueMatrixProduct(randomArray(length, 1, true), { ...product, aRowStride: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'aRowStride' }));
+    expect(() => kernels.settleMatrixProducts(-1)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'ticket' }));
+    expect(() => kernels.pauseQueuedProducts('yes' as unknown as boolean)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'paused' }));
+    expect(kernels.matrixProductQueue()).toEqual(before);
+  });
+
+  test('a process that exits with products queued exits cleanly', () => {
+    const script = `const addon = require(${JSON.stringify(addonFile)}); const a = new Float32Array(new SharedArrayBuffer(4 * 3 * 500 * 500)); for (let i = 0; i < 8; i++) addon.gemmQueued(a, 500, 500, 500, 0, 500, 1, 250000, 500, 1, 500000, 500, false, 1, true); console.log('queued', addon.queueState().issued);`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe('queued 8');
+  });
+});
+
 const avx2 = loadNativeKernels({ avx512: false });
 
 /** The first index at which two arrays differ in their bits, or -1 (faster than a deep equality on large arrays). */

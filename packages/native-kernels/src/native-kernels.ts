@@ -70,6 +70,35 @@ export interface NativeKernels {
    * nothing.
    */
   multiplyMatrices(array: Float32Array, product: MatrixProduct): void;
+  /**
+   * Checks `product` as {@link NativeKernels.multiplyMatrices} does, then queues it and returns
+   * its ticket (1, 2, ... per JavaScript thread; 0 for a product with nothing to multiply, done at
+   * once). Queued products run in order on one thread of the addon's own (whatever
+   * `product.threads` says) while the caller goes on; the results are the same bits as
+   * {@link NativeKernels.multiplyMatrices} gives. Work the caller shares between threads comes
+   * first: while a product is split between threads (or the caller pauses the queue,
+   * {@link NativeKernels.pauseQueuedProducts}), queued ones wait between panels.
+   *
+   * `array` must be over a SharedArrayBuffer (whose memory never moves), or it throws
+   * {@link InvalidArgumentError}; until the ticket is settled ({@link NativeKernels.settleMatrixProducts})
+   * the caller must not change A or B nor read or write C. The wrapper keeps `array` alive until then.
+   */
+  queueMatrixProduct(array: Float32Array, product: MatrixProduct): number;
+  /**
+   * Returns when every queued product up to `ticket` (default: every one queued) is done, making
+   * queued ones on the calling thread meanwhile rather than only waiting; a pause ends first.
+   * Returns the highest ticket settled (every product up to it is done).
+   */
+  settleMatrixProducts(ticket?: number): number;
+  /**
+   * `true` makes queued products wait (between panels of 12 or 6 rows) until called with `false`:
+   * for a caller about to share work between threads of its own, so that the other core goes to
+   * that work first. Products split between the addon's threads pause the queue the same way
+   * themselves.
+   */
+  pauseQueuedProducts(paused: boolean): void;
+  /** The queue now: the last ticket handed out (`queued`) and the highest settled one (`settled`); equal when none is pending. */
+  matrixProductQueue(): { readonly queued: number; readonly settled: number };
 }
 
 /** What {@link loadNativeKernels} found: the kernels, or why there are none here. */
@@ -79,6 +108,12 @@ interface Addon {
   features(): { avx2Fma: boolean; avx512: boolean };
   /** Returns the rows per panel of the tile that ran (12 on AVX-512, 6 on AVX2), or undefined where there was nothing to multiply. */
   gemm(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): number | undefined;
+  /** gemm's arguments; queues the product and returns its ticket (0: nothing to multiply). */
+  gemmQueued(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): number;
+  /** Settles every queued product up to `ticket`; returns the highest ticket settled. */
+  settle(ticket: number): number;
+  queueState(): { issued: number; settled: number };
+  pauseQueue(paused: boolean): void;
 }
 
 /** The addon's file, relative to this module (the same from `src/` and `dist/`). */
@@ -90,9 +125,44 @@ type AddonLoad = { readonly avx2: NativeKernels; readonly avx512: NativeKernels 
 /** The addon's kernels, or why there are none, once per JavaScript thread. */
 let addonLoad: AddonLoad | undefined;
 
+/** The arrays of unsettled queued products, by ticket in order: kept alive until their ticket is settled. */
+const queuedArrays: { ticket: number; array: Float32Array }[] = [];
+
+function forgetSettled(settled: number): void {
+  let done = 0;
+  while (done < queuedArrays.length && (queuedArrays[done] as { ticket: number }).ticket <= settled) done++;
+  if (done > 0) queuedArrays.splice(0, done);
+}
+
 function kernelsOn(addon: Addon, instructionSet: InstructionSet): NativeKernels {
   const wide = instructionSet === 'avx512';
-  return { instructionSet, multiplyMatrices: (array, product) => multiplyMatrices(addon, wide, array, product) };
+  return {
+    instructionSet,
+    multiplyMatrices: (array, product) => void callAddon(() => addon.gemm(array, ...productArguments(product), wide)),
+    queueMatrixProduct: (array, product) => {
+      if (!(array instanceof Float32Array) || !(array.buffer instanceof SharedArrayBuffer)) {
+        throw new InvalidArgumentError({ argument: 'array', message: 'must be a Float32Array over a SharedArrayBuffer: a queued product reads and writes it after the call returns' });
+      }
+      const ticket = callAddon(() => addon.gemmQueued(array, ...productArguments(product), wide));
+      if (ticket > 0) queuedArrays.push({ ticket, array });
+      forgetSettled(addon.queueState().settled);
+      return ticket;
+    },
+    settleMatrixProducts: (ticket = Number.MAX_SAFE_INTEGER) => {
+      if (typeof ticket !== 'number' || !(ticket >= 0)) throw new InvalidArgumentError({ argument: 'ticket', message: 'must be a ticket (a number from 0)' });
+      const settled = addon.settle(ticket);
+      forgetSettled(settled);
+      return settled;
+    },
+    pauseQueuedProducts: (paused) => {
+      if (typeof paused !== 'boolean') throw new InvalidArgumentError({ argument: 'paused', message: 'must be a boolean' });
+      addon.pauseQueue(paused);
+    },
+    matrixProductQueue: () => {
+      const { issued, settled } = addon.queueState();
+      return { queued: issued, settled };
+    },
+  };
 }
 
 function loadAddon(): AddonLoad {
@@ -125,10 +195,15 @@ export function loadNativeKernels(options: NativeKernelsOptions = {}): NativeKer
   return { available: true, kernels: wide ?? load.avx2 };
 }
 
-function multiplyMatrices(addon: Addon, wide: boolean, array: Float32Array, product: MatrixProduct): void {
+/** gemm's arguments after the array, up to `avx512`, from a product (defaults filled in). */
+function productArguments(product: MatrixProduct): [number, number, number, number, number, number, number, number, number, number, number, boolean, number] {
   const { rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate = false, threads = 1 } = product;
+  return [rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate, threads];
+}
+
+function callAddon<Result>(call: () => Result): Result {
   try {
-    addon.gemm(array, rows, columns, depth, a, aRowStride, aDepthStride, b, bDepthStride, bColumnStride, c, cRowStride, accumulate, threads, wide);
+    return call();
   } catch (error) {
     // The addon checks every argument (it must: it is also reachable without this wrapper) and
     // names the one it refuses.

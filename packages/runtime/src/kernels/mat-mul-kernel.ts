@@ -16,6 +16,10 @@ function register(tf: TensorFlow): void {
       const [m, k] = transposeA ? [aColumns, aRows] : [aRows, aColumns];
       const n = transposeB ? bRows : bColumns;
       const out = output([m, n]);
+      if (attributes.queue === true && kernels.queueGemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n, {
+        output: out.dataId as object,
+        inputs: [(inputs.a as tfCore.TensorInfo).dataId as object, (inputs.b as tfCore.TensorInfo).dataId as object],
+      })) return out;
       kernels.gemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n, false);
       return out;
     },
@@ -30,10 +34,14 @@ function register(tf: TensorFlow): void {
  * on one thread, 1.27-1.33x on two). `undefined` off codestack's kernels (another backend, or
  * `kernels: 'tfjs'`), for the caller's tfjs matMul. Not differentiable: the caller's custom
  * gradient ({@link matMul2d}) uses it for the forward and both gradients.
+ *
+ * With `queue`, a product that the native products can queue ({@link WasmKernels.queueGemm}: two
+ * or more threads) runs on their own thread while this one goes on; the result is the same, and
+ * anything that reads it waits for it first.
  */
-export function ownMatMul(tf: TensorFlow, a: tfCore.Tensor2D, b: tfCore.Tensor2D, transposeA = false, transposeB = false): tfCore.Tensor2D | undefined {
+export function ownMatMul(tf: TensorFlow, a: tfCore.Tensor2D, b: tfCore.Tensor2D, transposeA = false, transposeB = false, queue = false): tfCore.Tensor2D | undefined {
   const kernels = wasmKernelsFor(tf);
   if (kernels === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   register(tf);
-  return runWasmKernel<tfCore.Tensor2D>(tf, matMulKernelName, { a, b }, { transposeA, transposeB });
+  return runWasmKernel<tfCore.Tensor2D>(tf, matMulKernelName, { a, b }, { transposeA, transposeB, queue });
 }

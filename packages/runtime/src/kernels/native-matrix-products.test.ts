@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuntime, type ModuleLoader } from '../backend/runtime.js';
 import { forwardAndGradients, maximumDifference } from '../__fixtures__/numeric-checks.js';
 import { wasmKernelsFor } from './wasm-kernels.js';
+import { matMul2d } from '../ops/mat-mul-2d.js';
 
 const load = loadNativeKernels();
 const available = load.available;
@@ -30,6 +31,44 @@ describe('native matrix products (@codestack/native-kernels) on the wasm backend
       for (const [name, gradient] of reference.gradients) expect(maximumDifference(gradient, result.gradients.get(name)!), `${threads} thread(s), ${name}`).toBeLessThan(1e-5);
       runtime.dispose();
     }
+  });
+
+  it.skipIf(!available)('on two threads queue the gradients of right operands beside the backward pass: the same bits as one thread, finished before anything reads them', async () => {
+    const single = forwardAndGradients(await createRuntime({ backend: 'wasm', threads: 1 }));
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const queue = () => wasmKernelsFor(runtime.tf)?.nativeProducts?.matrixProductQueue?.() ?? { queued: 0, settled: 0 };
+    const before = queue().queued;
+    const result = forwardAndGradients(runtime);
+    // Every weight's gradient of every projection and of the tied head went through the queue.
+    expect(queue().queued - before).toBeGreaterThanOrEqual(2 * 7 + 1);
+    expect(result.leaked).toBe(0);
+    for (const [name, gradient] of single.gradients) expect(maximumDifference(gradient, result.gradients.get(name)!), name).toBe(0);
+
+    // Read at once, disposed at once: each waits for its product. A product large enough to be running still.
+    const { tf } = runtime;
+    const tensors = tf.memory().numTensors;
+    const x = tf.randomNormal([512, 384], 0, 1, 'float32', 1) as import('@tensorflow/tfjs-core').Tensor2D;
+    const w = tf.randomNormal([384, 640], 0, 1, 'float32', 2) as import('@tensorflow/tfjs-core').Tensor2D;
+    const gradientOf = () => tf.grad((weight: import('@tensorflow/tfjs-core').Tensor) => tf.sum(matMul2d(tf, x, weight as import('@tensorflow/tfjs-core').Tensor2D)))(w);
+    const expected = tf.tidy(() => tf.matMul(x, tf.ones([512, 640]), true, false));
+    // A product of some tens of milliseconds ahead in the queue, so that the next is still waiting when tf.grad returns.
+    const [bigX, bigW] = [tf.randomNormal([2048, 1024], 0, 1, 'float32', 3), tf.randomNormal([1024, 1024], 0, 1, 'float32', 4)];
+    const backlog = tf.grad((weight: import('@tensorflow/tfjs-core').Tensor) => tf.sum(matMul2d(tf, bigX as import('@tensorflow/tfjs-core').Tensor2D, weight as import('@tensorflow/tfjs-core').Tensor2D)))(bigW);
+    const read = gradientOf();
+    // The upstream gradient (ones) was freed by tf.grad as it returned; the product holds its memory, so this cannot take it.
+    const clobber = tf.fill([512, 640], 3);
+    const issued = queue().queued;
+    expect(queue().settled).toBeLessThan(issued);
+    expect(maximumDifference(read.dataSync() as Float32Array, expected.dataSync() as Float32Array)).toBeLessThan(1e-3);
+    // Disposed while queued: the memory is freed only once the product is done, so a tensor made next is not written over.
+    gradientOf().dispose();
+    const filler = tf.fill([384, 640], 7);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((filler.dataSync() as Float32Array).every((value) => value === 7)).toBe(true);
+    expect(queue().settled).toBe(queue().queued);
+    tf.dispose([x, w, expected, read, clobber, filler, bigX, bigW, backlog]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    runtime.dispose();
   });
 
   it('stay off with nativeKernels: false, with kernels: tfjs, and where the package is missing; the runtime works the same', async () => {

@@ -25,6 +25,10 @@ interface WasmBackendParts {
     tfjs?: { getThreadsCount?: () => number };
   };
   dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
+  /** Adds a holder to a tensor's memory (tfjs-wasm counts them; the memory is freed at none). */
+  incRef?: (dataId: object) => void;
+  /** Drops a holder; frees the memory when it was the last. */
+  disposeData?: (dataId: object) => boolean;
 }
 
 type Kernel = (...values: number[]) => void;
@@ -89,6 +93,12 @@ export class WasmKernels {
   private readonly module: object;
   private readonly exports: Record<string, unknown>;
   private helpers: KernelThreads | undefined;
+  /** The outputs of queued matrix products not yet settled, by dataId: their tickets. */
+  private readonly unsettled = new Map<object, number>();
+  /** The tensors each queued product holds (its output and inputs), in ticket order; let go when settled. */
+  private readonly held: { ticket: number; dataIds: object[] }[] = [];
+  /** The backend's own `dataIdMap.get`, once {@link WasmKernels.queueGemm} has put a check in front of it. */
+  private unguardedGet: ((dataId: object) => { memoryOffset: number } | undefined) | undefined;
   /** The native matrix products {@link WasmKernels.gemm} hands its work to, when chosen for this backend (see {@link chooseWasmKernels}). */
   get nativeProducts(): NativeMatrixProducts | undefined {
     return nativeByBackend.get(this.backend);
@@ -277,6 +287,76 @@ export class WasmKernels {
     ]);
   }
 
+  /**
+   * {@link WasmKernels.gemm} queued on the native products' own thread, so that it runs while the
+   * calling thread goes on; where it cannot be (no native products, one thread, or a memory that is
+   * not shared), returns false and does nothing, for the caller to call {@link WasmKernels.gemm}.
+   * `tensors` are the dataIds of C (`output`) and of the tensors A and B lie in (`inputs`): each is
+   * held (its memory kept) until the product is settled. Any read of the output through the backend
+   * (a kernel, `dataSync`, a dispose) first waits for the product, so that tfjs and the host see
+   * only finished values.
+   */
+  queueGemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, tensors: { output: object; inputs: readonly object[] }): boolean {
+    const native = this.nativeProducts;
+    const memory = this.floats();
+    const backend = this.backend as WasmBackendParts;
+    if (native?.queueMatrixProduct === undefined || this.threads < 2 || !(memory.buffer instanceof SharedArrayBuffer) || typeof backend.incRef !== 'function' || typeof backend.disposeData !== 'function') return false;
+    const ticket = native.queueMatrixProduct(memory, {
+      rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate: false, threads: 1,
+    });
+    if (ticket === 0) return true;
+    this.guardReads();
+    const dataIds = [tensors.output, ...tensors.inputs];
+    for (const dataId of dataIds) this.backend.incRef(dataId);
+    this.held.push({ ticket, dataIds });
+    this.unsettled.set(tensors.output, ticket);
+    this.letGo(native.matrixProductQueue?.().settled ?? 0);
+    return true;
+  }
+
+  /** Whether queued matrix products are still running (then kernels split between threads here pause them, to have the other core). */
+  get productsQueued(): boolean {
+    if (this.held.length === 0) return false;
+    const queue = this.nativeProducts?.matrixProductQueue?.();
+    return queue === undefined || queue.queued > queue.settled;
+  }
+
+  /** Waits for every queued product up to `ticket` (all by default) and lets go of what they held. */
+  settleProducts(ticket = Number.MAX_SAFE_INTEGER): void {
+    if (this.held.length === 0) return;
+    const settled = this.nativeProducts?.settleMatrixProducts?.(ticket) ?? Number.MAX_SAFE_INTEGER;
+    this.letGo(settled);
+  }
+
+  /** Lets go of the tensors held by products up to ticket `settled` (their outputs are readable again). */
+  private letGo(settled: number): void {
+    while (this.held.length > 0 && (this.held[0] as { ticket: number }).ticket <= settled) {
+      const { dataIds } = this.held.shift() as { ticket: number; dataIds: object[] };
+      this.unsettled.delete(dataIds[0] as object);
+      // Each drops the hold taken in queueGemm; the last holder frees the memory.
+      for (const dataId of dataIds) this.backend.disposeData(dataId);
+    }
+  }
+
+  /**
+   * Puts a check in front of the backend's `dataIdMap.get`, through which every tfjs-wasm kernel,
+   * read and dispose finds a tensor's memory: for the output of an unsettled product it first
+   * settles that product. Once per backend; {@link WasmKernels.dispose} takes it away.
+   */
+  private guardReads(): void {
+    if (this.unguardedGet !== undefined) return;
+    const map = this.backend.dataIdMap;
+    const get = map.get.bind(map);
+    this.unguardedGet = map.get;
+    map.get = (dataId: object) => {
+      if (this.unsettled.size > 0) {
+        const ticket = this.unsettled.get(dataId);
+        if (ticket !== undefined) this.settleProducts(ticket);
+      }
+      return get(dataId);
+    };
+  }
+
   /** The helper threads of our own over the shared memory, started on first use. */
   private startedHelpers(): KernelThreads {
     this.helpers ??= new KernelThreads(this.module, this.memory, this.threads - 1, this.exports);
@@ -290,6 +370,9 @@ export class WasmKernels {
 
   /** Stops the helper threads of {@link WasmKernels.gemm}, if it started any (the backend is going away). */
   dispose(): void {
+    this.settleProducts();
+    if (this.unguardedGet !== undefined) this.backend.dataIdMap.get = this.unguardedGet;
+    this.unguardedGet = undefined;
     this.helpers?.dispose();
     this.helpers = undefined;
   }
@@ -383,7 +466,14 @@ export class WasmKernels {
       return;
     }
     const calls = chunks(items, this.threads, multiple).map(([first, count]) => call(first, count));
-    this.startedHelpers().run(name, calls, { ...(floatArguments === undefined ? {} : { floatArguments }), ...(scratch === undefined ? {} : { scratch }) });
+    // Queued matrix products wait while the helpers have the other core.
+    const paused = this.productsQueued ? this.nativeProducts : undefined;
+    paused?.pauseQueuedProducts?.(true);
+    try {
+      this.startedHelpers().run(name, calls, { ...(floatArguments === undefined ? {} : { floatArguments }), ...(scratch === undefined ? {} : { scratch }) });
+    } finally {
+      paused?.pauseQueuedProducts?.(false);
+    }
   }
 
   /** dst [columns] = the sum of the rows of src [rows, columns]; byte offsets. */
@@ -442,6 +532,17 @@ export interface NativeMatrixProducts {
     array: Float32Array,
     product: { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number },
   ): void;
+  /** Queues a product on the addon's own thread; returns its ticket (0: nothing to do). */
+  queueMatrixProduct?(
+    array: Float32Array,
+    product: { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number },
+  ): number;
+  /** Returns when the queued products up to `ticket` are done; returns the highest ticket settled. */
+  settleMatrixProducts?(ticket?: number): number;
+  /** The last ticket handed out and the highest settled one. */
+  matrixProductQueue?(): { readonly queued: number; readonly settled: number };
+  /** Makes queued products wait (true) or go on (false). */
+  pauseQueuedProducts?(paused: boolean): void;
 }
 
 const kernelsByBackend = new WeakMap<object, WasmKernels | null>();

@@ -9,8 +9,8 @@ type GradientPair = (a: Tensor2D, b: Tensor2D) => Tensor2D;
 const matMulCache = new WeakMap<TensorFlow, Map<boolean, GradientPair>>();
 
 /** `op(a) @ op(b)`: codestack's GEMM where its kernels are bound (see {@link ownMatMul}), else tfjs's matMul after explicit transposes (tidied). */
-function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean): Tensor2D {
-  return ownMatMul(tf, a, b, transposeA, transposeB) ?? tf.tidy(() => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
+function product(tf: TensorFlow, a: Tensor2D, b: Tensor2D, transposeA: boolean, transposeB: boolean, queue = false): Tensor2D {
+  return ownMatMul(tf, a, b, transposeA, transposeB, queue) ?? tf.tidy(() => tf.matMul(transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b));
 }
 
 /**
@@ -40,9 +40,11 @@ export function matMul2d(tf: TensorFlow, a: Tensor2D, b: Tensor2D, differentiabl
         value: product(tf, left, right, false, transposeB),
         gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
           const [savedLeft, savedRight] = saved as [Tensor2D, Tensor2D];
+          // The right operand's gradient (a weight's, in a model) is needed by nothing until the
+          // optimizer runs: it is queued to run beside the rest of the backward pass.
           return transposeB
-            ? [product(tf, dy, savedRight, false, false), product(tf, dy, savedLeft, true, false)]
-            : [product(tf, dy, savedRight, false, true), product(tf, savedLeft, dy, true, false)];
+            ? [product(tf, dy, savedRight, false, false), product(tf, dy, savedLeft, true, false, true)]
+            : [product(tf, dy, savedRight, false, true), product(tf, savedLeft, dy, true, false, true)];
         },
       };
     }) as never) as unknown as GradientPair;
