@@ -732,21 +732,27 @@ static napi_value gemm_queued(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* The first argument of a call (NULL where there is none), and the pool into *pool. */
+static napi_value first_argument(napi_env env, napi_callback_info info, Pool **pool) {
+  size_t argc = 1;
+  napi_value argv[1] = {NULL};
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)pool);
+  return argc >= 1 ? argv[0] : NULL;
+}
+
 /*
  * settle(ticket): returns when every queued product up to `ticket` is done (all of them for a
  * ticket at or past the last), running queued ones on the calling thread while it waits; a pause
  * (pauseQueue) ends first. Returns the highest ticket settled.
  */
 static napi_value settle(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   Pool *pool;
-  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
+  const napi_value argument = first_argument(env, info, &pool);
   double wanted = 0;
   napi_valuetype type = napi_undefined;
-  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (argument != NULL) napi_typeof(env, argument, &type);
   if (type != napi_number) return throw_error(env, "ERR_INVALID_ARG_TYPE", "ticket", "must be a number", 0);
-  napi_get_value_double(env, argv[0], &wanted);
+  napi_get_value_double(env, argument, &wanted);
   if (!(wanted >= 0)) return throw_error(env, "ERR_OUT_OF_RANGE", "ticket", "must be a ticket from 0", 1);
   pthread_mutex_lock(&pool->queueMutex);
   const int64_t through = wanted >= (double)pool->issued ? pool->issued : (int64_t)wanted;
@@ -763,12 +769,10 @@ static napi_value settle(napi_env env, napi_callback_info info) {
  * callers that share work between threads of their own, so that the second core goes to it first.
  */
 static napi_value pause_queue(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   Pool *pool;
-  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&pool);
+  const napi_value argument = first_argument(env, info, &pool);
   bool paused = false;
-  if (argc < 1 || napi_get_value_bool(env, argv[0], &paused) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "paused", "must be a boolean", 0);
+  if (argument == NULL || napi_get_value_bool(env, argument, &paused) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "paused", "must be a boolean", 0);
   set_queue_paused(pool, paused ? 1 : 0);
   return NULL;
 }
