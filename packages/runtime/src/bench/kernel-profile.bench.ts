@@ -1,7 +1,9 @@
 /**
  * Per-kernel time tables for the runtime bench (`npm run bench -w packages/runtime -- --profile`):
  * `tf.profile` around one warm training step (`Trainer.trainStep`, after a warm-up step) and one
- * warm cached decode step, aggregated by kernel name. Issue 15's "profile first" step.
+ * warm cached decode step, aggregated by kernel name; the decode step's own products (which run
+ * outside tfjs's kernels on codestack's) are timed by the step itself (`decodeStepTimer`) and
+ * listed beside them. Issue 15's "profile first" step.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +15,7 @@ import { SeededRandom } from "../random/seeded-random.js";
 import { writeTokenShard } from "../data/token-shards.js";
 import { PackedDataset } from "../data/packed-dataset.js";
 import { Trainer } from "../training/trainer.js";
+import { decodeStepTimer } from "../model/decode-step.js";
 
 export interface KernelRow {
   kernel: string;
@@ -23,9 +26,9 @@ export interface KernelRow {
 }
 
 export interface KernelTable {
-  /** Registered kernels run in the step (composite entries excluded). */
+  /** Registered kernels run in the step (composite entries excluded), and calls of the parts a decode step times itself. */
   kernels: number;
-  /** Sum of kernelTimeMs over registered kernels. */
+  /** Sum of kernelTimeMs over registered kernels, and of the time of those parts. */
   kernelMs: number;
   /** Wall time of the profiled step (includes profiling overhead). */
   wallMs: number;
@@ -52,16 +55,18 @@ const round = (value: number, digits = 2): number =>
 async function profileTable(
   runtime: Runtime,
   body: () => Promise<void>,
-  top: number
+  top: number,
+  parts?: Map<string, { count: number; totalMs: number }>
 ): Promise<KernelTable> {
   const start = performance.now();
   const info = await runtime.tf.profile(body);
   const wallMs = performance.now() - start;
   const backendName = runtime.tf.getBackend();
-  const byName = new Map<string, { count: number; totalMs: number }>();
+  // Timed parts that are not tfjs kernels (a decode step's own products) count as rows like kernels.
+  const byName = new Map<string, { count: number; totalMs: number }>(parts);
   const compositeByName = new Map<string, { count: number; totalMs: number }>();
-  let kernelMs = 0;
-  let kernels = 0;
+  let kernelMs = [...(parts?.values() ?? [])].reduce((sum, part) => sum + part.totalMs, 0);
+  let kernels = [...(parts?.values() ?? [])].reduce((sum, part) => sum + part.count, 0);
   for (const kernel of info.kernels) {
     const raw = await kernel.kernelTimeMs;
     const ms = typeof raw === "number" ? raw : 0;
@@ -175,7 +180,19 @@ export async function kernelProfile(
         logits.dispose();
       };
       for (let warm = 0; warm < 4; warm++) await step();
-      decode = await profileTable(runtime, step, top);
+      // The decode step's own products run outside tfjs's kernels: it times them itself.
+      const parts = new Map<string, { count: number; totalMs: number }>();
+      decodeStepTimer.record = (part, milliseconds) => {
+        const entry = parts.get(part) ?? { count: 0, totalMs: 0 };
+        entry.count += 1;
+        entry.totalMs += milliseconds;
+        parts.set(part, entry);
+      };
+      try {
+        decode = await profileTable(runtime, step, top, parts);
+      } finally {
+        decodeStepTimer.record = undefined;
+      }
     } finally {
       cache.dispose();
     }

@@ -5,6 +5,7 @@ import { LlamaModel } from './llama-model.js';
 import { KeyValueCache } from './key-value-cache.js';
 import type { ModelConfig } from './model-config.js';
 import { tinyConfig } from '../__fixtures__/test-configs.js';
+import { decodeStepTimer } from './decode-step.js';
 
 function maximumDifference(left: Float32Array, right: Float32Array): number {
   let worst = 0;
@@ -125,3 +126,32 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
     });
   });
 }
+
+describe('decodeStepTimer', () => {
+  it('on the wasm kernels receives each part of a step while set (seven projections and one attention per layer, one head, one embedding), and nothing once unset', async () => {
+    const runtime = await createRuntime({ backend: 'wasm' });
+    const model = LlamaModel.create(runtime, { ...tinyConfig, maximumContext: 64 }, { seed: 3 });
+    const cache = model.createCache(1);
+    model.logits([[1, 2, 3]], cache, { lastPositionOnly: true }).dispose();
+    const parts = new Map<string, number[]>();
+    decodeStepTimer.record = (part, milliseconds) => parts.set(part, [...(parts.get(part) ?? []), milliseconds]);
+    try {
+      model.logits([[4]], cache).dispose();
+    } finally {
+      decodeStepTimer.record = undefined;
+    }
+    expect(Object.fromEntries([...parts].map(([part, times]) => [part, times.length]))).toEqual({
+      'embedding rows': 1,
+      'projections (matrix-vector)': 7 * tinyConfig.layers,
+      'attention over the cache': tinyConfig.layers,
+      'output head': 1,
+    });
+    expect([...parts.values()].flat().every((milliseconds) => milliseconds >= 0)).toBe(true);
+    const before = parts.size;
+    model.logits([[5]], cache).dispose();
+    expect(parts.size).toBe(before);
+    expect([...parts.values()].flat()).toHaveLength(2 + 8 * tinyConfig.layers);
+    cache.dispose();
+    model.dispose();
+  });
+});

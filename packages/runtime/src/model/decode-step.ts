@@ -37,6 +37,34 @@ interface DecodeProducts {
   attend(query: Float32Array, storage: KeyValueStorage, slices: number, groups: number, head: number, capacity: number, total: number): Float32Array;
 }
 
+/**
+ * Where {@link decodeStep} reports how long each part of a step took on codestack's wasm kernels,
+ * while `record` is set: the runtime bench's decode profile (bench/kernel-profile.bench.ts) sets it
+ * around one step, since such a step runs almost no tfjs kernels and `tf.profile` sees nothing of
+ * its products. Parts: `embedding rows`,
+ * `projections (matrix-vector)`, `attention over the cache`, `output head`; the rest of the step
+ * (norms, rotary embedding, SwiGLU, residual sums, cache writes) is JavaScript around them.
+ */
+export const decodeStepTimer: { record: ((part: string, milliseconds: number) => void) | undefined } = { record: undefined };
+
+/** `products` with each call timed into `record`. */
+function timedProducts(products: DecodeProducts, record: (part: string, milliseconds: number) => void): DecodeProducts {
+  const time = <Result>(part: string, work: () => Result): Result => {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      record(part, performance.now() - start);
+    }
+  };
+  return {
+    embed: (ids) => time('embedding rows', () => products.embed(ids)),
+    logits: (final, values) => time('output head', () => products.logits(final, values)),
+    project: (...values) => time('projections (matrix-vector)', () => products.project(...values)),
+    attend: (...values) => time('attention over the cache', () => products.attend(...values)),
+  };
+}
+
 /** A projection's weight ([in, out]) and its bias, when it has one. */
 function projectionTensors(model: DecodeStepModel, layer: number, projection: ProjectionName): { weight: Tensor2D; bias: Tensor | undefined } {
   const name = projectionWeightName(layer, projection);
@@ -202,7 +230,10 @@ export function decodeStep(model: DecodeStepModel, ids: Int32Array, cache: KeyVa
   const total = position + 1;
   const scale = 1 / Math.sqrt(head);
   const kernels = wasmKernelsFor(tf);
-  const products: DecodeProducts = kernels === undefined ? tensorProducts(model) : kernelProducts(model, kernels);
+  const untimed: DecodeProducts = kernels === undefined ? tensorProducts(model) : kernelProducts(model, kernels);
+  const record = decodeStepTimer.record;
+  // Only codestack's products are timed: on the tensor path tf.profile sees their kernels already.
+  const products = record === undefined || kernels === undefined ? untimed : timedProducts(untimed, record);
   const weightValues = (name: string): Float32Array => (model.weight(name) as Tensor).dataSync() as Float32Array;
   const norm = (input: Float32Array, rows: number, columns: number, name: string): Float32Array => {
     const output = new Float32Array(rows * columns);
