@@ -5,6 +5,13 @@ import { createRuntime, type ModuleLoader } from '../backend/runtime.js';
 import { forwardAndGradients, maximumDifference } from '../__fixtures__/numeric-checks.js';
 import { wasmKernelsFor } from './wasm-kernels.js';
 import { matMul2d } from '../ops/mat-mul-2d.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LlamaModel } from '../model/llama-model.js';
+import { PackedDataset } from '../data/packed-dataset.js';
+import { writeTokenShard } from '../data/token-shards.js';
+import { Trainer } from '../training/trainer.js';
 
 const load = loadNativeKernels();
 const available = load.available;
@@ -69,6 +76,34 @@ describe('native matrix products (@codestack/native-kernels) on the wasm backend
     tf.dispose([x, w, expected, read, clobber, filler, bigX, bigW, backlog]);
     expect(tf.memory().numTensors).toBe(tensors);
     runtime.dispose();
+  });
+
+  it.skipIf(!available)('train on two threads, queued gradients summed over micro-batches, exactly as on one: the same losses, norms and weights', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'native-queue-'));
+    try {
+      await writeTokenShard(join(directory, 'train.tokens'), Array.from({ length: 20_000 }, (_, index) => (index * 7919) % 256));
+      const runs: { trace: number[]; weight: Float32Array; tensors: number }[] = [];
+      for (const threads of [1, 2]) {
+        const runtime = await createRuntime({ backend: 'wasm', threads });
+        const model = LlamaModel.create(runtime, { vocabularySize: 256, hiddenSize: 128, layers: 2, attentionHeads: 4, keyValueHeads: 2, feedForwardSize: 352, maximumContext: 128, ropeTheta: 10000, normEpsilon: 1e-5, tiedEmbeddings: true }, { seed: 1 });
+        const trainer = new Trainer({ model, data: await PackedDataset.open(directory), batchSize: 4, sequenceLength: 64, workers: 1, accumulationSteps: 3, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
+        const trace: number[] = [];
+        for (let step = 0; step < 3; step++) {
+          const result = await trainer.trainStep();
+          trace.push(result.loss, result.gradientNorm);
+        }
+        trainer.dispose();
+        runs.push({ trace, weight: model.trainableVariables().get('model.layers.0.mlp.down_proj.weight')!.dataSync() as Float32Array, tensors: runtime.tf.memory().numTensors });
+        model.dispose();
+        runtime.dispose();
+      }
+      const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      expect(two.trace).toEqual(one.trace);
+      expect(maximumDifference(one.weight, two.weight)).toBe(0);
+      expect(two.tensors).toBe(one.tensors);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('stay off with nativeKernels: false, with kernels: tfjs, and where the package is missing; the runtime works the same', async () => {
