@@ -16,11 +16,9 @@ function register(tf: TensorFlow): void {
       const [m, k] = transposeA ? [aColumns, aRows] : [aRows, aColumns];
       const n = transposeB ? bRows : bColumns;
       const out = output([m, n]);
-      if (attributes.queue === true && kernels.queueGemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n, {
-        output: out.dataId as object,
-        inputs: [(inputs.a as tfCore.TensorInfo).dataId as object, (inputs.b as tfCore.TensorInfo).dataId as object],
-      })) return out;
-      kernels.gemm(m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n, false);
+      const product = [m, n, k, offsetOf('a'), transposeA ? 1 : aColumns, transposeA ? aColumns : 1, offsetOf('b'), transposeB ? 1 : bColumns, transposeB ? bColumns : 1, kernels.offsetOf(out), n] as const;
+      const tensors = { output: out.dataId as object, inputs: [(inputs.a as tfCore.TensorInfo).dataId as object, (inputs.b as tfCore.TensorInfo).dataId as object] };
+      if (!(attributes.queue === true && kernels.queueGemm(...product, tensors))) kernels.gemm(...product, false);
       return out;
     },
   });

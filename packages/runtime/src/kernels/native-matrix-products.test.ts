@@ -78,6 +78,24 @@ describe('native matrix products (@codestack/native-kernels) on the wasm backend
     runtime.dispose();
   });
 
+  it.skipIf(!available)('settle queued gradients through the queue that took them, after a later runtime turns the native products off for the backend', async () => {
+    const runtime = await createRuntime({ backend: 'wasm', threads: 2 });
+    const { tf } = runtime;
+    const native = wasmKernelsFor(tf)!.nativeProducts!;
+    const x = tf.randomNormal([512, 384], 0, 1, 'float32', 1) as import('@tensorflow/tfjs-core').Tensor2D;
+    const w = tf.randomNormal([384, 640], 0, 1, 'float32', 2) as import('@tensorflow/tfjs-core').Tensor2D;
+    const expected = tf.tidy(() => tf.matMul(x, tf.ones([512, 640]), true, false));
+    const gradient = tf.grad((weight: import('@tensorflow/tfjs-core').Tensor) => tf.sum(matMul2d(tf, x, weight as import('@tensorflow/tfjs-core').Tensor2D)))(w);
+    // Held back, so that the product is surely unfinished when the products are switched off.
+    native.pauseQueuedProducts!(true);
+    expect(native.matrixProductQueue!().settled).toBeLessThan(native.matrixProductQueue!().queued);
+    await createRuntime({ backend: 'wasm', threads: 2, nativeKernels: false });
+    expect(wasmKernelsFor(tf)?.nativeProducts).toBeUndefined();
+    expect(maximumDifference(gradient.dataSync() as Float32Array, expected.dataSync() as Float32Array)).toBeLessThan(1e-3);
+    tf.dispose([x, w, expected, gradient]);
+    runtime.dispose();
+  });
+
   it.skipIf(!available)('train on two threads, queued gradients summed over micro-batches, exactly as on one: the same losses, norms and weights', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'native-queue-'));
     try {

@@ -97,6 +97,8 @@ export class WasmKernels {
   private readonly unsettled = new Map<object, number>();
   /** The tensors each queued product holds (its output and inputs), in ticket order; let go when settled. */
   private readonly held: { ticket: number; dataIds: object[] }[] = [];
+  /** The queue of the native products that took the products {@link WasmKernels.held} holds for. */
+  private productQueue: ProductQueue | undefined;
   /** The backend's own `dataIdMap.get`, once {@link WasmKernels.queueGemm} has put a check in front of it. */
   private unguardedGet: ((dataId: object) => { memoryOffset: number } | undefined) | undefined;
   /** The native matrix products {@link WasmKernels.gemm} hands its work to, when chosen for this backend (see {@link chooseWasmKernels}). */
@@ -270,9 +272,7 @@ export class WasmKernels {
     const native = this.nativeProducts;
     if (native !== undefined) {
       // @codestack/native-kernels: the same product in place, on AVX-512 or AVX2 and FMA, with its own threads.
-      native.multiplyMatrices(this.floats(), {
-        rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate, threads: this.threads,
-      });
+      native.multiplyMatrices(this.floats(), nativeProduct(m, n, k, a, am, ak, b, bk, bn, c, ldc, accumulate, this.threads));
       return;
     }
     const packedFloats = this.packedBFloats(k, n);
@@ -297,35 +297,35 @@ export class WasmKernels {
    * only finished values.
    */
   queueGemm(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, tensors: { output: object; inputs: readonly object[] }): boolean {
-    const native = this.nativeProducts;
+    const queue = queueOf(this.nativeProducts);
     const memory = this.floats();
     const backend = this.backend as WasmBackendParts;
-    if (native?.queueMatrixProduct === undefined || this.threads < 2 || !(memory.buffer instanceof SharedArrayBuffer) || typeof backend.incRef !== 'function' || typeof backend.disposeData !== 'function') return false;
-    const ticket = native.queueMatrixProduct(memory, {
-      rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate: false, threads: 1,
-    });
+    if (queue === undefined || this.threads < 2 || !(memory.buffer instanceof SharedArrayBuffer) || typeof backend.incRef !== 'function' || typeof backend.disposeData !== 'function') return false;
+    // Products held are settled through the queue that took them (a later runtime may choose other products for this backend).
+    if (queue !== this.productQueue) this.settleProducts();
+    const ticket = queue.queueMatrixProduct(memory, nativeProduct(m, n, k, a, am, ak, b, bk, bn, c, ldc, false, 1));
     if (ticket === 0) return true;
+    this.productQueue = queue;
     this.guardReads();
     const dataIds = [tensors.output, ...tensors.inputs];
     for (const dataId of dataIds) this.backend.incRef(dataId);
     this.held.push({ ticket, dataIds });
     this.unsettled.set(tensors.output, ticket);
-    this.letGo(native.matrixProductQueue?.().settled ?? 0);
+    this.letGo(queue.matrixProductQueue().settled);
     return true;
   }
 
   /** Whether queued matrix products are still running (then kernels split between threads here pause them, to have the other core). */
   get productsQueued(): boolean {
-    if (this.held.length === 0) return false;
-    const queue = this.nativeProducts?.matrixProductQueue?.();
-    return queue === undefined || queue.queued > queue.settled;
+    if (this.held.length === 0 || this.productQueue === undefined) return false;
+    const { queued, settled } = this.productQueue.matrixProductQueue();
+    return queued > settled;
   }
 
   /** Waits for every queued product up to `ticket` (all by default) and lets go of what they held. */
   settleProducts(ticket = Number.MAX_SAFE_INTEGER): void {
-    if (this.held.length === 0) return;
-    const settled = this.nativeProducts?.settleMatrixProducts?.(ticket) ?? Number.MAX_SAFE_INTEGER;
-    this.letGo(settled);
+    if (this.held.length === 0 || this.productQueue === undefined) return;
+    this.letGo(this.productQueue.settleMatrixProducts(ticket));
   }
 
   /** Lets go of the tensors held by products up to ticket `settled` (their outputs are readable again). */
@@ -467,12 +467,12 @@ export class WasmKernels {
     }
     const calls = chunks(items, this.threads, multiple).map(([first, count]) => call(first, count));
     // Queued matrix products wait while the helpers have the other core.
-    const paused = this.productsQueued ? this.nativeProducts : undefined;
-    paused?.pauseQueuedProducts?.(true);
+    const paused = this.productsQueued ? this.productQueue : undefined;
+    paused?.pauseQueuedProducts(true);
     try {
       this.startedHelpers().run(name, calls, { ...(floatArguments === undefined ? {} : { floatArguments }), ...(scratch === undefined ? {} : { scratch }) });
     } finally {
-      paused?.pauseQueuedProducts?.(false);
+      paused?.pauseQueuedProducts(false);
     }
   }
 
@@ -543,6 +543,18 @@ export interface NativeMatrixProducts {
   matrixProductQueue?(): { readonly queued: number; readonly settled: number };
   /** Makes queued products wait (true) or go on (false). */
   pauseQueuedProducts?(paused: boolean): void;
+}
+
+/** Native products that can queue: every queue method present (an @codestack/native-kernels before 0.2 has none). */
+type ProductQueue = NativeMatrixProducts & Required<Pick<NativeMatrixProducts, 'queueMatrixProduct' | 'settleMatrixProducts' | 'matrixProductQueue' | 'pauseQueuedProducts'>>;
+
+function queueOf(native: NativeMatrixProducts | undefined): ProductQueue | undefined {
+  return native?.queueMatrixProduct !== undefined && native.settleMatrixProducts !== undefined && native.matrixProductQueue !== undefined && native.pauseQueuedProducts !== undefined ? (native as ProductQueue) : undefined;
+}
+
+/** A {@link NativeMatrixProducts} product from {@link WasmKernels.gemm}'s arguments (byte offsets to float offsets). */
+function nativeProduct(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number): Parameters<NativeMatrixProducts['multiplyMatrices']>[1] {
+  return { rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate, threads };
 }
 
 const kernelsByBackend = new WeakMap<object, WasmKernels | null>();
