@@ -777,14 +777,14 @@ static napi_value pause_queue(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* queueState(): { issued, settled }, the last ticket handed out and the highest with every one up to it done. */
+/* queueState(): { queued, settled }, the last ticket handed out and the highest with every one up to it done. */
 static napi_value queue_state(napi_env env, napi_callback_info info) {
   Pool *pool;
   napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&pool);
   napi_value result, value;
   napi_create_object(env, &result);
   napi_create_double(env, (double)__atomic_load_n(&pool->issued, __ATOMIC_ACQUIRE), &value);
-  napi_set_named_property(env, result, "issued", value);
+  napi_set_named_property(env, result, "queued", value);
   napi_create_double(env, (double)__atomic_load_n(&pool->settled, __ATOMIC_ACQUIRE), &value);
   napi_set_named_property(env, result, "settled", value);
   return result;

@@ -341,7 +341,7 @@ describe.skipIf(!load.available)('queued products', () => {
   });
 
   test('a process that exits with products queued exits cleanly', () => {
-    const script = `const addon = require(${JSON.stringify(addonFile)}); const a = new Float32Array(new SharedArrayBuffer(4 * 3 * 500 * 500)); for (let i = 0; i < 8; i++) addon.gemmQueued(a, 500, 500, 500, 0, 500, 1, 250000, 500, 1, 500000, 500, false, 1, true); console.log('queued', addon.queueState().issued);`;
+    const script = `const addon = require(${JSON.stringify(addonFile)}); const a = new Float32Array(new SharedArrayBuffer(4 * 3 * 500 * 500)); for (let i = 0; i < 8; i++) addon.gemmQueued(a, 500, 500, 500, 0, 500, 1, 250000, 500, 1, 500000, 500, false, 1, true); console.log('queued', addon.queueState().queued);`;
     const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('queued 8');

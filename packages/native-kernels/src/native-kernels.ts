@@ -112,7 +112,7 @@ interface Addon {
   gemmQueued(array: Float32Array, m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number, avx512: boolean): number;
   /** Settles every queued product up to `ticket`; returns the highest ticket settled. */
   settle(ticket: number): number;
-  queueState(): { issued: number; settled: number };
+  queueState(): { queued: number; settled: number };
   pauseQueue(paused: boolean): void;
 }
 
@@ -158,10 +158,7 @@ function kernelsOn(addon: Addon, instructionSet: InstructionSet): NativeKernels 
       if (typeof paused !== 'boolean') throw new InvalidArgumentError({ argument: 'paused', message: 'must be a boolean' });
       addon.pauseQueue(paused);
     },
-    matrixProductQueue: () => {
-      const { issued, settled } = addon.queueState();
-      return { queued: issued, settled };
-    },
+    matrixProductQueue: () => addon.queueState(),
   };
 }
 
