@@ -65,8 +65,12 @@ async function profileTable(
   // Timed parts that are not tfjs kernels (a decode step's own products) count as rows like kernels.
   const byName = new Map<string, { count: number; totalMs: number }>(parts);
   const compositeByName = new Map<string, { count: number; totalMs: number }>();
-  let kernelMs = [...(parts?.values() ?? [])].reduce((sum, part) => sum + part.totalMs, 0);
-  let kernels = [...(parts?.values() ?? [])].reduce((sum, part) => sum + part.count, 0);
+  let kernelMs = 0;
+  let kernels = 0;
+  for (const part of parts?.values() ?? []) {
+    kernelMs += part.totalMs;
+    kernels += part.count;
+  }
   for (const kernel of info.kernels) {
     const raw = await kernel.kernelTimeMs;
     const ms = typeof raw === "number" ? raw : 0;
