@@ -16,8 +16,9 @@ Rates are per wall-clock second and per CPU second of the process (all its threa
 `train` runs AdamW steps (learning rate 1e-3, weight decay 0.1) on a batch of 8 x 128 random
 tokens with the next-token cross-entropy, after one warm-up step. `decode` feeds a random
 prompt of each context length at batch 1, keeps a key/value cache, warms up 8 steps and then
-times `steps` single-token steps, as generation would; an untimed pass of 32 steps over every
-context comes first (the runtime's bench makes the same pass for its engine's warm-up).
+times `steps` single-token steps, as generation would; an untimed pass of `warmUpSteps` steps
+(default 32; the bench passes its own count) over every context comes first, the pass the
+runtime's bench makes for its engine's warm-up.
 
 Run it with OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) set to the thread count and
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset; the bench does.
@@ -163,7 +164,7 @@ def train(model, steps):
     return {"tokensPerSecond": started.rate(batch * length * steps), "batch": f"{batch}x{length}"}
 
 
-def decode(model, contexts, steps):
+def decode(model, contexts, steps, warm_up_steps):
     vocabulary = model.config["vocabularySize"]
     generator = torch.Generator().manual_seed(2)
     rates = {}
@@ -183,7 +184,7 @@ def decode(model, contexts, steps):
         # One untimed pass over every context first, as the runtime's bench makes (it needs one for
         # its engine's warm-up): the same method on both sides.
         for context in contexts:
-            rate(context, 32)
+            rate(context, warm_up_steps)
         for context in contexts:
             rates[str(context)] = rate(context, steps)
     return {"decodeTokensPerSecond": rates}
@@ -197,7 +198,7 @@ def main():
     if job["kind"] == "train":
         result = train(model, int(job.get("steps", 5)))
     else:
-        result = decode(model, job.get("contexts", [64, 256, 512]), int(job.get("steps", 64)))
+        result = decode(model, job.get("contexts", [64, 256, 512]), int(job.get("steps", 64)), int(job.get("warmUpSteps", 32)))
     result.update({"threads": torch.get_num_threads(), "torch": torch.__version__})
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
