@@ -38,6 +38,9 @@
 #define QUEUE_CAPACITY 64
 /* How long the calling thread waits awake for the others at the end of a product before it sleeps. */
 #define JOIN_SPIN_NANOSECONDS 100000
+/* Holders of the queue (Pool.queuePaused): the caller, by pauseQueue; a product split between threads. */
+#define PAUSED_BY_CALLER 1
+#define PAUSED_BY_SPLIT 2
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -106,11 +109,14 @@ struct Pool {
   int queueStop;
   pthread_t queueThread;
   /*
-   * Set while the calling thread shares work with other threads (a product split between threads, or
-   * work of the caller's own threads, see pauseQueue): a queued product then waits between panels,
-   * so that the second core goes to that work first. Cleared under pauseMutex, with resume broadcast.
+   * Who holds the queue now (PAUSED_BY_CALLER, see pauseQueue; PAUSED_BY_SPLIT, a product split
+   * between threads): while any does and no settle is under way (`settling`), a queued product waits
+   * between panels, so that the second core goes to the caller's shared work first. Each holder
+   * sets and clears its own bit; bits are cleared and `settling` changed under pauseMutex, with
+   * resume broadcast.
    */
   int queuePaused;
+  int settling;
   pthread_mutex_t pauseMutex;
   pthread_cond_t resume;
   /* The queue thread's own packed B (the calling thread's is packedB above). */
@@ -315,22 +321,35 @@ VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int star
   }
 }
 
-/* Blocks while the calling thread has paused the queue (see Pool.queuePaused). */
+/* Whether a queued product must wait now (see Pool.queuePaused). */
+static int queue_held(Pool *pool) {
+  return __atomic_load_n(&pool->queuePaused, __ATOMIC_ACQUIRE) != 0 && !__atomic_load_n(&pool->settling, __ATOMIC_ACQUIRE);
+}
+
+/* Blocks while the queue is held (see Pool.queuePaused). */
 static void wait_while_paused(Pool *pool) {
-  if (!__atomic_load_n(&pool->queuePaused, __ATOMIC_ACQUIRE)) return;
+  if (!queue_held(pool)) return;
   pthread_mutex_lock(&pool->pauseMutex);
-  while (__atomic_load_n(&pool->queuePaused, __ATOMIC_ACQUIRE)) pthread_cond_wait(&pool->resume, &pool->pauseMutex);
+  while (queue_held(pool)) pthread_cond_wait(&pool->resume, &pool->pauseMutex);
   pthread_mutex_unlock(&pool->pauseMutex);
 }
 
-/* Pauses (1) or resumes (0) the queued products (see Pool.queuePaused). */
-static void set_queue_paused(Pool *pool, int paused) {
-  if (paused) {
-    __atomic_store_n(&pool->queuePaused, 1, __ATOMIC_RELEASE);
+/* Sets (held) or clears holder bit `holder` of Pool.queuePaused. */
+static void set_queue_paused(Pool *pool, int holder, int held) {
+  if (held) {
+    __atomic_or_fetch(&pool->queuePaused, holder, __ATOMIC_ACQ_REL);
     return;
   }
   pthread_mutex_lock(&pool->pauseMutex);
-  __atomic_store_n(&pool->queuePaused, 0, __ATOMIC_RELEASE);
+  __atomic_and_fetch(&pool->queuePaused, ~holder, __ATOMIC_ACQ_REL);
+  pthread_cond_broadcast(&pool->resume);
+  pthread_mutex_unlock(&pool->pauseMutex);
+}
+
+/* Marks a settle under way (1), when queued products run whoever holds the queue, or over (0). */
+static void set_settling(Pool *pool, int settling) {
+  pthread_mutex_lock(&pool->pauseMutex);
+  __atomic_store_n(&pool->settling, settling, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&pool->resume);
   pthread_mutex_unlock(&pool->pauseMutex);
 }
@@ -443,7 +462,7 @@ static int ensure_workers(Pool *pool, int count) {
 static void stop_pool(void *data) {
   Pool *pool = (Pool *)data;
   /* The queue's thread finishes the product it is running (if any) and stops; the rest are dropped. */
-  set_queue_paused(pool, 0);
+  set_settling(pool, 1);
   pthread_mutex_lock(&pool->queueMutex);
   pool->queueStop = 1;
   pthread_cond_broadcast(&pool->queueWork);
@@ -628,11 +647,12 @@ static void *queue_main(void *argument) {
 
 /*
  * Waits until every ticket up to `ticket` is done, running queued ones on the calling thread
- * meanwhile; queueMutex held. A pause ends first: settling wants the results now, and a paused
- * queue would never bring them.
+ * meanwhile; queueMutex held. Queued products run while it settles, whoever holds the queue
+ * (settling wants the results now, and a held queue would never bring them); the holds stay.
  */
 static void settle_through(Pool *pool, int64_t ticket) {
-  if (pool->settled < ticket) set_queue_paused(pool, 0);
+  if (pool->settled >= ticket) return;
+  set_settling(pool, 1);
   while (pool->settled < ticket) {
     if (pool->claimed < pool->issued) {
       const int64_t next = ++pool->claimed;
@@ -641,6 +661,7 @@ static void settle_through(Pool *pool, int64_t ticket) {
       pthread_cond_wait(&pool->queueDone, &pool->queueMutex);
     }
   }
+  set_settling(pool, 0);
 }
 
 /*
@@ -665,7 +686,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   job->participants = participants;
   if (participants > 1) {
     /* Split work first: queued products wait while it runs. */
-    set_queue_paused(pool, 1);
+    set_queue_paused(pool, PAUSED_BY_SPLIT, 1);
     pthread_mutex_lock(&pool->mutex);
     pool->pending = participants - 1;
     pool->generation++;
@@ -680,7 +701,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     pthread_mutex_lock(&pool->mutex);
     while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
     pthread_mutex_unlock(&pool->mutex);
-    set_queue_paused(pool, 0);
+    set_queue_paused(pool, PAUSED_BY_SPLIT, 0);
   }
   /* The rows per panel it ran on (12: the AVX-512 tile, 6: AVX2), so that callers and tests can see which. */
   return tile_rows(env, job);
@@ -742,8 +763,8 @@ static napi_value first_argument(napi_env env, napi_callback_info info, Pool **p
 
 /*
  * settle(ticket): returns when every queued product up to `ticket` is done (all of them for a
- * ticket at or past the last), running queued ones on the calling thread while it waits; a pause
- * (pauseQueue) ends first. Returns the highest ticket settled.
+ * ticket at or past the last), running queued ones on the calling thread while it waits; queued
+ * products run while it settles, paused or not (pauseQueue). Returns the highest ticket settled.
  */
 static napi_value settle(napi_env env, napi_callback_info info) {
   Pool *pool;
@@ -767,13 +788,15 @@ static napi_value settle(napi_env env, napi_callback_info info) {
 /*
  * pauseQueue(paused): true makes queued products wait between panels, false lets them go on; for
  * callers that share work between threads of their own, so that the second core goes to it first.
+ * The caller's hold is its own: a split product's hold does not end it, and settling runs queued
+ * products through it but leaves it.
  */
 static napi_value pause_queue(napi_env env, napi_callback_info info) {
   Pool *pool;
   const napi_value argument = first_argument(env, info, &pool);
   bool paused = false;
   if (argument == NULL || napi_get_value_bool(env, argument, &paused) != napi_ok) return throw_error(env, "ERR_INVALID_ARG_TYPE", "paused", "must be a boolean", 0);
-  set_queue_paused(pool, paused ? 1 : 0);
+  set_queue_paused(pool, PAUSED_BY_CALLER, paused ? 1 : 0);
   return NULL;
 }
 

@@ -312,21 +312,32 @@ describe.skipIf(!load.available)('queued products', () => {
     expect(kernels.queueMatrixProduct(empty, { ...product, rows: 0, a: 0, b: 0, c: 0 })).toBe(0);
   });
 
-  test('a paused queue holds its products until resumed, and settling ends a pause', async () => {
+  test('a paused queue holds its products until resumed, whatever split products and settling do in between', async () => {
     const { product, length } = layout(1000, 1000, 1000);
+    const unsettled = (ticket: number) => kernels.matrixProductQueue().settled < ticket;
+    const wait = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
     const array = randomArray(length, 9, true);
     const ticket = kernels.queueMatrixProduct(array, product);
     kernels.pauseQueuedProducts(true);
     // 2 GFLOP: tens of milliseconds on one thread, and it stops within one panel of the pause.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(kernels.matrixProductQueue().settled).toBeLessThan(ticket);
-    kernels.pauseQueuedProducts(false);
-    const again = kernels.queueMatrixProduct(randomArray(length, 9, true), product);
-    kernels.pauseQueuedProducts(true);
-    expect(kernels.settleMatrixProducts(again)).toBe(again);
+    await wait(300);
+    expect(unsettled(ticket)).toBe(true);
+    // A product split between threads holds the queue too while it runs, and lets go of its own hold only.
+    const { product: split, length: splitLength } = layout(180, 140, 260, { threads: 2 });
+    checkProduct(kernels, randomArray(splitLength, 1), split);
+    await wait(300);
+    expect(unsettled(ticket)).toBe(true);
+    // Settling runs queued products through the pause, and the pause stays for the next ones.
+    expect(kernels.settleMatrixProducts(ticket)).toBe(ticket);
     const check = randomArray(length, 9);
     kernels.multiplyMatrices(check, product);
     expect(firstBitDifference(array, check)).toBe(-1);
+    const next = kernels.queueMatrixProduct(randomArray(length, 10, true), product);
+    await wait(300);
+    expect(unsettled(next)).toBe(true);
+    kernels.pauseQueuedProducts(false);
+    for (let waited = 0; unsettled(next) && waited < 10_000; waited += 20) await wait(20);
+    expect(unsettled(next)).toBe(false);
   });
 
   test('refuses what it cannot run later, queueing nothing: memory that may move, a product that does not fit, a bad ticket or pause', () => {

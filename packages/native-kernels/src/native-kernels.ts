@@ -86,15 +86,16 @@ export interface NativeKernels {
   queueMatrixProduct(array: Float32Array, product: MatrixProduct): number;
   /**
    * Returns when every queued product up to `ticket` (default: every one queued) is done, making
-   * queued ones on the calling thread meanwhile rather than only waiting; a pause ends first.
-   * Returns the highest ticket settled (every product up to it is done).
+   * queued ones on the calling thread meanwhile rather than only waiting. Queued products run while
+   * it settles even if the queue is paused; the pause stays. Returns the highest ticket settled
+   * (every product up to it is done).
    */
   settleMatrixProducts(ticket?: number): number;
   /**
    * `true` makes queued products wait (between panels of 12 or 6 rows) until called with `false`:
    * for a caller about to share work between threads of its own, so that the other core goes to
-   * that work first. Products split between the addon's threads pause the queue the same way
-   * themselves.
+   * that work first. Products split between the addon's threads hold the queue the same way while
+   * they run, without ending this pause.
    */
   pauseQueuedProducts(paused: boolean): void;
   /** The queue now: the last ticket handed out (`queued`) and the highest settled one (`settled`); equal when none is pending. */
