@@ -515,8 +515,14 @@ const parallelGemmWork = 1 << 21;
  * thread alone: with 1 << 16 the 5M step's 56 AdamW calls took 13.7 ms on one thread and 17.5 on
  * two (kernel tables, medians of 4). Raised from 1 << 16 when the matrix products moved to
  * native code; A/B at two threads, 8 rounds: 1,933 → 2,042 tokens/s (medians), 5 of 8 pairs ahead.
+ * Raised again to 1 << 19 once the products were queued: the 5M step's rotary embeddings, head
+ * layouts and RMSNorms (1 << 18 floats each, 0.1–0.2 ms of one thread) took longer split than on
+ * one thread (the helper's wake-up and join cost as much as its half of the work), and every split
+ * pauses the queued products. In-process A/B at two threads, 10 alternating rounds of 4 steps, twice:
+ * 190 → 180 and 199 → 188 ms a step (medians), 7 of 10 rounds ahead each time; 1 << 20 (SwiGLU
+ * on one thread too) was level with 1 << 19 (190 against 191).
  */
-export const parallelElementWork = 1 << 18;
+export const parallelElementWork = 1 << 19;
 
 const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();
