@@ -28,7 +28,7 @@ import { InvalidArgumentError } from '@codestack/core';
 import { createRuntime, type BackendRequest, type KernelChoice } from './backend/runtime.js';
 import { parameterCount, type ModelConfig } from './model/model-config.js';
 import { kernelProfile, kernelProfileSummary, type KernelProfile } from './bench/kernel-profile.bench.js';
-import { decodeWarmUpSteps, referenceConfigs, runSpeedJob, type DecodeMeasurement, type Rate, type SpeedJob, type TrainingMeasurement } from './bench/speed-measurements.bench.js';
+import { decodeWarmUpSteps, referenceConfigs, trainingWarmUpSteps, runSpeedJob, type DecodeMeasurement, type Rate, type SpeedJob, type TrainingMeasurement } from './bench/speed-measurements.bench.js';
 import { measureOurs, measurePyTorch, pyTorchAvailability } from './bench/measurement-processes.bench.js';
 import { engineHasRelaxedSimd } from './kernels/wasm-kernels.js';
 
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     backend: runtime.backend,
     devices,
     pytorch: pytorch.available ? { version: pytorch.version, environment: `OPENBLAS_NUM_THREADS and OMP_NUM_THREADS = threads; OPENBLAS_L2_SIZE unset; ${pytorch.openBlasCore}` } : { skipped: pytorch.reason },
-    method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after one warm-up, decode ${decodeSteps} timed cached steps after 8 warm-up, each context after an untimed pass of ${decodeWarmUpSteps} steps over every context (ours and PyTorch's alike)`,
+    method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after ${trainingWarmUpSteps} untimed ones, decode ${decodeSteps} timed cached steps after 8 warm-up, each context after an untimed pass of ${decodeWarmUpSteps} steps over every context (ours and PyTorch's alike)`,
     quick,
     loadAverage: loadBefore,
     matMulGflops: Object.fromEntries([...matMul].map(([name, samples]) => [name, medianRate(samples)])),

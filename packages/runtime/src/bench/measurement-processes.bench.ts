@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeWarmUpSteps, referenceConfigs, type DecodeMeasurement, type SpeedJob, type TrainingMeasurement } from './speed-measurements.bench.js';
+import { decodeWarmUpSteps, referenceConfigs, trainingWarmUpSteps, type DecodeMeasurement, type SpeedJob, type TrainingMeasurement } from './speed-measurements.bench.js';
 import { engineHasRelaxedSimd } from '../kernels/wasm-kernels.js';
 
 const python = '/usr/bin/python3';
@@ -124,8 +124,8 @@ export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: 
 /** Measures `job` with PyTorch (eager, float32) in a fresh Python process. */
 export async function measurePyTorch(job: SpeedJob, signal?: AbortSignal): Promise<TrainingMeasurement | DecodeMeasurement> {
   const config = referenceConfigs[job.model];
-  // The decode warm-up pass is the runtime's own count, so that both sides make the same one.
-  const request = { ...job, config, warmUpSteps: decodeWarmUpSteps };
+  // The warm-up counts are the runtime's own, so that both sides make the same warm-up.
+  const request = { ...job, config, warmUpSteps: job.kind === 'train' ? trainingWarmUpSteps : decodeWarmUpSteps };
   const stdout = await run(python, [referenceScript, JSON.stringify(request)], pyTorchEnvironment(job.threads), signal);
   const answer = lastJsonLine<Record<string, unknown>>(stdout);
   const device = `PyTorch ${String(answer.torch)} eager, ${String(answer.threads)} thread(s)`;
