@@ -374,13 +374,14 @@ static float log_scalar(float x) {
 }
 
 /*
- * Mean next-token cross-entropy of logits [rows, vocabulary] against int32 targets [rows]: writes
- * the mean into loss[0] and each row's log-sum-exp into logSumExp[rows] (for the backward pass).
- * A target outside [0, vocabulary) contributes 0, as a one-hot of it would.
+ * Next-token cross-entropy of rows first..first + count - 1 of logits [rows, vocabulary] against
+ * int32 targets [rows]: writes each row's log-sum-exp into logSumExp[row] (for the backward pass)
+ * and its loss, log-sum-exp minus the target's logit, into losses[row]; a target outside
+ * [0, vocabulary) contributes 0, as a one-hot of it would. Rows are independent, so a pass is split
+ * between threads by rows; the caller adds up the losses (in double, in row order).
  */
-void codestack_cross_entropy_forward(int rows, int vocabulary, const float *logits, const int *targets, float *loss, float *logSumExp) {
-  double total = 0.0;
-  for (int row = 0; row < rows; row++) {
+void codestack_cross_entropy_forward(int first, int count, int vocabulary, const float *logits, const int *targets, float *losses, float *logSumExp) {
+  for (int row = first; row < first + count; row++) {
     const float *line = logits + (size_t)row * vocabulary;
     const float maximum = row_maximum(line, vocabulary);
     const v128_t maximumLanes = wasm_f32x4_splat(maximum);
@@ -397,16 +398,19 @@ void codestack_cross_entropy_forward(int rows, int vocabulary, const float *logi
     const float rowLogSumExp = maximum + log_scalar((float)sum);
     logSumExp[row] = rowLogSumExp;
     const int target = targets[row];
-    if (target >= 0 && target < vocabulary) total += (double)(rowLogSumExp - line[target]);
+    losses[row] = target >= 0 && target < vocabulary ? rowLogSumExp - line[target] : 0.0f;
   }
-  loss[0] = (float)(total / rows);
 }
 
-/* The gradient of codestack_cross_entropy_forward's mean with respect to the logits, times upstream[0]: (softmax - one-hot) * upstream / rows. */
-void codestack_cross_entropy_backward(int rows, int vocabulary, const float *logits, const int *targets, const float *logSumExp, const float *upstream, float *gradient) {
+/*
+ * Rows first..first + count - 1 of the gradient of the mean of codestack_cross_entropy_forward's
+ * losses over all `rows` with respect to the logits, times upstream[0]: (softmax - one-hot) *
+ * upstream / rows.
+ */
+void codestack_cross_entropy_backward(int first, int count, int rows, int vocabulary, const float *logits, const int *targets, const float *logSumExp, const float *upstream, float *gradient) {
   const float scale = upstream[0] / (float)rows;
   const v128_t scaleLanes = wasm_f32x4_splat(scale);
-  for (int row = 0; row < rows; row++) {
+  for (int row = first; row < first + count; row++) {
     const float *line = logits + (size_t)row * vocabulary;
     float *out = gradient + (size_t)row * vocabulary;
     const int target = targets[row];

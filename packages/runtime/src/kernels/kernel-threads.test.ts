@@ -163,6 +163,44 @@ describe('WasmKernels.gemm (packed B, rows split between threads)', () => {
     }
   });
 
+  it("splits cross-entropy's rows between threads with the one-thread loss, log-sum-exps and gradient bit for bit", async () => {
+    // rows * vocabulary above the split threshold; one target below the vocabulary and one past it.
+    const [rows, vocabulary] = [257, Math.ceil(parallelElementWork / 257) + 7];
+    const outputsOn = async (threads: number): Promise<Float32Array[]> => {
+      const { runtime, tf, kernels } = await runtimeWithHelpers(threads);
+      const random = new SeededRandom(11);
+      const logits = tf.tensor2d(Float32Array.from({ length: rows * vocabulary }, () => random.nextNormal() * 3), [rows, vocabulary]);
+      const targets = tf.tensor1d(Int32Array.from({ length: rows }, (_, row) => (row === 5 ? -1 : row === 9 ? vocabulary : random.nextInt(vocabulary))), 'int32');
+      const [loss, logSumExp, upstream, gradient] = [tf.zeros([]), tf.zeros([rows]), tf.scalar(0.7), tf.zeros([rows, vocabulary])];
+      const at = (tensor: tfCore.Tensor): number => kernels.offsetOf(tensor);
+      kernels.crossEntropyForward(rows, vocabulary, at(logits), at(targets), at(loss), at(logSumExp));
+      kernels.crossEntropyBackward(rows, vocabulary, at(logits), at(targets), at(logSumExp), at(upstream), at(gradient));
+      const values = [loss, logSumExp, gradient].map((tensor) => Float32Array.from(tensor.dataSync() as Float32Array));
+      // The mean over the rows in float64, from the logits as given.
+      const data = logits.dataSync() as Float32Array;
+      const targetIds = targets.dataSync() as Int32Array;
+      let expected = 0;
+      for (let row = 0; row < rows; row++) {
+        const line = data.subarray(row * vocabulary, (row + 1) * vocabulary);
+        const maximum = line.reduce((best, value) => Math.max(best, value), -Infinity);
+        const logSum = maximum + Math.log(line.reduce((sum, value) => sum + Math.exp(value - maximum), 0));
+        const target = targetIds[row] as number;
+        if (target >= 0 && target < vocabulary) expected += logSum - (line[target] as number);
+      }
+      expect(Math.abs((values[0]?.[0] as number) - expected / rows)).toBeLessThan(1e-5);
+      expect(Array.from(values[2]?.subarray(5 * vocabulary, 5 * vocabulary + 3) ?? [])).toEqual([0, 0, 0]);
+      tf.dispose([logits, targets, loss, logSumExp, upstream, gradient]);
+      runtime.dispose();
+      return values;
+    };
+    const [single, threaded] = [await outputsOn(1), await outputsOn(2)];
+    for (const [index, expected] of single.entries()) {
+      const actual = threaded[index] as Float32Array;
+      const mismatch = expected.findIndex((value, entry) => !Object.is(value, actual[entry]));
+      expect(mismatch, `output ${index}: first differing entry`).toBe(-1);
+    }
+  });
+
   describe('as a guest in the host process', () => {
     const entry = fileURLToPath(new URL('../index.ts', import.meta.url));
     const kernelsEntry = fileURLToPath(new URL('./wasm-kernels.ts', import.meta.url));

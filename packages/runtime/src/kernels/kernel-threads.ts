@@ -39,6 +39,8 @@ export const threadedKernels = [
   'codestack_adamw',
   'codestack_rotary',
   'codestack_heads_layout',
+  'codestack_cross_entropy_forward',
+  'codestack_cross_entropy_backward',
 ] as const;
 
 /** One of {@link threadedKernels}. */

@@ -248,15 +248,26 @@ export class WasmKernels {
   /**
    * Mean cross-entropy of logits [rows, vocabulary] against int32 targets [rows] into loss (one
    * float), and each row's log-sum-exp into logSumExp [rows]; byte offsets. A target outside the
-   * vocabulary contributes 0.
+   * vocabulary contributes 0. The rows are split between threads; each row's loss goes to scratch
+   * and they are added up here in double, in row order, so the loss has the same bits on any
+   * number of threads.
    */
   crossEntropyForward(rows: number, vocabulary: number, logits: number, targets: number, loss: number, logSumExp: number): void {
-    this.crossEntropyForwardKernel(rows, vocabulary, logits, targets, loss, logSumExp);
+    const losses = this.scratch(rows);
+    this.split('codestack_cross_entropy_forward', this.crossEntropyForwardKernel, { items: rows, multiple: 1, parallel: rows * vocabulary >= parallelElementWork }, (first, count) => [
+      first, count, vocabulary, logits, targets, losses, logSumExp,
+    ]);
+    const floats = this.floats();
+    let total = 0;
+    for (let row = 0; row < rows; row++) total += floats[losses / 4 + row] as number;
+    floats[loss / 4] = total / rows;
   }
 
-  /** The gradient of {@link WasmKernels.crossEntropyForward}'s loss times upstream (one float) with respect to the logits; byte offsets. */
+  /** The gradient of {@link WasmKernels.crossEntropyForward}'s loss times upstream (one float) with respect to the logits; byte offsets. Rows split between threads. */
   crossEntropyBackward(rows: number, vocabulary: number, logits: number, targets: number, logSumExp: number, upstream: number, gradient: number): void {
-    this.crossEntropyBackwardKernel(rows, vocabulary, logits, targets, logSumExp, upstream, gradient);
+    this.split('codestack_cross_entropy_backward', this.crossEntropyBackwardKernel, { items: rows, multiple: 1, parallel: rows * vocabulary >= parallelElementWork }, (first, count) => [
+      first, count, rows, vocabulary, logits, targets, logSumExp, upstream, gradient,
+    ]);
   }
 
   /**
@@ -509,7 +520,7 @@ const parallelGemmWork = 1 << 21;
 
 /**
  * The floats from which {@link WasmKernels} splits an element-wise or row-wise kernel (SwiGLU,
- * RMSNorm, AdamW, the rotary embedding, the head layouts) between threads: a few tenths of a
+ * RMSNorm, AdamW, the rotary embedding, the head layouts, cross-entropy) between threads: a few tenths of a
  * millisecond of one thread's work. These kernels are bound by memory, and a helper blocked in
  * `Atomics.wait` takes tens of microseconds to wake, so smaller ones run faster on the calling
  * thread alone: with 1 << 16 the 5M step's 56 AdamW calls took 13.7 ms on one thread and 17.5 on
