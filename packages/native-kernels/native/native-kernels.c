@@ -9,7 +9,9 @@
  * 256 values of k, and runs a 6 x 16 register tile (12 accumulators of 8 lanes) over the strips.
  * Where the CPU has AVX-512 (and the caller allows it), panels are 12 rows and the tile 12 x 16
  * (12 accumulators of 16 lanes). Each element's sum is one chain of fused multiply-adds over k,
- * in the same order whatever the thread count or tile, so the result depends on neither.
+ * in the same order whatever the thread count or tile, so the result depends on neither. Products
+ * of at most four rows with B's rows contiguous (decoding's) skip the packing and read B in order
+ * on the calling thread, with the same sums.
  *
  * A product may also be queued (gemmQueued) rather than computed at once: queued products run in
  * order on one thread of their own, or on a caller that settles them (settle), while the caller
@@ -317,6 +319,94 @@ VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int star
   for (; k < depth; k++) {
     for (int r = 0; r < tile; r++) {
       packed[k * tile + r] = r < rows ? A[(size_t)(m + r) * job->am + (size_t)(start + k) * job->ak] : 0.0f;
+    }
+  }
+}
+
+/*
+ * Products of at most FEW_ROWS rows with B's rows contiguous (bn == 1), as decoding makes (one row
+ * per sequence): B is read once per row of A, in order, row after row, with no packing (packing B
+ * would read and write all of it first, three times the memory traffic of the product itself).
+ * Columns go in chunks of FEW_ROWS_CHUNK whose sums stay in L1 while the rows of B stream past.
+ * Each element is the same chain as in the tiles (fused multiply-adds from 0 over each block of
+ * DEPTH_BLOCK values of k, in order, added to C after the first block or where the caller
+ * accumulates), so the result has the same bits as the tiled path.
+ */
+#define FEW_ROWS 4
+#define FEW_ROWS_CHUNK 1024
+
+/* Adds each chunk's sums into C (or stores them): the tiles' last step. */
+static void store_sums(float *c, const float *sums, int columns, int accumulate) {
+  for (int column = 0; column < columns; column++) c[column] = accumulate ? sums[column] + c[column] : sums[column];
+}
+
+WIDE_TARGET static void few_rows_wide(const Job *job) {
+  float sums[FEW_ROWS_CHUNK] __attribute__((aligned(64)));
+  for (int m = 0; m < job->M; m++) {
+    const float *a = job->A + (size_t)m * job->am;
+    for (int n = 0; n < job->N; n += FEW_ROWS_CHUNK) {
+      const int columns = job->N - n < FEW_ROWS_CHUNK ? job->N - n : FEW_ROWS_CHUNK;
+      const int whole = columns & ~15;
+      const __mmask16 tail = (__mmask16)((1u << (columns - whole)) - 1u);
+      for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
+        const int end = job->K - start < DEPTH_BLOCK ? job->K : start + DEPTH_BLOCK;
+        memset(sums, 0, sizeof(float) * (size_t)columns);
+        int k = start;
+        for (; k + 4 <= end; k += 4) {
+          const __m512 x0 = _mm512_set1_ps(a[(size_t)k * job->ak]), x1 = _mm512_set1_ps(a[(size_t)(k + 1) * job->ak]);
+          const __m512 x2 = _mm512_set1_ps(a[(size_t)(k + 2) * job->ak]), x3 = _mm512_set1_ps(a[(size_t)(k + 3) * job->ak]);
+          const float *b0 = job->B + (size_t)k * job->bk + n, *b1 = b0 + job->bk, *b2 = b1 + job->bk, *b3 = b2 + job->bk;
+          int column = 0;
+          for (; column < whole; column += 16) {
+            __m512 sum = _mm512_load_ps(sums + column);
+            sum = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + column), sum);
+            sum = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b1 + column), sum);
+            sum = _mm512_fmadd_ps(x2, _mm512_loadu_ps(b2 + column), sum);
+            sum = _mm512_fmadd_ps(x3, _mm512_loadu_ps(b3 + column), sum);
+            _mm512_store_ps(sums + column, sum);
+          }
+          if (tail != 0) {
+            __m512 sum = _mm512_load_ps(sums + column);
+            sum = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail, b0 + column), sum);
+            sum = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail, b1 + column), sum);
+            sum = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(tail, b2 + column), sum);
+            sum = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(tail, b3 + column), sum);
+            _mm512_store_ps(sums + column, sum);
+          }
+        }
+        for (; k < end; k++) {
+          const __m512 x = _mm512_set1_ps(a[(size_t)k * job->ak]);
+          const float *b = job->B + (size_t)k * job->bk + n;
+          int column = 0;
+          for (; column < whole; column += 16) _mm512_store_ps(sums + column, _mm512_fmadd_ps(x, _mm512_loadu_ps(b + column), _mm512_load_ps(sums + column)));
+          if (tail != 0) _mm512_store_ps(sums + column, _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b + column), _mm512_load_ps(sums + column)));
+        }
+        store_sums(job->C + (size_t)m * job->ldc + n, sums, columns, job->accumulate || start > 0);
+      }
+    }
+  }
+}
+
+VECTOR_TARGET static void few_rows(const Job *job) {
+  float sums[FEW_ROWS_CHUNK] __attribute__((aligned(32)));
+  for (int m = 0; m < job->M; m++) {
+    const float *a = job->A + (size_t)m * job->am;
+    for (int n = 0; n < job->N; n += FEW_ROWS_CHUNK) {
+      const int columns = job->N - n < FEW_ROWS_CHUNK ? job->N - n : FEW_ROWS_CHUNK;
+      const int whole = columns & ~7;
+      for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
+        const int end = job->K - start < DEPTH_BLOCK ? job->K : start + DEPTH_BLOCK;
+        memset(sums, 0, sizeof(float) * (size_t)columns);
+        for (int k = start; k < end; k++) {
+          const float value = a[(size_t)k * job->ak];
+          const __m256 x = _mm256_set1_ps(value);
+          const float *b = job->B + (size_t)k * job->bk + n;
+          int column = 0;
+          for (; column < whole; column += 8) _mm256_store_ps(sums + column, _mm256_fmadd_ps(x, _mm256_loadu_ps(b + column), _mm256_load_ps(sums + column)));
+          for (; column < columns; column++) sums[column] = __builtin_fmaf(value, b[column], sums[column]);
+        }
+        store_sums(job->C + (size_t)m * job->ldc + n, sums, columns, job->accumulate || start > 0);
+      }
     }
   }
 }
@@ -676,6 +766,14 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   Job read;
   const int status = read_product(env, info, &pool, &read, &threads);
   if (status <= 0) return status < 0 ? NULL : tile_rows(env, NULL);
+#if HAVE_X86
+  if (read.M <= FEW_ROWS && read.bn == 1) {
+    /* Decoding's products: B read in order, unpacked, on this thread. */
+    if (read.rowsTile == WIDE_ROWS_TILE) few_rows_wide(&read);
+    else few_rows(&read);
+    return tile_rows(env, &read);
+  }
+#endif
   if (!ensure_packed(&pool->packedB, &pool->packedBFloats, packed_floats(&read))) return throw_error(env, "ERR_MEMORY", NULL, "cannot allocate the packed B buffer", 1);
   job = &pool->job;
   *job = read;

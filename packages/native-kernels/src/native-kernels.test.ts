@@ -414,6 +414,35 @@ describe.skipIf(!avx2.available)('multiplyMatrices kept to AVX2', () => {
   );
 });
 
+describe.skipIf(!avx2.available)('multiplyMatrices with up to four rows (decoding)', () => {
+  const instructionSets = [(avx2 as { kernels: NativeKernels }).kernels, ...(load.available && load.kernels.instructionSet === 'avx512' ? [load.kernels] : [])];
+
+  // B's rows contiguous: read in order, unpacked. B stored transposed instead goes through the
+  // packed tiles. The two must agree bit for bit, at the edges of the 8- and 16-lane vectors, the
+  // blocks of 64 and 128 columns and the 256-deep blocks of k.
+  test.each(instructionSets.map((kernels) => [kernels.instructionSet, kernels] as const))('on %s: the bits of the packed path, for 1 to 5 rows, accumulating or not', (_, kernels) => {
+    let compared = 0;
+    for (const rows of [1, 2, 3, 4, 5]) {
+      for (const [columns, depth] of [[1, 1], [7, 5], [8, 256], [15, 257], [16, 3], [63, 40], [64, 512], [65, 300], [129, 33], [300, 600]] as const) {
+        for (const accumulate of [false, true]) {
+          const { product: unpacked, length } = layout(rows, columns, depth, { accumulate, cPadding: 3 });
+          const values = randomArray(length, rows * 1009 + columns * 31 + depth);
+          // The same B, transposed in place of the original (its own offset in a copy of the array).
+          const packed = { ...unpacked, bDepthStride: 1, bColumnStride: depth };
+          const transposed = values.slice();
+          for (let k = 0; k < depth; k++) for (let n = 0; n < columns; n++) transposed[unpacked.b + n * depth + k] = values[unpacked.b + k * columns + n] as number;
+          kernels.multiplyMatrices(values, unpacked);
+          kernels.multiplyMatrices(transposed, packed);
+          const c = (array: Float32Array): Float32Array => array.slice(unpacked.c, unpacked.c + rows * unpacked.cRowStride);
+          expect(firstBitDifference(c(values), c(transposed)), `${rows} x ${columns} over ${depth}${accumulate ? ', accumulating' : ''}`).toBe(-1);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(100);
+  });
+});
+
 test('an avx512 option that is not a boolean is refused', () => {
   expect(() => loadNativeKernels({ avx512: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'avx512' }));
 });
