@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@codestack/core';
 import { loadNativeKernels } from '@codestack/native-kernels';
 import { describe, expect, it } from 'vitest';
 import { createRuntime, type ModuleLoader } from '../backend/runtime.js';
-import { forwardAndGradients, maximumDifference } from '../__fixtures__/numeric-checks.js';
+import { forwardAndGradients, maximumDifference, smallModelConfig } from '../__fixtures__/numeric-checks.js';
 import { wasmKernelsFor } from './wasm-kernels.js';
 import { matMul2d } from '../ops/mat-mul-2d.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +38,44 @@ describe('native matrix products (@codestack/native-kernels) on the wasm backend
       for (const [name, gradient] of reference.gradients) expect(maximumDifference(gradient, result.gradients.get(name)!), `${threads} thread(s), ${name}`).toBeLessThan(1e-5);
       runtime.dispose();
     }
+  });
+
+  it.skipIf(!available)("run the cached decode step's products (one row each, unpacked in the addon), with the logits of the WebAssembly kernels (within 1e-5)", async () => {
+    const decode = async (nativeKernels: boolean): Promise<{ logits: Float32Array[]; products: number }> => {
+      const runtime = await createRuntime({ backend: 'wasm', nativeKernels });
+      const model = LlamaModel.create(runtime, smallModelConfig, { seed: 3 });
+      const cache = model.createCache(1);
+      model.logits([[5, 9, 2, 77, 31]], cache, { lastPositionOnly: true }).dispose();
+      // Counts the one-row products that reach the addon (its kernels object is shared: put back after).
+      const native = wasmKernelsFor(runtime.tf)?.nativeProducts;
+      const multiply = native?.multiplyMatrices;
+      let products = 0;
+      if (native !== undefined && multiply !== undefined) {
+        native.multiplyMatrices = (array, product) => {
+          if (product.rows === 1) products++;
+          multiply.call(native, array, product);
+        };
+      }
+      const logits: Float32Array[] = [];
+      try {
+        for (const token of [7, 60, 3]) {
+          const step = model.logits([[token]], cache);
+          logits.push(Float32Array.from(await step.data()));
+          step.dispose();
+        }
+      } finally {
+        if (native !== undefined && multiply !== undefined) native.multiplyMatrices = multiply;
+      }
+      cache.dispose();
+      model.dispose();
+      runtime.dispose();
+      return { logits, products };
+    };
+    const [reference, result] = [await decode(false), await decode(true)];
+    expect(reference.products).toBe(0);
+    // Seven projections a layer and the head, each step.
+    expect(result.products).toBe(3 * (smallModelConfig.layers * 7 + 1));
+    for (const [step, logits] of reference.logits.entries()) expect(maximumDifference(logits, result.logits[step]!), `step ${step}`).toBeLessThan(1e-5);
   });
 
   it.skipIf(!available)('on two threads queue the gradients of right operands beside the backward pass: the same bits as one thread, finished before anything reads them', async () => {
