@@ -14,7 +14,7 @@ count is fixed before torch starts:
 Rates are per wall-clock second and per CPU second of the process (all its threads).
 
 `train` runs AdamW steps (learning rate 1e-3, weight decay 0.1) on a batch of 8 x 128 random
-tokens with the next-token cross-entropy, after `warmUpSteps` untimed steps (default 3; the
+tokens with the next-token cross-entropy, after `warmUpSteps` untimed steps (default 20; the
 bench passes its own count). `decode` feeds a random
 prompt of each context length at batch 1, keeps a key/value cache, warms up 8 steps and then
 times `steps` single-token steps, as generation would; an untimed pass of `warmUpSteps` steps
@@ -198,7 +198,7 @@ def main():
     torch.manual_seed(0)
     model = Decoder(job["config"])
     if job["kind"] == "train":
-        result = train(model, int(job.get("steps", 5)), int(job.get("warmUpSteps", 3)))
+        result = train(model, int(job.get("steps", 5)), int(job.get("warmUpSteps", 20)))
     else:
         result = decode(model, job.get("contexts", [64, 256, 512]), int(job.get("steps", 64)), int(job.get("warmUpSteps", 32)))
     result.update({"threads": torch.get_num_threads(), "torch": torch.__version__})

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const rounds = Number(optionValue('--rounds') ?? 3);
   const trainingSteps = quick ? 2 : 4;
+  const warmUpSteps = quick ? 3 : trainingWarmUpSteps;
   const decodeSteps = quick ? 24 : 64;
   const only = process.env.CODESTACK_BENCH_MODELS?.split(',') ?? (quick ? ['1M'] : Object.keys(referenceConfigs));
   const pytorch = pyTorchAvailability();
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const model of only) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-      for (const contender of order.filter((entry) => entry.kernels === undefined)) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps } });
+      for (const contender of order.filter((entry) => entry.kernels === undefined)) plan.push({ contender, job: { kind: 'train', model, threads: contender.threads, workers: contender.workers, steps: trainingSteps, warmUpSteps } });
       // Data-parallel workers and the two-process ceiling do not apply to decoding.
       for (const contender of order.filter((entry) => entry.workers === 1 && entry.processes === undefined && entry.nativeKernels === undefined)) plan.push({ contender, job: { kind: 'decode', model, threads: contender.threads, contexts, steps: decodeSteps, kernels: contender.kernels } });
     }
@@ -253,7 +254,7 @@ async function main(): Promise<void> {
     backend: runtime.backend,
     devices,
     pytorch: pytorch.available ? { version: pytorch.version, environment: `OPENBLAS_NUM_THREADS and OMP_NUM_THREADS = threads; OPENBLAS_L2_SIZE unset; ${pytorch.openBlasCore}` } : { skipped: pytorch.reason },
-    method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after ${trainingWarmUpSteps} untimed ones, decode ${decodeSteps} timed cached steps after 8 warm-up, each context after an untimed pass of ${decodeWarmUpSteps} steps over every context (ours and PyTorch's alike)`,
+    method: `each measurement in a fresh process, contenders alternating (order reversed every round), medians of ${rounds} rounds; training ${trainingSteps} timed AdamW steps after ${warmUpSteps} untimed ones, decode ${decodeSteps} timed cached steps after 8 warm-up, each context after an untimed pass of ${decodeWarmUpSteps} steps over every context (ours and PyTorch's alike)`,
     quick,
     loadAverage: loadBefore,
     matMulGflops: Object.fromEntries([...matMul].map(([name, samples]) => [name, medianRate(samples)])),

@@ -125,7 +125,7 @@ export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: 
 export async function measurePyTorch(job: SpeedJob, signal?: AbortSignal): Promise<TrainingMeasurement | DecodeMeasurement> {
   const config = referenceConfigs[job.model];
   // The warm-up counts are the runtime's own, so that both sides make the same warm-up.
-  const request = { ...job, config, warmUpSteps: job.kind === 'train' ? trainingWarmUpSteps : decodeWarmUpSteps };
+  const request = { ...job, config, warmUpSteps: job.kind === 'train' ? (job.warmUpSteps ?? trainingWarmUpSteps) : decodeWarmUpSteps };
   const stdout = await run(python, [referenceScript, JSON.stringify(request)], pyTorchEnvironment(job.threads), signal);
   const answer = lastJsonLine<Record<string, unknown>>(stdout);
   const device = `PyTorch ${String(answer.torch)} eager, ${String(answer.threads)} thread(s)`;

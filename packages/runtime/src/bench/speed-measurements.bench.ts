@@ -66,7 +66,7 @@ function rate(units: number, start: Mark): Rate {
 
 /** One measurement, run in a fresh process. */
 export type SpeedJob =
-  | { kind: 'train'; model: string; threads: number; workers: number; steps: number }
+  | { kind: 'train'; model: string; threads: number; workers: number; steps: number; warmUpSteps?: number }
   | { kind: 'decode'; model: string; threads: number; contexts: number[]; steps: number; kernels?: KernelChoice };
 
 /** What a training job reports. */
@@ -109,11 +109,15 @@ function matMulGflops(runtime: Runtime): Rate {
 export const decodeWarmUpSteps = 32;
 
 /**
- * Untimed training steps before training is timed (the PyTorch reference makes the same). With
- * one, the second and third steps still carried the engine's warm-up: 5M, one thread, 448 and
- * 327 ms against about 310 from the fourth on; two threads 321 and 237 against about 215.
+ * Untimed training steps before training is timed (the bench passes the count in each training
+ * job, to the PyTorch reference as well; `--quick` makes 3), so that the figure is a long run's
+ * steady rate. With one, the second and third steps still carried the
+ * engine's warm-up (5M, one thread: 448 and 327 ms against about 310 from the fourth on). Two
+ * threads take longer to settle: 5M steps 33-40 were 3-7% faster than steps 4-11 on two threads
+ * (188 → 182, 202 → 189, 207 → 194 ms) and not on one (304 → 287, 297 → 313, 313 → 323), so
+ * three warm-up steps understated two threads over one (1.47-1.62× early, 1.58-1.67× late).
  */
-export const trainingWarmUpSteps = 3;
+export const trainingWarmUpSteps = 20;
 
 async function decodeRate(model: LlamaModel, random: SeededRandom, context: number, steps: number): Promise<Rate> {
   const prompt = randomIds(random, context, model.config.vocabularySize);
@@ -132,14 +136,14 @@ async function decodeRate(model: LlamaModel, random: SeededRandom, context: numb
   return result;
 }
 
-async function trainingRate(model: LlamaModel, random: SeededRandom, workers: number, steps: number): Promise<Rate> {
+async function trainingRate(model: LlamaModel, random: SeededRandom, workers: number, steps: number, warmUpSteps: number): Promise<Rate> {
   const directory = await mkdtemp(join(tmpdir(), 'runtime-bench-'));
   try {
     await writeTokenShard(join(directory, 'train.tokens'), randomIds(random, 200_000, model.config.vocabularySize));
     const data = await PackedDataset.open(directory);
     const trainer = new Trainer({ model, data, batchSize: 8, sequenceLength: 128, workers, schedule: { peakLearningRate: 1e-3, warmupSteps: 2, totalSteps: 100 } });
     try {
-      for (let warm = 0; warm < trainingWarmUpSteps; warm++) await trainer.trainStep();
+      for (let warm = 0; warm < warmUpSteps; warm++) await trainer.trainStep();
       const start = mark();
       let tokens = 0;
       for (let step = 0; step < steps; step++) tokens += (await trainer.trainStep()).tokens;
@@ -161,7 +165,7 @@ export async function runSpeedJob(job: SpeedJob): Promise<TrainingMeasurement | 
   const random = new SeededRandom(1);
   const model = LlamaModel.create(runtime, config, { seed: 1 });
   try {
-    if (job.kind === 'train') return { tokensPerSecond: await trainingRate(model, random, job.workers, job.steps), device: runtime.device };
+    if (job.kind === 'train') return { tokensPerSecond: await trainingRate(model, random, job.workers, job.steps, job.warmUpSteps ?? trainingWarmUpSteps), device: runtime.device };
     // One untimed pass over every context first: the first context measured used to carry the
     // engine's warm-up (V8 compiles JavaScript and tiers WebAssembly up as they run), so that
     // context 64, measured first, came out slower than 256 (1M, one thread: 818 against 2,712).
