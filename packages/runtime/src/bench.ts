@@ -99,7 +99,8 @@ async function main(): Promise<void> {
   const rounds = Number(optionValue('--rounds') ?? 3);
   const trainingSteps = quick ? 2 : 4;
   const warmUpSteps = quick ? 3 : trainingWarmUpSteps;
-  const decodeSteps = quick ? 24 : 64;
+  // 256 tokens: 64 took 20-40 ms on the 1M config, where one scheduler hiccup moved a figure 2x.
+  const decodeSteps = quick ? 24 : 256;
   const only = process.env.CODESTACK_BENCH_MODELS?.split(',') ?? (quick ? ['1M'] : Object.keys(referenceConfigs));
   const pytorch = pyTorchAvailability();
   const relaxedByDefault = engineHasRelaxedSimd();
