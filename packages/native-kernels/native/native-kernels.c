@@ -335,77 +335,69 @@ VECTOR_TARGET static void pack_a_panel(const Job *job, int m, int rows, int star
 #define FEW_ROWS 4
 #define FEW_ROWS_CHUNK 1024
 
-/* Adds each chunk's sums into C (or stores them): the tiles' last step. */
-static void store_sums(float *c, const float *sums, int columns, int accumulate) {
-  for (int column = 0; column < columns; column++) c[column] = accumulate ? sums[column] + c[column] : sums[column];
-}
+/*
+ * sums[0, columns) = the fused multiply-add chain over k in [start, end) of a[k * ak] times row k
+ * of B from column n (sums start at 0): one depth block of one chunk of one row.
+ */
+typedef void (*FewRowsBlock)(const Job *job, const float *a, int n, int columns, int start, int end, float *sums);
 
-WIDE_TARGET static void few_rows_wide(const Job *job) {
-  float sums[FEW_ROWS_CHUNK] __attribute__((aligned(64)));
-  for (int m = 0; m < job->M; m++) {
-    const float *a = job->A + (size_t)m * job->am;
-    for (int n = 0; n < job->N; n += FEW_ROWS_CHUNK) {
-      const int columns = job->N - n < FEW_ROWS_CHUNK ? job->N - n : FEW_ROWS_CHUNK;
-      const int whole = columns & ~15;
-      const __mmask16 tail = (__mmask16)((1u << (columns - whole)) - 1u);
-      for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
-        const int end = job->K - start < DEPTH_BLOCK ? job->K : start + DEPTH_BLOCK;
-        memset(sums, 0, sizeof(float) * (size_t)columns);
-        int k = start;
-        for (; k + 4 <= end; k += 4) {
-          const __m512 x0 = _mm512_set1_ps(a[(size_t)k * job->ak]), x1 = _mm512_set1_ps(a[(size_t)(k + 1) * job->ak]);
-          const __m512 x2 = _mm512_set1_ps(a[(size_t)(k + 2) * job->ak]), x3 = _mm512_set1_ps(a[(size_t)(k + 3) * job->ak]);
-          const float *b0 = job->B + (size_t)k * job->bk + n, *b1 = b0 + job->bk, *b2 = b1 + job->bk, *b3 = b2 + job->bk;
-          int column = 0;
-          for (; column < whole; column += 16) {
-            __m512 sum = _mm512_load_ps(sums + column);
-            sum = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b0 + column), sum);
-            sum = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b1 + column), sum);
-            sum = _mm512_fmadd_ps(x2, _mm512_loadu_ps(b2 + column), sum);
-            sum = _mm512_fmadd_ps(x3, _mm512_loadu_ps(b3 + column), sum);
-            _mm512_store_ps(sums + column, sum);
-          }
-          if (tail != 0) {
-            __m512 sum = _mm512_load_ps(sums + column);
-            sum = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail, b0 + column), sum);
-            sum = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail, b1 + column), sum);
-            sum = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(tail, b2 + column), sum);
-            sum = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(tail, b3 + column), sum);
-            _mm512_store_ps(sums + column, sum);
-          }
-        }
-        for (; k < end; k++) {
-          const __m512 x = _mm512_set1_ps(a[(size_t)k * job->ak]);
-          const float *b = job->B + (size_t)k * job->bk + n;
-          int column = 0;
-          for (; column < whole; column += 16) _mm512_store_ps(sums + column, _mm512_fmadd_ps(x, _mm512_loadu_ps(b + column), _mm512_load_ps(sums + column)));
-          if (tail != 0) _mm512_store_ps(sums + column, _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(tail, b + column), _mm512_load_ps(sums + column)));
-        }
-        store_sums(job->C + (size_t)m * job->ldc + n, sums, columns, job->accumulate || start > 0);
-      }
+WIDE_TARGET static void few_rows_block_wide(const Job *job, const float *a, int n, int columns, int start, int end, float *sums) {
+  const int whole = columns & ~15;
+  const __mmask16 tail = (__mmask16)((1u << (columns - whole)) - 1u);
+  int k = start;
+  for (; k + 4 <= end; k += 4) {
+    const __m512 x0 = _mm512_set1_ps(a[(size_t)k * job->ak]), x1 = _mm512_set1_ps(a[(size_t)(k + 1) * job->ak]);
+    const __m512 x2 = _mm512_set1_ps(a[(size_t)(k + 2) * job->ak]), x3 = _mm512_set1_ps(a[(size_t)(k + 3) * job->ak]);
+    const float *b0 = job->B + (size_t)k * job->bk + n, *b1 = b0 + job->bk, *b2 = b1 + job->bk, *b3 = b2 + job->bk;
+    for (int column = 0; column < columns; column += 16) {
+      /* Four rows of B per pass over the sums (one load and store of each sum per four k). */
+      const __mmask16 mask = column < whole ? (__mmask16)0xFFFFu : tail;
+      __m512 sum = _mm512_load_ps(sums + column);
+      sum = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(mask, b0 + column), sum);
+      sum = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(mask, b1 + column), sum);
+      sum = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(mask, b2 + column), sum);
+      sum = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(mask, b3 + column), sum);
+      _mm512_store_ps(sums + column, sum);
+    }
+  }
+  for (; k < end; k++) {
+    const __m512 x = _mm512_set1_ps(a[(size_t)k * job->ak]);
+    const float *b = job->B + (size_t)k * job->bk + n;
+    for (int column = 0; column < columns; column += 16) {
+      const __mmask16 mask = column < whole ? (__mmask16)0xFFFFu : tail;
+      _mm512_store_ps(sums + column, _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(mask, b + column), _mm512_load_ps(sums + column)));
     }
   }
 }
 
-VECTOR_TARGET static void few_rows(const Job *job) {
-  float sums[FEW_ROWS_CHUNK] __attribute__((aligned(32)));
+VECTOR_TARGET static void few_rows_block(const Job *job, const float *a, int n, int columns, int start, int end, float *sums) {
+  const int whole = columns & ~7;
+  for (int k = start; k < end; k++) {
+    const float value = a[(size_t)k * job->ak];
+    const __m256 x = _mm256_set1_ps(value);
+    const float *b = job->B + (size_t)k * job->bk + n;
+    int column = 0;
+    for (; column < whole; column += 8) _mm256_store_ps(sums + column, _mm256_fmadd_ps(x, _mm256_loadu_ps(b + column), _mm256_load_ps(sums + column)));
+    /* The last columns one at a time: the same fused chain. */
+    for (; column < columns; column++) sums[column] = __builtin_fmaf(value, b[column], sums[column]);
+  }
+}
+
+/* Every row of A, chunk of columns and depth block of `job` through `block`; then into C as the tiles store. */
+static void few_rows(const Job *job, FewRowsBlock block) {
+  /* 16 floats to spare: the AVX-512 block stores whole vectors past a chunk's last column (masked loads make them 0). */
+  float sums[FEW_ROWS_CHUNK + 16] __attribute__((aligned(64)));
   for (int m = 0; m < job->M; m++) {
     const float *a = job->A + (size_t)m * job->am;
+    float *c = job->C + (size_t)m * job->ldc;
     for (int n = 0; n < job->N; n += FEW_ROWS_CHUNK) {
       const int columns = job->N - n < FEW_ROWS_CHUNK ? job->N - n : FEW_ROWS_CHUNK;
-      const int whole = columns & ~7;
       for (int start = 0; start < job->K; start += DEPTH_BLOCK) {
         const int end = job->K - start < DEPTH_BLOCK ? job->K : start + DEPTH_BLOCK;
-        memset(sums, 0, sizeof(float) * (size_t)columns);
-        for (int k = start; k < end; k++) {
-          const float value = a[(size_t)k * job->ak];
-          const __m256 x = _mm256_set1_ps(value);
-          const float *b = job->B + (size_t)k * job->bk + n;
-          int column = 0;
-          for (; column < whole; column += 8) _mm256_store_ps(sums + column, _mm256_fmadd_ps(x, _mm256_loadu_ps(b + column), _mm256_load_ps(sums + column)));
-          for (; column < columns; column++) sums[column] = __builtin_fmaf(value, b[column], sums[column]);
-        }
-        store_sums(job->C + (size_t)m * job->ldc + n, sums, columns, job->accumulate || start > 0);
+        const int accumulate = job->accumulate || start > 0;
+        memset(sums, 0, sizeof(float) * (size_t)(columns + 16));
+        block(job, a, n, columns, start, end, sums);
+        for (int column = 0; column < columns; column++) c[n + column] = accumulate ? sums[column] + c[n + column] : sums[column];
       }
     }
   }
@@ -769,8 +761,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
 #if HAVE_X86
   if (read.M <= FEW_ROWS && read.bn == 1) {
     /* Decoding's products: B read in order, unpacked, on this thread. */
-    if (read.rowsTile == WIDE_ROWS_TILE) few_rows_wide(&read);
-    else few_rows(&read);
+    few_rows(&read, read.rowsTile == WIDE_ROWS_TILE ? few_rows_block_wide : few_rows_block);
     return tile_rows(env, &read);
   }
 #endif
