@@ -749,7 +749,8 @@ static void settle_through(Pool *pool, int64_t ticket) {
 /*
  * gemm(array, M, N, K, aOffset, am, ak, bOffset, bk, bn, cOffset, ldc, accumulate, threads, avx512);
  * offsets in floats. Returns the rows per panel of the tile that ran, or undefined where there was
- * nothing to multiply (M, N or K zero). Runs on the calling thread alone while products are queued.
+ * nothing to multiply (M, N or K zero). A product split between threads holds the queued ones
+ * (between their panels) while it runs.
  */
 static napi_value gemm(napi_env env, napi_callback_info info) {
   Pool *pool;
@@ -889,29 +890,32 @@ static napi_value pause_queue(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A new object { first: firstValue, second: secondValue }. */
+static napi_value object_of_two(napi_env env, const char *first, napi_value firstValue, const char *second, napi_value secondValue) {
+  napi_value result;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, first, firstValue);
+  napi_set_named_property(env, result, second, secondValue);
+  return result;
+}
+
 /* queueState(): { queued, settled }, the last ticket handed out and the highest with every one up to it done. */
 static napi_value queue_state(napi_env env, napi_callback_info info) {
   Pool *pool;
   napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&pool);
-  napi_value result, value;
-  napi_create_object(env, &result);
-  napi_create_double(env, (double)__atomic_load_n(&pool->issued, __ATOMIC_ACQUIRE), &value);
-  napi_set_named_property(env, result, "queued", value);
-  napi_create_double(env, (double)__atomic_load_n(&pool->settled, __ATOMIC_ACQUIRE), &value);
-  napi_set_named_property(env, result, "settled", value);
-  return result;
+  napi_value queued, settled;
+  napi_create_double(env, (double)__atomic_load_n(&pool->issued, __ATOMIC_ACQUIRE), &queued);
+  napi_create_double(env, (double)__atomic_load_n(&pool->settled, __ATOMIC_ACQUIRE), &settled);
+  return object_of_two(env, "queued", queued, "settled", settled);
 }
 
 static napi_value features(napi_env env, napi_callback_info info) {
   Pool *pool;
   napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&pool);
-  napi_value result, flag;
-  napi_create_object(env, &result);
-  napi_get_boolean(env, pool->supported, &flag);
-  napi_set_named_property(env, result, "avx2Fma", flag);
-  napi_get_boolean(env, pool->wideSupported, &flag);
-  napi_set_named_property(env, result, "avx512", flag);
-  return result;
+  napi_value avx2Fma, avx512;
+  napi_get_boolean(env, pool->supported, &avx2Fma);
+  napi_get_boolean(env, pool->wideSupported, &avx512);
+  return object_of_two(env, "avx2Fma", avx2Fma, "avx512", avx512);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
