@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeWarmUpSteps, referenceConfigs, trainingWarmUpSteps, type DecodeMeasurement, type SpeedJob, type TrainingMeasurement } from './speed-measurements.bench.js';
+import { decodeWarmUpSteps, referenceConfigs, type DecodeMeasurement, type SpeedJob, type TrainingMeasurement } from './speed-measurements.bench.js';
 import { engineHasRelaxedSimd } from '../kernels/wasm-kernels.js';
 
 const python = '/usr/bin/python3';
@@ -125,7 +125,7 @@ export async function measureOurs(job: SpeedJob, signal?: AbortSignal, options: 
 export async function measurePyTorch(job: SpeedJob, signal?: AbortSignal): Promise<TrainingMeasurement | DecodeMeasurement> {
   const config = referenceConfigs[job.model];
   // The warm-up counts are the runtime's own, so that both sides make the same warm-up.
-  const request = { ...job, config, warmUpSteps: job.kind === 'train' ? (job.warmUpSteps ?? trainingWarmUpSteps) : decodeWarmUpSteps };
+  const request = { ...job, config, warmUpSteps: job.kind === 'train' ? job.warmUpSteps : decodeWarmUpSteps };
   const stdout = await run(python, [referenceScript, JSON.stringify(request)], pyTorchEnvironment(job.threads), signal);
   const answer = lastJsonLine<Record<string, unknown>>(stdout);
   const device = `PyTorch ${String(answer.torch)} eager, ${String(answer.threads)} thread(s)`;

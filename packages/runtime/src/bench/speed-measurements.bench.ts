@@ -66,7 +66,7 @@ function rate(units: number, start: Mark): Rate {
 
 /** One measurement, run in a fresh process. */
 export type SpeedJob =
-  | { kind: 'train'; model: string; threads: number; workers: number; steps: number; warmUpSteps?: number }
+  | { kind: 'train'; model: string; threads: number; workers: number; steps: number; warmUpSteps: number }
   | { kind: 'decode'; model: string; threads: number; contexts: number[]; steps: number; kernels?: KernelChoice };
 
 /** What a training job reports. */
@@ -165,7 +165,7 @@ export async function runSpeedJob(job: SpeedJob): Promise<TrainingMeasurement | 
   const random = new SeededRandom(1);
   const model = LlamaModel.create(runtime, config, { seed: 1 });
   try {
-    if (job.kind === 'train') return { tokensPerSecond: await trainingRate(model, random, job.workers, job.steps, job.warmUpSteps ?? trainingWarmUpSteps), device: runtime.device };
+    if (job.kind === 'train') return { tokensPerSecond: await trainingRate(model, random, job.workers, job.steps, job.warmUpSteps), device: runtime.device };
     // One untimed pass over every context first: the first context measured used to carry the
     // engine's warm-up (V8 compiles JavaScript and tiers WebAssembly up as they run), so that
     // context 64, measured first, came out slower than 256 (1M, one thread: 818 against 2,712).

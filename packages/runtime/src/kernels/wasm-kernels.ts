@@ -549,6 +549,9 @@ export const parallelElementWork = 1 << 19;
 const compiled = new Map<string, object>();
 const declined = new WeakSet<object>();
 
+/** A product as `@codestack/native-kernels` takes it (its `MatrixProduct`): sizes, float offsets and strides. */
+export type NativeProduct = { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number };
+
 /**
  * What {@link WasmKernels.gemm} needs of `@codestack/native-kernels` (its `NativeKernels`), kept
  * structural so that this package's types never name that optional dependency.
@@ -558,12 +561,12 @@ export interface NativeMatrixProducts {
   readonly instructionSet?: string;
   multiplyMatrices(
     array: Float32Array,
-    product: { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number },
+    product: NativeProduct,
   ): void;
   /** Queues a product on the addon's own thread; returns its ticket (0: nothing to do). */
   queueMatrixProduct?(
     array: Float32Array,
-    product: { rows: number; columns: number; depth: number; a: number; aRowStride: number; aDepthStride: number; b: number; bDepthStride: number; bColumnStride: number; c: number; cRowStride: number; accumulate: boolean; threads: number },
+    product: NativeProduct,
   ): number;
   /** Returns when the queued products up to `ticket` are done; returns the highest ticket settled. */
   settleMatrixProducts?(ticket?: number): number;
@@ -581,7 +584,7 @@ function queueOf(native: NativeMatrixProducts | undefined): ProductQueue | undef
 }
 
 /** A {@link NativeMatrixProducts} product from {@link WasmKernels.gemm}'s arguments (byte offsets to float offsets). */
-function nativeProduct(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number): Parameters<NativeMatrixProducts['multiplyMatrices']>[1] {
+function nativeProduct(m: number, n: number, k: number, a: number, am: number, ak: number, b: number, bk: number, bn: number, c: number, ldc: number, accumulate: boolean, threads: number): NativeProduct {
   return { rows: m, columns: n, depth: k, a: a / 4, aRowStride: am, aDepthStride: ak, b: b / 4, bDepthStride: bk, bColumnStride: bn, c: c / 4, cRowStride: ldc, accumulate, threads };
 }
 

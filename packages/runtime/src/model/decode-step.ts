@@ -99,8 +99,10 @@ function multiply(kernels: WasmKernels, input: Float32Array, rows: number, weigh
 }
 
 /**
- * The products on codestack's own kernels (native/kernels.c), on tfjs-wasm's memory: the weights
- * are read where they lie, so nothing is repacked or copied per token (tfjs-wasm's matMul repacks
+ * The products on codestack's own kernels, on tfjs-wasm's memory: the projections and the head on
+ * {@link WasmKernels.matrixVector} (the native addon's one-row products where they are chosen,
+ * else native/kernels.c), attention in native/kernels.c. The weights are read where they lie, so
+ * nothing is repacked or copied per token (tfjs-wasm's matMul repacks
  * the weight on every call, which made a decode step's cost follow the weight size); the inputs
  * are copied into one scratch block, and the cache is attended in place when it lives in the same
  * memory (as `KeyValueCache.storage` with `tf` puts it).
